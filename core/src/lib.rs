@@ -22,3 +22,10 @@ pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
 pub const MAX_PAGE_ORDER: u32 = 10;
 /// NR_PAGE_ORDERS: orders 0..=MAX_PAGE_ORDER.
 pub const NR_PAGE_ORDERS: usize = MAX_PAGE_ORDER as usize + 1;
+
+pub mod buddy;
+pub mod layout;
+pub mod mem;
+pub mod page;
+mod radix;
+pub mod zone;

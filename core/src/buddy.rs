@@ -1,0 +1,329 @@
+//! The buddy page allocator, per zone: free lists for orders 0..=MAX_PAGE_ORDER, splitting
+//! on allocation (expand()) and coalescing on free (__free_one_page()), with the zone
+//! fallback and watermark checks of get_page_from_freelist().
+//!
+//! Free lists are ordered sets of head pfns and hand out the lowest block first, so runs are
+//! deterministic (Linux takes the list head; which free block comes back is not part of the
+//! API). Memory boot left untouched is kept as runs of MAX_PAGE_ORDER blocks that are split
+//! off on demand, so a 4 GiB zone costs no more to set up than a 16 MiB one.
+
+use std::collections::BTreeSet;
+
+use crate::gfp::*;
+use crate::zone::{highest_zoneidx, Zone};
+use crate::{MAX_PAGE_ORDER, NR_PAGE_ORDERS};
+
+/// Allocation flags of mm/internal.h (the subset the model uses).
+pub const ALLOC_WMARK_MIN: u32 = 0x00;
+pub const ALLOC_WMARK_LOW: u32 = 0x01;
+pub const ALLOC_NO_WATERMARKS: u32 = 0x04;
+/// ALLOC_MIN_RESERVE is __GFP_HIGH's value, as in Linux.
+pub const ALLOC_MIN_RESERVE: u32 = 0x20;
+pub const ALLOC_NON_BLOCK: u32 = 0x10;
+pub const ALLOC_HIGHATOMIC: u32 = 0x200;
+pub const ALLOC_RESERVES: u32 = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC;
+
+/// gfp_to_alloc_flags() for the slow path (Linux 6.6), without reclaim.
+pub fn gfp_to_alloc_flags(gfp: Gfp, order: u32) -> u32 {
+    let mut f = ALLOC_WMARK_MIN | (gfp & __GFP_HIGH);
+    if gfp & __GFP_DIRECT_RECLAIM == 0 && gfp & __GFP_NOMEMALLOC == 0 {
+        f |= ALLOC_NON_BLOCK;
+        if order > 0 {
+            f |= ALLOC_HIGHATOMIC;
+        }
+    }
+    if gfp & __GFP_MEMALLOC != 0 && gfp & __GFP_NOMEMALLOC == 0 {
+        f |= ALLOC_NO_WATERMARKS;
+    }
+    f
+}
+
+/// What sits behind the machine's page allocation API. The machine does the checks that
+/// surround it (context, poisoning, page state); an implementation only manages free blocks.
+/// Deliberately broken implementations and other people's allocators plug in here.
+pub trait PageAllocator {
+    /// A naturally aligned block of 2^order pages from the zones `gfp` allows, or None.
+    fn alloc(&mut self, gfp: Gfp, order: u32) -> Option<u64>;
+    /// Takes back a block the caller got from `alloc` with the same order.
+    fn free(&mut self, pfn: u64, order: u32);
+    /// Is `pfn` inside a free block?
+    fn is_free(&self, pfn: u64) -> bool;
+    /// The zones, with their watermarks.
+    fn zones(&self) -> &[Zone];
+    /// nr_free of one order of one zone (/proc/buddyinfo).
+    fn nr_free(&self, zone: usize, order: u32) -> u64;
+    /// Free pages of a zone (NR_FREE_PAGES).
+    fn free_pages(&self, zone: usize) -> u64;
+}
+
+/// Bugs the tests inject to prove the harness finds them. All off in a real machine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BuddyFaults {
+    /// __free_one_page() never coalesces.
+    pub no_merge: bool,
+    /// expand() files the upper half one order too high.
+    pub split_off_by_one: bool,
+    /// A merge that reaches MAX_PAGE_ORDER drops the block.
+    pub lose_top_merge: bool,
+    /// Order-1 allocations leave the block on its free list (handed out twice).
+    pub double_handout: bool,
+    /// The zonelist ignores __GFP_DMA.
+    pub ignore_zone_dma: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct FreeArea {
+    /// Head pfns of free blocks of one order.
+    blocks: BTreeSet<u64>,
+}
+
+#[derive(Clone, Debug)]
+struct ZoneFree {
+    area: Vec<FreeArea>,
+    /// Untouched memory: [start, end) pfn runs made of whole MAX_PAGE_ORDER blocks.
+    fresh: Vec<(u64, u64)>,
+    nr_free: [u64; NR_PAGE_ORDERS],
+    free_pages: u64,
+}
+
+const MAX_BLOCK: u64 = 1 << MAX_PAGE_ORDER;
+
+impl ZoneFree {
+    fn new() -> Self {
+        ZoneFree { area: vec![FreeArea::default(); NR_PAGE_ORDERS], fresh: vec![], nr_free: [0; NR_PAGE_ORDERS], free_pages: 0 }
+    }
+
+    fn insert(&mut self, pfn: u64, order: u32) {
+        self.area[order as usize].blocks.insert(pfn);
+        self.nr_free[order as usize] += 1;
+        self.free_pages += 1 << order;
+    }
+
+    fn remove(&mut self, pfn: u64, order: u32) -> bool {
+        let removed = self.area[order as usize].blocks.remove(&pfn);
+        if removed {
+            self.nr_free[order as usize] -= 1;
+            self.free_pages -= 1 << order;
+        }
+        removed
+    }
+
+    /// The lowest free block of exactly `order`, taken off its list.
+    fn take(&mut self, order: u32) -> Option<u64> {
+        let listed = self.area[order as usize].blocks.first().copied();
+        if order == MAX_PAGE_ORDER {
+            let fresh = self.fresh.first().map(|r| r.0);
+            if let Some(f) = fresh {
+                if listed.is_none_or(|l| f < l) {
+                    let r = &mut self.fresh[0];
+                    r.0 += MAX_BLOCK;
+                    if r.0 >= r.1 {
+                        self.fresh.remove(0);
+                    }
+                    self.nr_free[order as usize] -= 1;
+                    self.free_pages -= MAX_BLOCK;
+                    return Some(f);
+                }
+            }
+        }
+        let pfn = listed?;
+        self.remove(pfn, order);
+        Some(pfn)
+    }
+
+    fn contains_free(&self, pfn: u64) -> bool {
+        if self.fresh.iter().any(|&(s, e)| pfn >= s && pfn < e) {
+            return true;
+        }
+        (0..NR_PAGE_ORDERS).any(|o| self.area[o].blocks.contains(&(pfn & !((1u64 << o) - 1))))
+    }
+}
+
+/// The zoned buddy allocator of a machine.
+#[derive(Clone, Debug)]
+pub struct Buddy {
+    zones: Vec<Zone>,
+    free: Vec<ZoneFree>,
+    pub faults: BuddyFaults,
+}
+
+impl Buddy {
+    /// Hands every page of every zone that boot did not reserve to the buddy
+    /// (memblock_free_all()), in maximal naturally aligned blocks.
+    pub fn new(zones: Vec<Zone>, reserved: &[(u64, u64)]) -> Buddy {
+        let mut free = Vec::with_capacity(zones.len());
+        for z in &zones {
+            let mut zf = ZoneFree::new();
+            // The zone's unreserved runs.
+            let mut runs = vec![(z.span.start_pfn, z.span.end_pfn)];
+            for &(rs, re) in reserved {
+                runs = runs
+                    .into_iter()
+                    .flat_map(|(s, e)| {
+                        if re <= s || rs >= e {
+                            vec![(s, e)]
+                        } else {
+                            [(s, rs.max(s)), (re.min(e), e)].into_iter().filter(|r| r.0 < r.1).collect()
+                        }
+                    })
+                    .collect();
+            }
+            runs.sort_unstable();
+            for (s, e) in runs {
+                add_run(&mut zf, s, e);
+            }
+            free.push(zf);
+        }
+        Buddy { zones, free, faults: BuddyFaults::default() }
+    }
+
+    fn zone_of(&self, pfn: u64) -> Option<usize> {
+        self.zones.iter().position(|z| z.span.contains(pfn))
+    }
+
+    /// __zone_watermark_ok().
+    pub fn watermark_ok(&self, zi: usize, order: u32, mark: u64, highest: usize, alloc_flags: u32) -> bool {
+        let z = &self.zones[zi];
+        let zf = &self.free[zi];
+        let mut min = mark as i64;
+        let free_pages = zf.free_pages as i64 - ((1i64 << order) - 1);
+        if alloc_flags & ALLOC_RESERVES != 0 && alloc_flags & ALLOC_MIN_RESERVE != 0 {
+            min -= min / 2;
+            if alloc_flags & ALLOC_NON_BLOCK != 0 {
+                min -= min / 4;
+            }
+        }
+        let reserve = z.lowmem_reserve.get(highest).copied().unwrap_or(0) as i64;
+        if free_pages <= min + reserve {
+            return false;
+        }
+        order == 0 || (order as usize..NR_PAGE_ORDERS).any(|o| zf.nr_free[o] > 0)
+    }
+
+    /// __rmqueue_smallest() and expand().
+    fn rmqueue(&mut self, zi: usize, order: u32) -> Option<u64> {
+        let faults = self.faults;
+        let zf = &mut self.free[zi];
+        let (mut cur, pfn) = (order..=MAX_PAGE_ORDER).find_map(|o| zf.take(o).map(|p| (o, p)))?;
+        if faults.double_handout && order == 1 {
+            zf.insert(pfn, order);
+        }
+        while cur > order {
+            cur -= 1;
+            let high = pfn + (1 << cur);
+            let filed = if faults.split_off_by_one { cur + 1 } else { cur };
+            zf.insert(high, filed.min(MAX_PAGE_ORDER));
+        }
+        Some(pfn)
+    }
+
+    /// get_page_from_freelist(): the zonelist from the highest allowed zone down, each zone
+    /// checked against `mark` of its watermarks.
+    fn get_page_from_freelist(&mut self, gfp: Gfp, order: u32, alloc_flags: u32, low: bool) -> Option<u64> {
+        let gfp = if self.faults.ignore_zone_dma { gfp & !__GFP_DMA } else { gfp };
+        let highest = highest_zoneidx(&self.zones, gfp);
+        for zi in (0..=highest).rev() {
+            let z = &self.zones[zi];
+            let mark = if low { z.wmark_low } else { z.wmark_min };
+            if alloc_flags & ALLOC_NO_WATERMARKS == 0 && !self.watermark_ok(zi, order, mark, highest, alloc_flags) {
+                continue;
+            }
+            if let Some(pfn) = self.rmqueue(zi, order) {
+                return Some(pfn);
+            }
+        }
+        None
+    }
+}
+
+/// Adds [s, e) as maximal naturally aligned free blocks, keeping whole MAX_PAGE_ORDER blocks
+/// as one untouched run.
+fn add_run(zf: &mut ZoneFree, mut s: u64, e: u64) {
+    let mid_start = s.next_multiple_of(MAX_BLOCK);
+    let mid_end = e & !(MAX_BLOCK - 1);
+    if mid_start < mid_end {
+        add_small(zf, s, mid_start);
+        zf.fresh.push((mid_start, mid_end));
+        let n = (mid_end - mid_start) / MAX_BLOCK;
+        zf.nr_free[MAX_PAGE_ORDER as usize] += n;
+        zf.free_pages += n * MAX_BLOCK;
+        s = mid_end;
+    }
+    add_small(zf, s, e);
+}
+
+fn add_small(zf: &mut ZoneFree, mut s: u64, e: u64) {
+    while s < e {
+        let mut order = MAX_PAGE_ORDER;
+        while order > 0 && (s & ((1 << order) - 1) != 0 || s + (1 << order) > e) {
+            order -= 1;
+        }
+        zf.insert(s, order);
+        s += 1 << order;
+    }
+}
+
+impl PageAllocator for Buddy {
+    fn alloc(&mut self, gfp: Gfp, order: u32) -> Option<u64> {
+        if order > MAX_PAGE_ORDER {
+            return None;
+        }
+        // Fast path at the low watermark, then the slow path's flags at min (no reclaim,
+        // no compaction, no OOM killer in this model).
+        self.get_page_from_freelist(gfp, order, ALLOC_WMARK_LOW, true)
+            .or_else(|| self.get_page_from_freelist(gfp, order, gfp_to_alloc_flags(gfp, order), false))
+    }
+
+    fn free(&mut self, pfn: u64, order: u32) {
+        let Some(zi) = self.zone_of(pfn) else { return };
+        let faults = self.faults;
+        let zf = &mut self.free[zi];
+        let (mut pfn, mut order) = (pfn, order.min(MAX_PAGE_ORDER));
+        while order < MAX_PAGE_ORDER && !faults.no_merge {
+            let buddy = pfn ^ (1 << order);
+            if !zf.remove(buddy, order) {
+                break;
+            }
+            pfn &= buddy;
+            order += 1;
+        }
+        if faults.lose_top_merge && order == MAX_PAGE_ORDER {
+            return;
+        }
+        zf.insert(pfn, order);
+    }
+
+    fn is_free(&self, pfn: u64) -> bool {
+        self.zone_of(pfn).is_some_and(|zi| self.free[zi].contains_free(pfn))
+    }
+
+    fn zones(&self) -> &[Zone] {
+        &self.zones
+    }
+
+    fn nr_free(&self, zone: usize, order: u32) -> u64 {
+        self.free.get(zone).map_or(0, |z| z.nr_free.get(order as usize).copied().unwrap_or(0))
+    }
+
+    fn free_pages(&self, zone: usize) -> u64 {
+        self.free.get(zone).map_or(0, |z| z.free_pages)
+    }
+}
+
+impl Buddy {
+    /// Every free block as (zone, head pfn, order), untouched runs expanded: for tests and
+    /// invariant checks (costs what the free memory is).
+    pub fn free_blocks(&self) -> Vec<(usize, u64, u32)> {
+        let mut out = vec![];
+        for (zi, zf) in self.free.iter().enumerate() {
+            for (o, a) in zf.area.iter().enumerate() {
+                out.extend(a.blocks.iter().map(|&p| (zi, p, o as u32)));
+            }
+            for &(s, e) in &zf.fresh {
+                out.extend((s..e).step_by(MAX_BLOCK as usize).map(|p| (zi, p, MAX_PAGE_ORDER)));
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+}

@@ -1,0 +1,117 @@
+//! `struct page`: the per-frame metadata, materialised only for frames whose state differs
+//! from what boot left (free, or reserved), so a large machine costs nothing until touched.
+//!
+//! Free-block membership (PageBuddy and the order in `private`) is kept by the buddy
+//! allocator's free lists; [`crate::Machine::page_info`] presents it as part of the page.
+
+use crate::radix::Radix;
+
+/// Page flag bits (enum pageflags, Linux 6.6).
+pub const PG_LOCKED: u64 = 1 << 0;
+pub const PG_REFERENCED: u64 = 1 << 2;
+pub const PG_HEAD: u64 = 1 << 6;
+pub const PG_SLAB: u64 = 1 << 11;
+pub const PG_RESERVED: u64 = 1 << 14;
+pub const PG_PRIVATE: u64 = 1 << 15;
+
+const PAGEFLAG_NAMES: &[(&str, u64)] = &[
+    ("locked", PG_LOCKED),
+    ("referenced", PG_REFERENCED),
+    ("head", PG_HEAD),
+    ("slab", PG_SLAB),
+    ("reserved", PG_RESERVED),
+    ("private", PG_PRIVATE),
+];
+
+/// The flags that must be clear when a page is freed (PAGE_FLAGS_CHECK_AT_FREE, the subset
+/// the model uses).
+pub const PAGE_FLAGS_CHECK_AT_FREE: u64 = PG_LOCKED | PG_SLAB | PG_RESERVED | PG_PRIVATE;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub flags: u64,
+    /// `_refcount`: 0 while free, 1 once allocated.
+    pub refcount: i32,
+    /// `_mapcount`: -1 when not mapped into user space (always, in this model).
+    pub mapcount: i32,
+    /// `private`: the buddy order of a free block's head page.
+    pub private: u64,
+    /// The kmap address of a highmem page, 0 when it has none (`page_address()`).
+    pub virtual_addr: u64,
+    /// The order of the block this page heads, recorded at allocation as CONFIG_PAGE_OWNER
+    /// does; `None` when the page heads no allocated block.
+    pub owner_order: Option<u8>,
+    /// For a tail page of an allocated block: the head's pfn (as compound_head() gives for
+    /// compound pages; recorded for every block so interior frees are caught).
+    pub head_pfn: Option<u64>,
+    /// Which allocator owns an allocated block (slab cache id, vmalloc area, ...): set by
+    /// the layer above the buddy, 0 when the page was handed out directly.
+    pub owner_tag: u64,
+}
+
+impl Page {
+    pub const FREE: Page = Page {
+        flags: 0,
+        refcount: 0,
+        mapcount: -1,
+        private: 0,
+        virtual_addr: 0,
+        owner_order: None,
+        head_pfn: None,
+        owner_tag: 0,
+    };
+    pub const RESERVED: Page = Page { flags: PG_RESERVED, refcount: 1, ..Page::FREE };
+}
+
+/// Formats page flags as `%pGp` does (without the zone/node fields).
+pub fn format_page_flags(flags: u64) -> String {
+    let names: Vec<&str> = PAGEFLAG_NAMES.iter().filter(|&&(_, b)| flags & b != 0).map(|&(n, _)| n).collect();
+    names.join("|")
+}
+
+#[derive(Clone, Debug)]
+pub struct MemMap {
+    pages: Radix<Page>,
+    reserved: Vec<(u64, u64)>,
+}
+
+impl MemMap {
+    pub fn new(max_pfn: u64, reserved: Vec<(u64, u64)>) -> Self {
+        MemMap { pages: Radix::new(max_pfn), reserved }
+    }
+
+    fn boot_state(&self, pfn: u64) -> Page {
+        if self.reserved.iter().any(|&(s, e)| pfn >= s && pfn < e) {
+            Page::RESERVED
+        } else {
+            Page::FREE
+        }
+    }
+
+    /// The page's current state (a copy). `pfn` must be below max_pfn.
+    pub fn get(&self, pfn: u64) -> Page {
+        match self.pages.get(pfn) {
+            Some(p) => *p,
+            None => self.boot_state(pfn),
+        }
+    }
+
+    pub fn get_mut(&mut self, pfn: u64) -> &mut Page {
+        if self.pages.get(pfn).is_none() {
+            let p = self.boot_state(pfn);
+            *self.pages.slot(pfn) = Some(p);
+        }
+        self.pages.get_mut(pfn).expect("page just materialised")
+    }
+
+    /// Returns a page to the free state (as the buddy leaves pages it takes back).
+    pub fn set_free(&mut self, pfn: u64) {
+        if self.pages.get(pfn).is_some() {
+            *self.pages.slot(pfn) = Some(Page::FREE);
+        }
+    }
+
+    pub fn materialised(&self) -> usize {
+        self.pages.count()
+    }
+}
