@@ -90,7 +90,12 @@ const MAX_BLOCK: u64 = 1 << MAX_PAGE_ORDER;
 
 impl ZoneFree {
     fn new() -> Self {
-        ZoneFree { area: vec![FreeArea::default(); NR_PAGE_ORDERS], fresh: vec![], nr_free: [0; NR_PAGE_ORDERS], free_pages: 0 }
+        ZoneFree {
+            area: vec![FreeArea::default(); NR_PAGE_ORDERS],
+            fresh: vec![],
+            nr_free: [0; NR_PAGE_ORDERS],
+            free_pages: 0,
+        }
     }
 
     fn insert(&mut self, pfn: u64, order: u32) {
@@ -163,7 +168,10 @@ impl Buddy {
                         if re <= s || rs >= e {
                             vec![(s, e)]
                         } else {
-                            [(s, rs.max(s)), (re.min(e), e)].into_iter().filter(|r| r.0 < r.1).collect()
+                            [(s, rs.max(s)), (re.min(e), e)]
+                                .into_iter()
+                                .filter(|r| r.0 < r.1)
+                                .collect()
                         }
                     })
                     .collect();
@@ -174,7 +182,11 @@ impl Buddy {
             }
             free.push(zf);
         }
-        Buddy { zones, free, faults: BuddyFaults::default() }
+        Buddy {
+            zones,
+            free,
+            faults: BuddyFaults::default(),
+        }
     }
 
     fn zone_of(&self, pfn: u64) -> Option<usize> {
@@ -182,7 +194,14 @@ impl Buddy {
     }
 
     /// __zone_watermark_ok().
-    pub fn watermark_ok(&self, zi: usize, order: u32, mark: u64, highest: usize, alloc_flags: u32) -> bool {
+    pub fn watermark_ok(
+        &self,
+        zi: usize,
+        order: u32,
+        mark: u64,
+        highest: usize,
+        alloc_flags: u32,
+    ) -> bool {
         let z = &self.zones[zi];
         let zf = &self.free[zi];
         let mut min = mark as i64;
@@ -211,7 +230,11 @@ impl Buddy {
         while cur > order {
             cur -= 1;
             let high = pfn + (1 << cur);
-            let filed = if faults.split_off_by_one { cur + 1 } else { cur };
+            let filed = if faults.split_off_by_one {
+                cur + 1
+            } else {
+                cur
+            };
             zf.insert(high, filed.min(MAX_PAGE_ORDER));
         }
         Some(pfn)
@@ -219,13 +242,25 @@ impl Buddy {
 
     /// get_page_from_freelist(): the zonelist from the highest allowed zone down, each zone
     /// checked against `mark` of its watermarks.
-    fn get_page_from_freelist(&mut self, gfp: Gfp, order: u32, alloc_flags: u32, low: bool) -> Option<u64> {
-        let gfp = if self.faults.ignore_zone_dma { gfp & !__GFP_DMA } else { gfp };
+    fn get_page_from_freelist(
+        &mut self,
+        gfp: Gfp,
+        order: u32,
+        alloc_flags: u32,
+        low: bool,
+    ) -> Option<u64> {
+        let gfp = if self.faults.ignore_zone_dma {
+            gfp & !__GFP_DMA
+        } else {
+            gfp
+        };
         let highest = highest_zoneidx(&self.zones, gfp);
         for zi in (0..=highest).rev() {
             let z = &self.zones[zi];
             let mark = if low { z.wmark_low } else { z.wmark_min };
-            if alloc_flags & ALLOC_NO_WATERMARKS == 0 && !self.watermark_ok(zi, order, mark, highest, alloc_flags) {
+            if alloc_flags & ALLOC_NO_WATERMARKS == 0
+                && !self.watermark_ok(zi, order, mark, highest, alloc_flags)
+            {
                 continue;
             }
             if let Some(pfn) = self.rmqueue(zi, order) {
@@ -271,7 +306,9 @@ impl PageAllocator for Buddy {
         // Fast path at the low watermark, then the slow path's flags at min (no reclaim,
         // no compaction, no OOM killer in this model).
         self.get_page_from_freelist(gfp, order, ALLOC_WMARK_LOW, true)
-            .or_else(|| self.get_page_from_freelist(gfp, order, gfp_to_alloc_flags(gfp, order), false))
+            .or_else(|| {
+                self.get_page_from_freelist(gfp, order, gfp_to_alloc_flags(gfp, order), false)
+            })
     }
 
     fn free(&mut self, pfn: u64, order: u32) {
@@ -294,7 +331,8 @@ impl PageAllocator for Buddy {
     }
 
     fn is_free(&self, pfn: u64) -> bool {
-        self.zone_of(pfn).is_some_and(|zi| self.free[zi].contains_free(pfn))
+        self.zone_of(pfn)
+            .is_some_and(|zi| self.free[zi].contains_free(pfn))
     }
 
     fn zones(&self) -> &[Zone] {
@@ -302,7 +340,9 @@ impl PageAllocator for Buddy {
     }
 
     fn nr_free(&self, zone: usize, order: u32) -> u64 {
-        self.free.get(zone).map_or(0, |z| z.nr_free.get(order as usize).copied().unwrap_or(0))
+        self.free
+            .get(zone)
+            .map_or(0, |z| z.nr_free.get(order as usize).copied().unwrap_or(0))
     }
 
     fn free_pages(&self, zone: usize) -> u64 {
@@ -320,7 +360,11 @@ impl Buddy {
                 out.extend(a.blocks.iter().map(|&p| (zi, p, o as u32)));
             }
             for &(s, e) in &zf.fresh {
-                out.extend((s..e).step_by(MAX_BLOCK as usize).map(|p| (zi, p, MAX_PAGE_ORDER)));
+                out.extend(
+                    (s..e)
+                        .step_by(MAX_BLOCK as usize)
+                        .map(|p| (zi, p, MAX_PAGE_ORDER)),
+                );
             }
         }
         out.sort_unstable();

@@ -132,12 +132,24 @@ impl Layout {
                 // VMALLOC_START = (high_memory + VMALLOC_OFFSET) & ~(VMALLOC_OFFSET - 1)
                 let vmalloc_start = (high_memory + VMALLOC_OFFSET) & !(VMALLOC_OFFSET - 1);
                 let vmalloc_end = I386_PKMAP_BASE - 2 * PAGE_SIZE;
-                let mut zones = vec![ZoneSpan { zone: ZoneType::Dma, start_pfn: 0, end_pfn: dma_end.min(max_pfn) }];
+                let mut zones = vec![ZoneSpan {
+                    zone: ZoneType::Dma,
+                    start_pfn: 0,
+                    end_pfn: dma_end.min(max_pfn),
+                }];
                 if max_low_pfn > dma_end {
-                    zones.push(ZoneSpan { zone: ZoneType::Normal, start_pfn: dma_end, end_pfn: max_low_pfn });
+                    zones.push(ZoneSpan {
+                        zone: ZoneType::Normal,
+                        start_pfn: dma_end,
+                        end_pfn: max_low_pfn,
+                    });
                 }
                 if max_pfn > max_low_pfn {
-                    zones.push(ZoneSpan { zone: ZoneType::HighMem, start_pfn: max_low_pfn, end_pfn: max_pfn });
+                    zones.push(ZoneSpan {
+                        zone: ZoneType::HighMem,
+                        start_pfn: max_low_pfn,
+                        end_pfn: max_pfn,
+                    });
                 }
                 // mem_map lives at the top of lowmem (memblock allocates top-down below
                 // max_low_pfn).
@@ -165,12 +177,24 @@ impl Layout {
             }
             Arch::X86_64 => {
                 let dma32_end = (4u64 << 30) >> PAGE_SHIFT;
-                let mut zones = vec![ZoneSpan { zone: ZoneType::Dma, start_pfn: 0, end_pfn: dma_end.min(max_pfn) }];
+                let mut zones = vec![ZoneSpan {
+                    zone: ZoneType::Dma,
+                    start_pfn: 0,
+                    end_pfn: dma_end.min(max_pfn),
+                }];
                 if max_pfn > dma_end {
-                    zones.push(ZoneSpan { zone: ZoneType::Dma32, start_pfn: dma_end, end_pfn: max_pfn.min(dma32_end) });
+                    zones.push(ZoneSpan {
+                        zone: ZoneType::Dma32,
+                        start_pfn: dma_end,
+                        end_pfn: max_pfn.min(dma32_end),
+                    });
                 }
                 if max_pfn > dma32_end {
-                    zones.push(ZoneSpan { zone: ZoneType::Normal, start_pfn: dma32_end, end_pfn: max_pfn });
+                    zones.push(ZoneSpan {
+                        zone: ZoneType::Normal,
+                        start_pfn: dma32_end,
+                        end_pfn: max_pfn,
+                    });
                 }
                 // The vmemmap's backing pages: the model reserves them at the top of memory.
                 let mm_pages = align_up(max_pfn * X86_64_STRUCT_PAGE_SIZE, PAGE_SIZE) >> PAGE_SHIFT;
@@ -212,7 +236,9 @@ impl Layout {
     }
 
     pub fn is_pkmap_addr(&self, va: u64) -> bool {
-        self.last_pkmap != 0 && va >= self.pkmap_base && va < self.pkmap_base + self.last_pkmap * PAGE_SIZE
+        self.last_pkmap != 0
+            && va >= self.pkmap_base
+            && va < self.pkmap_base + self.last_pkmap * PAGE_SIZE
     }
 
     pub fn is_fixmap_addr(&self, va: u64) -> bool {
@@ -297,7 +323,11 @@ impl Layout {
             }
             Arch::X86_64 => {
                 out.push(format!("page_offset_base: 0x{:016x}", self.page_offset));
-                out.push(format!("vmalloc_base    : 0x{:016x} - 0x{:016x}", self.vmalloc_start, self.vmalloc_end - 1));
+                out.push(format!(
+                    "vmalloc_base    : 0x{:016x} - 0x{:016x}",
+                    self.vmalloc_start,
+                    self.vmalloc_end - 1
+                ));
                 out.push(format!("vmemmap_base    : 0x{:016x}", self.mem_map));
             }
         }
@@ -311,7 +341,12 @@ impl Layout {
             ));
         }
         for &(s, e, what) in &self.reserved {
-            out.push(format!("memblock_reserve: [mem 0x{:016x}-0x{:016x}] {}", s << PAGE_SHIFT, (e << PAGE_SHIFT) - 1, what));
+            out.push(format!(
+                "memblock_reserve: [mem 0x{:016x}-0x{:016x}] {}",
+                s << PAGE_SHIFT,
+                (e << PAGE_SHIFT) - 1,
+                what
+            ));
         }
         out
     }
@@ -322,7 +357,11 @@ impl Layout {
 fn boot_reservations(mm_start: u64, mm_end: u64) -> Vec<(u64, u64, &'static str)> {
     let img_start = KERNEL_PHYS_START >> PAGE_SHIFT;
     let img_end = (KERNEL_PHYS_START + KERNEL_IMAGE_SIZE) >> PAGE_SHIFT;
-    vec![(0, img_start, "first 1M"), (img_start, img_end, "kernel image"), (mm_start, mm_end, "mem_map")]
+    vec![
+        (0, img_start, "first 1M"),
+        (img_start, img_end, "kernel image"),
+        (mm_start, mm_end, "mem_map"),
+    ]
 }
 
 #[cfg(test)]
@@ -346,7 +385,10 @@ mod tests {
         assert_eq!(names, [ZoneType::Dma, ZoneType::Normal, ZoneType::HighMem]);
         assert_eq!(l.zones[0].end_pfn, 4096);
         assert_eq!(l.zones[1].end_pfn, (896 << 20) >> 12);
-        assert!(l.boot_log().iter().any(|s| s == "    lowmem  : 0xc0000000 - 0xf8000000   ( 896 MB)"));
+        assert!(l
+            .boot_log()
+            .iter()
+            .any(|s| s == "    lowmem  : 0xc0000000 - 0xf8000000   ( 896 MB)"));
     }
 
     #[test]

@@ -23,9 +23,19 @@ pub const MAX_PAGE_ORDER: u32 = 10;
 /// NR_PAGE_ORDERS: orders 0..=MAX_PAGE_ORDER.
 pub const NR_PAGE_ORDERS: usize = MAX_PAGE_ORDER as usize + 1;
 
+mod access;
 pub mod buddy;
+pub mod context;
 pub mod layout;
+pub mod machine;
 pub mod mem;
+pub mod mmu;
 pub mod page;
+mod page_alloc;
+mod proc;
 mod radix;
+mod translate;
 pub mod zone;
+
+pub use buddy::{Buddy, BuddyFaults, PageAllocator};
+pub use machine::Machine;

@@ -33,7 +33,10 @@ fn junk(pa: u64) -> u8 {
 
 impl PhysMem {
     pub fn new(max_pfn: u64, fill: PowerOnFill) -> Self {
-        PhysMem { frames: Radix::new(max_pfn), fill }
+        PhysMem {
+            frames: Radix::new(max_pfn),
+            fill,
+        }
     }
 
     fn power_on_frame(&self, pfn: u64) -> Frame {

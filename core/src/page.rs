@@ -60,12 +60,20 @@ impl Page {
         head_pfn: None,
         owner_tag: 0,
     };
-    pub const RESERVED: Page = Page { flags: PG_RESERVED, refcount: 1, ..Page::FREE };
+    pub const RESERVED: Page = Page {
+        flags: PG_RESERVED,
+        refcount: 1,
+        ..Page::FREE
+    };
 }
 
 /// Formats page flags as `%pGp` does (without the zone/node fields).
 pub fn format_page_flags(flags: u64) -> String {
-    let names: Vec<&str> = PAGEFLAG_NAMES.iter().filter(|&&(_, b)| flags & b != 0).map(|&(n, _)| n).collect();
+    let names: Vec<&str> = PAGEFLAG_NAMES
+        .iter()
+        .filter(|&&(_, b)| flags & b != 0)
+        .map(|&(n, _)| n)
+        .collect();
     names.join("|")
 }
 
@@ -77,7 +85,10 @@ pub struct MemMap {
 
 impl MemMap {
     pub fn new(max_pfn: u64, reserved: Vec<(u64, u64)>) -> Self {
-        MemMap { pages: Radix::new(max_pfn), reserved }
+        MemMap {
+            pages: Radix::new(max_pfn),
+            reserved,
+        }
     }
 
     fn boot_state(&self, pfn: u64) -> Page {

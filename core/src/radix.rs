@@ -47,6 +47,10 @@ impl<T> Radix<T> {
 
     /// Number of materialised entries (for tests and statistics).
     pub fn count(&self) -> usize {
-        self.chunks.iter().flatten().map(|c| c.iter().filter(|e| e.is_some()).count()).sum()
+        self.chunks
+            .iter()
+            .flatten()
+            .map(|c| c.iter().filter(|e| e.is_some()).count())
+            .sum()
     }
 }

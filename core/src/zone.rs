@@ -59,14 +59,26 @@ pub fn build_zones(layout: &Layout) -> Vec<Zone> {
             }
         })
         .collect();
-    let lowmem_pages: u64 = zones.iter().filter(|z| z.kind() != ZoneType::HighMem).map(|z| z.managed).sum();
+    let lowmem_pages: u64 = zones
+        .iter()
+        .filter(|z| z.kind() != ZoneType::HighMem)
+        .map(|z| z.managed)
+        .sum();
     // min_free_kbytes = int_sqrt(lowmem_kbytes * 16), clamped to [128, 262144].
     let lowmem_kbytes = lowmem_pages * 4;
     let min_free_kbytes = int_sqrt(lowmem_kbytes * 16).clamp(128, 262_144);
     let pages_min = min_free_kbytes >> 2;
     for z in zones.iter_mut() {
-        let tmp = if lowmem_pages == 0 { 0 } else { pages_min * z.managed / lowmem_pages };
-        z.wmark_min = if z.kind() == ZoneType::HighMem { (z.managed / 1024).clamp(32, 128) } else { tmp };
+        let tmp = if lowmem_pages == 0 {
+            0
+        } else {
+            pages_min * z.managed / lowmem_pages
+        };
+        z.wmark_min = if z.kind() == ZoneType::HighMem {
+            (z.managed / 1024).clamp(32, 128)
+        } else {
+            tmp
+        };
         // watermark_scale_factor = 10 (0.1% of the zone).
         let step = (tmp >> 2).max(z.managed * 10 / 10_000);
         z.wmark_low = z.wmark_min + step;
@@ -119,7 +131,9 @@ mod tests {
     use crate::BootConfig;
 
     fn zones_of(words: &[&str]) -> Vec<Zone> {
-        build_zones(&Layout::new(&BootConfig::parse_words(words.iter().copied()).unwrap()))
+        build_zones(&Layout::new(
+            &BootConfig::parse_words(words.iter().copied()).unwrap(),
+        ))
     }
 
     #[test]

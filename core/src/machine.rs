@@ -1,0 +1,148 @@
+//! The simulated machine: boots from a configuration and owns every piece of state.
+
+use crate::buddy::{Buddy, PageAllocator};
+use crate::config::{BootConfig, ConfigError};
+use crate::context::Context;
+use crate::layout::Layout;
+use crate::mem::{PhysMem, PowerOnFill};
+use crate::mmu::PageTable;
+use crate::page::{MemMap, Page};
+use crate::report::{KernelLog, Report};
+use crate::zone::{build_zones, Zone};
+
+/// PAGE_POISON: what page poisoning fills freed pages with.
+pub const PAGE_POISON: u8 = 0xaa;
+
+pub struct Machine {
+    pub(crate) cfg: BootConfig,
+    pub(crate) layout: Layout,
+    pub(crate) mem: PhysMem,
+    pub(crate) pages: MemMap,
+    pub(crate) alloc: Box<dyn PageAllocator>,
+    pub(crate) pt: PageTable,
+    pub(crate) ctx: Context,
+    pub(crate) log: KernelLog,
+}
+
+impl Machine {
+    /// Boots a machine with the real buddy allocator.
+    pub fn boot(cfg: &BootConfig) -> Result<Machine, ConfigError> {
+        Machine::boot_with(cfg, |zones, reserved| Box::new(Buddy::new(zones, reserved)))
+    }
+
+    /// Boots a machine whose page allocator is built by `make` from the zones and the
+    /// ranges boot reserved: the hook for broken and third-party allocators.
+    pub fn boot_with(
+        cfg: &BootConfig,
+        make: impl FnOnce(Vec<Zone>, &[(u64, u64)]) -> Box<dyn PageAllocator>,
+    ) -> Result<Machine, ConfigError> {
+        cfg.validate()?;
+        let layout = Layout::new(cfg);
+        let reserved: Vec<(u64, u64)> = layout.reserved.iter().map(|&(s, e, _)| (s, e)).collect();
+        let fill = if cfg.page_poison {
+            PowerOnFill::Byte(PAGE_POISON)
+        } else {
+            PowerOnFill::Junk
+        };
+        let zones = build_zones(&layout);
+        Ok(Machine {
+            cfg: cfg.clone(),
+            mem: PhysMem::new(layout.max_pfn, fill),
+            pages: MemMap::new(layout.max_pfn, reserved.clone()),
+            alloc: make(zones, &reserved),
+            pt: PageTable::default(),
+            ctx: Context::default(),
+            log: KernelLog::new(),
+            layout,
+        })
+    }
+
+    pub fn config(&self) -> &BootConfig {
+        &self.cfg
+    }
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    pub fn zones(&self) -> &[Zone] {
+        self.alloc.zones()
+    }
+    pub fn page_allocator(&self) -> &dyn PageAllocator {
+        &*self.alloc
+    }
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+    pub fn log(&self) -> &KernelLog {
+        &self.log
+    }
+    pub fn log_mut(&mut self) -> &mut KernelLog {
+        &mut self.log
+    }
+    /// The reports raised since the last call.
+    pub fn take_reports(&mut self) -> Vec<Report> {
+        self.log.take_reports()
+    }
+    /// Warnings (not misuse) printed since the last call.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        self.log.take_warnings()
+    }
+
+    /// The `struct page` of a pfn as the kernel would see it, buddy state included.
+    pub fn page_info(&self, pfn: u64) -> Option<Page> {
+        if pfn >= self.layout.max_pfn {
+            return None;
+        }
+        let mut p = self.pages.get(pfn);
+        if let Some(order) = self.free_block_order(pfn) {
+            p.private = order as u64;
+        }
+        Some(p)
+    }
+
+    /// The order of the free block `pfn` heads, if it heads one.
+    pub fn free_block_order(&self, pfn: u64) -> Option<u32> {
+        if !self.alloc.is_free(pfn) {
+            return None;
+        }
+        (0..=crate::MAX_PAGE_ORDER)
+            .rev()
+            .find(|&o| pfn & ((1 << o) - 1) == 0 && self.alloc.is_free(pfn))
+    }
+
+    /// Frames and pages materialised so far: what the run has cost.
+    pub fn materialised(&self) -> (usize, usize) {
+        (self.mem.materialised(), self.pages.materialised())
+    }
+
+    // Execution context, as the scenario's context statements drive it.
+    pub fn spin_lock(&mut self) {
+        self.ctx.spin_lock()
+    }
+    pub fn spin_unlock(&mut self) {
+        self.ctx.spin_unlock(&mut self.log)
+    }
+    pub fn local_irq_disable(&mut self) {
+        self.ctx.local_irq_disable()
+    }
+    pub fn local_irq_enable(&mut self) {
+        self.ctx.local_irq_enable()
+    }
+    pub fn irq_enter(&mut self) {
+        self.ctx.irq_enter()
+    }
+    pub fn irq_exit(&mut self) {
+        self.ctx.irq_exit(&mut self.log)
+    }
+    pub fn local_bh_disable(&mut self) {
+        self.ctx.local_bh_disable()
+    }
+    pub fn local_bh_enable(&mut self) {
+        self.ctx.local_bh_enable(&mut self.log)
+    }
+    pub fn preempt_disable(&mut self) {
+        self.ctx.preempt_disable()
+    }
+    pub fn preempt_enable(&mut self) {
+        self.ctx.preempt_enable(&mut self.log)
+    }
+}

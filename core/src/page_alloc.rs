@@ -1,0 +1,311 @@
+//! The page allocation API (alloc_pages() and friends) around the buddy allocator, with the
+//! checks Linux makes on the way in and out: might_alloc(), check_new_pages() and page
+//! poisoning on allocation, free_pages_prepare() and bad_page() on free.
+
+use crate::context::MIGHT_ALLOC;
+use crate::gfp::*;
+use crate::machine::{Machine, PAGE_POISON};
+use crate::page::{format_page_flags, Page, PAGE_FLAGS_CHECK_AT_FREE, PG_RESERVED};
+use crate::report::ReportKind;
+use crate::{MAX_PAGE_ORDER, PAGE_SHIFT, PAGE_SIZE};
+
+impl Machine {
+    /// dump_page(): the lines describing one struct page.
+    pub(crate) fn dump_page(&self, pfn: u64, reason: &str) -> String {
+        let p = self.pages.get(pfn);
+        let zone = self.layout.zone_of_pfn(pfn).map_or(0, |z| {
+            self.zones().iter().position(|x| x.kind() == z).unwrap_or(0)
+        });
+        let flags = format_page_flags(p.flags);
+        let sep = if flags.is_empty() { "" } else { "|" };
+        let w = self.ptr_width();
+        format!(
+            "page:{:0w$x} refcount:{} mapcount:{} mapping:{:0w$x} index:0x0 pfn:{:#x}\n\
+             flags: {:#x}({flags}{sep}zone={zone})\n\
+             page dumped because: {reason}",
+            self.layout.page_ptr(pfn),
+            p.refcount,
+            p.mapcount + 1,
+            0,
+            pfn,
+            p.flags,
+        )
+    }
+
+    pub(crate) fn ptr_width(&self) -> usize {
+        match self.layout.arch {
+            crate::Arch::I386 => 8,
+            crate::Arch::X86_64 => 16,
+        }
+    }
+
+    /// bad_page(): "BUG: Bad page state" with the page dumped.
+    pub(crate) fn bad_page(&mut self, kind: ReportKind, pfn: u64, reason: &str) {
+        let text = format!(
+            "BUG: Bad page state in process {}  pfn:{:05x}\n{}\nDisabling lock debugging due to kernel taint",
+            crate::context::TASK_COMM,
+            pfn,
+            self.dump_page(pfn, reason)
+        );
+        self.log.report(kind, text);
+    }
+
+    /// The allocated block `pfn` lies in, as (head pfn, order), from page_owner's records.
+    pub fn allocated_block(&self, pfn: u64) -> Option<(u64, u32)> {
+        (0..=MAX_PAGE_ORDER).find_map(|o| {
+            let head = pfn & !((1u64 << o) - 1);
+            (self.pages.get(head).owner_order == Some(o as u8)).then_some((head, o))
+        })
+    }
+
+    /// The allocation itself, for every layer that takes pages (slab, vmalloc, kmalloc's
+    /// large sizes): no might_sleep() (its caller made that check once), no failure warning.
+    pub(crate) fn alloc_pages_nocheck(&mut self, gfp: Gfp, order: u32) -> Option<u64> {
+        if order > MAX_PAGE_ORDER {
+            return None;
+        }
+        let pfn = self.alloc.alloc(gfp, order)?;
+        self.post_alloc_hook(pfn, order, gfp);
+        Some(pfn)
+    }
+
+    /// post_alloc_hook(): the page state of a new block, the poison check, zeroing.
+    fn post_alloc_hook(&mut self, pfn: u64, order: u32, gfp: Gfp) {
+        let n = 1u64 << order;
+        if self.cfg.page_poison {
+            for p in pfn..pfn + n {
+                if let Some(off) = self.mem.find_not(p, PAGE_POISON) {
+                    self.report_poison_corruption(p, off);
+                }
+            }
+        }
+        *self.pages.get_mut(pfn) = Page {
+            refcount: 1,
+            owner_order: Some(order as u8),
+            ..Page::FREE
+        };
+        if gfp & __GFP_ZERO != 0 {
+            for p in pfn..pfn + n {
+                self.mem.fill_page(p, 0);
+            }
+        }
+    }
+
+    /// check_poison_mem(): "pagealloc: memory corruption" and a hex dump of the bad bytes.
+    fn report_poison_corruption(&mut self, pfn: u64, first: usize) {
+        let pa = pfn << PAGE_SHIFT;
+        let mut buf = vec![0u8; PAGE_SIZE as usize];
+        self.phys_read(pa, &mut buf);
+        let last = buf.iter().rposition(|&b| b != PAGE_POISON).unwrap_or(first);
+        let start = first & !15;
+        let va = self.layout.page_offset + pa;
+        let mut text = String::from("pagealloc: memory corruption");
+        for line in (start..=last).step_by(16) {
+            let end = (line + 16).min(buf.len());
+            let hex: Vec<String> = buf[line..end].iter().map(|b| format!("{b:02x}")).collect();
+            text.push_str(&format!(
+                "\n{:0w$x}: {}",
+                va + line as u64,
+                hex.join(" "),
+                w = self.ptr_width()
+            ));
+        }
+        text.push_str(&format!(
+            "\nCPU: 0 PID: {} Comm: {} {}",
+            crate::context::TASK_PID,
+            crate::context::TASK_COMM,
+            self.log.taint_str()
+        ));
+        self.log.report(ReportKind::PagePoisonOverwritten, text);
+    }
+
+    /// warn_alloc() for a failed allocation: a warning, not a misuse report.
+    pub(crate) fn warn_alloc(&mut self, gfp: Gfp, order: u32) {
+        if gfp & __GFP_NOWARN != 0 {
+            return;
+        }
+        self.log.warn(format!(
+            "{}: page allocation failure: order:{}, mode:{:#x}({}), nodemask=(null)\nCPU: 0 PID: {} Comm: {} {}",
+            crate::context::TASK_COMM,
+            order,
+            gfp,
+            format_gfp(gfp),
+            crate::context::TASK_PID,
+            crate::context::TASK_COMM,
+            self.log.taint_str()
+        ));
+    }
+
+    /// alloc_pages(): a `struct page *` (0 for NULL).
+    pub fn alloc_pages(&mut self, gfp: Gfp, order: u32) -> u64 {
+        match self.alloc_pages_pfn(gfp, order) {
+            Some(pfn) => self.layout.page_ptr(pfn),
+            None => 0,
+        }
+    }
+
+    /// alloc_pages() returning the pfn.
+    pub fn alloc_pages_pfn(&mut self, gfp: Gfp, order: u32) -> Option<u64> {
+        if gfpflags_allow_blocking(gfp) {
+            self.ctx.might_sleep(MIGHT_ALLOC, &mut self.log);
+        }
+        if order > MAX_PAGE_ORDER {
+            // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp) in __alloc_pages().
+            if gfp & __GFP_NOWARN == 0 {
+                self.log.warn(format!(
+                    "------------[ cut here ]------------\nWARNING: CPU: 0 PID: {} at mm/page_alloc.c:4426 __alloc_pages+0x2ad/0x310",
+                    crate::context::TASK_PID
+                ));
+            }
+            return None;
+        }
+        let pfn = self.alloc_pages_nocheck(gfp, order);
+        if pfn.is_none() {
+            self.warn_alloc(gfp, order);
+        }
+        pfn
+    }
+
+    /// __get_free_pages(): the lowmem address of new pages (never highmem), 0 for NULL.
+    pub fn __get_free_pages(&mut self, gfp: Gfp, order: u32) -> u64 {
+        match self.alloc_pages_pfn(gfp & !__GFP_HIGHMEM, order) {
+            Some(pfn) => self.layout.page_offset + (pfn << PAGE_SHIFT),
+            None => 0,
+        }
+    }
+
+    pub fn __get_free_page(&mut self, gfp: Gfp) -> u64 {
+        self.__get_free_pages(gfp, 0)
+    }
+
+    pub fn get_zeroed_page(&mut self, gfp: Gfp) -> u64 {
+        self.__get_free_pages(gfp | __GFP_ZERO, 0)
+    }
+
+    /// Validates a block being freed: page state, then page_owner's order. Returns whether
+    /// the free may go ahead; reports and refuses otherwise, leaving the pages untouched.
+    fn free_pages_check(&mut self, pfn: u64, order: u32) -> bool {
+        let p = self.pages.get(pfn);
+        if self.alloc.is_free(pfn)
+            || (p.refcount == 0 && p.owner_order.is_none() && self.allocated_block(pfn).is_none())
+        {
+            // put_page_testzero() on a page whose _refcount is already 0.
+            let text = format!(
+                "{}\n------------[ cut here ]------------\nkernel BUG at include/linux/mm.h:1129!\ninvalid opcode: 0000 [#1] PREEMPT SMP",
+                self.dump_page(pfn, "VM_BUG_ON_PAGE(page_ref_count(page) == 0)")
+            );
+            self.log.report(ReportKind::DoubleFree, text);
+            return false;
+        }
+        if p.flags & PAGE_FLAGS_CHECK_AT_FREE != 0 {
+            let kind = if p.flags & PG_RESERVED != 0 {
+                ReportKind::BadPageState
+            } else {
+                ReportKind::InvalidFree
+            };
+            self.bad_page(kind, pfn, "PAGE_FLAGS_CHECK_AT_FREE flag(s) set");
+            return false;
+        }
+        match p.owner_order {
+            Some(o) if o as u32 == order => true,
+            Some(o) => {
+                self.bad_page(
+                    ReportKind::InvalidFree,
+                    pfn,
+                    &format!("freed with order {order}, page_owner recorded order {o}"),
+                );
+                false
+            }
+            None => {
+                // A tail page of an allocated block: its _refcount is 0 in Linux.
+                self.bad_page(
+                    ReportKind::InvalidFree,
+                    pfn,
+                    "nonzero compound_head: freeing a tail page",
+                );
+                false
+            }
+        }
+    }
+
+    /// Returns a checked block to the buddy: free_pages_prepare() then __free_one_page().
+    pub(crate) fn free_pages_nocheck(&mut self, pfn: u64, order: u32) {
+        let n = 1u64 << order;
+        for p in pfn..pfn + n {
+            self.pages.set_free(p);
+            if self.cfg.page_poison {
+                self.mem.fill_page(p, PAGE_POISON);
+            }
+        }
+        self.alloc.free(pfn, order);
+    }
+
+    /// Frees a block by pfn with every check: the path of __free_pages().
+    pub fn free_pages_pfn(&mut self, pfn: u64, order: u32) {
+        if pfn >= self.layout.max_pfn {
+            self.log.report(
+                ReportKind::InvalidFree,
+                format!(
+                    "BUG: Bad page state: pfn {pfn:#x} beyond max_pfn {:#x}",
+                    self.layout.max_pfn
+                ),
+            );
+            return;
+        }
+        if order > MAX_PAGE_ORDER || pfn & ((1 << order) - 1) != 0 {
+            self.bad_page(
+                ReportKind::InvalidFree,
+                pfn,
+                &format!("freed with order {order}, which does not fit the page"),
+            );
+            return;
+        }
+        if self.free_pages_check(pfn, order) {
+            self.free_pages_nocheck(pfn, order);
+        }
+    }
+
+    /// __free_pages(page, order).
+    pub fn __free_pages(&mut self, page: u64, order: u32) {
+        match self.layout.pfn_of_page_ptr(page) {
+            Some(pfn) => self.free_pages_pfn(pfn, order),
+            None => {
+                let w = self.ptr_width();
+                self.log.report(
+                    ReportKind::InvalidFree,
+                    format!(
+                        "BUG: unable to handle page fault for address: {page:0w$x}\n\
+                         __free_pages() of {page:#x}, which is no struct page in mem_map"
+                    ),
+                );
+            }
+        }
+    }
+
+    /// free_pages(addr, order): `addr` must be the lowmem address returned by
+    /// __get_free_pages() with the same order; 0 is ignored.
+    pub fn free_pages(&mut self, addr: u64, order: u32) {
+        if addr == 0 {
+            return;
+        }
+        if !self.virt_addr_valid(addr) || addr & (PAGE_SIZE - 1) != 0 {
+            // VM_BUG_ON(!virt_addr_valid((void *)addr)); an unaligned address would free the
+            // page it lies in, which the model reports as the misuse it is.
+            let w = self.ptr_width();
+            self.log.report(
+                ReportKind::InvalidFree,
+                format!(
+                    "------------[ cut here ]------------\nkernel BUG at mm/page_alloc.c:4637!\n\
+                     free_pages({addr:#0w$x}, {order}): not the start of a page in the direct map",
+                    w = w + 2
+                ),
+            );
+            return;
+        }
+        self.free_pages_pfn((addr - self.layout.page_offset) >> PAGE_SHIFT, order);
+    }
+
+    pub fn free_page(&mut self, addr: u64) {
+        self.free_pages(addr, 0)
+    }
+}

@@ -1,0 +1,247 @@
+//! The page allocator API end to end on a booted machine.
+
+use kmem::gfp::*;
+use kmem::layout::ZoneType;
+use kmem::{BootConfig, Machine, PageAllocator, ReportKind, PAGE_SIZE};
+
+fn boot(words: &[&str]) -> Machine {
+    Machine::boot(&BootConfig::parse_words(words.iter().copied()).unwrap()).unwrap()
+}
+
+fn kinds(m: &mut Machine) -> Vec<ReportKind> {
+    m.take_reports().into_iter().map(|r| r.kind).collect()
+}
+
+#[test]
+fn first_pages_are_reserved_and_alloc_free_round_trips() {
+    let mut m = boot(&["mem=128M"]);
+    let free0 = m.page_allocator().free_pages(1);
+    let a = m.__get_free_pages(GFP_KERNEL, 2);
+    assert_ne!(a, 0);
+    assert_eq!(a % (4 * PAGE_SIZE), 0);
+    let pfn = (a - 0xc000_0000) >> 12;
+    assert!(pfn >= 1280, "first 1M and the kernel image are reserved");
+    assert_eq!(m.layout().zone_of_pfn(pfn), Some(ZoneType::Normal));
+    assert_eq!(m.page_allocator().free_pages(1), free0 - 4);
+    m.free_pages(a, 2);
+    assert_eq!(m.page_allocator().free_pages(1), free0);
+    assert!(m.take_reports().is_empty());
+}
+
+#[test]
+fn zone_choice_follows_the_mask() {
+    let mut m = boot(&["mem=1G"]);
+    let dma = m.alloc_pages_pfn(GFP_KERNEL | GFP_DMA, 0).unwrap();
+    assert!(dma < 4096);
+    let high = m.alloc_pages_pfn(GFP_HIGHUSER, 0).unwrap();
+    assert!(m.layout().is_highmem_pfn(high));
+    let addr = m.__get_free_pages(GFP_HIGHUSER, 0);
+    assert!(
+        m.layout().is_direct_map(addr),
+        "__get_free_pages never returns highmem"
+    );
+    let page = m.layout().page_ptr(high);
+    assert_eq!(
+        m.page_address(page),
+        0,
+        "an unmapped highmem page has no address"
+    );
+}
+
+#[test]
+fn exhaustion_returns_null_with_a_warning_and_atomic_dips_into_reserves() {
+    let mut m = boot(&["mem=16M"]);
+    let mut n = 0;
+    while m.alloc_pages_pfn(GFP_KERNEL, 0).is_some() {
+        n += 1;
+    }
+    let w = m.take_warnings();
+    assert!(
+        w[0].contains("page allocation failure: order:0, mode:0xcc0(GFP_KERNEL)"),
+        "{}",
+        w[0]
+    );
+    assert!(m.take_reports().is_empty());
+    let z = &m.zones()[0];
+    assert!(m.page_allocator().free_pages(0) >= z.wmark_min);
+    assert!(n > 1000);
+    assert!(
+        m.alloc_pages_pfn(GFP_ATOMIC, 0).is_some(),
+        "GFP_ATOMIC may use part of the reserve"
+    );
+    assert!(m.alloc_pages_pfn(GFP_KERNEL | __GFP_NOWARN, 0).is_none());
+    assert!(m.take_warnings().is_empty());
+}
+
+#[test]
+fn double_free_wrong_order_and_reserved_are_refused() {
+    let mut m = boot(&["mem=64M"]);
+    let p = m.alloc_pages(GFP_KERNEL, 1);
+    m.__free_pages(p, 1);
+    let free = m.page_allocator().free_pages(1);
+    m.__free_pages(p, 1);
+    assert_eq!(kinds(&mut m), vec![ReportKind::DoubleFree]);
+    assert_eq!(
+        m.page_allocator().free_pages(1),
+        free,
+        "the second free changed nothing"
+    );
+    let a = m.__get_free_pages(GFP_KERNEL, 2);
+    m.free_pages(a, 1);
+    assert_eq!(kinds(&mut m), vec![ReportKind::InvalidFree]);
+    m.free_pages(a + 16, 2);
+    assert_eq!(kinds(&mut m), vec![ReportKind::InvalidFree]);
+    m.free_pages(a + PAGE_SIZE, 0);
+    assert_eq!(kinds(&mut m), vec![ReportKind::InvalidFree]);
+    m.free_pages(a, 2);
+    assert!(m.take_reports().is_empty());
+    m.free_page(0xc000_0000 + (2 << 20));
+    let r = m.take_reports();
+    assert_eq!(r[0].kind, ReportKind::BadPageState);
+    assert!(
+        r[0].text
+            .starts_with("BUG: Bad page state in process init  pfn:00200"),
+        "{}",
+        r[0].text
+    );
+}
+
+#[test]
+fn page_poisoning_catches_writes_to_free_pages() {
+    let mut m = boot(&["mem=32M", "page_poison=1"]);
+    let a = m.__get_free_page(GFP_KERNEL);
+    m.free_page(a);
+    assert!(
+        m.write(a + 100, 4, 0x41),
+        "without debug_pagealloc the page stays mapped"
+    );
+    let b = m.__get_free_page(GFP_KERNEL);
+    assert_eq!(a, b, "lowest free block first");
+    let r = m.take_reports();
+    assert_eq!(r[0].kind, ReportKind::PagePoisonOverwritten);
+    assert!(r[0].text.starts_with("pagealloc: memory corruption\n"));
+    assert!(
+        r[0].text.contains("aa aa aa aa 41 41 41 41 aa"),
+        "{}",
+        r[0].text
+    );
+}
+
+#[test]
+fn debug_pagealloc_unmaps_freed_pages() {
+    let mut m = boot(&["mem=32M", "debug_pagealloc=on"]);
+    let a = m.__get_free_page(GFP_KERNEL);
+    assert!(m.write(a, 8, 1));
+    m.free_page(a);
+    assert!(!m.write(a, 8, 1));
+    let r = m.take_reports();
+    assert_eq!(r[0].kind, ReportKind::PageFault);
+    assert!(
+        r[0].text.starts_with(&format!(
+            "BUG: unable to handle page fault for address: {:08x}",
+            a
+        )),
+        "{}",
+        r[0].text
+    );
+    assert!(r[0]
+        .text
+        .contains("#PF: supervisor write access in kernel mode"));
+}
+
+#[test]
+fn sleeping_allocation_in_atomic_context_is_reported() {
+    let mut m = boot(&[]);
+    m.spin_lock();
+    assert_ne!(
+        m.alloc_pages(GFP_KERNEL, 0),
+        0,
+        "the allocation still goes ahead"
+    );
+    assert_ne!(m.alloc_pages(GFP_ATOMIC, 0), 0);
+    m.spin_unlock();
+    let r = m.take_reports();
+    assert_eq!(r.len(), 1);
+    assert!(r[0].text.starts_with(
+        "BUG: sleeping function called from invalid context at include/linux/sched/mm.h:"
+    ));
+    m.irq_enter();
+    m.alloc_pages(GFP_KERNEL, 0);
+    m.irq_exit();
+    assert!(m.take_reports()[0]
+        .text
+        .contains("in_atomic(): 1, irqs_disabled(): 1"));
+}
+
+#[test]
+fn translations_are_exact_on_the_direct_map() {
+    let mut m = boot(&["mem=256M", "debug_virtual=1"]);
+    let a = m.__get_free_page(GFP_KERNEL);
+    let phys = m.virt_to_phys(a);
+    assert_eq!(phys, a - 0xc000_0000);
+    assert_eq!(m.phys_to_virt(phys), a);
+    let page = m.virt_to_page(a);
+    assert_eq!(m.page_to_phys(page), phys);
+    assert_eq!(m.page_address(page), a);
+    assert!(m.take_reports().is_empty());
+    let vm = m.layout().vmalloc_start + 0x1000;
+    m.virt_to_phys(vm);
+    assert_eq!(kinds(&mut m), vec![ReportKind::BadVirtToPhys]);
+    m.virt_to_phys(0x1000);
+    assert_eq!(kinds(&mut m), vec![ReportKind::BadVirtToPhys]);
+}
+
+#[test]
+fn accesses_go_through_the_mmu() {
+    let mut m = boot(&[]);
+    let a = m.__get_free_pages(GFP_KERNEL, 1);
+    assert!(m.write(a + 4090, 10, 0x5c));
+    assert_eq!(m.read(a + 4088, 14).unwrap()[2..12], [0x5c; 10]);
+    let gap = m.layout().high_memory + 0x100;
+    assert!(m.read(gap, 4).is_none());
+    assert_eq!(kinds(&mut m), vec![ReportKind::PageFault]);
+    assert!(m.read(0x10, 1).is_none());
+    assert!(m.take_reports()[0]
+        .text
+        .starts_with("BUG: kernel NULL pointer dereference, address: 00000010"));
+    assert!(m.read(u64::MAX - 2, 8).is_none());
+    assert_eq!(kinds(&mut m), vec![ReportKind::PageFault]);
+    let z = m.get_zeroed_page(GFP_KERNEL);
+    assert_eq!(m.read(z, 4096).unwrap(), vec![0; 4096]);
+}
+
+#[test]
+fn proc_formats() {
+    let m = boot(&["mem=1G"]);
+    let bi = m.proc_buddyinfo();
+    let lines: Vec<&str> = bi.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[0].starts_with("Node 0, zone      DMA "), "{bi}");
+    assert!(lines[2].starts_with("Node 0, zone  HighMem "), "{bi}");
+    assert!(lines[0].ends_with(' '));
+    let mi = m.proc_meminfo();
+    assert!(mi.starts_with("MemTotal:        "), "{mi}");
+    let total: u64 = mi
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(total < 1 << 20 && total > 1_000_000 - 50_000, "{total}");
+    assert!(mi.contains("\nHighTotal:       "));
+}
+
+#[test]
+fn big_machines_boot_lazily() {
+    for words in [&["mem=4G"][..], &["arch=x86_64", "mem=64G"][..]] {
+        let mut m = boot(words);
+        assert_eq!(m.materialised(), (0, 0));
+        let a = m.__get_free_pages(GFP_KERNEL, 10);
+        assert_ne!(a, 0);
+        assert!(m.write(a, 4 << 20, 7));
+        assert_eq!(m.materialised().0, 1024);
+    }
+}
