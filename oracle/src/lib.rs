@@ -1,1 +1,18 @@
 #![forbid(unsafe_code)]
+//! `kmem-oracle`: the operation language, the reference model and the differential checker
+//! for `kmem`.
+
+pub mod scenario;
+
+pub use scenario::{
+    generate, parse, scenario_from_bytes, BuddyInput, Family, GenConfig, Generated, KernelInput,
+    KmallocInput, KmapInput, MempoolInput, Misuse, Op, OpKind, Operand, ParseError, Ret,
+    Scenario, SlabInput, Stmt, VmallocInput,
+};
+pub mod checker;
+pub mod model;
+pub mod run;
+pub mod verdict;
+
+pub use checker::{check, check_with, Options};
+pub use verdict::Verdict;

@@ -1,0 +1,109 @@
+//! The checker: runs a scenario on a fresh machine and on the reference model side by side,
+//! compares after every statement, and returns the verdict.
+
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use kmem::{Buddy, Machine, PageAllocator, ReportKind};
+
+use crate::model::facts::Facts;
+use crate::model::{FailureKind, Model};
+use crate::run::{execute, Env};
+use crate::scenario::Scenario;
+use crate::verdict::{Failure, Step, Verdict};
+
+/// Builds the page allocator the machine runs on (the real buddy, or one under test).
+pub type AllocatorFactory<'a> = &'a dyn Fn(Vec<kmem::zone::Zone>, &[(u64, u64)]) -> Box<dyn PageAllocator>;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Keep every step's text, value and reports (replay); off when fuzzing.
+    pub record_steps: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { record_steps: true }
+    }
+}
+
+/// Checks a scenario on the real kernel model.
+pub fn check(s: &Scenario) -> Verdict {
+    check_with(s, Options::default(), &|z, r| Box::new(Buddy::new(z, r)))
+}
+
+/// Checks a scenario on a machine whose page allocator `make` builds.
+pub fn check_with(s: &Scenario, opts: Options, make: AllocatorFactory<'_>) -> Verdict {
+    let mut v = Verdict::default();
+    let line = Cell::new(1u32);
+    let result = catch_unwind(AssertUnwindSafe(|| run(s, opts, make, &mut v, &line)));
+    if let Err(p) = result {
+        let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
+        v.failures.push(Failure { line: line.get(), kind: FailureKind::Panic, message: format!("the kernel model panicked: {msg}") });
+    }
+    v
+}
+
+fn run(s: &Scenario, opts: Options, make: AllocatorFactory<'_>, v: &mut Verdict, line: &Cell<u32>) {
+    let mut m = match Machine::boot_with(&s.boot, make) {
+        Ok(m) => m,
+        Err(e) => {
+            v.failures.push(Failure { line: 1, kind: FailureKind::WrongValue, message: format!("boot failed: {e}") });
+            return;
+        }
+    };
+    m.log_mut().set_keep_lines(false);
+    let l = m.layout();
+    let facts = Facts::new(&s.boot, l.reserved.iter().map(|&(a, b, _)| (a, b)).collect(), l.mem_map, l.struct_page_size);
+    let mut model = Model::new(facts, s.boot.clone());
+    let mut env = Env::default();
+    for stmt in &s.stmts {
+        line.set(stmt.line);
+        let Some(out) = execute(&mut m, &env, &stmt.op) else {
+            v.failures.push(Failure {
+                line: stmt.line,
+                kind: FailureKind::WrongValue,
+                message: format!("{} is not modelled by this machine", stmt.op.name()),
+            });
+            break;
+        };
+        let reports = m.take_reports();
+        let warnings = m.take_warnings();
+        let j = model.step(stmt.line, &stmt.op, &env, &out);
+        v.misuse.extend(j.misuse.iter().map(|&k| (stmt.line, k)));
+        for (kind, message) in j.failures {
+            v.failures.push(Failure { line: stmt.line, kind, message });
+        }
+        if !model.tainted {
+            compare_reports(stmt.line, &j.expect, &reports, v);
+        }
+        let value = (stmt.op.returns() != crate::scenario::Ret::Nothing).then(|| out.value.unwrap_or(0));
+        if let Some(name) = &stmt.bind {
+            env.bind(name, value.unwrap_or(0));
+        }
+        if opts.record_steps {
+            v.steps.push(Step { line: stmt.line, text: stmt.to_string(), value, reports, warnings });
+        }
+    }
+    v.tainted = model.tainted;
+}
+
+/// Every expected report must be there, and nothing else.
+fn compare_reports(line: u32, expect: &[ReportKind], got: &[kmem::Report], v: &mut Verdict) {
+    let mut left: Vec<ReportKind> = got.iter().map(|r| r.kind).collect();
+    for e in expect {
+        match left.iter().position(|k| k == e) {
+            Some(i) => {
+                left.remove(i);
+            }
+            None => v.failures.push(Failure {
+                line,
+                kind: FailureKind::MissedReport,
+                message: format!("the kernel must report {e} here and did not"),
+            }),
+        }
+    }
+    for k in left {
+        v.failures.push(Failure { line, kind: FailureKind::FalseReport, message: format!("the kernel reported {k} without a misuse that calls for it") });
+    }
+}

@@ -1,0 +1,128 @@
+//! Runs one statement on a `kmem::Machine`: evaluates the operands and calls the kernel
+//! function of that name.
+
+use std::collections::BTreeMap;
+
+use kmem::Machine;
+
+use crate::scenario::{Op, Operand};
+
+/// Values bound to names so far.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    names: BTreeMap<String, u64>,
+}
+
+impl Env {
+    pub fn bind(&mut self, name: &str, v: u64) {
+        self.names.insert(name.to_string(), v);
+    }
+
+    /// The operand's value, truncated to the machine's word size on i386.
+    pub fn eval(&self, o: &Operand, i386: bool) -> u64 {
+        let v = match o {
+            Operand::Name { name, offset } => self.names.get(name).copied().unwrap_or(0).wrapping_add(*offset as u64),
+            Operand::Lit(v) => *v,
+            Operand::Null => 0,
+        };
+        if i386 {
+            v & 0xffff_ffff
+        } else {
+            v
+        }
+    }
+}
+
+/// The largest client access the runner performs; longer ones are cut to it (a scenario
+/// that wants more memory touched writes several statements).
+pub const MAX_ACCESS: u64 = 64 << 20;
+
+/// What one statement did on the machine.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub value: Option<u64>,
+    /// The bytes a `read` returned (None when it faulted).
+    pub read: Option<Vec<u8>>,
+    /// Whether a `write` happened (false when it faulted).
+    pub wrote: bool,
+}
+
+/// Executes `op` on `m`. Returns None for a function this machine does not model.
+pub fn execute(m: &mut Machine, env: &Env, op: &Op) -> Option<Outcome> {
+    let i386 = m.layout().arch == kmem::Arch::I386;
+    let ev = |o: &Operand| env.eval(o, i386);
+    let val = |v: u64| Some(Outcome { value: Some(v), ..Default::default() });
+    let none = || Some(Outcome::default());
+    match op {
+        Op::AllocPages { gfp, order } => val(m.alloc_pages(*gfp, *order)),
+        Op::FreePagesPage { page, order } => {
+            m.__free_pages(ev(page), *order);
+            none()
+        }
+        Op::GetFreePages { gfp, order } => val(m.__get_free_pages(*gfp, *order)),
+        Op::GetFreePage { gfp } => val(m.__get_free_page(*gfp)),
+        Op::GetZeroedPage { gfp } => val(m.get_zeroed_page(*gfp)),
+        Op::FreePages { addr, order } => {
+            m.free_pages(ev(addr), *order);
+            none()
+        }
+        Op::FreePage { addr } => {
+            m.free_page(ev(addr));
+            none()
+        }
+        Op::PageAddress { page } => val(m.page_address(ev(page))),
+        Op::VirtToPage { addr } => val(m.virt_to_page(ev(addr))),
+        Op::PageToPhys { page } => val(m.page_to_phys(ev(page))),
+        Op::VirtToPhys { addr } => val(m.virt_to_phys(ev(addr))),
+        Op::PhysToVirt { phys } => val(m.phys_to_virt(ev(phys))),
+        Op::SpinLock => {
+            m.spin_lock();
+            none()
+        }
+        Op::SpinUnlock => {
+            m.spin_unlock();
+            none()
+        }
+        Op::LocalIrqDisable => {
+            m.local_irq_disable();
+            none()
+        }
+        Op::LocalIrqEnable => {
+            m.local_irq_enable();
+            none()
+        }
+        Op::IrqEnter => {
+            m.irq_enter();
+            none()
+        }
+        Op::IrqExit => {
+            m.irq_exit();
+            none()
+        }
+        Op::LocalBhDisable => {
+            m.local_bh_disable();
+            none()
+        }
+        Op::LocalBhEnable => {
+            m.local_bh_enable();
+            none()
+        }
+        Op::PreemptDisable => {
+            m.preempt_disable();
+            none()
+        }
+        Op::PreemptEnable => {
+            m.preempt_enable();
+            none()
+        }
+        Op::Write { addr, len, byte } => {
+            let wrote = m.write(ev(addr), (*len).min(MAX_ACCESS), *byte);
+            Some(Outcome { wrote, ..Default::default() })
+        }
+        Op::Read { addr, len } => {
+            let read = m.read(ev(addr), (*len).min(MAX_ACCESS));
+            Some(Outcome { read, ..Default::default() })
+        }
+        _ => None,
+    }
+}
