@@ -26,6 +26,7 @@ pub const NR_PAGE_ORDERS: usize = MAX_PAGE_ORDER as usize + 1;
 mod access;
 pub mod buddy;
 pub mod context;
+pub mod highmem;
 pub mod layout;
 pub mod machine;
 pub mod mem;
@@ -35,6 +36,7 @@ mod page_alloc;
 mod proc;
 mod radix;
 mod translate;
+pub mod vmalloc;
 pub mod zone;
 
 pub use buddy::{Buddy, BuddyFaults, PageAllocator};

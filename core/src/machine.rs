@@ -22,6 +22,8 @@ pub struct Machine {
     pub(crate) pt: PageTable,
     pub(crate) ctx: Context,
     pub(crate) log: KernelLog,
+    pub(crate) vmalloc: crate::vmalloc::Vmalloc,
+    pub(crate) highmem: crate::highmem::Highmem,
 }
 
 impl Machine {
@@ -53,6 +55,8 @@ impl Machine {
             pt: PageTable::default(),
             ctx: Context::default(),
             log: KernelLog::new(),
+            vmalloc: crate::vmalloc::Vmalloc::new(layout.vmalloc_start, layout.vmalloc_end),
+            highmem: crate::highmem::Highmem::new(layout.last_pkmap),
             layout,
         })
     }

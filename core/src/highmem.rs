@@ -1,0 +1,456 @@
+//! Highmem mappings: kmap()/kunmap() through the LAST_PKMAP permanent slots, and
+//! kmap_atomic()/kmap_local_page() through the per-CPU stack of KM_MAX_IDX fixmap slots
+//! (mm/highmem.c, include/linux/highmem-internal.h).
+//!
+//! On i386 (CONFIG_HIGHMEM) a highmem page has no kernel address until it is mapped; a
+//! lowmem page's address is its direct-map address, and the kmap functions return it without
+//! taking a slot. On x86_64 there is no highmem: every kmap function is page_address().
+//!
+//! Simplifications:
+//! - One CPU and one task: the kmap_local stack (task->kmap_ctrl) is the only one.
+//! - When every pkmap slot is pinned, Linux sleeps in map_new_virtual() until a kunmap();
+//!   nothing else runs in the model, so the sleep would never end: the model reports it as
+//!   the hung task it would be (kind kmap-misuse) and kmap() returns NULL.
+//! - After a BUG() (a kunmap of a page that is not kmapped, a kmap_local overflow or
+//!   underflow) the model reports and leaves its state as it was, rather than killing the task.
+//! - WARN_ON_ONCE()s are reported every time.
+//! - pagefault_disable() is counted (see [`Machine::pagefault_disabled`]) but changes
+//!   nothing: kernel faults on kernel addresses oops either way.
+//! - Line numbers in mm/highmem.c and highmem-internal.h for Linux 6.6 are not confirmed
+//!   (docs/kernel-texts.md §12); they are gathered in the constants below.
+
+use crate::config::Arch;
+use crate::context::{SleepSite, TASK_COMM, TASK_PID};
+use crate::layout::KM_MAX_IDX;
+use crate::machine::Machine;
+use crate::mmu::page_fault_text;
+use crate::report::ReportKind;
+use crate::{PAGE_SHIFT, PAGE_SIZE};
+
+/// might_sleep() in kmap() (include/linux/highmem-internal.h, 6.6; line unverified).
+pub const KMAP_SLEEP_SITE: SleepSite = SleepSite {
+    file: "include/linux/highmem-internal.h",
+    line: 41,
+};
+/// BUG_ON(!vaddr) in kunmap_high() (line unverified).
+const KUNMAP_HIGH_NOT_MAPPED_LINE: u32 = 341;
+/// BUG() in kunmap_high() when the count would drop to 0 (line unverified).
+const KUNMAP_HIGH_COUNT_LINE: u32 = 352;
+/// BUG_ON(idx >= KM_MAX_IDX) in kmap_local_idx_push() (line unverified).
+const KMAP_LOCAL_PUSH_LINE: u32 = 507;
+/// BUG_ON(idx < 0) in kmap_local_idx_pop() (line unverified).
+const KMAP_LOCAL_POP_LINE: u32 = 520;
+/// WARN_ON_ONCE(addr < PAGE_OFFSET) in kunmap_local_indexed() (line unverified).
+const KUNMAP_LOCAL_USER_ADDR_LINE: u32 = 603;
+/// WARN_ON_ONCE(addr != __fix_to_virt(FIX_KMAP_BEGIN + idx)) (line unverified).
+const KUNMAP_LOCAL_ORDER_LINE: u32 = 609;
+
+/// One pkmap slot in use or awaiting a flush.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PkmapSlot {
+    /// PKMAP_NR(addr).
+    pub nr: u64,
+    pub addr: u64,
+    /// pkmap_count[nr]: 1 = unmapped but not yet flushed (the PTE is still there),
+    /// n > 1 = mapped with n - 1 users.
+    pub count: u32,
+    /// The page the slot's PTE maps.
+    pub pfn: u64,
+}
+
+/// One entry of the kmap_local / kmap_atomic stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KmapLocalSlot {
+    /// The stack index (0 is the first mapping).
+    pub idx: u64,
+    /// __fix_to_virt(FIX_KMAP_BEGIN + idx).
+    pub addr: u64,
+    pub pfn: u64,
+    /// Whether kmap_atomic() (rather than kmap_local_page()) made it; Linux does not record
+    /// this, so it changes nothing.
+    pub atomic: bool,
+}
+
+/// The highmem mapping state of a machine.
+#[derive(Clone, Debug, Default)]
+pub struct Highmem {
+    /// pkmap_count[], LAST_PKMAP entries (none on x86_64).
+    pkmap_count: Vec<u32>,
+    /// The pfn each pkmap PTE maps (mirrors pkmap_page_table).
+    pkmap_page: Vec<Option<u64>>,
+    /// get_next_pkmap_nr()'s static last_pkmap_nr.
+    last_pkmap_nr: u64,
+    /// current->kmap_ctrl: the slots in use, bottom first.
+    local: Vec<KmapLocalSlot>,
+    /// current->pagefault_disabled.
+    pagefault_disabled: u32,
+}
+
+impl Highmem {
+    pub fn new(last_pkmap: u64) -> Highmem {
+        let n = last_pkmap.min(1 << 16) as usize;
+        Highmem {
+            pkmap_count: vec![0; n],
+            pkmap_page: vec![None; n],
+            ..Default::default()
+        }
+    }
+}
+
+impl Machine {
+    // ----- introspection -------------------------------------------------------------
+
+    /// The pkmap slots whose count is not 0, in slot order.
+    pub fn pkmap_slots(&self) -> Vec<PkmapSlot> {
+        let h = &self.highmem;
+        h.pkmap_count
+            .iter()
+            .zip(&h.pkmap_page)
+            .enumerate()
+            .filter(|(_, (&c, _))| c != 0)
+            .map(|(nr, (&count, pfn))| PkmapSlot {
+                nr: nr as u64,
+                addr: self.layout.pkmap_addr(nr as u64),
+                count,
+                pfn: pfn.unwrap_or(0),
+            })
+            .collect()
+    }
+
+    /// pkmap_count[nr] (0 for a slot that does not exist).
+    pub fn pkmap_count(&self, nr: u64) -> u32 {
+        usize::try_from(nr)
+            .ok()
+            .and_then(|i| self.highmem.pkmap_count.get(i))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The kmap_local / kmap_atomic stack, bottom first.
+    pub fn kmap_local_stack(&self) -> &[KmapLocalSlot] {
+        &self.highmem.local
+    }
+
+    /// current->pagefault_disabled: raised by kmap_atomic(), lowered by kunmap_atomic().
+    pub fn pagefault_disabled(&self) -> u32 {
+        self.highmem.pagefault_disabled
+    }
+
+    // ----- helpers ------------------------------------------------------------------
+
+    /// The pfn of a `struct page *`; for anything that is no struct page of this machine,
+    /// the oops reading page->flags would raise, and None.
+    fn kmap_page_pfn(&mut self, page: u64) -> Option<u64> {
+        if let Some(pfn) = self.layout.pfn_of_page_ptr(page) {
+            return Some(pfn);
+        }
+        let text = page_fault_text(self.layout.arch, page, false, self.log.taint_str());
+        self.log.report(ReportKind::PageFault, text);
+        None
+    }
+
+    fn lowmem_page_address(&self, pfn: u64) -> u64 {
+        self.layout.page_offset + (pfn << PAGE_SHIFT)
+    }
+
+    fn highmem_bug_text(&self, line: u32, what: &str) -> String {
+        format!(
+            "------------[ cut here ]------------\nkernel BUG at mm/highmem.c:{line}!\n\
+             invalid opcode: 0000 [#1] PREEMPT SMP\nCPU: 0 PID: {TASK_PID} Comm: {TASK_COMM} {}\n{what}",
+            self.log.taint_str()
+        )
+    }
+
+    fn highmem_warn_text(&self, line: u32, func: &str, what: &str) -> String {
+        format!(
+            "------------[ cut here ]------------\n\
+             WARNING: CPU: 0 PID: {TASK_PID} at mm/highmem.c:{line} {func}+0x0/0x0\n\
+             CPU: 0 PID: {TASK_PID} Comm: {TASK_COMM} {}\n{what}",
+            self.log.taint_str()
+        )
+    }
+
+    fn pkmap_nr(&self, vaddr: u64) -> Option<usize> {
+        if !self.layout.is_pkmap_addr(vaddr) {
+            return None;
+        }
+        usize::try_from((vaddr - self.layout.pkmap_base) >> PAGE_SHIFT).ok()
+    }
+
+    // ----- pkmap --------------------------------------------------------------------
+
+    /// flush_all_zero_pkmaps(): every slot with count 1 is unmapped and freed.
+    fn flush_all_zero_pkmaps(&mut self) {
+        for nr in 0..self.highmem.pkmap_count.len() {
+            if self.highmem.pkmap_count[nr] != 1 {
+                continue;
+            }
+            self.highmem.pkmap_count[nr] = 0;
+            let addr = self.layout.pkmap_addr(nr as u64);
+            self.pt.unmap(addr);
+            if let Some(pfn) = self.highmem.pkmap_page[nr].take() {
+                // set_page_address(page, NULL), for the page this slot mapped.
+                if pfn < self.layout.max_pfn && self.pages.get(pfn).virtual_addr == addr {
+                    self.pages.get_mut(pfn).virtual_addr = 0;
+                }
+            }
+        }
+    }
+
+    /// kmap_flush_unused().
+    pub fn kmap_flush_unused(&mut self) {
+        self.flush_all_zero_pkmaps();
+    }
+
+    /// map_new_virtual(): the next free slot after last_pkmap_nr, flushing on wrap-around.
+    /// None when every slot is pinned (where Linux sleeps).
+    fn map_new_virtual(&mut self, pfn: u64) -> Option<u64> {
+        let last = self.highmem.pkmap_count.len() as u64;
+        if last == 0 {
+            return None;
+        }
+        let mask = last - 1;
+        let mut count = last;
+        let mut found = None;
+        // The scan ends within two rounds: `count` runs out before the next wrap.
+        for _ in 0..2 * last + 2 {
+            self.highmem.last_pkmap_nr = (self.highmem.last_pkmap_nr + 1) & mask;
+            let nr = self.highmem.last_pkmap_nr;
+            if nr == 0 {
+                self.flush_all_zero_pkmaps();
+                count = last;
+            }
+            if self.highmem.pkmap_count[nr as usize] == 0 {
+                found = Some(nr);
+                break;
+            }
+            count -= 1;
+            if count == 0 {
+                break;
+            }
+        }
+        let nr = found?;
+        let vaddr = self.layout.pkmap_addr(nr);
+        self.pt.map(vaddr, pfn);
+        self.highmem.pkmap_count[nr as usize] = 1;
+        self.highmem.pkmap_page[nr as usize] = Some(pfn);
+        self.pages.get_mut(pfn).virtual_addr = vaddr;
+        Some(vaddr)
+    }
+
+    /// kmap_high().
+    fn kmap_high(&mut self, pfn: u64) -> u64 {
+        let cur = self.pages.get(pfn).virtual_addr;
+        let vaddr = match self.pkmap_nr(cur) {
+            Some(nr) if self.highmem.pkmap_page.get(nr) == Some(&Some(pfn)) => cur,
+            _ => match self.map_new_virtual(pfn) {
+                Some(v) => v,
+                None => {
+                    let text = format!(
+                        "INFO: task {TASK_COMM}:{TASK_PID} blocked for more than 120 seconds.\n      \
+                         {} 6.6.0 #1\n\
+                         \"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables this message.\n\
+                         task:{TASK_COMM:<15} state:D stack:0     pid:{TASK_PID:<5} ppid:0      flags:0x00000000\n\
+                         Call Trace:\n __schedule\n schedule\n kmap_high\n\
+                         (every one of the {} pkmap slots is kmapped and nothing will kunmap one)",
+                        self.log.taint_str(),
+                        self.highmem.pkmap_count.len()
+                    );
+                    self.log.report(ReportKind::KmapMisuse, text);
+                    return 0;
+                }
+            },
+        };
+        if let Some(nr) = self.pkmap_nr(vaddr) {
+            if let Some(c) = self.highmem.pkmap_count.get_mut(nr) {
+                *c = c.saturating_add(1);
+            }
+        }
+        vaddr
+    }
+
+    /// kmap(): the page's kernel address, mapping a highmem page into a pkmap slot (may
+    /// sleep). 0 when nothing could be mapped.
+    pub fn kmap(&mut self, page: u64) -> u64 {
+        self.ctx.might_sleep(KMAP_SLEEP_SITE, &mut self.log);
+        let Some(pfn) = self.kmap_page_pfn(page) else {
+            return 0;
+        };
+        if !self.layout.is_highmem_pfn(pfn) {
+            return self.lowmem_page_address(pfn);
+        }
+        self.kmap_high(pfn)
+    }
+
+    /// kunmap(): drops one kmap() of a highmem page; nothing for a lowmem page.
+    pub fn kunmap(&mut self, page: u64) {
+        let Some(pfn) = self.kmap_page_pfn(page) else {
+            return;
+        };
+        if !self.layout.is_highmem_pfn(pfn) {
+            return;
+        }
+        // kunmap_high().
+        let w = self.ptr_width() + 2;
+        let vaddr = self.pages.get(pfn).virtual_addr;
+        let Some(nr) = self.pkmap_nr(vaddr) else {
+            let t = self.highmem_bug_text(
+                KUNMAP_HIGH_NOT_MAPPED_LINE,
+                &format!("kunmap_high({page:#0w$x}): page is not kmapped"),
+            );
+            self.log.report(ReportKind::KmapMisuse, t);
+            return;
+        };
+        let Some(c) = self.highmem.pkmap_count.get_mut(nr) else {
+            return;
+        };
+        if *c <= 1 {
+            // switch (--pkmap_count[nr]) { case 0: BUG(); ... }
+            let t = self.highmem_bug_text(
+                KUNMAP_HIGH_COUNT_LINE,
+                &format!("kunmap_high({page:#0w$x}): page has no kmap left to drop"),
+            );
+            self.log.report(ReportKind::KmapMisuse, t);
+            return;
+        }
+        *c -= 1;
+    }
+
+    // ----- kmap_local / kmap_atomic -------------------------------------------------
+
+    /// __kmap_local_page_prot(): lowmem pages by their direct-map address, highmem pages in
+    /// the next stack slot.
+    fn kmap_local_page_prot(&mut self, page: u64, atomic: bool) -> u64 {
+        let Some(pfn) = self.kmap_page_pfn(page) else {
+            return 0;
+        };
+        if !self.layout.is_highmem_pfn(pfn) {
+            return self.lowmem_page_address(pfn);
+        }
+        // __kmap_local_pfn_prot(): kmap_local_idx_push().
+        let idx = self.highmem.local.len() as u64;
+        if idx >= KM_MAX_IDX {
+            let w = self.ptr_width() + 2;
+            let t = self.highmem_bug_text(
+                KMAP_LOCAL_PUSH_LINE,
+                &format!(
+                    "{}({page:#0w$x}): all {KM_MAX_IDX} kmap_local slots are in use",
+                    if atomic {
+                        "kmap_atomic"
+                    } else {
+                        "kmap_local_page"
+                    }
+                ),
+            );
+            self.log.report(ReportKind::KmapMisuse, t);
+            return 0;
+        }
+        let addr = self.layout.kmap_slot_addr(idx);
+        self.pt.map(addr, pfn);
+        self.highmem.local.push(KmapLocalSlot {
+            idx,
+            addr,
+            pfn,
+            atomic,
+        });
+        addr
+    }
+
+    /// kunmap_local_indexed(): pops the top slot (the one `addr` must be).
+    fn kunmap_local_indexed(&mut self, addr: u64) {
+        let a = addr & !(PAGE_SIZE - 1);
+        let lo = self.layout.kmap_slot_addr(KM_MAX_IDX - 1);
+        let hi = self.layout.kmap_slot_addr(0);
+        let w = self.ptr_width() + 2;
+        if a < lo || a > hi {
+            if a < self.layout.page_offset {
+                let t = self.highmem_warn_text(
+                    KUNMAP_LOCAL_USER_ADDR_LINE,
+                    "kunmap_local_indexed",
+                    &format!("kunmap_local({addr:#0w$x}): not a kernel address"),
+                );
+                self.log.report(ReportKind::KmapMisuse, t);
+            }
+            return;
+        }
+        let Some(top) = self.highmem.local.last().copied() else {
+            // WARN_ON_ONCE(addr != __fix_to_virt(FIX_KMAP_BEGIN - 1)), then
+            // kmap_local_idx_pop()'s BUG_ON(idx < 0).
+            let mut t = self.highmem_warn_text(
+                KUNMAP_LOCAL_ORDER_LINE,
+                "kunmap_local_indexed",
+                &format!("kunmap_local({addr:#0w$x}): no kmap_local mapping is active"),
+            );
+            t.push('\n');
+            t.push_str(&self.highmem_bug_text(KMAP_LOCAL_POP_LINE, "kmap_local_idx_pop"));
+            self.log.report(ReportKind::KmapMisuse, t);
+            return;
+        };
+        if a != top.addr {
+            let t = self.highmem_warn_text(
+                KUNMAP_LOCAL_ORDER_LINE,
+                "kunmap_local_indexed",
+                &format!(
+                    "kunmap_local({addr:#0w$x}) out of order: the last mapping is {:#0w$x}",
+                    top.addr
+                ),
+            );
+            self.log.report(ReportKind::KmapMisuse, t);
+        }
+        // The top slot is torn down whatever address was passed.
+        self.pt.unmap(top.addr);
+        self.highmem.local.pop();
+    }
+
+    /// kmap_atomic(): disables preemption and page faults, then maps like kmap_local_page().
+    pub fn kmap_atomic(&mut self, page: u64) -> u64 {
+        self.ctx.preempt_disable();
+        self.highmem.pagefault_disabled = self.highmem.pagefault_disabled.saturating_add(1);
+        if self.layout.arch == Arch::X86_64 {
+            return match self.kmap_page_pfn(page) {
+                Some(pfn) => self.lowmem_page_address(pfn),
+                None => 0,
+            };
+        }
+        self.kmap_local_page_prot(page, true)
+    }
+
+    /// kunmap_atomic(): unmaps, then re-enables page faults and preemption.
+    pub fn kunmap_atomic(&mut self, addr: u64) {
+        if self.layout.arch == Arch::I386 {
+            self.kunmap_local_indexed(addr);
+        }
+        self.highmem.pagefault_disabled = self.highmem.pagefault_disabled.saturating_sub(1);
+        self.ctx.preempt_enable(&mut self.log);
+    }
+
+    /// kmap_local_page(): a short-lived mapping in the task's slot stack; preemption stays
+    /// enabled.
+    pub fn kmap_local_page(&mut self, page: u64) -> u64 {
+        if self.layout.arch == Arch::X86_64 {
+            return match self.kmap_page_pfn(page) {
+                Some(pfn) => self.lowmem_page_address(pfn),
+                None => 0,
+            };
+        }
+        self.kmap_local_page_prot(page, false)
+    }
+
+    /// kunmap_local().
+    pub fn kunmap_local(&mut self, addr: u64) {
+        if self.layout.arch == Arch::I386 {
+            self.kunmap_local_indexed(addr);
+        }
+    }
+
+    /// kmap_to_page(): the page behind a kmap() (or direct-map) address.
+    pub fn kmap_to_page(&mut self, addr: u64) -> u64 {
+        if self.layout.is_pkmap_addr(addr) {
+            return match self.pt.lookup(addr) {
+                Some(pfn) => self.layout.page_ptr(pfn),
+                None => 0,
+            };
+        }
+        self.virt_to_page(addr)
+    }
+}
