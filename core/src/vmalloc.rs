@@ -396,14 +396,11 @@ impl Machine {
         self.__vmalloc_node(size, GFP_KERNEL | __GFP_ZERO, "vzalloc", 0)
     }
 
-    /// vmalloc_32(): pages that are 32-bit addressable (GFP_VMALLOC32: GFP_KERNEL, lowmem
-    /// only, on i386; GFP_DMA32|GFP_KERNEL on x86_64).
+    /// vmalloc_32(): pages that are 32-bit addressable. GFP_VMALLOC32 is GFP_DMA32|GFP_KERNEL
+    /// on both architectures: ZONE_DMA32 on x86_64; on i386, where there is no ZONE_DMA32,
+    /// GFP_DMA32 means ZONE_NORMAL, and it keeps __GFP_HIGHMEM from being added.
     pub fn vmalloc_32(&mut self, size: u64) -> u64 {
-        let gfp = match self.layout.arch {
-            Arch::I386 => GFP_KERNEL,
-            Arch::X86_64 => GFP_DMA32 | GFP_KERNEL,
-        };
-        self.__vmalloc_node(size, gfp, "vmalloc_32", 0)
+        self.__vmalloc_node(size, GFP_DMA32 | GFP_KERNEL, "vmalloc_32", 0)
     }
 
     /// __vmalloc(): vmalloc with an explicit mask (GFP_KERNEL-based masks only, as Linux
