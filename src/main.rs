@@ -1,2 +1,5 @@
 #![forbid(unsafe_code)]
-fn main() {}
+
+fn main() {
+    std::process::exit(kmemfuzz::cli::main(std::env::args().skip(1).collect()));
+}

@@ -13,7 +13,8 @@ use crate::scenario::Scenario;
 use crate::verdict::{Failure, Step, Verdict};
 
 /// Builds the page allocator the machine runs on (the real buddy, or one under test).
-pub type AllocatorFactory<'a> = &'a dyn Fn(Vec<kmem::zone::Zone>, &[(u64, u64)]) -> Box<dyn PageAllocator>;
+pub type AllocatorFactory<'a> =
+    &'a dyn Fn(Vec<kmem::zone::Zone>, &[(u64, u64)]) -> Box<dyn PageAllocator>;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
@@ -38,8 +39,16 @@ pub fn check_with(s: &Scenario, opts: Options, make: AllocatorFactory<'_>) -> Ve
     let line = Cell::new(1u32);
     let result = catch_unwind(AssertUnwindSafe(|| run(s, opts, make, &mut v, &line)));
     if let Err(p) = result {
-        let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
-        v.failures.push(Failure { line: line.get(), kind: FailureKind::Panic, message: format!("the kernel model panicked: {msg}") });
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        v.failures.push(Failure {
+            line: line.get(),
+            kind: FailureKind::Panic,
+            message: format!("the kernel model panicked: {msg}"),
+        });
     }
     v
 }
@@ -48,13 +57,22 @@ fn run(s: &Scenario, opts: Options, make: AllocatorFactory<'_>, v: &mut Verdict,
     let mut m = match Machine::boot_with(&s.boot, make) {
         Ok(m) => m,
         Err(e) => {
-            v.failures.push(Failure { line: 1, kind: FailureKind::WrongValue, message: format!("boot failed: {e}") });
+            v.failures.push(Failure {
+                line: 1,
+                kind: FailureKind::WrongValue,
+                message: format!("boot failed: {e}"),
+            });
             return;
         }
     };
     m.log_mut().set_keep_lines(false);
     let l = m.layout();
-    let facts = Facts::new(&s.boot, l.reserved.iter().map(|&(a, b, _)| (a, b)).collect(), l.mem_map, l.struct_page_size);
+    let facts = Facts::new(
+        &s.boot,
+        l.reserved.iter().map(|&(a, b, _)| (a, b)).collect(),
+        l.mem_map,
+        l.struct_page_size,
+    );
     let mut model = Model::new(facts, s.boot.clone());
     let mut env = Env::default();
     for stmt in &s.stmts {
@@ -72,20 +90,58 @@ fn run(s: &Scenario, opts: Options, make: AllocatorFactory<'_>, v: &mut Verdict,
         let j = model.step(stmt.line, &stmt.op, &env, &out);
         v.misuse.extend(j.misuse.iter().map(|&k| (stmt.line, k)));
         for (kind, message) in j.failures {
-            v.failures.push(Failure { line: stmt.line, kind, message });
+            v.failures.push(Failure {
+                line: stmt.line,
+                kind,
+                message,
+            });
         }
         if !model.tainted {
             compare_reports(stmt.line, &j.expect, &reports, v);
+            if stmt.op.family() == crate::scenario::Family::Pages && model.pages.exact {
+                compare_buddyinfo(stmt.line, &model, &m, v);
+            }
         }
-        let value = (stmt.op.returns() != crate::scenario::Ret::Nothing).then(|| out.value.unwrap_or(0));
+        let value =
+            (stmt.op.returns() != crate::scenario::Ret::Nothing).then(|| out.value.unwrap_or(0));
         if let Some(name) = &stmt.bind {
             env.bind(name, value.unwrap_or(0));
         }
         if opts.record_steps {
-            v.steps.push(Step { line: stmt.line, text: stmt.to_string(), value, reports, warnings });
+            v.steps.push(Step {
+                line: stmt.line,
+                text: stmt.to_string(),
+                value,
+                reports,
+                warnings,
+            });
         }
     }
     v.tainted = model.tainted;
+}
+
+/// The free lists must be exactly what the free pages call for (a lost or wrong merge shows
+/// here at once, long before memory runs out).
+fn compare_buddyinfo(line: u32, model: &Model, m: &Machine, v: &mut Verdict) {
+    let alloc = m.page_allocator();
+    for (zi, want) in model.pages.expected_buddyinfo().iter().enumerate() {
+        let got: Vec<u64> = (0..want.len() as u32)
+            .map(|o| alloc.nr_free(zi, o))
+            .collect();
+        if got != want {
+            v.failures.push(Failure {
+                line,
+                kind: FailureKind::Buddyinfo,
+                message: format!(
+                    "zone {}: /proc/buddyinfo shows {:?}, the free pages call for {:?}",
+                    model.pages.facts.zones[zi].kind.name(),
+                    got,
+                    want
+                ),
+            });
+            return;
+        }
+    }
 }
 
 /// Every expected report must be there, and nothing else.
@@ -104,6 +160,33 @@ fn compare_reports(line: u32, expect: &[ReportKind], got: &[kmem::Report], v: &m
         }
     }
     for k in left {
-        v.failures.push(Failure { line, kind: FailureKind::FalseReport, message: format!("the kernel reported {k} without a misuse that calls for it") });
+        v.failures.push(Failure {
+            line,
+            kind: FailureKind::FalseReport,
+            message: format!("the kernel reported {k} without a misuse that calls for it"),
+        });
     }
+}
+
+/// Runs a scenario on the machine alone, without the model: the baseline the oracle's
+/// overhead is measured against. Returns how many statements ran.
+pub fn execute_only(s: &Scenario) -> usize {
+    let Ok(mut m) = Machine::boot(&s.boot) else {
+        return 0;
+    };
+    m.log_mut().set_keep_lines(false);
+    let mut env = Env::default();
+    let mut n = 0;
+    for stmt in &s.stmts {
+        let Some(out) = execute(&mut m, &env, &stmt.op) else {
+            break;
+        };
+        m.take_reports();
+        m.take_warnings();
+        if let Some(name) = &stmt.bind {
+            env.bind(name, out.value.unwrap_or(0));
+        }
+        n += 1;
+    }
+    n
 }

@@ -6,13 +6,13 @@ pub mod scenario;
 
 pub use scenario::{
     generate, parse, scenario_from_bytes, BuddyInput, Family, GenConfig, Generated, KernelInput,
-    KmallocInput, KmapInput, MempoolInput, Misuse, Op, OpKind, Operand, ParseError, Ret,
-    Scenario, SlabInput, Stmt, VmallocInput,
+    KmallocInput, KmapInput, MempoolInput, Misuse, Op, OpKind, Operand, ParseError, Ret, Scenario,
+    SlabInput, Stmt, VmallocInput,
 };
 pub mod checker;
 pub mod model;
 pub mod run;
 pub mod verdict;
 
-pub use checker::{check, check_with, Options};
+pub use checker::{check, check_with, execute_only, Options};
 pub use verdict::Verdict;

@@ -71,41 +71,65 @@ fn isqrt(x: u64) -> u64 {
 }
 
 impl Facts {
-    pub fn new(cfg: &BootConfig, reserved: Vec<(u64, u64)>, mem_map: u64, struct_page: u64) -> Facts {
+    pub fn new(
+        cfg: &BootConfig,
+        reserved: Vec<(u64, u64)>,
+        mem_map: u64,
+        struct_page: u64,
+    ) -> Facts {
         let max_pfn = cfg.mem >> PAGE_SHIFT;
         let dma = (16u64 << 20) >> PAGE_SHIFT;
-        let (page_offset, lowmem_end_pfn, bounds): (u64, u64, Vec<(ZoneKind, u64, u64)>) = match cfg.arch {
-            Arch::I386 => {
-                let low = max_pfn.min((896u64 << 20) >> PAGE_SHIFT);
-                (
-                    0xC000_0000,
-                    low,
-                    vec![(ZoneKind::Dma, 0, dma.min(max_pfn)), (ZoneKind::Normal, dma, low), (ZoneKind::HighMem, low, max_pfn)],
-                )
-            }
-            Arch::X86_64 => {
-                let four_g = (4u64 << 30) >> PAGE_SHIFT;
-                (
-                    0xffff_8880_0000_0000,
-                    max_pfn,
-                    vec![
-                        (ZoneKind::Dma, 0, dma.min(max_pfn)),
-                        (ZoneKind::Dma32, dma, max_pfn.min(four_g)),
-                        (ZoneKind::Normal, four_g, max_pfn),
-                    ],
-                )
-            }
-        };
+        let (page_offset, lowmem_end_pfn, bounds): (u64, u64, Vec<(ZoneKind, u64, u64)>) =
+            match cfg.arch {
+                Arch::I386 => {
+                    let low = max_pfn.min((896u64 << 20) >> PAGE_SHIFT);
+                    (
+                        0xC000_0000,
+                        low,
+                        vec![
+                            (ZoneKind::Dma, 0, dma.min(max_pfn)),
+                            (ZoneKind::Normal, dma, low),
+                            (ZoneKind::HighMem, low, max_pfn),
+                        ],
+                    )
+                }
+                Arch::X86_64 => {
+                    let four_g = (4u64 << 30) >> PAGE_SHIFT;
+                    (
+                        0xffff_8880_0000_0000,
+                        max_pfn,
+                        vec![
+                            (ZoneKind::Dma, 0, dma.min(max_pfn)),
+                            (ZoneKind::Dma32, dma, max_pfn.min(four_g)),
+                            (ZoneKind::Normal, four_g, max_pfn),
+                        ],
+                    )
+                }
+            };
         let mut zones: Vec<ZoneFacts> = bounds
             .into_iter()
             .filter(|&(_, s, e)| s < e)
             .map(|(kind, start, end)| {
-                let held: u64 = reserved.iter().map(|&(s, e)| e.min(end).saturating_sub(s.max(start))).sum();
-                ZoneFacts { kind, start, end, managed: end - start - held, min: 0, reserve: vec![] }
+                let held: u64 = reserved
+                    .iter()
+                    .map(|&(s, e)| e.min(end).saturating_sub(s.max(start)))
+                    .sum();
+                ZoneFacts {
+                    kind,
+                    start,
+                    end,
+                    managed: end - start - held,
+                    min: 0,
+                    reserve: vec![],
+                }
             })
             .collect();
         // Linux's boot-time watermarks and lowmem_reserve, from the managed page counts.
-        let low_pages: u64 = zones.iter().filter(|z| z.kind != ZoneKind::HighMem).map(|z| z.managed).sum();
+        let low_pages: u64 = zones
+            .iter()
+            .filter(|z| z.kind != ZoneKind::HighMem)
+            .map(|z| z.managed)
+            .sum();
         let min_free_kbytes = isqrt(low_pages * 4 * 16).clamp(128, 262_144);
         let pages_min = min_free_kbytes / 4;
         let n = zones.len();
@@ -124,12 +148,21 @@ impl Facts {
                 ZoneKind::HighMem => 0,
             };
             z.reserve = (0..n)
-                .map(|j| if j <= i || ratio == 0 || z.managed == 0 { 0 } else { managed[i + 1..=j].iter().sum::<u64>() / ratio })
+                .map(|j| {
+                    if j <= i || ratio == 0 || z.managed == 0 {
+                        0
+                    } else {
+                        managed[i + 1..=j].iter().sum::<u64>() / ratio
+                    }
+                })
                 .collect();
         }
         let high_memory = page_offset + (lowmem_end_pfn << PAGE_SHIFT);
         let (vmalloc_start, vmalloc_end) = match cfg.arch {
-            Arch::I386 => ((high_memory + (8 << 20)) & !((8 << 20) - 1), 0xFF80_0000 - 2 * PAGE_SIZE),
+            Arch::I386 => (
+                (high_memory + (8 << 20)) & !((8 << 20) - 1),
+                0xFF80_0000 - 2 * PAGE_SIZE,
+            ),
             Arch::X86_64 => (0xffff_c900_0000_0000, 0xffff_c900_0000_0000 + (32u64 << 40)),
         };
         Facts {
@@ -169,11 +202,14 @@ impl Facts {
 
     pub fn pfn_of_page(&self, ptr: u64) -> Option<u64> {
         let off = ptr.checked_sub(self.mem_map)?;
-        (off % self.struct_page == 0 && off / self.struct_page < self.max_pfn).then(|| off / self.struct_page)
+        (off % self.struct_page == 0 && off / self.struct_page < self.max_pfn)
+            .then(|| off / self.struct_page)
     }
 
     pub fn zone_index(&self, pfn: u64) -> Option<usize> {
-        self.zones.iter().position(|z| pfn >= z.start && pfn < z.end)
+        self.zones
+            .iter()
+            .position(|z| pfn >= z.start && pfn < z.end)
     }
 
     pub fn is_reserved(&self, pfn: u64) -> bool {

@@ -70,7 +70,10 @@ impl PageModel {
         if let Some(x) = self.block_of(pfn) {
             return Some(x);
         }
-        self.blocks.range(pfn..pfn + n).next().map(|(&h, &b)| (h, b))
+        self.blocks
+            .range(pfn..pfn + n)
+            .next()
+            .map(|(&h, &b)| (h, b))
     }
 
     /// Is there a naturally aligned run of 2^order pages in zone `zi` that is neither
@@ -78,8 +81,18 @@ impl PageModel {
     fn has_free_block(&self, zi: usize, order: u32) -> bool {
         let z = &self.facts.zones[zi];
         let size = 1u64 << order;
-        let mut busy: Vec<(u64, u64)> = self.facts.reserved.iter().map(|&(s, e)| (s.max(z.start), e.min(z.end))).filter(|r| r.0 < r.1).collect();
-        busy.extend(self.blocks.range(z.start.saturating_sub(1 << MAX_ORDER)..z.end).map(|(&h, b)| (h, h + (1 << b.order))));
+        let mut busy: Vec<(u64, u64)> = self
+            .facts
+            .reserved
+            .iter()
+            .map(|&(s, e)| (s.max(z.start), e.min(z.end)))
+            .filter(|r| r.0 < r.1)
+            .collect();
+        busy.extend(
+            self.blocks
+                .range(z.start.saturating_sub(1 << MAX_ORDER)..z.end)
+                .map(|(&h, b)| (h, h + (1 << b.order))),
+        );
         busy.sort_unstable();
         let mut cur = z.start;
         for (s, e) in busy.into_iter().chain(std::iter::once((z.end, z.end))) {
@@ -110,14 +123,27 @@ impl PageModel {
     }
 
     /// Checks an allocation's result and records the block. `pfn` is None for NULL.
-    pub fn allocated(&mut self, j: &mut Judgement, line: u32, gfp: Gfp, order: u32, pfn: Option<u64>, ctx: &CtxModel) {
+    pub fn allocated(
+        &mut self,
+        j: &mut Judgement,
+        line: u32,
+        gfp: Gfp,
+        order: u32,
+        pfn: Option<u64>,
+        ctx: &CtxModel,
+    ) {
         if gfp & __GFP_DIRECT_RECLAIM != 0 && !ctx.may_sleep() {
-            j.misuse(M::Report(ReportKind::SleepInAtomic), Some(ReportKind::SleepInAtomic));
+            j.misuse(
+                M::Report(ReportKind::SleepInAtomic),
+                Some(ReportKind::SleepInAtomic),
+            );
         }
         let highest = self.facts.highest_zone(gfp);
         let Some(pfn) = pfn else {
             if order <= MAX_ORDER && self.exact {
-                if let Some(zi) = (0..=highest).rev().find(|&zi| self.watermark_ok(zi, order, highest, gfp) && self.has_free_block(zi, order)) {
+                if let Some(zi) = (0..=highest).rev().find(|&zi| {
+                    self.watermark_ok(zi, order, highest, gfp) && self.has_free_block(zi, order)
+                }) {
                     j.fail(
                         F::SpuriousFailure,
                         format!(
@@ -131,14 +157,23 @@ impl PageModel {
             return;
         };
         if order > MAX_ORDER {
-            j.fail(F::WrongValue, format!("an order-{order} allocation above MAX_PAGE_ORDER must fail"));
+            j.fail(
+                F::WrongValue,
+                format!("an order-{order} allocation above MAX_PAGE_ORDER must fail"),
+            );
             return;
         }
         let n = 1u64 << order;
         if pfn & (n - 1) != 0 {
-            j.fail(F::Misaligned, format!("order-{order} block at pfn {pfn:#x} is not aligned to {n} pages"));
+            j.fail(
+                F::Misaligned,
+                format!("order-{order} block at pfn {pfn:#x} is not aligned to {n} pages"),
+            );
         }
-        match (self.facts.zone_index(pfn), self.facts.zone_index(pfn + n - 1)) {
+        match (
+            self.facts.zone_index(pfn),
+            self.facts.zone_index(pfn + n - 1),
+        ) {
             (Some(a), Some(b)) if a == b => {
                 if a > highest {
                     j.fail(
@@ -163,10 +198,16 @@ impl PageModel {
                     );
                 }
             }
-            _ => j.fail(F::WrongZone, format!("the block at pfn {pfn:#x} of order {order} is not inside one zone")),
+            _ => j.fail(
+                F::WrongZone,
+                format!("the block at pfn {pfn:#x} of order {order} is not inside one zone"),
+            ),
         }
         if (pfn..pfn + n).any(|p| self.facts.is_reserved(p)) {
-            j.fail(F::Overlap, format!("the block at pfn {pfn:#x} overlaps memory reserved at boot"));
+            j.fail(
+                F::Overlap,
+                format!("the block at pfn {pfn:#x} overlaps memory reserved at boot"),
+            );
         }
         if let Some((h, b)) = self.overlapping(pfn, n) {
             j.fail(F::Overlap, format!("the block at pfn {pfn:#x} (order {order}) overlaps the live block at pfn {h:#x} (order {}) from line {}", b.order, b.line));
@@ -187,13 +228,25 @@ impl PageModel {
         if let Some(zi) = self.facts.zone_index(pfn) {
             self.used[zi] += n;
         }
-        self.blocks.insert(pfn, Block { order, line, client: true });
+        self.blocks.insert(
+            pfn,
+            Block {
+                order,
+                line,
+                client: true,
+            },
+        );
     }
 
     /// Judges a free of the block at `pfn` with `order` (page pointer already resolved),
     /// in the order Linux's checks run; returns whether the free happens.
     pub fn free(&mut self, j: &mut Judgement, pfn: u64, order: u32) -> bool {
-        let invalid = |j: &mut Judgement| j.misuse(M::Report(ReportKind::InvalidFree), Some(ReportKind::InvalidFree));
+        let invalid = |j: &mut Judgement| {
+            j.misuse(
+                M::Report(ReportKind::InvalidFree),
+                Some(ReportKind::InvalidFree),
+            )
+        };
         if pfn >= self.facts.max_pfn || order > MAX_ORDER || pfn & ((1 << order) - 1) != 0 {
             invalid(j);
             return false;
@@ -201,11 +254,17 @@ impl PageModel {
         let block = self.block_of(pfn);
         match block {
             None if self.facts.is_reserved(pfn) => {
-                j.misuse(M::Report(ReportKind::BadPageState), Some(ReportKind::BadPageState));
+                j.misuse(
+                    M::Report(ReportKind::BadPageState),
+                    Some(ReportKind::BadPageState),
+                );
                 false
             }
             None => {
-                j.misuse(M::Report(ReportKind::DoubleFree), Some(ReportKind::DoubleFree));
+                j.misuse(
+                    M::Report(ReportKind::DoubleFree),
+                    Some(ReportKind::DoubleFree),
+                );
                 false
             }
             Some((h, b)) if h != pfn || b.order != order || !b.client => {
@@ -247,13 +306,23 @@ impl PageModel {
             for p in pfn..pfn + (1 << order) {
                 self.shadow.forget_page(p);
             }
-            self.blocks.insert(pfn, Block { order, line, client: false });
+            self.blocks.insert(
+                pfn,
+                Block {
+                    order,
+                    line,
+                    client: false,
+                },
+            );
         }
     }
 
     /// Is the direct-map page `pfn` mapped right now?
     pub fn direct_mapped(&self, pfn: u64) -> bool {
-        pfn < self.facts.lowmem_end_pfn && (!self.cfg.debug_pagealloc || self.facts.is_reserved(pfn) || self.block_of(pfn).is_some())
+        pfn < self.facts.lowmem_end_pfn
+            && (!self.cfg.debug_pagealloc
+                || self.facts.is_reserved(pfn)
+                || self.block_of(pfn).is_some())
     }
 
     /// DEBUG_VIRTUAL's VIRTUAL_BUG_ON conditions for __pa(x) (arch/x86/mm/physaddr.c).
@@ -261,7 +330,9 @@ impl PageModel {
         let f = &self.facts;
         match f.arch {
             kmem::Arch::I386 => {
-                x < f.page_offset || (x >= f.vmalloc_start && x < f.vmalloc_end) || (f.word(x.wrapping_sub(f.page_offset)) >> PAGE_SHIFT) > f.lowmem_end_pfn
+                x < f.page_offset
+                    || (x >= f.vmalloc_start && x < f.vmalloc_end)
+                    || (f.word(x.wrapping_sub(f.page_offset)) >> PAGE_SHIFT) > f.lowmem_end_pfn
             }
             kmem::Arch::X86_64 => x < f.page_offset || x - f.page_offset >= 1 << 46,
         }
@@ -270,7 +341,8 @@ impl PageModel {
     /// A translation of `addr` that is only valid on the direct map.
     pub fn translate_misuse(&self, j: &mut Judgement, addr: u64) {
         if !self.facts.is_lowmem_va(addr) {
-            let report = (self.cfg.debug_virtual && self.virtual_bug(addr)).then_some(ReportKind::BadVirtToPhys);
+            let report = (self.cfg.debug_virtual && self.virtual_bug(addr))
+                .then_some(ReportKind::BadVirtToPhys);
             j.misuse(M::Report(ReportKind::BadVirtToPhys), report);
         }
     }
@@ -293,7 +365,11 @@ impl PageModel {
     /// Records a client write of `len` bytes of `byte` at physical `pa` (within one page).
     pub fn wrote(&mut self, pa: u64, len: usize, byte: u8) {
         let pfn = pa >> PAGE_SHIFT;
-        if self.cfg.page_poison && self.block_of(pfn).is_none() && self.shadow.page_is(pfn, PAGE_POISON).is_none() && !self.facts.is_reserved(pfn) {
+        if self.cfg.page_poison
+            && self.block_of(pfn).is_none()
+            && self.shadow.page_is(pfn, PAGE_POISON).is_none()
+            && !self.facts.is_reserved(pfn)
+        {
             // A free page under page poisoning holds 0xaa until written.
             self.shadow.fill_page(pfn, PAGE_POISON);
         }
@@ -305,17 +381,97 @@ impl PageModel {
     pub fn check_read(&self, j: &mut Judgement, va: u64, pa: u64, got: &[u8]) {
         let pfn = pa >> PAGE_SHIFT;
         let mut cmp = self.shadow.check(pa, got);
-        if cmp.is_none() && self.cfg.page_poison && self.block_of(pfn).is_none() && !self.facts.is_reserved(pfn) && self.shadow.page_is(pfn, PAGE_POISON).is_none() {
+        if cmp.is_none()
+            && self.cfg.page_poison
+            && self.block_of(pfn).is_none()
+            && !self.facts.is_reserved(pfn)
+            && self.shadow.page_is(pfn, PAGE_POISON).is_none()
+        {
             // Never written since boot poisoned it.
-            cmp = got.iter().position(|&b| b != PAGE_POISON).map(|i| super::shadow::Mismatch { index: i, expected: PAGE_POISON, got: got[i] });
+            cmp = got
+                .iter()
+                .position(|&b| b != PAGE_POISON)
+                .map(|i| super::shadow::Mismatch {
+                    index: i,
+                    expected: PAGE_POISON,
+                    got: got[i],
+                });
         }
         if let Some(m) = cmp {
-            let kind = if m.expected == 0 && self.zeroed.contains(&pfn) { F::NotZeroed } else { F::Content };
-            j.fail(kind, format!("byte at {:#x} reads {:#04x}, expected {:#04x}", va + m.index as u64, m.got, m.expected));
+            let kind = if m.expected == 0 && self.zeroed.contains(&pfn) {
+                F::NotZeroed
+            } else {
+                F::Content
+            };
+            j.fail(
+                kind,
+                format!(
+                    "byte at {:#x} reads {:#04x}, expected {:#04x}",
+                    va + m.index as u64,
+                    m.got,
+                    m.expected
+                ),
+            );
         }
     }
 
     pub fn page_size() -> u64 {
         PAGE_SIZE
+    }
+}
+
+impl PageModel {
+    /// /proc/buddyinfo as a correct buddy allocator must show it: its free blocks are the
+    /// maximal naturally aligned runs of free pages in each zone (no two free buddies are
+    /// ever left unmerged), so the free-page set alone decides nr_free of every order.
+    pub fn expected_buddyinfo(&self) -> Vec<[u64; (MAX_ORDER + 1) as usize]> {
+        self.facts
+            .zones
+            .iter()
+            .map(|z| {
+                let mut nr = [0u64; (MAX_ORDER + 1) as usize];
+                let mut busy: Vec<(u64, u64)> = self
+                    .facts
+                    .reserved
+                    .iter()
+                    .map(|&(s, e)| (s.max(z.start), e.min(z.end)))
+                    .filter(|r| r.0 < r.1)
+                    .collect();
+                busy.extend(
+                    self.blocks
+                        .range(z.start..z.end)
+                        .map(|(&h, b)| (h, h + (1 << b.order))),
+                );
+                busy.sort_unstable();
+                let mut cur = z.start;
+                for (s, e) in busy.into_iter().chain(std::iter::once((z.end, z.end))) {
+                    if cur < s {
+                        count_blocks(&mut nr, cur, s);
+                    }
+                    cur = cur.max(e);
+                }
+                nr
+            })
+            .collect()
+    }
+}
+
+/// Adds the maximal aligned blocks of [s, e) to `nr`; whole top-order blocks are counted,
+/// not walked.
+fn count_blocks(nr: &mut [u64; (MAX_ORDER + 1) as usize], mut s: u64, e: u64) {
+    let top = 1u64 << MAX_ORDER;
+    while s < e {
+        if s % top == 0 && e - s >= top {
+            let n = (e - s) / top;
+            nr[MAX_ORDER as usize] += n;
+            s += n * top;
+            continue;
+        }
+        let mut o = MAX_ORDER;
+        while o > 0 && (s % (1 << o) != 0 || s + (1 << o) > e) {
+            o -= 1;
+        }
+        nr[o as usize] += 1;
+        s += 1 << o;
     }
 }

@@ -58,7 +58,10 @@ impl Shadow {
             self.fill_page(pfn, byte);
             return;
         }
-        let e = self.pages.entry(pfn).or_insert_with(|| PageShadow::Bytes(vec![UNKNOWN; PAGE_SIZE as usize].into()));
+        let e = self
+            .pages
+            .entry(pfn)
+            .or_insert_with(|| PageShadow::Bytes(vec![UNKNOWN; PAGE_SIZE as usize].into()));
         if let PageShadow::Fill(b) = *e {
             *e = PageShadow::Bytes(vec![b as u16; PAGE_SIZE as usize].into());
         }
@@ -92,10 +95,18 @@ impl Shadow {
         let pfn = pa / PAGE_SIZE;
         let off = (pa % PAGE_SIZE) as usize;
         match self.pages.get(&pfn)? {
-            PageShadow::Fill(b) => got.iter().position(|g| g != b).map(|i| Mismatch { index: i, expected: *b, got: got[i] }),
+            PageShadow::Fill(b) => got.iter().position(|g| g != b).map(|i| Mismatch {
+                index: i,
+                expected: *b,
+                got: got[i],
+            }),
             PageShadow::Bytes(v) => got.iter().enumerate().find_map(|(i, &g)| {
                 let e = v[off + i];
-                (e != UNKNOWN && e != g as u16).then_some(Mismatch { index: i, expected: e as u8, got: g })
+                (e != UNKNOWN && e != g as u16).then_some(Mismatch {
+                    index: i,
+                    expected: e as u8,
+                    got: g,
+                })
             }),
         }
     }

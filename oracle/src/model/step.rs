@@ -20,7 +20,11 @@ pub struct Model {
 
 impl Model {
     pub fn new(facts: Facts, cfg: kmem::BootConfig) -> Model {
-        Model { pages: PageModel::new(facts, cfg), ctx: CtxModel::default(), tainted: false }
+        Model {
+            pages: PageModel::new(facts, cfg),
+            ctx: CtxModel::default(),
+            tainted: false,
+        }
     }
 
     fn facts(&self) -> &Facts {
@@ -39,12 +43,16 @@ impl Model {
                     v => match self.facts().pfn_of_page(v) {
                         Some(p) => Some(p),
                         None => {
-                            j.fail(F::WrongValue, format!("alloc_pages returned {v:#x}, which is no struct page"));
+                            j.fail(
+                                F::WrongValue,
+                                format!("alloc_pages returned {v:#x}, which is no struct page"),
+                            );
                             return j;
                         }
                     },
                 };
-                self.pages.allocated(&mut j, line, *gfp, *order, pfn, &self.ctx);
+                self.pages
+                    .allocated(&mut j, line, *gfp, *order, pfn, &self.ctx);
             }
             Op::GetFreePages { gfp, order } => self.get_free(&mut j, line, *gfp, *order, out),
             Op::GetFreePage { gfp } => self.get_free(&mut j, line, *gfp, 0, out),
@@ -53,13 +61,20 @@ impl Model {
                 Some(pfn) => {
                     self.pages.free(&mut j, pfn, *order);
                 }
-                None => j.misuse(M::Report(ReportKind::InvalidFree), Some(ReportKind::InvalidFree)),
+                None => j.misuse(
+                    M::Report(ReportKind::InvalidFree),
+                    Some(ReportKind::InvalidFree),
+                ),
             },
             Op::FreePages { addr, order } => self.free_addr(&mut j, ev(addr), *order),
             Op::FreePage { addr } => self.free_addr(&mut j, ev(addr), 0),
             Op::PageAddress { page } => {
                 if let Some(pfn) = self.facts().pfn_of_page(ev(page)) {
-                    let want = if self.facts().is_highmem(pfn) { 0 } else { self.facts().lowmem_va(pfn) };
+                    let want = if self.facts().is_highmem(pfn) {
+                        0
+                    } else {
+                        self.facts().lowmem_va(pfn)
+                    };
                     self.expect_value(&mut j, "page_address", want, out);
                 }
             }
@@ -67,7 +82,9 @@ impl Model {
                 let a = ev(addr);
                 self.pages.translate_misuse(&mut j, a);
                 if self.facts().is_lowmem_va(a) {
-                    let want = self.facts().page_ptr((a - self.facts().page_offset) >> PAGE_SHIFT);
+                    let want = self
+                        .facts()
+                        .page_ptr((a - self.facts().page_offset) >> PAGE_SHIFT);
                     self.expect_value(&mut j, "virt_to_page", want, out);
                 }
             }
@@ -83,7 +100,9 @@ impl Model {
                 self.expect_value(&mut j, "virt_to_phys", want, out);
             }
             Op::PhysToVirt { phys } => {
-                let want = self.facts().word(ev(phys).wrapping_add(self.facts().page_offset));
+                let want = self
+                    .facts()
+                    .word(ev(phys).wrapping_add(self.facts().page_offset));
                 self.expect_value(&mut j, "phys_to_virt", want, out);
             }
             Op::SpinLock => self.ctx_op(&mut j, CtxOp::SpinLock),
@@ -96,8 +115,12 @@ impl Model {
             Op::LocalBhEnable => self.ctx_op(&mut j, CtxOp::LocalBhEnable),
             Op::PreemptDisable => self.ctx_op(&mut j, CtxOp::PreemptDisable),
             Op::PreemptEnable => self.ctx_op(&mut j, CtxOp::PreemptEnable),
-            Op::Write { addr, len, byte } => self.access(&mut j, ev(addr), (*len).min(MAX_ACCESS), Some(*byte), out),
-            Op::Read { addr, len } => self.access(&mut j, ev(addr), (*len).min(MAX_ACCESS), None, out),
+            Op::Write { addr, len, byte } => {
+                self.access(&mut j, ev(addr), (*len).min(MAX_ACCESS), Some(*byte), out)
+            }
+            Op::Read { addr, len } => {
+                self.access(&mut j, ev(addr), (*len).min(MAX_ACCESS), None, out)
+            }
             _ => {}
         }
         j
@@ -112,7 +135,10 @@ impl Model {
     fn expect_value(&self, j: &mut Judgement, what: &str, want: u64, out: &Outcome) {
         let got = out.value.unwrap_or(0);
         if got != want {
-            j.fail(F::WrongTranslation, format!("{what} gave {got:#x}, expected {want:#x}"));
+            j.fail(
+                F::WrongTranslation,
+                format!("{what} gave {got:#x}, expected {want:#x}"),
+            );
         }
     }
 
@@ -122,7 +148,10 @@ impl Model {
         let pfn = if v == 0 {
             None
         } else if !self.facts().is_lowmem_va(v) || v % PAGE_SIZE != 0 {
-            j.fail(F::WrongValue, format!("__get_free_pages returned {v:#x}, not a page-aligned lowmem address"));
+            j.fail(
+                F::WrongValue,
+                format!("__get_free_pages returned {v:#x}, not a page-aligned lowmem address"),
+            );
             return;
         } else {
             Some((v - self.facts().page_offset) >> PAGE_SHIFT)
@@ -135,7 +164,10 @@ impl Model {
             return;
         }
         if !self.facts().is_lowmem_va(addr) || addr % PAGE_SIZE != 0 {
-            j.misuse(M::Report(ReportKind::InvalidFree), Some(ReportKind::InvalidFree));
+            j.misuse(
+                M::Report(ReportKind::InvalidFree),
+                Some(ReportKind::InvalidFree),
+            );
             return;
         }
         let pfn = (addr - self.facts().page_offset) >> PAGE_SHIFT;
@@ -156,20 +188,28 @@ impl Model {
         while cur < end {
             let n = ((PAGE_SIZE as u128) - (cur % PAGE_SIZE as u128)).min(end - cur) as usize;
             let a = cur as u64;
-            let (pa, owned, kind) = if cur > u64::MAX as u128 || (i386(self) && cur > u32::MAX as u128) {
-                (None, false, M::WildAccess)
-            } else if self.facts().is_lowmem_va(a) {
-                let pfn = (a - self.facts().page_offset) >> PAGE_SHIFT;
-                let pa = self.pages.direct_mapped(pfn).then_some(a - self.facts().page_offset);
-                (pa, self.pages.owned(pfn), self.pages.stray_kind(pfn))
-            } else {
-                (None, false, M::WildAccess)
-            };
+            let (pa, owned, kind) =
+                if cur > u64::MAX as u128 || (i386(self) && cur > u32::MAX as u128) {
+                    (None, false, M::WildAccess)
+                } else if self.facts().is_lowmem_va(a) {
+                    let pfn = (a - self.facts().page_offset) >> PAGE_SHIFT;
+                    let pa = self
+                        .pages
+                        .direct_mapped(pfn)
+                        .then_some(a - self.facts().page_offset);
+                    (pa, self.pages.owned(pfn), self.pages.stray_kind(pfn))
+                } else {
+                    (None, false, M::WildAccess)
+                };
             if first_owned.is_none() {
                 first_owned = Some(owned);
             }
             if !owned && misuse.is_none() {
-                misuse = Some(if first_owned == Some(true) { M::OutOfBounds } else { kind });
+                misuse = Some(if first_owned == Some(true) {
+                    M::OutOfBounds
+                } else {
+                    kind
+                });
             }
             chunks.push((a, pa, n));
             cur += n as u128;
@@ -178,17 +218,31 @@ impl Model {
         if let Some(m) = misuse {
             j.misuse.push(m);
         }
-        let ok = if byte.is_some() { out.wrote } else { out.read.is_some() };
+        let ok = if byte.is_some() {
+            out.wrote
+        } else {
+            out.read.is_some()
+        };
         if faults {
             j.expect.push(ReportKind::PageFault);
             if ok {
-                let (a, _, _) = chunks.iter().find(|c| c.1.is_none()).copied().unwrap_or((va, None, 0));
-                j.fail(F::Fault, format!("access to {a:#x}, which must not be mapped, did not fault"));
+                let (a, _, _) = chunks
+                    .iter()
+                    .find(|c| c.1.is_none())
+                    .copied()
+                    .unwrap_or((va, None, 0));
+                j.fail(
+                    F::Fault,
+                    format!("access to {a:#x}, which must not be mapped, did not fault"),
+                );
             }
             return;
         }
         if !ok {
-            j.fail(F::Fault, format!("access to mapped memory at {va:#x} (+{len}) faulted"));
+            j.fail(
+                F::Fault,
+                format!("access to mapped memory at {va:#x} (+{len}) faulted"),
+            );
             return;
         }
         let mut off = 0usize;
