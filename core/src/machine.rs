@@ -24,6 +24,8 @@ pub struct Machine {
     pub(crate) log: KernelLog,
     pub(crate) vmalloc: crate::vmalloc::Vmalloc,
     pub(crate) highmem: crate::highmem::Highmem,
+    pub(crate) slub: crate::slub::Slub,
+    pub(crate) mempools: crate::mempool::Mempools,
 }
 
 impl Machine {
@@ -57,6 +59,8 @@ impl Machine {
             log: KernelLog::new(),
             vmalloc: crate::vmalloc::Vmalloc::new(layout.vmalloc_start, layout.vmalloc_end),
             highmem: crate::highmem::Highmem::new(layout.last_pkmap),
+            slub: crate::slub::Slub::default(),
+            mempools: crate::mempool::Mempools::default(),
             layout,
         })
     }
