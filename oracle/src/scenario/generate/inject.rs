@@ -230,7 +230,8 @@ impl Gen<'_> {
                 !self.sleepers().is_empty()
                     && (self.atomic() || !ctxs.is_empty() || !pages.is_empty())
             }
-            Misuse::WrongTranslation => !self.wrong_translation_cands().is_empty(),
+            // Without a vmalloc or kmap address to hand, a user-space address will do.
+            Misuse::WrongTranslation => self.on(Family::Translate),
             Misuse::WrongCache => !self.wrong_cache_cands().is_empty(),
             Misuse::DestroyWithLive => !self.destroy_with_live_cands().is_empty(),
             Misuse::KmapUnbalanced => {
@@ -494,11 +495,14 @@ impl Gen<'_> {
     }
 
     fn wrong_translation(&mut self, u: &mut Unstructured<'_>) -> Result<Option<u32>> {
-        let Some(i) = one_of(u, &self.wrong_translation_cands())? else {
-            return Ok(None);
+        let addr = match one_of(u, &self.wrong_translation_cands())? {
+            Some(i) => {
+                let size = self.addr_size(i).unwrap_or(0);
+                self.at(i, offset(pick(u, 0, size.saturating_sub(1))?))
+            }
+            // The classic i386 user text address: below PAGE_OFFSET on both architectures.
+            None => Operand::Lit(0x0804_8000),
         };
-        let size = self.addr_size(i).unwrap_or(0);
-        let addr = self.at(i, offset(pick(u, 0, size.saturating_sub(1))?));
         let op = match chance(u, 60)? {
             true => Op::VirtToPhys { addr },
             false => Op::VirtToPage { addr },
