@@ -110,13 +110,103 @@ impl VmStruct {
     }
 }
 
+/// Buckets of free ranges by length: one per page count up to 64, then eight per power of
+/// two (as TLSF does). Bucket order follows length order, so every range in a bucket above a
+/// request's own bucket fits it.
+const EXACT_BUCKETS: u64 = 64;
+const SUB_BUCKETS: u64 = 8;
+const NR_BUCKETS: usize = (EXACT_BUCKETS + 64 * SUB_BUCKETS) as usize;
+
+fn bucket_of(len: u64) -> usize {
+    let pages = (len >> PAGE_SHIFT).max(1);
+    if pages <= EXACT_BUCKETS {
+        return (pages - 1) as usize;
+    }
+    let k = 63 - u64::from(pages.leading_zeros()); // >= 6
+    let sub = (pages >> (k - 3)) & (SUB_BUCKETS - 1);
+    (EXACT_BUCKETS + (k - 6) * SUB_BUCKETS + sub) as usize
+}
+
+/// The free address ranges of the vmalloc space: by start (for merging) and by length
+/// bucket (for a lowest-address first fit that does not walk every hole, the job of
+/// alloc_vmap_area()'s augmented rb-tree).
+#[derive(Clone, Debug)]
+struct FreeRanges {
+    /// Start to exclusive end, merged with their neighbours.
+    by_start: BTreeMap<u64, u64>,
+    /// The starts of the ranges in each length bucket.
+    buckets: Vec<std::collections::BTreeSet<u64>>,
+    /// Bit b set when bucket b is not empty.
+    nonempty: Vec<u64>,
+}
+
+impl FreeRanges {
+    fn new() -> FreeRanges {
+        FreeRanges {
+            by_start: BTreeMap::new(),
+            buckets: vec![Default::default(); NR_BUCKETS],
+            nonempty: vec![0; NR_BUCKETS.div_ceil(64)],
+        }
+    }
+
+    fn insert(&mut self, start: u64, end: u64) {
+        self.by_start.insert(start, end);
+        let b = bucket_of(end - start);
+        self.buckets[b].insert(start);
+        self.nonempty[b / 64] |= 1 << (b % 64);
+    }
+
+    fn remove(&mut self, start: u64) -> Option<u64> {
+        let end = self.by_start.remove(&start)?;
+        let b = bucket_of(end - start);
+        self.buckets[b].remove(&start);
+        if self.buckets[b].is_empty() {
+            self.nonempty[b / 64] &= !(1 << (b % 64));
+        }
+        Some(end)
+    }
+
+    /// The lowest start of a range at least `size` long.
+    fn first_fit(&self, size: u64) -> Option<u64> {
+        let want = bucket_of(size);
+        let mut best: Option<u64> = None;
+        // Every range in a higher bucket fits: the lowest start among their first entries.
+        for w in want / 64..self.nonempty.len() {
+            let mut bits = self.nonempty[w];
+            if w == want / 64 {
+                // Only the buckets strictly above `want`.
+                let bit = want % 64;
+                bits &= if bit == 63 { 0 } else { !((2u64 << bit) - 1) };
+            }
+            while bits != 0 {
+                let b = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let Some(&s) = self.buckets[b].first() {
+                    best = Some(best.map_or(s, |x| x.min(s)));
+                }
+            }
+        }
+        // The request's own bucket: in address order, up to the best so far.
+        for &s in &self.buckets[want] {
+            if best.is_some_and(|b| s > b) {
+                break;
+            }
+            if self.by_start.get(&s).is_some_and(|&e| e - s >= size) {
+                best = Some(s);
+                break;
+            }
+        }
+        best
+    }
+}
+
 /// The vmalloc state of a machine.
 #[derive(Clone, Debug)]
 pub struct Vmalloc {
     /// Live areas by start address.
     areas: BTreeMap<u64, VmStruct>,
-    /// Free address ranges, start to exclusive end, merged with their neighbours.
-    free: BTreeMap<u64, u64>,
+    /// Free address ranges.
+    free: FreeRanges,
     /// Areas freed and whose start no live area has taken since: start to size. Used only
     /// to tell a second vfree() from a vfree() of an address that never was an area.
     freed: BTreeMap<u64, u64>,
@@ -130,7 +220,7 @@ pub struct Vmalloc {
 
 impl Vmalloc {
     pub fn new(vmalloc_start: u64, vmalloc_end: u64) -> Vmalloc {
-        let mut free = BTreeMap::new();
+        let mut free = FreeRanges::new();
         if vmalloc_end > vmalloc_start {
             free.insert(vmalloc_start, vmalloc_end);
         }
@@ -155,22 +245,14 @@ impl Vmalloc {
 
     /// First fit: the lowest free range in which `size` bytes fit, page aligned.
     fn alloc_range(&mut self, size: u64) -> Option<u64> {
-        let (&start, &end) = self
-            .free
-            .iter()
-            .find(|(&s, &e)| e.checked_sub(s).is_some_and(|len| len >= size))?;
-        self.free.remove(&start);
+        let start = self.free.first_fit(size)?;
+        let end = self.free.remove(start)?;
         let new_start = start.checked_add(size)?;
         if new_start < end {
             self.free.insert(new_start, end);
         }
         // Addresses now taken again are no longer "freed" for double-free detection.
-        let stale: Vec<u64> = self
-            .freed
-            .range(start..new_start)
-            .map(|(&s, _)| s)
-            .collect();
-        for s in stale {
+        while let Some((&s, _)) = self.freed.range(start..new_start).next() {
             self.freed.remove(&s);
         }
         Some(start)
@@ -180,14 +262,13 @@ impl Vmalloc {
     fn free_range(&mut self, start: u64, size: u64) {
         let mut s = start;
         let mut e = start.saturating_add(size);
-        if let Some((&ps, &pe)) = self.free.range(..s).next_back() {
+        if let Some((&ps, &pe)) = self.free.by_start.range(..s).next_back() {
             if pe == s {
-                self.free.remove(&ps);
+                self.free.remove(ps);
                 s = ps;
             }
         }
-        if let Some(&ne) = self.free.get(&e) {
-            self.free.remove(&e);
+        if let Some(ne) = self.free.remove(e) {
             e = ne;
         }
         self.free.insert(s, e);
@@ -218,7 +299,7 @@ impl Machine {
 
     /// The free ranges of the vmalloc space, [start, end), in address order.
     pub fn vmalloc_free_ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.vmalloc.free.iter().map(|(&s, &e)| (s, e))
+        self.vmalloc.free.by_start.iter().map(|(&s, &e)| (s, e))
     }
 
     /// Addresses vfree()d from interrupt context and not yet freed, oldest first.
@@ -359,9 +440,10 @@ impl Machine {
     /// clears its PTEs and gives its addresses back. The caller frees the pages.
     fn remove_vm_area(&mut self, addr: u64) -> Option<VmStruct> {
         let vm = self.vmalloc.areas.remove(&addr)?;
-        let ptes: Vec<u64> = self.pt.range(vm.addr, vm.end()).map(|(va, _)| va).collect();
-        for va in ptes {
-            self.pt.unmap(va);
+        // The PTEs an area has are its first pages, in order (vmalloc's pages or vmap's).
+        let mapped = vm.pages.len().max(vm.mapped.len()) as u64;
+        for i in 0..mapped {
+            self.pt.unmap(vm.addr + (i << PAGE_SHIFT));
         }
         self.vmalloc.free_range(vm.addr, vm.size);
         self.vmalloc.freed.insert(vm.addr, vm.size);
@@ -647,7 +729,10 @@ impl Machine {
             if let Some(line) = bad {
                 let t = self.vm_warn_text("", line, "vmap_pages_pte_range+0x0/0x0");
                 self.log.warn(t);
-                // vunmap(area->addr).
+                // vunmap(area->addr): the PTEs set so far go too.
+                if let Some(vm) = self.vmalloc.areas.get_mut(&addr) {
+                    vm.mapped = mapped;
+                }
                 if let Some(vm) = self.remove_vm_area(addr) {
                     self.vmalloc.freed.remove(&vm.addr);
                 }
@@ -785,5 +870,51 @@ impl Machine {
             s.push('\n');
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bucketed first fit agrees with a scan of every free range.
+    #[test]
+    fn first_fit_matches_a_linear_scan() {
+        let start = 0x1000_0000u64;
+        let end = start + (1 << 32);
+        let mut v = Vmalloc::new(start, end);
+        let mut live: Vec<(u64, u64)> = Vec::new();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if x % 3 != 0 || live.is_empty() {
+                let pages = match x % 7 {
+                    0 => 1 + (x >> 8) % 4000,
+                    _ => 1 + (x >> 8) % 70,
+                };
+                let size = pages << PAGE_SHIFT;
+                let expect = v
+                    .free
+                    .by_start
+                    .iter()
+                    .find(|(&s, &e)| e - s >= size)
+                    .map(|(&s, _)| s);
+                let got = v.alloc_range(size);
+                assert_eq!(got, expect);
+                if let Some(a) = got {
+                    live.push((a, size));
+                }
+            } else {
+                let (a, size) = live.swap_remove(((x >> 16) % live.len() as u64) as usize);
+                v.free_range(a, size);
+            }
+        }
+        for (a, size) in live {
+            v.free_range(a, size);
+        }
+        assert_eq!(v.free.by_start.len(), 1);
+        assert_eq!(v.free.first_fit(1 << 32), Some(start));
     }
 }

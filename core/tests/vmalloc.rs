@@ -137,6 +137,7 @@ fn vmap_aliases_agree_with_page_address_and_kmap() {
     assert_eq!(m.vmap(&[low, 0]), 0);
     assert_eq!(m.take_warnings().len(), 1);
     assert_eq!(m.vm_areas().count(), 0);
+    assert_eq!(m.vmalloc_to_page(v), 0, "no PTE left behind");
     assert_eq!(m.vmap(&[]), 0);
     assert!(m.take_reports().is_empty());
 }
