@@ -169,7 +169,7 @@ pub fn parse_number(s: &str) -> Option<u64> {
 /// Prints a byte count the way a person would write it on the boot line.
 pub fn format_size(v: u64) -> String {
     for (shift, suffix) in [(30, "G"), (20, "M"), (10, "K")] {
-        if v != 0 && v % (1u64 << shift) == 0 {
+        if v != 0 && v.is_multiple_of(1u64 << shift) {
             return format!("{}{}", v >> shift, suffix);
         }
     }
@@ -254,7 +254,7 @@ impl BootConfig {
                 self.arch.name()
             ));
         }
-        if self.mem % crate::PAGE_SIZE != 0 {
+        if !self.mem.is_multiple_of(crate::PAGE_SIZE) {
             return err(format!("{} is not a whole number of pages", self.mem));
         }
         Ok(())

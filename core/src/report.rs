@@ -69,7 +69,7 @@ impl ReportKind {
         }
     }
 
-    pub fn from_str(s: &str) -> Option<ReportKind> {
+    pub fn from_name(s: &str) -> Option<ReportKind> {
         ReportKind::ALL.iter().copied().find(|k| k.as_str() == s)
     }
 }

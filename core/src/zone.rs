@@ -69,11 +69,9 @@ pub fn build_zones(layout: &Layout) -> Vec<Zone> {
     let min_free_kbytes = int_sqrt(lowmem_kbytes * 16).clamp(128, 262_144);
     let pages_min = min_free_kbytes >> 2;
     for z in zones.iter_mut() {
-        let tmp = if lowmem_pages == 0 {
-            0
-        } else {
-            pages_min * z.managed / lowmem_pages
-        };
+        let tmp = (pages_min * z.managed)
+            .checked_div(lowmem_pages)
+            .unwrap_or(0);
         z.wmark_min = if z.kind() == ZoneType::HighMem {
             (z.managed / 1024).clamp(32, 128)
         } else {
