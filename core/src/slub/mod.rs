@@ -397,6 +397,7 @@ impl Machine {
         let Some(pfn) = self.find_slab(addr) else {
             self.slub_flush();
             self.report_not_slab_page("kmem_cache_free", addr);
+            self.slub_flush();
             return;
         };
         let real = self.slub.slabs.get(&pfn).map_or(id, |s| s.cache);
