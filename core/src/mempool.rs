@@ -173,7 +173,7 @@ impl Machine {
         };
         // poison_error().
         let w = self.ptr_width();
-        let word = (w / 2) as usize;
+        let word = w / 2;
         let start = byte.saturating_sub(word);
         let end = (byte + word).min(size as usize);
         let mut line = format!(
