@@ -43,4 +43,4 @@ pub mod vmalloc;
 pub mod zone;
 
 pub use buddy::{Buddy, BuddyFaults, PageAllocator};
-pub use machine::Machine;
+pub use machine::{Machine, PageEvent};

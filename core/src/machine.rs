@@ -10,6 +10,13 @@ use crate::page::{MemMap, Page};
 use crate::report::{KernelLog, Report};
 use crate::zone::{build_zones, Zone};
 
+/// One block handed out or taken back by the page allocator, whoever asked for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageEvent {
+    Alloc { pfn: u64, order: u32 },
+    Free { pfn: u64, order: u32 },
+}
+
 /// PAGE_POISON: what page poisoning fills freed pages with.
 pub const PAGE_POISON: u8 = 0xaa;
 
@@ -22,6 +29,8 @@ pub struct Machine {
     pub(crate) pt: PageTable,
     pub(crate) ctx: Context,
     pub(crate) log: KernelLog,
+    /// Page allocator traffic since last taken, when an observer asked for it.
+    pub(crate) page_events: Option<Vec<PageEvent>>,
     pub(crate) vmalloc: crate::vmalloc::Vmalloc,
     pub(crate) highmem: crate::highmem::Highmem,
     pub(crate) slub: crate::slub::Slub,
@@ -57,6 +66,7 @@ impl Machine {
             pt: PageTable::default(),
             ctx: Context::default(),
             log: KernelLog::new(),
+            page_events: None,
             vmalloc: crate::vmalloc::Vmalloc::new(layout.vmalloc_start, layout.vmalloc_end),
             highmem: crate::highmem::Highmem::new(layout.last_pkmap),
             slub: crate::slub::Slub::default(),
@@ -90,6 +100,20 @@ impl Machine {
     pub fn take_reports(&mut self) -> Vec<Report> {
         self.log.take_reports()
     }
+    /// Starts or stops recording page allocator traffic (for an oracle that must see the
+    /// pages slab, vmalloc and mempool take and return).
+    pub fn record_page_events(&mut self, on: bool) {
+        self.page_events = on.then(Vec::new);
+    }
+
+    /// The page allocator traffic since the last call.
+    pub fn take_page_events(&mut self) -> Vec<PageEvent> {
+        self.page_events
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
     /// Warnings (not misuse) printed since the last call.
     pub fn take_warnings(&mut self) -> Vec<String> {
         self.log.take_warnings()

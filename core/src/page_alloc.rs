@@ -65,6 +65,9 @@ impl Machine {
             return None;
         }
         let pfn = self.alloc.alloc(gfp, order)?;
+        if let Some(ev) = self.page_events.as_mut() {
+            ev.push(crate::machine::PageEvent::Alloc { pfn, order });
+        }
         self.post_alloc_hook(pfn, order, gfp);
         Some(pfn)
     }
@@ -236,6 +239,9 @@ impl Machine {
             if self.cfg.page_poison {
                 self.mem.fill_page(p, PAGE_POISON);
             }
+        }
+        if let Some(ev) = self.page_events.as_mut() {
+            ev.push(crate::machine::PageEvent::Free { pfn, order });
         }
         self.alloc.free(pfn, order);
     }

@@ -66,6 +66,7 @@ fn run(s: &Scenario, opts: Options, make: AllocatorFactory<'_>, v: &mut Verdict,
         }
     };
     m.log_mut().set_keep_lines(false);
+    m.record_page_events(true);
     let l = m.layout();
     let facts = Facts::new(
         &s.boot,
@@ -87,7 +88,14 @@ fn run(s: &Scenario, opts: Options, make: AllocatorFactory<'_>, v: &mut Verdict,
         };
         let reports = m.take_reports();
         let warnings = m.take_warnings();
-        let j = model.step(stmt.line, &stmt.op, &env, &out);
+        let events = m.take_page_events();
+        let mut j = model.step(stmt.line, &stmt.op, &env, &out);
+        let page_op = stmt.op.family() == crate::scenario::Family::Pages;
+        if !page_op {
+            for ev in &events {
+                model.pages.observe(&mut j, stmt.line, ev);
+            }
+        }
         v.misuse.extend(j.misuse.iter().map(|&k| (stmt.line, k)));
         for (kind, message) in j.failures {
             v.failures.push(Failure {
@@ -98,7 +106,7 @@ fn run(s: &Scenario, opts: Options, make: AllocatorFactory<'_>, v: &mut Verdict,
         }
         if !model.tainted {
             compare_reports(stmt.line, &j.expect, &reports, v);
-            if stmt.op.family() == crate::scenario::Family::Pages && model.pages.exact {
+            if (page_op || !events.is_empty()) && model.pages.exact {
                 compare_buddyinfo(stmt.line, &model, &m, v);
             }
         }

@@ -36,8 +36,8 @@ pub struct PageModel {
     zeroed: BTreeSet<u64>,
     /// Pages the client freed (to tell a use after free from a wild access).
     freed: BTreeSet<u64>,
-    /// Whether every page the buddy handed out is known here; when other allocators take
-    /// pages the model does not see, the exact failure rule is not applied.
+    /// Whether every page the buddy handed out is known here (always, while the machine
+    /// reports its page traffic); the exact failure rule and /proc/buddyinfo depend on it.
     pub exact: bool,
 }
 
@@ -296,24 +296,41 @@ impl PageModel {
         }
     }
 
-    /// Records pages another allocator took from the buddy (seen, not predicted).
-    pub fn foreign(&mut self, pfn: u64, order: u32, line: u32) {
-        self.exact = false;
-        if self.block_of(pfn).is_none() {
-            if let Some(zi) = self.facts.zone_index(pfn) {
-                self.used[zi] += 1 << order;
+    /// Checks and records page allocator traffic the client did not ask for directly: the
+    /// pages slab, kmalloc, vmalloc and mempool take and give back. The model cannot say
+    /// which pages they will take, but every page they take must have been free, and every
+    /// page they give back must be one they took; then the free-page set stays exact.
+    pub fn observe(&mut self, j: &mut Judgement, line: u32, ev: &kmem::PageEvent) {
+        match *ev {
+            kmem::PageEvent::Alloc { pfn, order } => {
+                let n = 1u64 << order;
+                if pfn % n != 0 || self.facts.zone_index(pfn).is_none() || self.facts.zone_index(pfn + n - 1) != self.facts.zone_index(pfn) {
+                    j.fail(F::Misaligned, format!("the page allocator handed out pfn {pfn:#x} with order {order}"));
+                }
+                if (pfn..pfn + n).any(|p| self.facts.is_reserved(p)) {
+                    j.fail(F::Overlap, format!("pages at pfn {pfn:#x} (order {order}) were taken from memory reserved at boot"));
+                }
+                if let Some((h, b)) = self.overlapping(pfn, n) {
+                    j.fail(F::Overlap, format!("pages at pfn {pfn:#x} (order {order}) were taken while the block at pfn {h:#x} (order {}) from line {} is live", b.order, b.line));
+                    return;
+                }
+                if let Some(zi) = self.facts.zone_index(pfn) {
+                    self.used[zi] += n;
+                }
+                for p in pfn..pfn + n {
+                    self.shadow.forget_page(p);
+                    self.freed.remove(&p);
+                }
+                self.blocks.insert(pfn, Block { order, line, client: false });
             }
-            for p in pfn..pfn + (1 << order) {
-                self.shadow.forget_page(p);
-            }
-            self.blocks.insert(
-                pfn,
-                Block {
-                    order,
-                    line,
-                    client: false,
-                },
-            );
+            kmem::PageEvent::Free { pfn, order } => match self.blocks.get(&pfn) {
+                Some(b) if b.order == order && !b.client => self.release(pfn, order),
+                Some(b) if b.order == order => {
+                    j.fail(F::Overlap, format!("the kernel freed pfn {pfn:#x}, which the client holds since line {}", b.line));
+                    self.release(pfn, order);
+                }
+                _ => j.fail(F::WrongValue, format!("the kernel freed pfn {pfn:#x} with order {order}, which no allocator holds with that order")),
+            },
         }
     }
 
