@@ -21,7 +21,12 @@ impl Env {
     /// The operand's value, truncated to the machine's word size on i386.
     pub fn eval(&self, o: &Operand, i386: bool) -> u64 {
         let v = match o {
-            Operand::Name { name, offset } => self.names.get(name).copied().unwrap_or(0).wrapping_add(*offset as u64),
+            Operand::Name { name, offset } => self
+                .names
+                .get(name)
+                .copied()
+                .unwrap_or(0)
+                .wrapping_add(*offset as u64),
             Operand::Lit(v) => *v,
             Operand::Null => 0,
         };
@@ -51,7 +56,12 @@ pub struct Outcome {
 pub fn execute(m: &mut Machine, env: &Env, op: &Op) -> Option<Outcome> {
     let i386 = m.layout().arch == kmem::Arch::I386;
     let ev = |o: &Operand| env.eval(o, i386);
-    let val = |v: u64| Some(Outcome { value: Some(v), ..Default::default() });
+    let val = |v: u64| {
+        Some(Outcome {
+            value: Some(v),
+            ..Default::default()
+        })
+    };
     let none = || Some(Outcome::default());
     match op {
         Op::AllocPages { gfp, order } => val(m.alloc_pages(*gfp, *order)),
@@ -117,11 +127,17 @@ pub fn execute(m: &mut Machine, env: &Env, op: &Op) -> Option<Outcome> {
         }
         Op::Write { addr, len, byte } => {
             let wrote = m.write(ev(addr), (*len).min(MAX_ACCESS), *byte);
-            Some(Outcome { wrote, ..Default::default() })
+            Some(Outcome {
+                wrote,
+                ..Default::default()
+            })
         }
         Op::Read { addr, len } => {
             let read = m.read(ev(addr), (*len).min(MAX_ACCESS));
-            Some(Outcome { read, ..Default::default() })
+            Some(Outcome {
+                read,
+                ..Default::default()
+            })
         }
         _ => None,
     }

@@ -89,13 +89,25 @@ impl Verdict {
             if i > 0 {
                 s.push_str(", ");
             }
-            let value = st.value.map_or("null".to_string(), |v| json_str(&format!("{v:#x}")));
-            let _ = write!(s, "{{\"line\": {}, \"text\": {}, \"value\": {value}, \"reports\": [", st.line, json_str(&st.text));
+            let value = st
+                .value
+                .map_or("null".to_string(), |v| json_str(&format!("{v:#x}")));
+            let _ = write!(
+                s,
+                "{{\"line\": {}, \"text\": {}, \"value\": {value}, \"reports\": [",
+                st.line,
+                json_str(&st.text)
+            );
             for (k, r) in st.reports.iter().enumerate() {
                 if k > 0 {
                     s.push_str(", ");
                 }
-                let _ = write!(s, "{{\"kind\": {}, \"text\": {}}}", json_str(r.kind.as_str()), json_str(&r.text));
+                let _ = write!(
+                    s,
+                    "{{\"kind\": {}, \"text\": {}}}",
+                    json_str(r.kind.as_str()),
+                    json_str(&r.text)
+                );
             }
             s.push_str("]}");
         }
@@ -104,14 +116,24 @@ impl Verdict {
             if i > 0 {
                 s.push_str(", ");
             }
-            let _ = write!(s, "{{\"line\": {line}, \"kind\": {}}}", json_str(k.as_str()));
+            let _ = write!(
+                s,
+                "{{\"line\": {line}, \"kind\": {}}}",
+                json_str(k.as_str())
+            );
         }
         s.push_str("], \"failures\": [");
         for (i, f) in self.failures.iter().enumerate() {
             if i > 0 {
                 s.push_str(", ");
             }
-            let _ = write!(s, "{{\"line\": {}, \"kind\": {}, \"message\": {}}}", f.line, json_str(f.kind.as_str()), json_str(&f.message));
+            let _ = write!(
+                s,
+                "{{\"line\": {}, \"kind\": {}, \"message\": {}}}",
+                f.line,
+                json_str(f.kind.as_str()),
+                json_str(&f.message)
+            );
         }
         s.push_str("]}");
         s
