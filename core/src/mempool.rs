@@ -13,7 +13,7 @@
 //!   (refused), mempool_destroy() with elements still out (Linux says nothing: they leak,
 //!   and a later mempool_free() would use the freed pool).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::gfp::*;
 use crate::machine::Machine;
@@ -41,8 +41,9 @@ pub(crate) struct Mempool {
     pub elements: Vec<u64>,
     /// The kmalloc()ed elements array.
     pub elements_array: u64,
-    /// Elements handed out by mempool_alloc() and not yet given back.
-    pub outstanding: BTreeSet<u64>,
+    /// Elements handed out by mempool_alloc() and not yet given back, with their count
+    /// (kmalloc(0) pools hand out ZERO_SIZE_PTR again and again).
+    pub outstanding: BTreeMap<u64, u32>,
 }
 
 /// Every live pool, by handle.
@@ -233,7 +234,7 @@ impl Machine {
                 min_nr: min_nr as u32,
                 elements: Vec::new(),
                 elements_array: array,
-                outstanding: BTreeSet::new(),
+                outstanding: BTreeMap::new(),
             },
         );
         for _ in 0..min_nr {
@@ -300,13 +301,13 @@ impl Machine {
             let e = self.pool_alloc(kind, gfp_temp);
             if e != 0 {
                 if let Some(p) = self.mempools.pools.get_mut(&pool) {
-                    p.outstanding.insert(e);
+                    *p.outstanding.entry(e).or_insert(0) += 1;
                 }
                 return e;
             }
             if let Some(e) = self.remove_element(pool) {
                 if let Some(p) = self.mempools.pools.get_mut(&pool) {
-                    p.outstanding.insert(e);
+                    *p.outstanding.entry(e).or_insert(0) += 1;
                 }
                 return e;
             }
@@ -333,7 +334,15 @@ impl Machine {
             ));
             return;
         };
-        if !p.outstanding.remove(&elem) {
+        let handed_out = match p.outstanding.get_mut(&elem) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                true
+            }
+            Some(_) => p.outstanding.remove(&elem).is_some(),
+            None => false,
+        };
+        if !handed_out {
             let in_reserve = p.elements.contains(&elem);
             self.mempool_misuse(format!(
                 "mempool_free: element 0x{elem:0w$x} was not handed out by mempool 0x{pool:0w$x}{}",
@@ -381,7 +390,7 @@ impl Machine {
             let list: Vec<String> = p
                 .outstanding
                 .iter()
-                .map(|e| format!("0x{e:0w$x}"))
+                .flat_map(|(e, &n)| std::iter::repeat_n(format!("0x{e:0w$x}"), n as usize))
                 .collect();
             self.mempool_misuse(format!(
                 "mempool_destroy: mempool 0x{pool:0w$x} destroyed with {} element(s) still allocated: {}",
@@ -401,7 +410,11 @@ impl Machine {
             min_nr: p.min_nr,
             curr_nr: p.elements.len() as u32,
             reserve: p.elements.clone(),
-            outstanding: p.outstanding.iter().copied().collect(),
+            outstanding: p
+                .outstanding
+                .iter()
+                .flat_map(|(&e, &n)| std::iter::repeat_n(e, n as usize))
+                .collect(),
         })
     }
 }
