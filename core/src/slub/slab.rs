@@ -57,7 +57,9 @@ impl Machine {
         let base = self.slab_address(pfn);
         let slot = p.wrapping_sub(c.layout.red_left_pad as u64);
         let size = c.layout.size as u64;
-        slot >= base && slot < base + slab.objects as u64 * size && (slot - base).is_multiple_of(size)
+        slot >= base
+            && slot < base + slab.objects as u64 * size
+            && (slot - base).is_multiple_of(size)
     }
 
     /// Whether `obj` is on its slab's free list: a silent, bounded walk (None when the list
