@@ -6,11 +6,16 @@
 //! deterministic (Linux takes the list head; which free block comes back is not part of the
 //! API). Memory boot left untouched is kept as runs of MAX_PAGE_ORDER blocks that are split
 //! off on demand, so a 4 GiB zone costs no more to set up than a 16 MiB one.
+//!
+//! Each free list is a hierarchical bitmap over the zone's block indices (see [`IndexSet`]):
+//! insert, remove, membership and "lowest" are a few word operations, and bitmap memory is
+//! spent only where blocks have been freed.
 
 use std::collections::BTreeSet;
 
 use crate::gfp::*;
-use crate::zone::{highest_zoneidx, Zone};
+use crate::layout::{ZoneSpan, ZoneType};
+use crate::zone::{gfp_zone, highest_zoneidx, Zone};
 use crate::{MAX_PAGE_ORDER, NR_PAGE_ORDERS};
 
 /// Allocation flags of mm/internal.h (the subset the model uses).
@@ -71,10 +76,305 @@ pub struct BuddyFaults {
     pub ignore_zone_dma: bool,
 }
 
-#[derive(Clone, Debug, Default)]
+/// Keys per chunk of an [`IndexSet`]: 64 words of 64 bits.
+const CHUNK_SHIFT: u32 = 12;
+
+/// 64 leaf words and a bit per non-zero word.
+#[derive(Clone, Debug)]
+struct Chunk {
+    summary: u64,
+    words: [u64; 64],
+}
+
+/// An ordered set of integer keys below a bound fixed at creation: a bit per key in chunks
+/// of 4096 keys, materialised on first insert, under summary levels with a bit per
+/// non-empty chunk (level 0) and per non-zero word of the level below (levels 1..); the last
+/// level is a single word. Insert and remove touch one bit per level they change, the
+/// lowest key is one trailing_zeros per level.
+#[derive(Clone, Debug)]
+struct IndexSet {
+    chunks: Vec<Option<Box<Chunk>>>,
+    levels: Vec<Vec<u64>>,
+}
+
+impl IndexSet {
+    fn new(cap: u64) -> Self {
+        let mut n = cap.div_ceil(1 << CHUNK_SHIFT).div_ceil(64).max(1) as usize;
+        let mut levels = vec![vec![0u64; n]];
+        while n > 1 {
+            n = n.div_ceil(64);
+            levels.push(vec![0u64; n]);
+        }
+        IndexSet {
+            chunks: vec![],
+            levels,
+        }
+    }
+
+    #[inline]
+    fn split(k: u64) -> (usize, usize, u64) {
+        (
+            (k >> CHUNK_SHIFT) as usize,
+            ((k >> 6) & 63) as usize,
+            1u64 << (k & 63),
+        )
+    }
+
+    /// Adds `k` (below the bound); false if it was there.
+    #[inline]
+    fn insert(&mut self, k: u64) -> bool {
+        let (c, w, bit) = Self::split(k);
+        if c >= self.chunks.len() {
+            self.chunks.resize_with(c + 1, || None);
+        }
+        let ch = self.chunks[c].get_or_insert_with(|| {
+            Box::new(Chunk {
+                summary: 0,
+                words: [0; 64],
+            })
+        });
+        let word = ch.words[w];
+        if word & bit != 0 {
+            return false;
+        }
+        ch.words[w] = word | bit;
+        if word == 0 {
+            let was = ch.summary;
+            ch.summary = was | 1 << w;
+            if was == 0 {
+                let mut i = c;
+                for level in &mut self.levels {
+                    let x = &mut level[i >> 6];
+                    let was = *x;
+                    *x = was | 1 << (i & 63);
+                    if was != 0 {
+                        break;
+                    }
+                    i >>= 6;
+                }
+            }
+        }
+        true
+    }
+
+    /// Takes `k` out; false if it was not there.
+    #[inline]
+    fn remove(&mut self, k: u64) -> bool {
+        let (c, w, bit) = Self::split(k);
+        let Some(Some(ch)) = self.chunks.get_mut(c) else {
+            return false;
+        };
+        let word = ch.words[w];
+        if word & bit == 0 {
+            return false;
+        }
+        ch.words[w] = word & !bit;
+        if word == bit {
+            ch.summary &= !(1 << w);
+            if ch.summary == 0 {
+                let mut i = c;
+                for level in &mut self.levels {
+                    let x = &mut level[i >> 6];
+                    *x &= !(1 << (i & 63));
+                    if *x != 0 {
+                        break;
+                    }
+                    i >>= 6;
+                }
+            }
+        }
+        true
+    }
+
+    #[inline]
+    fn contains(&self, k: u64) -> bool {
+        let (c, w, bit) = Self::split(k);
+        matches!(self.chunks.get(c), Some(Some(ch)) if ch.words[w] & bit != 0)
+    }
+
+    /// The lowest key.
+    #[inline]
+    fn first(&self) -> Option<u64> {
+        let top = self.levels.last()?[0];
+        if top == 0 {
+            return None;
+        }
+        let mut i = top.trailing_zeros() as usize;
+        for level in self.levels.iter().rev().skip(1) {
+            i = i << 6 | level[i].trailing_zeros() as usize;
+        }
+        let ch = self.chunks[i].as_ref()?;
+        let w = ch.summary.trailing_zeros() as usize;
+        let b = ch.words[w].trailing_zeros() as u64;
+        Some((i as u64) << CHUNK_SHIFT | (w as u64) << 6 | b)
+    }
+
+    /// Takes the lowest key out.
+    #[inline]
+    fn pop_first(&mut self) -> Option<u64> {
+        let top = self.levels.last()?[0];
+        if top == 0 {
+            return None;
+        }
+        let mut i = top.trailing_zeros() as usize;
+        for level in self.levels.iter().rev().skip(1) {
+            i = i << 6 | level[i].trailing_zeros() as usize;
+        }
+        let c = i;
+        let ch = self.chunks[c].as_mut()?;
+        let w = ch.summary.trailing_zeros() as usize;
+        let word = ch.words[w];
+        let b = word.trailing_zeros() as u64;
+        ch.words[w] = word & (word - 1);
+        if word & (word - 1) == 0 {
+            ch.summary &= !(1 << w);
+            if ch.summary == 0 {
+                for level in &mut self.levels {
+                    let x = &mut level[i >> 6];
+                    *x &= !(1 << (i & 63));
+                    if *x != 0 {
+                        break;
+                    }
+                    i >>= 6;
+                }
+            }
+        }
+        Some((c as u64) << CHUNK_SHIFT | (w as u64) << 6 | b)
+    }
+
+    /// Every key, ascending.
+    fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.chunks
+            .iter()
+            .enumerate()
+            .filter_map(|(c, ch)| ch.as_ref().map(|ch| (c, ch)))
+            .flat_map(|(c, ch)| {
+                ch.words.iter().enumerate().flat_map(move |(w, &word)| {
+                    let base = (c as u64) << CHUNK_SHIFT | (w as u64) << 6;
+                    let mut x = word;
+                    std::iter::from_fn(move || {
+                        (x != 0).then(|| {
+                            let b = x.trailing_zeros() as u64;
+                            x &= x - 1;
+                            base | b
+                        })
+                    })
+                })
+            })
+    }
+}
+
+/// The free list of one order of one zone: a set of head pfns.
+#[derive(Clone, Debug)]
 struct FreeArea {
-    /// Head pfns of free blocks of one order.
-    blocks: BTreeSet<u64>,
+    /// Aligned heads inside the zone, as indices: pfn = base + (index << order).
+    index: IndexSet,
+    /// The zone's first pfn rounded down to MAX_PAGE_ORDER alignment.
+    base: u64,
+    order: u32,
+    /// The bound of `index`.
+    cap: u64,
+    /// Heads that have no index (misaligned, or outside the zone: only injected faults and
+    /// misuse of the trait produce them), kept as they are.
+    odd: BTreeSet<u64>,
+}
+
+impl FreeArea {
+    fn new(span: &ZoneSpan, order: u32) -> Self {
+        let base = span.start_pfn & !(MAX_BLOCK - 1);
+        let cap = span.end_pfn.saturating_sub(base).div_ceil(1 << order);
+        FreeArea {
+            index: IndexSet::new(cap),
+            base,
+            order,
+            cap,
+            odd: BTreeSet::new(),
+        }
+    }
+
+    #[inline]
+    fn key(&self, pfn: u64) -> Option<u64> {
+        let rel = pfn.checked_sub(self.base)?;
+        let k = rel >> self.order;
+        (rel & ((1 << self.order) - 1) == 0 && k < self.cap).then_some(k)
+    }
+
+    #[inline]
+    fn insert(&mut self, pfn: u64) -> bool {
+        match self.key(pfn) {
+            Some(k) => self.index.insert(k),
+            None => self.insert_odd(pfn),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn insert_odd(&mut self, pfn: u64) -> bool {
+        self.odd.insert(pfn)
+    }
+
+    #[inline]
+    fn remove(&mut self, pfn: u64) -> bool {
+        match self.key(pfn) {
+            Some(k) => self.index.remove(k),
+            None => self.remove_odd(pfn),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn remove_odd(&mut self, pfn: u64) -> bool {
+        self.odd.remove(&pfn)
+    }
+
+    #[inline]
+    fn contains(&self, pfn: u64) -> bool {
+        match self.key(pfn) {
+            Some(k) => self.index.contains(k),
+            None => !self.odd.is_empty() && self.contains_odd(pfn),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn contains_odd(&self, pfn: u64) -> bool {
+        self.odd.contains(&pfn)
+    }
+
+    /// The lowest head.
+    #[inline]
+    fn first(&self) -> Option<u64> {
+        let indexed = self.index.first().map(|k| self.base + (k << self.order));
+        if self.odd.is_empty() {
+            return indexed;
+        }
+        match (indexed, self.odd.first()) {
+            (Some(a), Some(&b)) => Some(a.min(b)),
+            (a, b) => a.or(b.copied()),
+        }
+    }
+
+    /// Takes the lowest head out.
+    #[inline]
+    fn pop_first(&mut self) -> Option<u64> {
+        if self.odd.is_empty() {
+            return self
+                .index
+                .pop_first()
+                .map(|k| self.base + (k << self.order));
+        }
+        let pfn = self.first()?;
+        self.remove(pfn);
+        Some(pfn)
+    }
+
+    /// Every head, unordered.
+    fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.index
+            .iter()
+            .map(|k| self.base + (k << self.order))
+            .chain(self.odd.iter().copied())
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -89,23 +389,27 @@ struct ZoneFree {
 const MAX_BLOCK: u64 = 1 << MAX_PAGE_ORDER;
 
 impl ZoneFree {
-    fn new() -> Self {
+    fn new(span: &ZoneSpan) -> Self {
         ZoneFree {
-            area: vec![FreeArea::default(); NR_PAGE_ORDERS],
+            area: (0..=MAX_PAGE_ORDER)
+                .map(|o| FreeArea::new(span, o))
+                .collect(),
             fresh: vec![],
             nr_free: [0; NR_PAGE_ORDERS],
             free_pages: 0,
         }
     }
 
+    #[inline]
     fn insert(&mut self, pfn: u64, order: u32) {
-        self.area[order as usize].blocks.insert(pfn);
+        self.area[order as usize].insert(pfn);
         self.nr_free[order as usize] += 1;
         self.free_pages += 1 << order;
     }
 
+    #[inline]
     fn remove(&mut self, pfn: u64, order: u32) -> bool {
-        let removed = self.area[order as usize].blocks.remove(&pfn);
+        let removed = self.area[order as usize].remove(pfn);
         if removed {
             self.nr_free[order as usize] -= 1;
             self.free_pages -= 1 << order;
@@ -115,11 +419,9 @@ impl ZoneFree {
 
     /// The lowest free block of exactly `order`, taken off its list.
     fn take(&mut self, order: u32) -> Option<u64> {
-        let listed = self.area[order as usize].blocks.first().copied();
         if order == MAX_PAGE_ORDER {
-            let fresh = self.fresh.first().map(|r| r.0);
-            if let Some(f) = fresh {
-                if listed.is_none_or(|l| f < l) {
+            if let Some(f) = self.fresh.first().map(|r| r.0) {
+                if self.area[order as usize].first().is_none_or(|l| f < l) {
                     let r = &mut self.fresh[0];
                     r.0 += MAX_BLOCK;
                     if r.0 >= r.1 {
@@ -131,8 +433,9 @@ impl ZoneFree {
                 }
             }
         }
-        let pfn = listed?;
-        self.remove(pfn, order);
+        let pfn = self.area[order as usize].pop_first()?;
+        self.nr_free[order as usize] -= 1;
+        self.free_pages -= 1 << order;
         Some(pfn)
     }
 
@@ -140,7 +443,16 @@ impl ZoneFree {
         if self.fresh.iter().any(|&(s, e)| pfn >= s && pfn < e) {
             return true;
         }
-        (0..NR_PAGE_ORDERS).any(|o| self.area[o].blocks.contains(&(pfn & !((1u64 << o) - 1))))
+        // The head of order o over `pfn` is pfn & !(2^o - 1); every area shares the same
+        // MAX_PAGE_ORDER-aligned base, so its index is (pfn - base) >> o.
+        let Some(rel) = self.area.first().and_then(|a| pfn.checked_sub(a.base)) else {
+            return (0..NR_PAGE_ORDERS).any(|o| self.area[o].contains(pfn & !((1u64 << o) - 1)));
+        };
+        self.area.iter().enumerate().any(|(o, a)| {
+            let k = rel >> o;
+            (k < a.cap && a.index.contains(k))
+                || (!a.odd.is_empty() && a.contains_odd(pfn & !((1u64 << o) - 1)))
+        })
     }
 }
 
@@ -149,7 +461,20 @@ impl ZoneFree {
 pub struct Buddy {
     zones: Vec<Zone>,
     free: Vec<ZoneFree>,
+    /// highest_zoneidx() for each zone type gfp_zone() yields (see [`zone_class`]): the
+    /// zones never change, so the zonelist top is computed once.
+    highest: [usize; 4],
     pub faults: BuddyFaults,
+}
+
+/// The slot of a gfp_zone() result in [`Buddy::highest`].
+fn zone_class(t: ZoneType) -> usize {
+    match t {
+        ZoneType::Dma => 0,
+        ZoneType::Dma32 => 1,
+        ZoneType::Normal => 2,
+        ZoneType::HighMem => 3,
+    }
 }
 
 impl Buddy {
@@ -158,7 +483,7 @@ impl Buddy {
     pub fn new(zones: Vec<Zone>, reserved: &[(u64, u64)]) -> Buddy {
         let mut free = Vec::with_capacity(zones.len());
         for z in &zones {
-            let mut zf = ZoneFree::new();
+            let mut zf = ZoneFree::new(&z.span);
             // The zone's unreserved runs.
             let mut runs = vec![(z.span.start_pfn, z.span.end_pfn)];
             for &(rs, re) in reserved {
@@ -182,9 +507,14 @@ impl Buddy {
             }
             free.push(zf);
         }
+        let mut highest = [0; 4];
+        for gfp in [__GFP_DMA, __GFP_DMA32, 0, __GFP_HIGHMEM] {
+            highest[zone_class(gfp_zone(gfp))] = highest_zoneidx(&zones, gfp);
+        }
         Buddy {
             zones,
             free,
+            highest,
             faults: BuddyFaults::default(),
         }
     }
@@ -254,7 +584,7 @@ impl Buddy {
         } else {
             gfp
         };
-        let highest = highest_zoneidx(&self.zones, gfp);
+        let highest = self.highest[zone_class(gfp_zone(gfp))];
         for zi in (0..=highest).rev() {
             let z = &self.zones[zi];
             let mark = if low { z.wmark_low } else { z.wmark_min };
@@ -357,7 +687,7 @@ impl Buddy {
         let mut out = vec![];
         for (zi, zf) in self.free.iter().enumerate() {
             for (o, a) in zf.area.iter().enumerate() {
-                out.extend(a.blocks.iter().map(|&p| (zi, p, o as u32)));
+                out.extend(a.iter().map(|p| (zi, p, o as u32)));
             }
             for &(s, e) in &zf.fresh {
                 out.extend(
