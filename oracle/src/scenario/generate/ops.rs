@@ -165,43 +165,6 @@ impl Gen<'_> {
     pub fn c_access(&self) -> Vec<usize> {
         self.find(|i, _| self.alive(i) && self.addr_size(i).is_some_and(|s| s > 0))
     }
-
-    /// Whether cache `c` has live objects or a live pool over it.
-    pub fn cache_busy(&self, c: usize) -> bool {
-        self.handles.iter().any(|h| {
-            h.life == Life::Live
-                && match h.kind {
-                    Kind::SlabObj { cache, .. } => cache == c,
-                    Kind::Pool {
-                        kind: PoolKind::Slab { cache, .. },
-                    } => cache == c,
-                    _ => false,
-                }
-        })
-    }
-
-    /// Whether cache `c` has live objects (pools over it aside).
-    pub fn cache_has_objects(&self, c: usize) -> bool {
-        !self
-            .find(|_, h| {
-                h.life == Life::Live && matches!(h.kind, Kind::SlabObj { cache, .. } if cache == c)
-            })
-            .is_empty()
-    }
-
-    pub fn cache_has_pool(&self, c: usize) -> bool {
-        self.handles.iter().any(|h| {
-            h.life == Life::Live
-                && matches!(h.kind, Kind::Pool { kind: PoolKind::Slab { cache, .. } } if cache == c)
-        })
-    }
-
-    /// Whether pool `p` has elements out.
-    pub fn pool_busy(&self, p: usize) -> bool {
-        self.handles.iter().any(|h| {
-            h.life == Life::Live && matches!(h.kind, Kind::PoolElem { pool, .. } if pool == p)
-        })
-    }
 }
 
 // The operations.

@@ -123,6 +123,13 @@ pub struct Handle {
     pub life: Life,
     /// Bytes charged to the budget while live.
     pub bytes: u64,
+    /// Live counts of what depends on this handle, kept by [`Gen::bind`] and
+    /// [`Gen::release`]: mappings (kmap, kmap_atomic, kmap_local_page, vmap) of its pages,
+    /// `kmap` mappings alone, slab objects or pool elements out of it, slab pools over it.
+    pub pins: u32,
+    pub kmaps: u32,
+    pub children: u32,
+    pub pools: u32,
 }
 
 /// An open section, closed in LIFO order.
@@ -316,23 +323,75 @@ impl<'c> Gen<'c> {
 
     /// Whether the owner `r` has pages mapped by a live kmap or vmap, so it must not be freed.
     pub fn pinned(&self, r: usize) -> bool {
-        self.handles.iter().any(|h| {
-            h.life == Life::Live
-                && match &h.kind {
-                    Kind::Kmap { page, .. } => self.root(*page) == r,
-                    Kind::Vmap { pages } => pages.iter().any(|&p| self.root(p) == r),
-                    _ => false,
-                }
-        })
+        self.get(r).is_some_and(|h| h.pins > 0)
     }
 
     /// Whether page handle `i`'s owner is mapped by a live `kmap`.
     pub fn kmapped(&self, i: usize) -> bool {
-        let r = self.root(i);
-        self.handles.iter().any(|h| {
-            h.life == Life::Live
-                && matches!(&h.kind, Kind::Kmap { page, how: MapHow::Kmap, .. } if self.root(*page) == r)
-        })
+        self.get(self.root(i)).is_some_and(|h| h.kmaps > 0)
+    }
+
+    /// Whether cache `c` has live objects.
+    pub fn cache_has_objects(&self, c: usize) -> bool {
+        self.get(c).is_some_and(|h| h.children > 0)
+    }
+
+    /// Whether a live slab pool is built over cache `c`.
+    pub fn cache_has_pool(&self, c: usize) -> bool {
+        self.get(c).is_some_and(|h| h.pools > 0)
+    }
+
+    /// Whether cache `c` has live objects or a live pool over it.
+    pub fn cache_busy(&self, c: usize) -> bool {
+        self.cache_has_objects(c) || self.cache_has_pool(c)
+    }
+
+    /// Whether pool `p` has elements out.
+    pub fn pool_busy(&self, p: usize) -> bool {
+        self.get(p).is_some_and(|h| h.children > 0)
+    }
+
+    /// Counts live handle `i` in (`up`) or out of the handles it depends on.
+    fn link(&mut self, i: usize, up: bool) {
+        #[derive(Clone, Copy)]
+        enum Count {
+            Pins,
+            Kmaps,
+            Children,
+            Pools,
+        }
+        let mut targets: Vec<(usize, Count)> = Vec::new();
+        match self.kind(i) {
+            Some(&Kind::Kmap { page, how, .. }) => {
+                targets.push((self.root(page), Count::Pins));
+                if how == MapHow::Kmap {
+                    targets.push((self.root(page), Count::Kmaps));
+                }
+            }
+            Some(Kind::Vmap { pages }) => {
+                targets.extend(pages.iter().map(|&p| (self.root(p), Count::Pins)));
+            }
+            Some(&Kind::SlabObj { cache, .. }) => targets.push((cache, Count::Children)),
+            Some(&Kind::PoolElem { pool, .. }) => targets.push((pool, Count::Children)),
+            Some(&Kind::Pool {
+                kind: PoolKind::Slab { cache, .. },
+            }) => targets.push((cache, Count::Pools)),
+            _ => {}
+        }
+        for (t, count) in targets {
+            if let Some(h) = self.handles.get_mut(t) {
+                let n = match count {
+                    Count::Pins => &mut h.pins,
+                    Count::Kmaps => &mut h.kmaps,
+                    Count::Children => &mut h.children,
+                    Count::Pools => &mut h.pools,
+                };
+                *n = match up {
+                    true => n.saturating_add(1),
+                    false => n.saturating_sub(1),
+                };
+            }
+        }
     }
 
     /// Every handle index for which `pred` holds.
@@ -367,17 +426,26 @@ impl<'c> Gen<'c> {
             kind,
             life: Life::Live,
             bytes,
+            pins: 0,
+            kmaps: 0,
+            children: 0,
+            pools: 0,
         });
-        self.handles.len() - 1
+        let i = self.handles.len() - 1;
+        self.link(i, true);
+        i
     }
 
     /// Marks `i` freed (or gone) and returns its bytes to the budget.
     pub fn release(&mut self, i: usize, life: Life) {
-        if let Some(h) = self.handles.get_mut(i) {
-            if h.life == Life::Live {
-                self.live_bytes = self.live_bytes.saturating_sub(h.bytes);
-            }
-            h.life = life;
+        let Some(h) = self.handles.get_mut(i) else {
+            return;
+        };
+        let was_live = h.life == Life::Live;
+        h.life = life;
+        if was_live {
+            self.live_bytes = self.live_bytes.saturating_sub(h.bytes);
+            self.link(i, false);
         }
     }
 
