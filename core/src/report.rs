@@ -88,6 +88,10 @@ pub struct Report {
     pub text: String,
 }
 
+/// print_tainted() once a BUG set TAINT_BAD_PAGE (Linux 6.6 prints one column per taint
+/// flag: 'G' for GPL modules only, 'B' for bad page).
+pub const TAINTED_BAD_PAGE: &str = "Tainted: G    B             ";
+
 /// The kernel log (dmesg): every line printed, reports and warnings alike, plus the reports
 /// raised since the caller last took them.
 #[derive(Clone, Debug, Default)]
@@ -158,10 +162,10 @@ impl KernelLog {
         s
     }
 
-    /// "Not tainted" until the first BUG, then "Tainted: B" as the kernel prints it.
+    /// "Not tainted" until the first BUG, then print_tainted()'s text for TAINT_BAD_PAGE.
     pub fn taint_str(&self) -> &'static str {
         if self.tainted {
-            "Tainted: B"
+            TAINTED_BAD_PAGE
         } else {
             "Not tainted"
         }

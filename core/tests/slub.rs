@@ -227,7 +227,7 @@ fn right_redzone_overwritten_on_validate() {
     let r = m.take_reports();
     assert!(r[0]
         .text
-        .contains("BUG TestSlub_RZ_alloc (Tainted: B): Left Redzone overwritten"));
+        .contains("BUG TestSlub_RZ_alloc (Tainted: G    B             ): Left Redzone overwritten"));
 }
 
 #[test]
@@ -349,7 +349,7 @@ fn double_free_and_invalid_pointer() {
     let r = m.take_reports();
     assert_eq!(r[0].kind, ReportKind::InvalidFree);
     assert!(r[0].text.contains(&format!(
-        "BUG df (Tainted: B): Invalid object pointer 0x{:08x}",
+        "BUG df (Tainted: G    B             ): Invalid object pointer 0x{:08x}",
         q + 4
     )));
     // Not a slab page at all.

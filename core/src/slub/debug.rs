@@ -118,7 +118,7 @@ impl Machine {
             "CPU: 0 PID: {} Comm: {} {}",
             crate::context::TASK_PID,
             crate::context::TASK_COMM,
-            if tainted { "Tainted: B" } else { "Not tainted" }
+            if tainted { crate::report::TAINTED_BAD_PAGE } else { "Not tainted" }
         )
     }
 
@@ -128,7 +128,7 @@ impl Machine {
     pub(crate) fn slub_bug_text(&self, b: &SlubBug) -> String {
         let c = &self.slub.caches[b.id];
         let taint = if b.tainted {
-            "Tainted: B"
+            crate::report::TAINTED_BAD_PAGE
         } else {
             "Not tainted"
         };

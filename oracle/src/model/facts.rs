@@ -137,10 +137,8 @@ impl Facts {
         for (i, z) in zones.iter_mut().enumerate() {
             z.min = if z.kind == ZoneKind::HighMem {
                 (z.managed / 1024).clamp(32, 128)
-            } else if low_pages == 0 {
-                0
             } else {
-                pages_min * z.managed / low_pages
+                (pages_min * z.managed).checked_div(low_pages).unwrap_or(0)
             };
             let ratio = match z.kind {
                 ZoneKind::Dma | ZoneKind::Dma32 => 256,

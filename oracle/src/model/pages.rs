@@ -304,7 +304,7 @@ impl PageModel {
         match *ev {
             kmem::PageEvent::Alloc { pfn, order } => {
                 let n = 1u64 << order;
-                if pfn % n != 0 || self.facts.zone_index(pfn).is_none() || self.facts.zone_index(pfn + n - 1) != self.facts.zone_index(pfn) {
+                if !pfn.is_multiple_of(n) || self.facts.zone_index(pfn).is_none() || self.facts.zone_index(pfn + n - 1) != self.facts.zone_index(pfn) {
                     j.fail(F::Misaligned, format!("the page allocator handed out pfn {pfn:#x} with order {order}"));
                 }
                 if (pfn..pfn + n).any(|p| self.facts.is_reserved(p)) {
@@ -478,17 +478,39 @@ impl PageModel {
 fn count_blocks(nr: &mut [u64; (MAX_ORDER + 1) as usize], mut s: u64, e: u64) {
     let top = 1u64 << MAX_ORDER;
     while s < e {
-        if s % top == 0 && e - s >= top {
+        if s.is_multiple_of(top) && e - s >= top {
             let n = (e - s) / top;
             nr[MAX_ORDER as usize] += n;
             s += n * top;
             continue;
         }
         let mut o = MAX_ORDER;
-        while o > 0 && (s % (1 << o) != 0 || s + (1 << o) > e) {
+        while o > 0 && (!s.is_multiple_of(1 << o) || s + (1 << o) > e) {
             o -= 1;
         }
         nr[o as usize] += 1;
         s += 1 << o;
+    }
+}
+
+/// What vmalloc's judgement needs from the page model.
+impl PageModel {
+    /// Free pages a run of order-0 allocations with `gfp` can take before every zone it may
+    /// use is down to its min watermark (plus the lowmem reserve against that mask).
+    pub fn free_above_watermarks(&self, gfp: Gfp) -> u64 {
+        let highest = self.facts.highest_zone(gfp);
+        (0..=highest)
+            .map(|zi| {
+                let z = &self.facts.zones[zi];
+                let floor = z.min + z.reserve.get(highest).copied().unwrap_or(0) + 1;
+                self.zone_free(zi).saturating_sub(floor)
+            })
+            .sum()
+    }
+
+    /// The page `pfn` (just taken by another allocator) must read as zero until written.
+    pub fn expect_zeroed(&mut self, pfn: u64) {
+        self.shadow.fill_page(pfn, 0);
+        self.zeroed.insert(pfn);
     }
 }

@@ -41,7 +41,7 @@ impl Shadow {
         match self.pages.get(&pfn)? {
             PageShadow::Fill(b) => Some(*b == byte),
             PageShadow::Bytes(v) => {
-                if v.iter().any(|&x| x == UNKNOWN) {
+                if v.contains(&UNKNOWN) {
                     None
                 } else {
                     Some(v.iter().all(|&x| x == byte as u16))
@@ -86,6 +86,17 @@ impl Shadow {
                 if let PageShadow::Bytes(v) = e {
                     v[off..off + len].fill(UNKNOWN);
                 }
+            }
+        }
+    }
+
+    /// The byte expected at `pa`, if known.
+    pub fn get(&self, pa: u64) -> Option<u8> {
+        match self.pages.get(&(pa / PAGE_SIZE))? {
+            PageShadow::Fill(b) => Some(*b),
+            PageShadow::Bytes(v) => {
+                let e = v[(pa % PAGE_SIZE) as usize];
+                (e != UNKNOWN).then_some(e as u8)
             }
         }
     }
