@@ -889,7 +889,7 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            if x % 3 != 0 || live.is_empty() {
+            if !x.is_multiple_of(3) || live.is_empty() {
                 let pages = match x % 7 {
                     0 => 1 + (x >> 8) % 4000,
                     _ => 1 + (x >> 8) % 70,
