@@ -94,19 +94,34 @@ struct Chunk {
 #[derive(Clone, Debug)]
 struct IndexSet {
     chunks: Vec<Option<Box<Chunk>>>,
-    levels: Vec<Vec<u64>>,
+    /// The words of every summary level, level 0 first; level l starts at `start[l]`.
+    summary: Vec<u64>,
+    start: [u32; MAX_LEVELS],
+    levels: usize,
 }
+
+/// Summary levels enough for any u64 key: 2^52 chunks need ceil(52 / 6) levels.
+const MAX_LEVELS: usize = 9;
 
 impl IndexSet {
     fn new(cap: u64) -> Self {
-        let mut n = cap.div_ceil(1 << CHUNK_SHIFT).div_ceil(64).max(1) as usize;
-        let mut levels = vec![vec![0u64; n]];
-        while n > 1 {
+        let mut start = [0u32; MAX_LEVELS];
+        let mut n = cap.div_ceil(1 << CHUNK_SHIFT).div_ceil(64).max(1);
+        let mut total = 0u64;
+        let mut levels = 0;
+        loop {
+            start[levels] = u32::try_from(total).expect("summary size");
+            total += n;
+            levels += 1;
+            if n == 1 {
+                break;
+            }
             n = n.div_ceil(64);
-            levels.push(vec![0u64; n]);
         }
         IndexSet {
             chunks: vec![],
+            summary: vec![0; total as usize],
+            start,
             levels,
         }
     }
@@ -118,6 +133,47 @@ impl IndexSet {
             ((k >> 6) & 63) as usize,
             1u64 << (k & 63),
         )
+    }
+
+    /// Marks chunk `c` non-empty in the summary levels.
+    #[inline]
+    fn summary_set(&mut self, mut i: usize) {
+        for l in 0..self.levels {
+            let x = &mut self.summary[self.start[l] as usize + (i >> 6)];
+            let was = *x;
+            *x = was | 1 << (i & 63);
+            if was != 0 {
+                break;
+            }
+            i >>= 6;
+        }
+    }
+
+    /// Marks chunk `c` empty in the summary levels.
+    #[inline]
+    fn summary_clear(&mut self, mut i: usize) {
+        for l in 0..self.levels {
+            let x = &mut self.summary[self.start[l] as usize + (i >> 6)];
+            *x &= !(1 << (i & 63));
+            if *x != 0 {
+                break;
+            }
+            i >>= 6;
+        }
+    }
+
+    /// The lowest non-empty chunk.
+    #[inline]
+    fn first_chunk(&self) -> Option<usize> {
+        let top = self.summary[self.start[self.levels - 1] as usize];
+        if top == 0 {
+            return None;
+        }
+        let mut i = top.trailing_zeros() as usize;
+        for l in (0..self.levels - 1).rev() {
+            i = i << 6 | self.summary[self.start[l] as usize + i].trailing_zeros() as usize;
+        }
+        Some(i)
     }
 
     /// Adds `k` (below the bound); false if it was there.
@@ -142,16 +198,7 @@ impl IndexSet {
             let was = ch.summary;
             ch.summary = was | 1 << w;
             if was == 0 {
-                let mut i = c;
-                for level in &mut self.levels {
-                    let x = &mut level[i >> 6];
-                    let was = *x;
-                    *x = was | 1 << (i & 63);
-                    if was != 0 {
-                        break;
-                    }
-                    i >>= 6;
-                }
+                self.summary_set(c);
             }
         }
         true
@@ -172,15 +219,7 @@ impl IndexSet {
         if word == bit {
             ch.summary &= !(1 << w);
             if ch.summary == 0 {
-                let mut i = c;
-                for level in &mut self.levels {
-                    let x = &mut level[i >> 6];
-                    *x &= !(1 << (i & 63));
-                    if *x != 0 {
-                        break;
-                    }
-                    i >>= 6;
-                }
+                self.summary_clear(c);
             }
         }
         true
@@ -195,32 +234,17 @@ impl IndexSet {
     /// The lowest key.
     #[inline]
     fn first(&self) -> Option<u64> {
-        let top = self.levels.last()?[0];
-        if top == 0 {
-            return None;
-        }
-        let mut i = top.trailing_zeros() as usize;
-        for level in self.levels.iter().rev().skip(1) {
-            i = i << 6 | level[i].trailing_zeros() as usize;
-        }
-        let ch = self.chunks[i].as_ref()?;
+        let c = self.first_chunk()?;
+        let ch = self.chunks[c].as_ref()?;
         let w = ch.summary.trailing_zeros() as usize;
         let b = ch.words[w].trailing_zeros() as u64;
-        Some((i as u64) << CHUNK_SHIFT | (w as u64) << 6 | b)
+        Some((c as u64) << CHUNK_SHIFT | (w as u64) << 6 | b)
     }
 
     /// Takes the lowest key out.
     #[inline]
     fn pop_first(&mut self) -> Option<u64> {
-        let top = self.levels.last()?[0];
-        if top == 0 {
-            return None;
-        }
-        let mut i = top.trailing_zeros() as usize;
-        for level in self.levels.iter().rev().skip(1) {
-            i = i << 6 | level[i].trailing_zeros() as usize;
-        }
-        let c = i;
+        let c = self.first_chunk()?;
         let ch = self.chunks[c].as_mut()?;
         let w = ch.summary.trailing_zeros() as usize;
         let word = ch.words[w];
@@ -229,14 +253,7 @@ impl IndexSet {
         if word & (word - 1) == 0 {
             ch.summary &= !(1 << w);
             if ch.summary == 0 {
-                for level in &mut self.levels {
-                    let x = &mut level[i >> 6];
-                    *x &= !(1 << (i & 63));
-                    if *x != 0 {
-                        break;
-                    }
-                    i >>= 6;
-                }
+                self.summary_clear(c);
             }
         }
         Some((c as u64) << CHUNK_SHIFT | (w as u64) << 6 | b)
@@ -379,7 +396,7 @@ impl FreeArea {
 
 #[derive(Clone, Debug)]
 struct ZoneFree {
-    area: Vec<FreeArea>,
+    area: [FreeArea; NR_PAGE_ORDERS],
     /// Untouched memory: [start, end) pfn runs made of whole MAX_PAGE_ORDER blocks.
     fresh: Vec<(u64, u64)>,
     nr_free: [u64; NR_PAGE_ORDERS],
@@ -391,9 +408,7 @@ const MAX_BLOCK: u64 = 1 << MAX_PAGE_ORDER;
 impl ZoneFree {
     fn new(span: &ZoneSpan) -> Self {
         ZoneFree {
-            area: (0..=MAX_PAGE_ORDER)
-                .map(|o| FreeArea::new(span, o))
-                .collect(),
+            area: std::array::from_fn(|o| FreeArea::new(span, o as u32)),
             fresh: vec![],
             nr_free: [0; NR_PAGE_ORDERS],
             free_pages: 0,

@@ -31,6 +31,44 @@ fn junk(pa: u64) -> u8 {
     ((x >> 56) as u8) ^ (pa as u8 & 7) | 1
 }
 
+/// The eight junk bytes at `pa`..`pa + 8` for `pa` 8-aligned, as one little-endian word:
+/// byte i is junk(pa + i) = (h ^ i) | 1 with h the top byte of the shared product.
+#[inline]
+fn junk8(pa: u64) -> [u8; 8] {
+    let h = ((pa >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) * 0x0101_0101_0101_0101;
+    ((h ^ 0x0706_0504_0302_0100) | 0x0101_0101_0101_0101).to_le_bytes()
+}
+
+fn power_on_bytes(fill: PowerOnFill, pa: u64, out: &mut [u8]) {
+    match fill {
+        PowerOnFill::Byte(b) => out.fill(b),
+        PowerOnFill::Junk => {
+            // Byte by byte up to 8-byte alignment, then a word at a time, then the tail.
+            let head = ((8 - (pa & 7)) & 7).min(out.len() as u64) as usize;
+            let (first, rest) = out.split_at_mut(head);
+            for (i, o) in first.iter_mut().enumerate() {
+                *o = junk(pa + i as u64);
+            }
+            let pa = pa + head as u64;
+            let tail_pa = pa + (rest.len() & !7) as u64;
+            let mut words = rest.chunks_exact_mut(8);
+            for (i, w) in words.by_ref().enumerate() {
+                w.copy_from_slice(&junk8(pa + 8 * i as u64));
+            }
+            let tail = words.into_remainder();
+            for (i, o) in tail.iter_mut().enumerate() {
+                *o = junk(tail_pa + i as u64);
+            }
+        }
+    }
+}
+
+fn power_on_frame(fill: PowerOnFill, pfn: u64) -> Frame {
+    let mut f: Frame = Box::new([0u8; PAGE_SIZE as usize]);
+    power_on_bytes(fill, pfn << PAGE_SHIFT, &mut f[..]);
+    f
+}
+
 impl PhysMem {
     pub fn new(max_pfn: u64, fill: PowerOnFill) -> Self {
         PhysMem {
@@ -39,29 +77,17 @@ impl PhysMem {
         }
     }
 
-    fn power_on_frame(&self, pfn: u64) -> Frame {
-        let mut f: Frame = Box::new([0u8; PAGE_SIZE as usize]);
-        self.power_on_bytes(pfn << PAGE_SHIFT, &mut f[..]);
-        f
-    }
-
     fn power_on_bytes(&self, pa: u64, out: &mut [u8]) {
-        match self.fill {
-            PowerOnFill::Byte(b) => out.fill(b),
-            PowerOnFill::Junk => {
-                for (i, o) in out.iter_mut().enumerate() {
-                    *o = junk(pa + i as u64);
-                }
-            }
-        }
+        power_on_bytes(self.fill, pa, out)
     }
 
+    /// The frame of `pfn`, materialised with its power-on contents if it never was.
+    #[inline]
     fn frame_mut(&mut self, pfn: u64) -> &mut Frame {
-        if self.frames.get(pfn).is_none() {
-            let f = self.power_on_frame(pfn);
-            *self.frames.slot(pfn) = Some(f);
-        }
-        self.frames.get_mut(pfn).expect("frame just materialised")
+        let fill = self.fill;
+        self.frames
+            .slot(pfn)
+            .get_or_insert_with(|| power_on_frame(fill, pfn))
     }
 
     /// Reads bytes within one frame. `pa..pa+out.len()` must not cross a page boundary and
@@ -76,19 +102,34 @@ impl PhysMem {
 
     pub fn write_in_page(&mut self, pa: u64, data: &[u8]) {
         let off = (pa & (PAGE_SIZE - 1)) as usize;
-        self.frame_mut(pa >> PAGE_SHIFT)[off..off + data.len()].copy_from_slice(data);
+        let pfn = pa >> PAGE_SHIFT;
+        if off == 0 && data.len() == PAGE_SIZE as usize {
+            // A whole frame: its power-on contents would all be overwritten.
+            if let Ok(page) = <&[u8; PAGE_SIZE as usize]>::try_from(data) {
+                match self.frames.slot(pfn) {
+                    Some(f) => **f = *page,
+                    s @ None => *s = Some(Box::new(*page)),
+                }
+                return;
+            }
+        }
+        self.frame_mut(pfn)[off..off + data.len()].copy_from_slice(data);
     }
 
     pub fn fill_in_page(&mut self, pa: u64, len: usize, byte: u8) {
         let off = (pa & (PAGE_SIZE - 1)) as usize;
+        if off == 0 && len == PAGE_SIZE as usize {
+            // A whole frame: its power-on contents would all be overwritten.
+            return self.fill_page(pa >> PAGE_SHIFT, byte);
+        }
         self.frame_mut(pa >> PAGE_SHIFT)[off..off + len].fill(byte);
     }
 
     /// Fills a whole frame with one byte without first materialising power-on contents.
     pub fn fill_page(&mut self, pfn: u64, byte: u8) {
-        match self.frames.get_mut(pfn) {
+        match self.frames.slot(pfn) {
             Some(f) => f.fill(byte),
-            None => *self.frames.slot(pfn) = Some(Box::new([byte; PAGE_SIZE as usize])),
+            s @ None => *s = Some(Box::new([byte; PAGE_SIZE as usize])),
         }
     }
 
@@ -133,6 +174,35 @@ mod tests {
         assert_eq!(&b[4..7], &[1, 2, 3]);
         assert_eq!(b[0], a[0], "rest of the frame keeps its power-on contents");
         assert_eq!(m.materialised(), 1);
+    }
+
+    #[test]
+    fn word_junk_is_byte_junk() {
+        for start in [0u64, 1, 3, 7, 8, 13, 0x1234_5678_9abc, (1 << 52) + 5] {
+            for len in [0usize, 1, 5, 8, 9, 23, 64] {
+                let mut out = vec![0u8; len];
+                power_on_bytes(PowerOnFill::Junk, start, &mut out);
+                let want: Vec<u8> = (0..len as u64).map(|i| junk(start + i)).collect();
+                assert_eq!(out, want, "pa {start:#x} len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn whole_page_writes_skip_power_on_but_partial_ones_keep_it() {
+        let mut m = PhysMem::new(16, PowerOnFill::Junk);
+        m.fill_in_page(2 << 12, 4096, 7);
+        assert_eq!(m.find_not(2, 7), None);
+        let page: Vec<u8> = (0..4096).map(|i| i as u8).collect();
+        m.write_in_page(3 << 12, &page);
+        let mut back = vec![0u8; 4096];
+        m.read_in_page(3 << 12, &mut back);
+        assert_eq!(back, page);
+        m.fill_in_page(4 << 12 | 1, 4095, 9);
+        let mut b = [0u8; 2];
+        m.read_in_page(4 << 12, &mut b);
+        assert_eq!(b, [junk(4 << 12), 9]);
+        assert_eq!(m.materialised(), 3);
     }
 
     #[test]

@@ -1,55 +1,92 @@
-//! A two-level sparse table indexed by page frame number: a top-level vector of chunks,
-//! each materialised on first write. Lookups cost two index operations; memory is spent only
-//! on chunks that were written. Used for physical frames and for `struct page`.
+//! A two-level sparse table indexed by page frame number: a top-level index of chunks, each
+//! materialised on first write. Lookups cost two index operations; memory is spent only
+//! on chunks that were written.
+//!
+//! The top level is a vector of plain integers (0 for "no chunk", else the chunk's place in
+//! a dense vector of materialised chunks), grown only as far as the highest chunk written:
+//! creating a table for a large machine allocates nothing, and dropping one walks only the
+//! chunks that exist. Used for physical frames and for `struct page`.
 
 const CHUNK_SHIFT: u32 = 9;
 const CHUNK: usize = 1 << CHUNK_SHIFT;
 
 #[derive(Clone, Debug)]
 pub struct Radix<T> {
-    chunks: Vec<Option<Box<[Option<T>]>>>,
+    /// Per 512 pfns: 0, or 1 + the index of its chunk in `chunks`; chunks past the end
+    /// have never been written.
+    index: Vec<u32>,
+    chunks: Vec<Box<[Option<T>]>>,
     len: u64,
 }
 
 impl<T> Radix<T> {
-    /// A table for pfns 0..len. Costs one pointer per 512 pfns.
+    /// A table for pfns 0..len. Costs nothing until written; then four bytes per 512 pfns
+    /// up to the highest chunk written.
     pub fn new(len: u64) -> Self {
-        let n = len.div_ceil(CHUNK as u64) as usize;
-        let mut chunks = Vec::with_capacity(n);
-        chunks.resize_with(n, || None);
-        Radix { chunks, len }
+        Radix {
+            index: vec![],
+            chunks: vec![],
+            len,
+        }
     }
 
-    pub fn get(&self, pfn: u64) -> Option<&T> {
+    #[inline]
+    fn chunk(&self, pfn: u64) -> Option<&[Option<T>]> {
         if pfn >= self.len {
             return None;
         }
-        self.chunks[(pfn >> CHUNK_SHIFT) as usize].as_ref()?[(pfn as usize) & (CHUNK - 1)].as_ref()
+        match self.index.get((pfn >> CHUNK_SHIFT) as usize) {
+            None | Some(0) => None,
+            Some(&i) => Some(&self.chunks[i as usize - 1]),
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, pfn: u64) -> Option<&T> {
+        self.chunk(pfn)?[(pfn as usize) & (CHUNK - 1)].as_ref()
     }
 
     /// The slot for `pfn`, materialising its chunk. `pfn` must be below `len`.
+    #[inline]
     pub fn slot(&mut self, pfn: u64) -> &mut Option<T> {
         debug_assert!(pfn < self.len);
-        let chunk = self.chunks[(pfn >> CHUNK_SHIFT) as usize].get_or_insert_with(|| {
-            let mut v = Vec::with_capacity(CHUNK);
-            v.resize_with(CHUNK, || None);
-            v.into_boxed_slice()
-        });
-        &mut chunk[(pfn as usize) & (CHUNK - 1)]
+        let c = (pfn >> CHUNK_SHIFT) as usize;
+        let i = match self.index.get(c) {
+            None | Some(0) => self.new_chunk(c),
+            Some(&i) => i as usize - 1,
+        };
+        &mut self.chunks[i][(pfn as usize) & (CHUNK - 1)]
     }
 
+    #[cold]
+    fn new_chunk(&mut self, c: usize) -> usize {
+        if c >= self.index.len() {
+            self.index.resize(c + 1, 0);
+        }
+        let mut v = Vec::with_capacity(CHUNK);
+        v.resize_with(CHUNK, || None);
+        self.chunks.push(v.into_boxed_slice());
+        // At most one chunk per 512 pfns of a u64 pfn space below `len`: fits u32 for
+        // every machine the configuration accepts (2^32 chunks would be 8 PiB).
+        self.index[c] = u32::try_from(self.chunks.len()).expect("radix chunk count");
+        self.chunks.len() - 1
+    }
+
+    #[inline]
     pub fn get_mut(&mut self, pfn: u64) -> Option<&mut T> {
         if pfn >= self.len {
             return None;
         }
-        self.chunks[(pfn >> CHUNK_SHIFT) as usize].as_mut()?[(pfn as usize) & (CHUNK - 1)].as_mut()
+        match self.index.get((pfn >> CHUNK_SHIFT) as usize) {
+            None | Some(0) => None,
+            Some(&i) => self.chunks[i as usize - 1][(pfn as usize) & (CHUNK - 1)].as_mut(),
+        }
     }
 
     /// Number of materialised entries (for tests and statistics).
     pub fn count(&self) -> usize {
         self.chunks
             .iter()
-            .flatten()
             .map(|c| c.iter().filter(|e| e.is_some()).count())
             .sum()
     }
