@@ -84,6 +84,10 @@ pub struct Highmem {
     local: Vec<KmapLocalSlot>,
     /// current->pagefault_disabled.
     pagefault_disabled: u32,
+    /// page_address_htable (mm/highmem.c, without WANT_PAGE_VIRTUAL as on x86): the pkmap
+    /// address of each highmem page that has one, by pfn. It lives outside struct page, so a
+    /// page freed while its slot awaits the flush keeps its address, as in Linux.
+    page_address: std::collections::BTreeMap<u64, u64>,
 }
 
 impl Highmem {
@@ -134,6 +138,11 @@ impl Machine {
     /// current->pagefault_disabled: raised by kmap_atomic(), lowered by kunmap_atomic().
     pub fn pagefault_disabled(&self) -> u32 {
         self.highmem.pagefault_disabled
+    }
+
+    /// page_address() of a highmem page: its pkmap address, 0 when it has none.
+    pub fn highmem_page_address(&self, pfn: u64) -> u64 {
+        self.highmem.page_address.get(&pfn).copied().unwrap_or(0)
     }
 
     // ----- helpers ------------------------------------------------------------------
@@ -190,8 +199,8 @@ impl Machine {
             self.pt.unmap(addr);
             if let Some(pfn) = self.highmem.pkmap_page[nr].take() {
                 // set_page_address(page, NULL), for the page this slot mapped.
-                if pfn < self.layout.max_pfn && self.pages.get(pfn).virtual_addr == addr {
-                    self.pages.get_mut(pfn).virtual_addr = 0;
+                if self.highmem.page_address.get(&pfn) == Some(&addr) {
+                    self.highmem.page_address.remove(&pfn);
                 }
             }
         }
@@ -234,13 +243,13 @@ impl Machine {
         self.pt.map(vaddr, pfn);
         self.highmem.pkmap_count[nr as usize] = 1;
         self.highmem.pkmap_page[nr as usize] = Some(pfn);
-        self.pages.get_mut(pfn).virtual_addr = vaddr;
+        self.highmem.page_address.insert(pfn, vaddr);
         Some(vaddr)
     }
 
     /// kmap_high().
     fn kmap_high(&mut self, pfn: u64) -> u64 {
-        let cur = self.pages.get(pfn).virtual_addr;
+        let cur = self.highmem_page_address(pfn);
         let vaddr = match self.pkmap_nr(cur) {
             Some(nr) if self.highmem.pkmap_page.get(nr) == Some(&Some(pfn)) => cur,
             _ => match self.map_new_virtual(pfn) {
@@ -292,7 +301,7 @@ impl Machine {
         }
         // kunmap_high().
         let w = self.ptr_width() + 2;
-        let vaddr = self.pages.get(pfn).virtual_addr;
+        let vaddr = self.highmem_page_address(pfn);
         let Some(nr) = self.pkmap_nr(vaddr) else {
             let t = self.highmem_bug_text(
                 KUNMAP_HIGH_NOT_MAPPED_LINE,

@@ -98,7 +98,7 @@ impl Machine {
             return self.arch_mask(self.layout.page_offset.wrapping_add(pfn << PAGE_SHIFT));
         }
         if self.layout.is_highmem_pfn(pfn) {
-            return self.pages.get(pfn).virtual_addr;
+            return self.highmem_page_address(pfn);
         }
         self.layout.page_offset + (pfn << PAGE_SHIFT)
     }

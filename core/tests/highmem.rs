@@ -287,3 +287,21 @@ fn small_i386_without_highmem_maps_everything_directly() {
     m.kunmap(page);
     assert!(m.take_reports().is_empty());
 }
+
+/// page_address() of a highmem page lives in page_address_htable, not in struct page: a page
+/// freed while its pkmap slot awaits the flush keeps its address, and a kmap after it is
+/// allocated again reuses that slot (kmap_high() finds it through page_address()).
+#[test]
+fn an_unflushed_pkmap_address_survives_free_and_reallocation() {
+    let mut m = boot(&["mem=1G"]);
+    let page = m.alloc_pages(GFP_HIGHUSER, 0);
+    let a = m.kmap(page);
+    m.kunmap(page);
+    m.__free_pages(page, 0);
+    assert_eq!(m.page_address(page), a, "the slot is not flushed yet");
+    let again = m.alloc_pages(GFP_HIGHUSER, 0);
+    assert_eq!(again, page, "the buddy hands the same page out again");
+    assert_eq!(m.kmap(again), a);
+    assert_eq!(m.pkmap_count(1), 2);
+    assert!(m.take_reports().is_empty());
+}
