@@ -76,26 +76,25 @@ impl PageModel {
             .map(|(&h, &b)| (h, b))
     }
 
+    /// The zone's reserved ranges and live blocks as sorted [start, end) pfn intervals,
+    /// closed by an empty interval at the zone's end.
+    fn busy(&self, zi: usize) -> Vec<(u64, u64)> {
+        let z = &self.facts.zones[zi];
+        let mut busy: Vec<(u64, u64)> =
+            self.facts.reserved.iter().map(|&(s, e)| (s.max(z.start), e.min(z.end))).filter(|r| r.0 < r.1).collect();
+        busy.extend(self.blocks.range(z.start..z.end).map(|(&h, b)| (h, h + (1 << b.order))));
+        busy.sort_unstable();
+        busy.push((z.end, z.end));
+        busy
+    }
+
     /// Is there a naturally aligned run of 2^order pages in zone `zi` that is neither
     /// reserved nor allocated?
     fn has_free_block(&self, zi: usize, order: u32) -> bool {
         let z = &self.facts.zones[zi];
         let size = 1u64 << order;
-        let mut busy: Vec<(u64, u64)> = self
-            .facts
-            .reserved
-            .iter()
-            .map(|&(s, e)| (s.max(z.start), e.min(z.end)))
-            .filter(|r| r.0 < r.1)
-            .collect();
-        busy.extend(
-            self.blocks
-                .range(z.start.saturating_sub(1 << MAX_ORDER)..z.end)
-                .map(|(&h, b)| (h, h + (1 << b.order))),
-        );
-        busy.sort_unstable();
         let mut cur = z.start;
-        for (s, e) in busy.into_iter().chain(std::iter::once((z.end, z.end))) {
+        for (s, e) in self.busy(zi) {
             let c = cur.next_multiple_of(size);
             if c + size <= s {
                 return true;
@@ -318,6 +317,10 @@ impl PageModel {
                     self.used[zi] += n;
                 }
                 for p in pfn..pfn + n {
+                    // Page poisoning checks every page it hands out, to any allocator.
+                    if self.cfg.page_poison && self.shadow.page_is(p, PAGE_POISON) == Some(false) {
+                        j.expect.push(ReportKind::PagePoisonOverwritten);
+                    }
                     self.shadow.forget_page(p);
                     self.freed.remove(&p);
                 }
@@ -445,23 +448,11 @@ impl PageModel {
         self.facts
             .zones
             .iter()
-            .map(|z| {
+            .enumerate()
+            .map(|(zi, z)| {
                 let mut nr = [0u64; (MAX_ORDER + 1) as usize];
-                let mut busy: Vec<(u64, u64)> = self
-                    .facts
-                    .reserved
-                    .iter()
-                    .map(|&(s, e)| (s.max(z.start), e.min(z.end)))
-                    .filter(|r| r.0 < r.1)
-                    .collect();
-                busy.extend(
-                    self.blocks
-                        .range(z.start..z.end)
-                        .map(|(&h, b)| (h, h + (1 << b.order))),
-                );
-                busy.sort_unstable();
                 let mut cur = z.start;
-                for (s, e) in busy.into_iter().chain(std::iter::once((z.end, z.end))) {
+                for (s, e) in self.busy(zi) {
                     if cur < s {
                         count_blocks(&mut nr, cur, s);
                     }
