@@ -154,7 +154,8 @@ pub fn parse_size(s: &str) -> Option<u64> {
 /// Decimal or `0x` hex, no suffix.
 pub fn parse_number(s: &str) -> Option<u64> {
     if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        if hex.is_empty() || hex.len() > 16 {
+        // from_str_radix would also take a sign: "0x+1" is no number.
+        if hex.is_empty() || hex.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         u64::from_str_radix(hex, 16).ok()
@@ -364,6 +365,7 @@ mod tests {
         assert_eq!(parse_size("4K"), Some(4096));
         assert_eq!(parse_size("K"), None);
         assert_eq!(parse_size("0x"), None);
+        assert_eq!(parse_number("0x+1"), None);
         assert_eq!(format_size(160 << 20), "160M");
         assert_eq!(format_size(4097), "4097");
     }
