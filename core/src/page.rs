@@ -116,9 +116,15 @@ impl MemMap {
     }
 
     /// Returns a page to the free state (as the buddy leaves pages it takes back).
+    /// The kmap address survives: Linux keeps a highmem page's address in
+    /// page_address_htable until kunmap, even if the page is freed under its mapping.
     pub fn set_free(&mut self, pfn: u64) {
-        if self.pages.get(pfn).is_some() {
-            *self.pages.slot(pfn) = Some(Page::FREE);
+        if let Some(p) = self.pages.get(pfn) {
+            let virtual_addr = p.virtual_addr;
+            *self.pages.slot(pfn) = Some(Page {
+                virtual_addr,
+                ..Page::FREE
+            });
         }
     }
 

@@ -125,6 +125,38 @@ pub fn execute(m: &mut Machine, env: &Env, op: &Op) -> Option<Outcome> {
             m.preempt_enable();
             none()
         }
+        Op::Vmalloc { size } => val(m.vmalloc(*size)),
+        Op::Vzalloc { size } => val(m.vzalloc(*size)),
+        Op::Vmalloc32 { size } => val(m.vmalloc_32(*size)),
+        Op::Vfree { addr } => {
+            m.vfree(ev(addr));
+            none()
+        }
+        Op::Vmap { pages } => {
+            let pages: Vec<u64> = pages.iter().map(ev).collect();
+            val(m.vmap(&pages))
+        }
+        Op::Vunmap { addr } => {
+            m.vunmap(ev(addr));
+            none()
+        }
+        Op::VmallocToPage { addr } => val(m.vmalloc_to_page(ev(addr))),
+        Op::IsVmallocAddr { addr } => val(u64::from(m.is_vmalloc_addr(ev(addr)))),
+        Op::Kmap { page } => val(m.kmap(ev(page))),
+        Op::Kunmap { page } => {
+            m.kunmap(ev(page));
+            none()
+        }
+        Op::KmapAtomic { page } => val(m.kmap_atomic(ev(page))),
+        Op::KunmapAtomic { addr } => {
+            m.kunmap_atomic(ev(addr));
+            none()
+        }
+        Op::KmapLocalPage { page } => val(m.kmap_local_page(ev(page))),
+        Op::KunmapLocal { addr } => {
+            m.kunmap_local(ev(addr));
+            none()
+        }
         Op::Write { addr, len, byte } => {
             let wrote = m.write(ev(addr), (*len).min(MAX_ACCESS), *byte);
             Some(Outcome {

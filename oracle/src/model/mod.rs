@@ -5,9 +5,12 @@
 
 pub mod context;
 pub mod facts;
+pub mod highmem;
 pub mod pages;
 pub mod shadow;
 pub mod step;
+pub mod translate;
+pub mod vmalloc;
 
 pub use step::Model;
 

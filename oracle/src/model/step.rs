@@ -5,7 +5,9 @@ use kmem::ReportKind;
 
 use super::context::{CtxModel, CtxOp};
 use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
+use super::highmem::{HighmemModel, How};
 use super::pages::PageModel;
+use super::vmalloc::VmallocModel;
 use super::{FailureKind as F, Judgement, MisuseKind as M};
 use crate::run::{Env, Outcome, MAX_ACCESS};
 use crate::scenario::{Op, Operand};
@@ -14,6 +16,8 @@ use crate::scenario::{Op, Operand};
 pub struct Model {
     pub pages: PageModel,
     pub ctx: CtxModel,
+    pub vmalloc: VmallocModel,
+    pub highmem: HighmemModel,
     /// Set once a misuse has made the kernel's state unpredictable (DESIGN.md, "Taint").
     pub tainted: bool,
 }
@@ -21,6 +25,8 @@ pub struct Model {
 impl Model {
     pub fn new(facts: Facts, cfg: kmem::BootConfig) -> Model {
         Model {
+            highmem: HighmemModel::new(&facts),
+            vmalloc: VmallocModel::default(),
             pages: PageModel::new(facts, cfg),
             ctx: CtxModel::default(),
             tainted: false,
@@ -59,7 +65,9 @@ impl Model {
             Op::GetZeroedPage { gfp } => self.get_free(&mut j, line, *gfp | __GFP_ZERO, 0, out),
             Op::FreePagesPage { page, order } => match self.facts().pfn_of_page(ev(page)) {
                 Some(pfn) => {
-                    self.pages.free(&mut j, pfn, *order);
+                    if !self.foreign_free(&mut j, pfn) {
+                        self.pages.free(&mut j, pfn, *order);
+                    }
                 }
                 None => j.misuse(
                     M::Report(ReportKind::InvalidFree),
@@ -71,7 +79,7 @@ impl Model {
             Op::PageAddress { page } => {
                 if let Some(pfn) = self.facts().pfn_of_page(ev(page)) {
                     let want = if self.facts().is_highmem(pfn) {
-                        0
+                        self.highmem.page_virtual(pfn).unwrap_or(0)
                     } else {
                         self.facts().lowmem_va(pfn)
                     };
@@ -115,6 +123,28 @@ impl Model {
             Op::LocalBhEnable => self.ctx_op(&mut j, CtxOp::LocalBhEnable),
             Op::PreemptDisable => self.ctx_op(&mut j, CtxOp::PreemptDisable),
             Op::PreemptEnable => self.ctx_op(&mut j, CtxOp::PreemptEnable),
+            Op::Kmap { page } => self.kmap(&mut j, How::Kmap, ev(page), out),
+            Op::KmapAtomic { page } => self.kmap(&mut j, How::Atomic, ev(page), out),
+            Op::KmapLocalPage { page } => self.kmap(&mut j, How::Local, ev(page), out),
+            Op::Kunmap { page } => {
+                let f = self.pages.facts.clone();
+                self.highmem.kunmap(&mut j, &f, ev(page));
+            }
+            Op::KunmapAtomic { addr } => {
+                self.highmem
+                    .unmap_local(&mut j, &mut self.ctx, ev(addr), true)
+            }
+            Op::KunmapLocal { addr } => {
+                self.highmem
+                    .unmap_local(&mut j, &mut self.ctx, ev(addr), false)
+            }
+            Op::IsVmallocAddr { addr } => {
+                let a = ev(addr);
+                let f = self.facts();
+                let want = u64::from(a >= f.vmalloc_start && a < f.vmalloc_end);
+                self.expect_value(&mut j, "is_vmalloc_addr", want, out);
+            }
+            Op::VmallocToPage { addr } => self.vmalloc_to_page(&mut j, ev(addr), out),
             Op::Write { addr, len, byte } => {
                 self.access(&mut j, ev(addr), (*len).min(MAX_ACCESS), Some(*byte), out)
             }
@@ -124,6 +154,126 @@ impl Model {
             _ => {}
         }
         j
+    }
+
+    /// The second half of a statement's judgement, once the page allocator traffic it
+    /// caused has been observed: the vmalloc family, whose pages arrive as events.
+    pub fn settle(
+        &mut self,
+        j: &mut Judgement,
+        line: u32,
+        op: &Op,
+        env: &Env,
+        out: &Outcome,
+        events: &[kmem::PageEvent],
+    ) {
+        if self.slab_settle(j, op, env, out, events) {
+            return;
+        }
+        let i386 = self.facts().arch == kmem::Arch::I386;
+        let ev = |o: &Operand| env.eval(o, i386);
+        let frees = match op {
+            Op::Vmalloc { size } => {
+                let (ctx, pages) = (&self.ctx, &mut self.pages);
+                self.vmalloc
+                    .vmalloc(j, ctx, pages, line, *size, false, false, out, events);
+                return;
+            }
+            Op::Vzalloc { size } => {
+                let (ctx, pages) = (&self.ctx, &mut self.pages);
+                self.vmalloc
+                    .vmalloc(j, ctx, pages, line, *size, true, false, out, events);
+                return;
+            }
+            Op::Vmalloc32 { size } => {
+                let (ctx, pages) = (&self.ctx, &mut self.pages);
+                self.vmalloc
+                    .vmalloc(j, ctx, pages, line, *size, false, true, out, events);
+                return;
+            }
+            Op::Vmap { pages } => {
+                let ptrs: Vec<u64> = pages.iter().map(ev).collect();
+                self.vmalloc
+                    .vmap(j, &self.ctx, &self.pages, line, &ptrs, out, events);
+                return;
+            }
+            Op::Vfree { addr } if self.ctx.in_interrupt() => {
+                self.vfree_atomic(j, ev(addr));
+                vec![]
+            }
+            Op::Vfree { addr } => self.vmalloc.vfree(j, &self.ctx, ev(addr)),
+            Op::Vunmap { addr } => self.vmalloc.vunmap(j, &self.ctx, ev(addr)),
+            _ => return,
+        };
+        let got: Vec<u64> = events
+            .iter()
+            .filter_map(|e| match *e {
+                kmem::PageEvent::Free { pfn, .. } => Some(pfn),
+                kmem::PageEvent::Alloc { .. } => None,
+            })
+            .collect();
+        super::vmalloc::check_frees(j, op.name(), &frees, &got);
+    }
+
+    /// vfree() from interrupt context: vfree_atomic() writes its llist node into the first
+    /// word of `addr` through the MMU (an oops when that is unmapped), then queues it.
+    fn vfree_atomic(&mut self, j: &mut Judgement, addr: u64) {
+        if addr == 0 {
+            return;
+        }
+        let width = if i386(self) { 4 } else { 8 };
+        let next = self.vmalloc.llist_next().to_le_bytes();
+        let mut pas = Vec::with_capacity(width);
+        for i in 0..width as u64 {
+            let va = self.facts().word(addr.wrapping_add(i));
+            let pa = (va >= addr || !i386(self))
+                .then(|| super::translate::translate(&self.pages, &self.vmalloc, &self.highmem, va))
+                .flatten();
+            match pa {
+                Some(pa) => pas.push(pa),
+                None => {
+                    j.misuse(
+                        M::Report(ReportKind::PageFault),
+                        Some(ReportKind::PageFault),
+                    );
+                    return;
+                }
+            }
+        }
+        for (i, pa) in pas.into_iter().enumerate() {
+            self.pages.wrote(pa, 1, next[i]);
+        }
+        self.vmalloc.queue(addr);
+    }
+
+    fn kmap(&mut self, j: &mut Judgement, how: How, page: u64, out: &Outcome) {
+        let f = self.pages.facts.clone();
+        let want = self.highmem.map(j, &mut self.ctx, &f, how, page);
+        let what = match how {
+            How::Kmap => "kmap",
+            How::Atomic => "kmap_atomic",
+            How::Local => "kmap_local_page",
+        };
+        HighmemModel::expect(j, what, want, out);
+    }
+
+    /// vmalloc_to_page(): the page the kernel page table maps there, exactly.
+    fn vmalloc_to_page(&mut self, j: &mut Judgement, a: u64, out: &Outcome) {
+        let f = self.facts();
+        if !(a >= f.vmalloc_start && a < f.vmalloc_end) {
+            let report = self
+                .pages
+                .cfg
+                .debug_virtual
+                .then_some(ReportKind::BadVirtToPhys);
+            j.misuse(M::Report(ReportKind::BadVirtToPhys), report);
+        }
+        let want = if f.is_lowmem_va(a) {
+            0
+        } else {
+            super::translate::pte(&self.vmalloc, &self.highmem, a).map_or(0, |p| f.page_ptr(p))
+        };
+        self.expect_value(j, "vmalloc_to_page", want, out);
     }
 
     fn ctx_op(&mut self, j: &mut Judgement, op: CtxOp) {
@@ -171,7 +321,24 @@ impl Model {
             return;
         }
         let pfn = (addr - self.facts().page_offset) >> PAGE_SHIFT;
-        self.pages.free(j, pfn, order);
+        if !self.foreign_free(j, pfn) {
+            self.pages.free(j, pfn, order);
+        }
+    }
+
+    /// A client free of a page another allocator (vmalloc, the slab, a mempool) holds now:
+    /// the page allocator cannot tell it from a free of the client's own page (both are a
+    /// reference dropped), so it frees the page under that allocator's feet, unreported,
+    /// and what follows is no longer predictable (taint).
+    fn foreign_free(&mut self, j: &mut Judgement, pfn: u64) -> bool {
+        match self.pages.block_of(pfn) {
+            Some((_, b)) if !b.client => {
+                j.misuse.push(M::Report(ReportKind::InvalidFree));
+                self.tainted = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// A client `write` (`byte` is Some) or `read` of [va, va+len).
@@ -199,7 +366,15 @@ impl Model {
                         .then_some(a - self.facts().page_offset);
                     (pa, self.pages.owned(pfn), self.pages.stray_kind(pfn))
                 } else {
-                    (None, false, M::WildAccess)
+                    super::translate::classify(
+                        self.facts(),
+                        &self.pages,
+                        &self.vmalloc,
+                        &self.highmem,
+                        a,
+                        n as u64,
+                    )
+                    .unwrap_or((None, false, M::WildAccess))
                 };
             if first_owned.is_none() {
                 first_owned = Some(owned);
