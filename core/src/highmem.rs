@@ -45,6 +45,16 @@ const KUNMAP_LOCAL_USER_ADDR_LINE: u32 = 603;
 /// WARN_ON_ONCE(addr != __fix_to_virt(FIX_KMAP_BEGIN + idx)) (line unverified).
 const KUNMAP_LOCAL_ORDER_LINE: u32 = 609;
 
+/// Deliberate bugs, for the tests that prove the oracle finds them (like
+/// [`crate::BuddyFaults`]). All off by default; the real model never sets them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HighmemFaults {
+    /// map_new_virtual() takes the last slot it handed out again, although it is in use.
+    pub pkmap_reuse_in_use: bool,
+    /// kunmap_local_indexed() tears down the bottom slot of the stack instead of the top.
+    pub kunmap_pops_wrong_slot: bool,
+}
+
 /// One pkmap slot in use or awaiting a flush.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PkmapSlot {
@@ -88,6 +98,8 @@ pub struct Highmem {
     /// address of each highmem page that has one, by pfn. It lives outside struct page, so a
     /// page freed while its slot awaits the flush keeps its address, as in Linux.
     page_address: std::collections::BTreeMap<u64, u64>,
+    /// Deliberate bugs (tests only).
+    pub faults: HighmemFaults,
 }
 
 impl Highmem {
@@ -103,6 +115,11 @@ impl Highmem {
 
 impl Machine {
     // ----- introspection -------------------------------------------------------------
+
+    /// Turns deliberate highmem bugs on (for the oracle's own tests).
+    pub fn set_highmem_faults(&mut self, faults: HighmemFaults) {
+        self.highmem.faults = faults;
+    }
 
     /// The pkmap slots whose count is not 0, in slot order.
     pub fn pkmap_slots(&self) -> Vec<PkmapSlot> {
@@ -221,6 +238,19 @@ impl Machine {
         let mask = last - 1;
         let mut count = last;
         let mut found = None;
+        let prev = self.highmem.last_pkmap_nr as usize;
+        if self.highmem.faults.pkmap_reuse_in_use && prev != 0 {
+            // The bug: the slot just handed out is taken again, whoever holds it.
+            if let Some(old) = self.highmem.pkmap_page[prev] {
+                self.highmem.page_address.remove(&old);
+            }
+            let vaddr = self.layout.pkmap_addr(prev as u64);
+            self.pt.map(vaddr, pfn);
+            self.highmem.pkmap_count[prev] = 1;
+            self.highmem.pkmap_page[prev] = Some(pfn);
+            self.highmem.page_address.insert(pfn, vaddr);
+            return Some(vaddr);
+        }
         // The scan ends within two rounds: `count` runs out before the next wrap.
         for _ in 0..2 * last + 2 {
             self.highmem.last_pkmap_nr = (self.highmem.last_pkmap_nr + 1) & mask;
@@ -405,6 +435,12 @@ impl Machine {
                 ),
             );
             self.log.report(ReportKind::KmapMisuse, t);
+        }
+        if self.highmem.faults.kunmap_pops_wrong_slot && self.highmem.local.len() >= 2 {
+            // The bug: the bottom slot goes instead of the top.
+            let bottom = self.highmem.local.remove(0);
+            self.pt.unmap(bottom.addr);
+            return;
         }
         // The top slot is torn down whatever address was passed.
         self.pt.unmap(top.addr);

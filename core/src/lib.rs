@@ -43,4 +43,6 @@ pub mod vmalloc;
 pub mod zone;
 
 pub use buddy::{Buddy, BuddyFaults, PageAllocator};
+pub use highmem::HighmemFaults;
 pub use machine::{Machine, PageEvent};
+pub use vmalloc::VmallocFaults;

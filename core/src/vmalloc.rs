@@ -70,6 +70,16 @@ const VMALLOC_TO_PAGE_BUG_LINE: u32 = 667;
 /// WARN_ON_ONCE(pmd_leaf()) in vmalloc_to_page() for a large-page mapping (line unverified).
 const VMALLOC_TO_PAGE_LEAF_WARN_LINE: u32 = 708;
 
+/// Deliberate bugs, for the tests that prove the oracle finds them (like
+/// [`crate::BuddyFaults`]). All off by default; the real model never sets them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VmallocFaults {
+    /// alloc_vmap_area() reserves no guard page: the next area starts right after this one.
+    pub no_guard_page: bool,
+    /// vmalloc's page-table entries point at the neighbouring page frame (pfn ^ 1).
+    pub wrong_pte: bool,
+}
+
 /// One area: vm_struct and its vmap_area together.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VmStruct {
@@ -216,6 +226,8 @@ pub struct Vmalloc {
     nr_vmalloc_pages: u64,
     /// The caller symbol the next areas record; None: the API function's own name.
     caller: Option<String>,
+    /// Deliberate bugs (tests only).
+    pub faults: VmallocFaults,
 }
 
 impl Vmalloc {
@@ -231,6 +243,7 @@ impl Vmalloc {
             deferred: Vec::new(),
             nr_vmalloc_pages: 0,
             caller: None,
+            faults: VmallocFaults::default(),
         }
     }
 
@@ -300,6 +313,11 @@ impl Machine {
     /// The free ranges of the vmalloc space, [start, end), in address order.
     pub fn vmalloc_free_ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         self.vmalloc.free.by_start.iter().map(|(&s, &e)| (s, e))
+    }
+
+    /// Turns deliberate vmalloc bugs on (for the oracle's own tests).
+    pub fn set_vmalloc_faults(&mut self, faults: VmallocFaults) {
+        self.vmalloc.faults = faults;
     }
 
     /// Addresses vfree()d from interrupt context and not yet freed, oldest first.
@@ -410,7 +428,12 @@ impl Machine {
         if size == 0 {
             return None;
         }
-        let total = size.checked_add(PAGE_SIZE)?;
+        let guard = if self.vmalloc.faults.no_guard_page {
+            0
+        } else {
+            PAGE_SIZE
+        };
+        let total = size.checked_add(guard)?;
         let Some(start) = self.vmalloc.alloc_range(total) else {
             if gfp & __GFP_NOWARN == 0 {
                 self.log.warn(format!(
@@ -428,7 +451,7 @@ impl Machine {
                 flags,
                 pages: Vec::new(),
                 mapped: Vec::new(),
-                guard: true,
+                guard: guard != 0,
                 caller,
                 pages_array: None,
             },
@@ -606,7 +629,12 @@ impl Machine {
         let got = pages.len() as u64;
         self.vmalloc.nr_vmalloc_pages = self.vmalloc.nr_vmalloc_pages.saturating_add(got);
         for (i, &pfn) in pages.iter().enumerate() {
-            self.pt.map(addr + ((i as u64) << PAGE_SHIFT), pfn);
+            let pte = if self.vmalloc.faults.wrong_pte {
+                pfn ^ 1
+            } else {
+                pfn
+            };
+            self.pt.map(addr + ((i as u64) << PAGE_SHIFT), pte);
         }
         if let Some(vm) = self.vmalloc.areas.get_mut(&addr) {
             vm.pages = pages;

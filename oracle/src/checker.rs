@@ -33,11 +33,28 @@ pub fn check(s: &Scenario) -> Verdict {
     check_with(s, Options::default(), &|z, r| Box::new(Buddy::new(z, r)))
 }
 
+/// Prepares a freshly booted machine before the scenario runs (e.g. turns on the deliberate
+/// bugs of [`kmem::VmallocFaults`] or [`kmem::HighmemFaults`] in the oracle's own tests).
+pub type MachineSetup<'a> = &'a dyn Fn(&mut Machine);
+
 /// Checks a scenario on a machine whose page allocator `make` builds.
 pub fn check_with(s: &Scenario, opts: Options, make: AllocatorFactory<'_>) -> Verdict {
+    check_with_setup(s, opts, make, &|_| {})
+}
+
+/// Checks a scenario on a machine whose page allocator `make` builds and that `setup`
+/// prepares after boot.
+pub fn check_with_setup(
+    s: &Scenario,
+    opts: Options,
+    make: AllocatorFactory<'_>,
+    setup: MachineSetup<'_>,
+) -> Verdict {
     let mut v = Verdict::default();
     let line = Cell::new(1u32);
-    let result = catch_unwind(AssertUnwindSafe(|| run(s, opts, make, &mut v, &line)));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        run(s, opts, make, setup, &mut v, &line)
+    }));
     if let Err(p) = result {
         let msg = p
             .downcast_ref::<&str>()
@@ -53,7 +70,14 @@ pub fn check_with(s: &Scenario, opts: Options, make: AllocatorFactory<'_>) -> Ve
     v
 }
 
-fn run(s: &Scenario, opts: Options, make: AllocatorFactory<'_>, v: &mut Verdict, line: &Cell<u32>) {
+fn run(
+    s: &Scenario,
+    opts: Options,
+    make: AllocatorFactory<'_>,
+    setup: MachineSetup<'_>,
+    v: &mut Verdict,
+    line: &Cell<u32>,
+) {
     let mut m = match Machine::boot_with(&s.boot, make) {
         Ok(m) => m,
         Err(e) => {
@@ -65,6 +89,7 @@ fn run(s: &Scenario, opts: Options, make: AllocatorFactory<'_>, v: &mut Verdict,
             return;
         }
     };
+    setup(&mut m);
     m.log_mut().set_keep_lines(false);
     m.record_page_events(true);
     let l = m.layout();

@@ -15,5 +15,5 @@ pub mod model;
 pub mod run;
 pub mod verdict;
 
-pub use checker::{check, check_with, execute_only, Options};
+pub use checker::{check, check_with, check_with_setup, execute_only, MachineSetup, Options};
 pub use verdict::Verdict;
