@@ -2,13 +2,14 @@
 //! against `buddy_system_allocator::FrameAllocator` on the same frames and the same operation
 //! sequence, and the full `Machine` page API (checks, `struct page` updates) for context.
 //!
-//! `cargo bench -p kmem --bench churn`
+//! `cargo bench -p kmem --bench churn`; `KMEM_CHURN_ONCE=<side>` runs one untimed pass (see
+//! [`once`]).
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use buddy_system_allocator::FrameAllocator;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use kmem::gfp::GFP_KERNEL;
 use kmem::layout::Layout;
 use kmem::zone::build_zones;
@@ -186,6 +187,26 @@ fn churn(c: &mut Criterion) {
     g.finish();
 }
 
+/// One untimed pass of the sequence on one side, for instruction counts that do not depend
+/// on the machine's load:
+/// `KMEM_CHURN_ONCE=kmem_buddy valgrind --tool=callgrind --toggle-collect='churn::run*' <bench binary>`.
+fn once(side: &str) {
+    let ops = ops();
+    let buddy = kmem_buddy();
+    let mut live = Vec::with_capacity(MAX_LIVE);
+    match side {
+        "kmem_buddy" => run(&mut buddy.clone(), black_box(&ops), &mut live),
+        "buddy_system_allocator" => run(&mut bsa(&buddy), black_box(&ops), &mut live),
+        "kmem_machine_api" => run(
+            &mut Machine::boot(&cfg()).unwrap(),
+            black_box(&ops),
+            &mut live,
+        ),
+        _ => panic!("KMEM_CHURN_ONCE: kmem_buddy, buddy_system_allocator or kmem_machine_api"),
+    }
+    println!("{side}: {} ops, {} live at the end", ops.len(), live.len());
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
@@ -194,4 +215,11 @@ criterion_group! {
         .measurement_time(Duration::from_secs(4));
     targets = churn
 }
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(side) = std::env::var("KMEM_CHURN_ONCE") {
+        return once(&side);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -14,8 +14,8 @@
 use std::collections::BTreeSet;
 
 use crate::gfp::*;
-use crate::layout::{ZoneSpan, ZoneType};
-use crate::zone::{gfp_zone, highest_zoneidx, Zone};
+use crate::layout::ZoneSpan;
+use crate::zone::{highest_zoneidx, Zone};
 use crate::{MAX_PAGE_ORDER, NR_PAGE_ORDERS};
 
 /// Allocation flags of mm/internal.h (the subset the model uses).
@@ -160,6 +160,11 @@ impl IndexSet {
             }
             i >>= 6;
         }
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.summary[self.start[self.levels - 1] as usize] == 0
     }
 
     /// The lowest non-empty chunk.
@@ -358,6 +363,11 @@ impl FreeArea {
         self.odd.contains(&pfn)
     }
 
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.index.is_empty() && self.odd.is_empty()
+    }
+
     /// The lowest head.
     #[inline]
     fn first(&self) -> Option<u64> {
@@ -401,6 +411,9 @@ struct ZoneFree {
     fresh: Vec<(u64, u64)>,
     nr_free: [u64; NR_PAGE_ORDERS],
     free_pages: u64,
+    /// Bit o set iff take(o) finds a block: area[o] is non-empty (or o is MAX_PAGE_ORDER
+    /// and untouched runs remain). Lets rmqueue skip empty orders without looking.
+    listed: u32,
 }
 
 const MAX_BLOCK: u64 = 1 << MAX_PAGE_ORDER;
@@ -412,12 +425,22 @@ impl ZoneFree {
             fresh: vec![],
             nr_free: [0; NR_PAGE_ORDERS],
             free_pages: 0,
+            listed: 0,
         }
+    }
+
+    /// Recomputes bit `order` of `listed` after a block left the list.
+    #[inline]
+    fn relist(&mut self, order: u32) {
+        let full = !self.area[order as usize].is_empty()
+            || (order == MAX_PAGE_ORDER && !self.fresh.is_empty());
+        self.listed = self.listed & !(1 << order) | (full as u32) << order;
     }
 
     #[inline]
     fn insert(&mut self, pfn: u64, order: u32) {
         self.area[order as usize].insert(pfn);
+        self.listed |= 1 << order;
         self.nr_free[order as usize] += 1;
         self.free_pages += 1 << order;
     }
@@ -426,6 +449,7 @@ impl ZoneFree {
     fn remove(&mut self, pfn: u64, order: u32) -> bool {
         let removed = self.area[order as usize].remove(pfn);
         if removed {
+            self.relist(order);
             self.nr_free[order as usize] -= 1;
             self.free_pages -= 1 << order;
         }
@@ -441,6 +465,7 @@ impl ZoneFree {
                     r.0 += MAX_BLOCK;
                     if r.0 >= r.1 {
                         self.fresh.remove(0);
+                        self.relist(order);
                     }
                     self.nr_free[order as usize] -= 1;
                     self.free_pages -= MAX_BLOCK;
@@ -449,6 +474,7 @@ impl ZoneFree {
             }
         }
         let pfn = self.area[order as usize].pop_first()?;
+        self.relist(order);
         self.nr_free[order as usize] -= 1;
         self.free_pages -= 1 << order;
         Some(pfn)
@@ -476,20 +502,27 @@ impl ZoneFree {
 pub struct Buddy {
     zones: Vec<Zone>,
     free: Vec<ZoneFree>,
-    /// highest_zoneidx() for each zone type gfp_zone() yields (see [`zone_class`]): the
-    /// zones never change, so the zonelist top is computed once.
-    highest: [usize; 4],
+    /// highest_zoneidx() for each combination of the zone modifiers (see [`zone_bits`]):
+    /// the zones never change, so the zonelist top is computed once.
+    highest: [usize; 8],
     pub faults: BuddyFaults,
 }
 
-/// The slot of a gfp_zone() result in [`Buddy::highest`].
-fn zone_class(t: ZoneType) -> usize {
-    match t {
-        ZoneType::Dma => 0,
-        ZoneType::Dma32 => 1,
-        ZoneType::Normal => 2,
-        ZoneType::HighMem => 3,
-    }
+/// The zone modifiers gfp_zone() looks at, as an index into [`Buddy::highest`].
+#[inline]
+fn zone_bits(gfp: Gfp) -> usize {
+    (gfp & __GFP_DMA != 0) as usize
+        | ((gfp & __GFP_DMA32 != 0) as usize) << 1
+        | ((gfp & __GFP_HIGHMEM != 0) as usize) << 2
+}
+
+/// The mask with the zone modifiers `bits` stands for.
+fn zone_mask(bits: usize) -> Gfp {
+    [__GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM]
+        .into_iter()
+        .enumerate()
+        .filter(|&(i, _)| bits & 1 << i != 0)
+        .fold(0, |m, (_, f)| m | f)
 }
 
 impl Buddy {
@@ -522,10 +555,8 @@ impl Buddy {
             }
             free.push(zf);
         }
-        let mut highest = [0; 4];
-        for gfp in [__GFP_DMA, __GFP_DMA32, 0, __GFP_HIGHMEM] {
-            highest[zone_class(gfp_zone(gfp))] = highest_zoneidx(&zones, gfp);
-        }
+        // gfp_zone(), and so highest_zoneidx(), depends on these three bits only.
+        let highest = std::array::from_fn(|bits| highest_zoneidx(&zones, zone_mask(bits)));
         Buddy {
             zones,
             free,
@@ -568,7 +599,14 @@ impl Buddy {
     fn rmqueue(&mut self, zi: usize, order: u32) -> Option<u64> {
         let faults = self.faults;
         let zf = &mut self.free[zi];
-        let (mut cur, pfn) = (order..=MAX_PAGE_ORDER).find_map(|o| zf.take(o).map(|p| (o, p)))?;
+        // The first order from `order` up whose list has a block (take() of an empty list
+        // changes nothing, so skipping those is the same as trying them).
+        let avail = zf.listed >> order;
+        if avail == 0 {
+            return None;
+        }
+        let mut cur = order + avail.trailing_zeros();
+        let pfn = zf.take(cur)?;
         if faults.double_handout && order == 1 {
             zf.insert(pfn, order);
         }
@@ -599,7 +637,7 @@ impl Buddy {
         } else {
             gfp
         };
-        let highest = self.highest[zone_class(gfp_zone(gfp))];
+        let highest = self.highest[zone_bits(gfp)];
         for zi in (0..=highest).rev() {
             let z = &self.zones[zi];
             let mark = if low { z.wmark_low } else { z.wmark_min };
@@ -624,6 +662,7 @@ fn add_run(zf: &mut ZoneFree, mut s: u64, e: u64) {
     if mid_start < mid_end {
         add_small(zf, s, mid_start);
         zf.fresh.push((mid_start, mid_end));
+        zf.listed |= 1 << MAX_PAGE_ORDER;
         let n = (mid_end - mid_start) / MAX_BLOCK;
         zf.nr_free[MAX_PAGE_ORDER as usize] += n;
         zf.free_pages += n * MAX_BLOCK;
@@ -692,6 +731,34 @@ impl PageAllocator for Buddy {
 
     fn free_pages(&self, zone: usize) -> u64 {
         self.free.get(zone).map_or(0, |z| z.free_pages)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Layout;
+    use crate::zone::build_zones;
+    use crate::BootConfig;
+
+    #[test]
+    fn zonelist_top_table_matches_highest_zoneidx() {
+        for words in [
+            &["mem=16M"][..],
+            &["mem=1G"],
+            &["mem=4G"],
+            &["arch=x86_64", "mem=1G"],
+            &["arch=x86_64", "mem=8G"],
+        ] {
+            let zones = build_zones(&Layout::new(
+                &BootConfig::parse_words(words.iter().copied()).unwrap(),
+            ));
+            let b = Buddy::new(zones.clone(), &[]);
+            for gfp in 0..0x40u32 {
+                let gfp = gfp as Gfp | GFP_KERNEL;
+                assert_eq!(b.highest[zone_bits(gfp)], highest_zoneidx(&zones, gfp));
+            }
+        }
     }
 }
 
