@@ -167,9 +167,6 @@ impl Model {
         out: &Outcome,
         events: &[kmem::PageEvent],
     ) {
-        if self.slab_settle(j, op, env, out, events) {
-            return;
-        }
         let i386 = self.facts().arch == kmem::Arch::I386;
         let ev = |o: &Operand| env.eval(o, i386);
         let frees = match op {
