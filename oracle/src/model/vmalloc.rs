@@ -204,7 +204,7 @@ impl VmallocModel {
         if addr == 0 {
             return;
         }
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             j.misuse(
                 M::Report(ReportKind::InvalidFree),
                 Some(ReportKind::InvalidFree),
@@ -249,7 +249,7 @@ impl VmallocModel {
         if addr == 0 {
             return frees;
         }
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             j.misuse(
                 M::Report(ReportKind::InvalidFree),
                 Some(ReportKind::InvalidFree),
@@ -263,7 +263,7 @@ impl VmallocModel {
     /// Checks an area the kernel placed at `v` spanning `pages` pages plus the guard.
     fn check_place(&self, j: &mut Judgement, f: &Facts, what: &str, v: u64, pages: u64) -> bool {
         let end = v as u128 + ((pages as u128 + 1) << PAGE_SHIFT);
-        if v % PAGE_SIZE != 0 {
+        if !v.is_multiple_of(PAGE_SIZE) {
             j.fail(
                 F::Misaligned,
                 format!("{what} returned {v:#x}, not page aligned"),
