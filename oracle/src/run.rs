@@ -157,6 +157,51 @@ pub fn execute(m: &mut Machine, env: &Env, op: &Op) -> Option<Outcome> {
             m.kunmap_local(ev(addr));
             none()
         }
+        Op::KmemCacheCreate {
+            name,
+            size,
+            align,
+            flags,
+            ctor,
+        } => val(m.kmem_cache_create(name, u64::from(*size), u64::from(*align), *flags, *ctor)),
+        Op::KmemCacheAlloc { cache, gfp } => val(m.kmem_cache_alloc(ev(cache), *gfp)),
+        Op::KmemCacheZalloc { cache, gfp } => val(m.kmem_cache_zalloc(ev(cache), *gfp)),
+        Op::KmemCacheFree { cache, addr } => {
+            m.kmem_cache_free(ev(cache), ev(addr));
+            none()
+        }
+        Op::KmemCacheDestroy { cache } => {
+            m.kmem_cache_destroy(ev(cache));
+            none()
+        }
+        Op::KmemCacheShrink { cache } => val(m.kmem_cache_shrink(ev(cache)) as u64),
+        Op::ValidateSlabCache { cache } => val(m.validate_slab_cache(ev(cache))),
+        Op::Kmalloc { size, gfp } => val(m.kmalloc(*size, *gfp)),
+        Op::Kzalloc { size, gfp } => val(m.kzalloc(*size, *gfp)),
+        Op::Krealloc { addr, size, gfp } => val(m.krealloc(ev(addr), *size, *gfp)),
+        Op::Ksize { addr } => val(m.ksize(ev(addr))),
+        Op::Kfree { addr } => {
+            m.kfree(ev(addr));
+            none()
+        }
+        Op::MempoolCreateKmallocPool { min, size } => {
+            val(m.mempool_create_kmalloc_pool(u64::from(*min), *size))
+        }
+        Op::MempoolCreateSlabPool { min, cache } => {
+            val(m.mempool_create_slab_pool(u64::from(*min), ev(cache)))
+        }
+        Op::MempoolCreatePagePool { min, order } => {
+            val(m.mempool_create_page_pool(u64::from(*min), *order))
+        }
+        Op::MempoolAlloc { pool, gfp } => val(m.mempool_alloc(ev(pool), *gfp)),
+        Op::MempoolFree { addr, pool } => {
+            m.mempool_free(ev(addr), ev(pool));
+            none()
+        }
+        Op::MempoolDestroy { pool } => {
+            m.mempool_destroy(ev(pool));
+            none()
+        }
         Op::Write { addr, len, byte } => {
             let wrote = m.write(ev(addr), (*len).min(MAX_ACCESS), *byte);
             Some(Outcome {
@@ -171,6 +216,5 @@ pub fn execute(m: &mut Machine, env: &Env, op: &Op) -> Option<Outcome> {
                 ..Default::default()
             })
         }
-        _ => None,
     }
 }

@@ -8,6 +8,7 @@ pub mod facts;
 pub mod highmem;
 pub mod pages;
 pub mod shadow;
+pub mod slab;
 pub mod step;
 pub mod translate;
 pub mod vmalloc;
@@ -82,6 +83,9 @@ pub struct Judgement {
     pub misuse: Vec<MisuseKind>,
     /// Reports the kernel must print for this step, in any order.
     pub expect: Vec<ReportKind>,
+    /// Reports the kernel may print for this step though the model cannot say whether it
+    /// must; if one is printed, the kernel's state is no longer predictable (taint).
+    pub allow: Vec<ReportKind>,
     pub failures: Vec<(FailureKind, String)>,
 }
 

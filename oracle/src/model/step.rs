@@ -7,6 +7,7 @@ use super::context::{CtxModel, CtxOp};
 use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
 use super::highmem::{HighmemModel, How};
 use super::pages::PageModel;
+use super::slab::SlabModel;
 use super::vmalloc::VmallocModel;
 use super::{FailureKind as F, Judgement, MisuseKind as M};
 use crate::run::{Env, Outcome, MAX_ACCESS};
@@ -18,6 +19,7 @@ pub struct Model {
     pub ctx: CtxModel,
     pub vmalloc: VmallocModel,
     pub highmem: HighmemModel,
+    pub slab: SlabModel,
     /// Set once a misuse has made the kernel's state unpredictable (DESIGN.md, "Taint").
     pub tainted: bool,
 }
@@ -27,6 +29,7 @@ impl Model {
         Model {
             highmem: HighmemModel::new(&facts),
             vmalloc: VmallocModel::default(),
+            slab: SlabModel::new(&facts, &cfg),
             pages: PageModel::new(facts, cfg),
             ctx: CtxModel::default(),
             tainted: false,
@@ -41,6 +44,10 @@ impl Model {
         let i386 = self.facts().arch == kmem::Arch::I386;
         let ev = |o: &Operand| env.eval(o, i386);
         let mut j = Judgement::default();
+        if std::mem::take(&mut self.slab.taint_next) {
+            self.tainted = true;
+        }
+        self.slab_before_events(op, env);
         match op {
             Op::AllocPages { gfp, order } => {
                 let v = out.value.unwrap_or(0);
@@ -167,6 +174,9 @@ impl Model {
         out: &Outcome,
         events: &[kmem::PageEvent],
     ) {
+        if self.slab_settle(j, op, env, out, events) {
+            return;
+        }
         let i386 = self.facts().arch == kmem::Arch::I386;
         let ev = |o: &Operand| env.eval(o, i386);
         let frees = match op {
@@ -387,6 +397,23 @@ impl Model {
             cur += n as u128;
         }
         let faults = chunks.iter().any(|c| c.1.is_none());
+        if !faults && self.slab.touches(&self.pages, va, len) {
+            let ok = if byte.is_some() {
+                out.wrote
+            } else {
+                out.read.is_some()
+            };
+            if !ok {
+                j.fail(
+                    F::Fault,
+                    format!("access to mapped memory at {va:#x} (+{len}) faulted"),
+                );
+                return;
+            }
+            let read = out.read.as_deref();
+            self.slab.access(j, &mut self.pages, va, len, byte, read);
+            return;
+        }
         if let Some(m) = misuse {
             j.misuse.push(m);
         }
