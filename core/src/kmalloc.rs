@@ -161,7 +161,11 @@ impl Machine {
         if size == 0 {
             return ZERO_SIZE_PTR;
         }
-        let Some(id) = self.kmalloc_cache_id(kmalloc_type(gfp), kmalloc_index(size)) else {
+        let mut index = kmalloc_index(size);
+        if self.slub.faults.wrong_size_class && (65..=96).contains(&size) {
+            index = kmalloc_index(64);
+        }
+        let Some(id) = self.kmalloc_cache_id(kmalloc_type(gfp), index) else {
             self.slub_flush();
             return 0;
         };

@@ -45,4 +45,5 @@ pub mod zone;
 pub use buddy::{Buddy, BuddyFaults, PageAllocator};
 pub use highmem::HighmemFaults;
 pub use machine::{Machine, PageEvent};
+pub use slub::SlubFaults;
 pub use vmalloc::VmallocFaults;

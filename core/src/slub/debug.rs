@@ -392,14 +392,15 @@ impl Machine {
             ) {
                 return false;
             }
+            let late = u64::from(self.slub.faults.redzone_off_by_one);
             if !self.check_bytes_and_report(
                 id,
                 pfn,
                 obj,
                 "Right Redzone",
-                endobject,
+                endobject + late,
                 val,
-                (l.inuse - l.object_size) as u64,
+                ((l.inuse - l.object_size) as u64).saturating_sub(late),
             ) {
                 return false;
             }
@@ -433,6 +434,7 @@ impl Machine {
         if p {
             if val != SLUB_RED_ACTIVE
                 && poison
+                && !self.slub.faults.poison_unchecked
                 && (!self.check_bytes_and_report(
                     id,
                     pfn,

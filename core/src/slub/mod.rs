@@ -76,6 +76,24 @@ pub(crate) struct Slab {
     pub freelist: u64,
 }
 
+/// Bugs the tests inject into SLUB to prove the harness finds them. All off in a real
+/// machine (like [`crate::BuddyFaults`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SlubFaults {
+    /// new_slab() chains the second object of every slab one word into the first, so the
+    /// two overlap.
+    pub overlap_objects: bool,
+    /// check_object() starts the right red zone check one byte late.
+    pub redzone_off_by_one: bool,
+    /// check_object() never checks the poison of a free object.
+    pub poison_unchecked: bool,
+    /// A freed object is linked to itself, as if put on the free list twice: it is handed
+    /// out again while live.
+    pub double_free_list: bool,
+    /// kmalloc serves 65..96 bytes from kmalloc-64.
+    pub wrong_size_class: bool,
+}
+
 /// The slab allocator's state in a [`Machine`].
 #[derive(Clone, Debug, Default)]
 pub struct Slub {
@@ -98,6 +116,8 @@ pub struct Slub {
     /// SLUB reports of the current operation, pushed to the log at its end so that FIX lines
     /// that follow a report (slab_fix()) land in its text.
     pub(crate) pending: Vec<(ReportKind, String)>,
+    /// Injected bugs (tests only).
+    pub faults: SlubFaults,
 }
 
 /// What the introspection API tells about a cache.
@@ -146,6 +166,11 @@ pub struct SlabObjectInfo {
 }
 
 impl Machine {
+    /// Injects SLUB bugs (tests only; see [`SlubFaults`]).
+    pub fn set_slub_faults(&mut self, faults: SlubFaults) {
+        self.slub.faults = faults;
+    }
+
     /// Sets the caller recorded in SLUB's alloc/free tracks (`_RET_IP_` in Linux): the
     /// runner passes the index of the operation about to run. It also serves as jiffies.
     pub fn set_caller(&mut self, caller: u64) {

@@ -246,7 +246,10 @@ impl Machine {
                 POISON_INUSE,
             );
         }
-        let objs = self.slab_objects(id, pfn);
+        let mut objs = self.slab_objects(id, pfn);
+        if self.slub.faults.overlap_objects && objs.len() > 1 {
+            objs[1] = objs[0] + self.slub.caches[id].ptr_size as u64;
+        }
         for &obj in &objs {
             if setup_debug {
                 self.init_object(id, obj, SLUB_RED_INACTIVE);
@@ -466,7 +469,11 @@ impl Machine {
         let Some(slab) = self.slub.slabs.get(&pfn).cloned() else {
             return;
         };
-        let prior = slab.freelist;
+        let prior = if self.slub.faults.double_free_list {
+            addr
+        } else {
+            slab.freelist
+        };
         self.set_freepointer(id, addr, prior);
         let inuse = slab.inuse.saturating_sub(1);
         if let Some(s) = self.slub.slabs.get_mut(&pfn) {
