@@ -734,6 +734,28 @@ impl PageAllocator for Buddy {
     }
 }
 
+impl Buddy {
+    /// Every free block as (zone, head pfn, order), untouched runs expanded: for tests and
+    /// invariant checks (costs what the free memory is).
+    pub fn free_blocks(&self) -> Vec<(usize, u64, u32)> {
+        let mut out = vec![];
+        for (zi, zf) in self.free.iter().enumerate() {
+            for (o, a) in zf.area.iter().enumerate() {
+                out.extend(a.iter().map(|p| (zi, p, o as u32)));
+            }
+            for &(s, e) in &zf.fresh {
+                out.extend(
+                    (s..e)
+                        .step_by(MAX_BLOCK as usize)
+                        .map(|p| (zi, p, MAX_PAGE_ORDER)),
+                );
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -759,27 +781,5 @@ mod tests {
                 assert_eq!(b.highest[zone_bits(gfp)], highest_zoneidx(&zones, gfp));
             }
         }
-    }
-}
-
-impl Buddy {
-    /// Every free block as (zone, head pfn, order), untouched runs expanded: for tests and
-    /// invariant checks (costs what the free memory is).
-    pub fn free_blocks(&self) -> Vec<(usize, u64, u32)> {
-        let mut out = vec![];
-        for (zi, zf) in self.free.iter().enumerate() {
-            for (o, a) in zf.area.iter().enumerate() {
-                out.extend(a.iter().map(|p| (zi, p, o as u32)));
-            }
-            for &(s, e) in &zf.fresh {
-                out.extend(
-                    (s..e)
-                        .step_by(MAX_BLOCK as usize)
-                        .map(|p| (zi, p, MAX_PAGE_ORDER)),
-                );
-            }
-        }
-        out.sort_unstable();
-        out
     }
 }
