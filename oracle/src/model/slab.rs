@@ -11,7 +11,7 @@
 //! be predicted (a free pointer or orig_size overwritten, a double free without F, a check
 //! that marks a whole slab used), the run is tainted (DESIGN.md, "Taint").
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use kmem::config::KmallocMax;
 use kmem::gfp::*;
@@ -260,7 +260,10 @@ pub struct PoolM {
     pub min: u32,
     /// The reserve, top last; None for an element the oracle never saw.
     pub reserve: Vec<Option<u64>>,
-    pub out: BTreeSet<u64>,
+    /// Elements handed out and not given back, with how many times (an address can be
+    /// handed out again after the client freed it behind the pool's back, and kmalloc(0)
+    /// is always ZERO_SIZE_PTR).
+    pub out: BTreeMap<u64, u32>,
     /// Whether the reserve's size is known exactly.
     pub exact: bool,
 }
@@ -294,6 +297,11 @@ pub struct SlabModel {
     pub large: BTreeMap<u64, (u32, u64)>,
     pub pools: BTreeMap<u64, PoolM>,
     kmalloc_exact: bool,
+    /// The bytes krealloc() copies, read before the statement's page events (which may
+    /// free the old block).
+    stash: Option<Vec<Option<u8>>>,
+    /// The page-pool element being freed was free already before the statement ran.
+    page_gone: bool,
     /// Taint the run before the next statement (this one's reports were still predicted).
     pub taint_next: bool,
 }
@@ -338,6 +346,8 @@ impl SlabModel {
             large: BTreeMap::new(),
             pools: BTreeMap::new(),
             kmalloc_exact: true,
+            stash: None,
+            page_gone: false,
             taint_next: false,
         }
     }
@@ -715,6 +725,8 @@ impl SlabModel {
             kmalloc_ids: BTreeMap::new(),
             large: BTreeMap::new(),
             pools: BTreeMap::new(),
+            stash: None,
+            page_gone: false,
             ..*self
         }
     }
@@ -1831,9 +1843,12 @@ impl SlabModel {
             }
             return;
         }
-        let bytes: Vec<Option<u8>> = (0..old_req.min(n))
-            .map(|i| pages.shadow.get(self.pa(p + i)))
-            .collect();
+        let bytes: Vec<Option<u8>> = match self.stash.take() {
+            Some(b) => b,
+            None => (0..old_req.min(n))
+                .map(|i| pages.shadow.get(self.pa(p + i)))
+                .collect(),
+        };
         self.kmalloc(j, pages, ctx, n, gfp, false, v);
         if v != 0 {
             for (i, b) in bytes.iter().enumerate() {
@@ -1848,6 +1863,25 @@ impl SlabModel {
                 self.kfree(j, pages, p);
             }
         }
+    }
+
+    /// The bytes the client may use at object pointer `p` (0 for anything else).
+    fn client_req(&self, pages: &PageModel, p: u64) -> u64 {
+        if p <= ZERO_SIZE_PTR {
+            return 0;
+        }
+        if let Some((head, slab)) = self.slab_of(pages, p) {
+            if let Some(slot) = self.slot_of_object(head, &slab, p) {
+                if let St::Live {
+                    req, client: true, ..
+                } = self.state(slab.cache, slot)
+                {
+                    return req;
+                }
+            }
+            return 0;
+        }
+        self.large.get(&p).map_or(0, |&(_, req)| req)
     }
 
     // ----------------------------------------------------------------------------------
@@ -1928,7 +1962,7 @@ impl SlabModel {
                 kind,
                 min,
                 reserve: vec![None; min as usize],
-                out: BTreeSet::new(),
+                out: BTreeMap::new(),
                 exact: true,
             },
         );
@@ -1977,7 +2011,7 @@ impl SlabModel {
             // From the reserve.
             if let Some(p) = self.pools.get_mut(&h) {
                 p.reserve.pop();
-                p.out.insert(v);
+                *p.out.entry(v).or_insert(0) += 1;
             }
             self.take_from_reserve(j, pages, pool.kind, v, size);
             return;
@@ -2017,7 +2051,7 @@ impl SlabModel {
             }
         }
         if let Some(p) = self.pools.get_mut(&h) {
-            p.out.insert(v);
+            *p.out.entry(v).or_insert(0) += 1;
         }
     }
 
@@ -2071,7 +2105,7 @@ impl SlabModel {
         let Some(pool) = self.pools.get(&h).cloned() else {
             return;
         };
-        if !pool.out.contains(&e) {
+        if !pool.out.contains_key(&e) {
             j.misuse(
                 M::Report(ReportKind::MempoolMisuse),
                 Some(ReportKind::MempoolMisuse),
@@ -2079,7 +2113,12 @@ impl SlabModel {
             return;
         }
         if let Some(p) = self.pools.get_mut(&h) {
-            p.out.remove(&e);
+            if let Some(n) = p.out.get_mut(&e) {
+                *n -= 1;
+                if *n == 0 {
+                    p.out.remove(&e);
+                }
+            }
         }
         if pool.reserve.len() < pool.min as usize {
             if let Some(p) = self.pools.get_mut(&h) {
@@ -2133,6 +2172,13 @@ impl SlabModel {
                         if b.order == o {
                             b.client = false;
                         }
+                    } else if self.page_gone {
+                        // The client freed the page behind the pool's back: __free_pages()
+                        // of a free page.
+                        j.misuse(
+                            M::Report(ReportKind::DoubleFree),
+                            Some(ReportKind::DoubleFree),
+                        );
                     }
                 }
             }
@@ -2182,15 +2228,29 @@ impl super::Model {
     /// gives back is the kernel's again.
     pub(super) fn slab_before_events(&mut self, op: &crate::scenario::Op, env: &crate::run::Env) {
         let i386 = self.pages.facts.arch == Arch::I386;
+        self.slab.stash = None;
+        self.slab.page_gone = false;
+        if let crate::scenario::Op::Krealloc { addr, size, .. } = op {
+            let p = env.eval(addr, i386);
+            let old = self.slab.client_req(&self.pages, p);
+            let s = &self.slab;
+            let bytes = (0..old.min(*size))
+                .map(|i| self.pages.shadow.get(s.pa(p + i)))
+                .collect();
+            self.slab.stash = Some(bytes);
+        }
         if let crate::scenario::Op::MempoolFree { addr, pool } = op {
             let (e, h) = (env.eval(addr, i386), env.eval(pool, i386));
             if let Some(p) = self.slab.pools.get(&h) {
                 if let PoolKind::Page(o) = p.kind {
-                    if p.out.contains(&e) {
+                    if p.out.contains_key(&e) {
                         if let Some(pfn) = self.pages.facts.pfn_of_page(e) {
-                            if let Some(b) = self.pages.blocks.get_mut(&pfn) {
-                                if b.order == o {
-                                    b.client = false;
+                            match self.pages.blocks.get_mut(&pfn) {
+                                Some(b) if b.order == o => b.client = false,
+                                Some(_) => {}
+                                None => {
+                                    self.slab.page_gone = self.pages.block_of(pfn).is_none()
+                                        && !self.pages.facts.is_reserved(pfn)
                                 }
                             }
                         }
