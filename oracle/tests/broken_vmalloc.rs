@@ -22,8 +22,7 @@ fn inputs(seed: u64, n: usize) -> Vec<Vec<u8>> {
 /// How many of `n` scenarios of `cfg` fail on a machine prepared by `setup`, and the first
 /// explanation.
 fn failing(cfg: &GenConfig, setup: &dyn Fn(&mut Machine), n: usize) -> (usize, String) {
-    let make =
-        |z, r: &[(u64, u64)]| -> Box<dyn PageAllocator> { Box::new(Buddy::new(z, r)) };
+    let make = |z, r: &[(u64, u64)]| -> Box<dyn PageAllocator> { Box::new(Buddy::new(z, r)) };
     let mut found = 0;
     let mut first = String::new();
     for bytes in inputs(0x766d_616c, n) {
