@@ -301,7 +301,7 @@ pub struct SlabModel {
     /// free the old block).
     stash: Option<Vec<Option<u8>>>,
     /// The page-pool element being freed was free already before the statement ran.
-    page_gone: bool,
+    page_gone: Option<ReportKind>,
     /// Taint the run before the next statement (this one's reports were still predicted).
     pub taint_next: bool,
 }
@@ -347,7 +347,7 @@ impl SlabModel {
             pools: BTreeMap::new(),
             kmalloc_exact: true,
             stash: None,
-            page_gone: false,
+            page_gone: None,
             taint_next: false,
         }
     }
@@ -726,7 +726,7 @@ impl SlabModel {
             large: BTreeMap::new(),
             pools: BTreeMap::new(),
             stash: None,
-            page_gone: false,
+            page_gone: None,
             ..*self
         }
     }
@@ -1240,6 +1240,18 @@ impl SlabModel {
             n += 1;
         }
         false
+    }
+
+    /// The client wrote through another mapping into physical page `pfn`: if a slab or a
+    /// large kmalloc block holds it, what the write did is not followed (taint).
+    pub fn alias_write(&mut self, pages: &PageModel, pfn: u64) {
+        if let Some((h, b)) = pages.block_of(pfn) {
+            if !b.client
+                && (self.slabs.contains_key(&h) || self.large.contains_key(&self.slab_base(h)))
+            {
+                self.taint_next = true;
+            }
+        }
     }
 
     /// A client access that touches slab or large kmalloc memory; the range is mapped.
@@ -2172,13 +2184,11 @@ impl SlabModel {
                         if b.order == o {
                             b.client = false;
                         }
-                    } else if self.page_gone {
+                    }
+                    if let Some(r) = self.page_gone {
                         // The client freed the page behind the pool's back: __free_pages()
-                        // of a free page.
-                        j.misuse(
-                            M::Report(ReportKind::DoubleFree),
-                            Some(ReportKind::DoubleFree),
-                        );
+                        // of a free page, or of pages someone else holds now.
+                        j.misuse(M::Report(r), Some(r));
                     }
                 }
             }
@@ -2229,7 +2239,7 @@ impl super::Model {
     pub(super) fn slab_before_events(&mut self, op: &crate::scenario::Op, env: &crate::run::Env) {
         let i386 = self.pages.facts.arch == Arch::I386;
         self.slab.stash = None;
-        self.slab.page_gone = false;
+        self.slab.page_gone = None;
         if let crate::scenario::Op::Krealloc { addr, size, .. } = op {
             let p = env.eval(addr, i386);
             let old = self.slab.client_req(&self.pages, p);
@@ -2246,11 +2256,16 @@ impl super::Model {
                     if p.out.contains_key(&e) {
                         if let Some(pfn) = self.pages.facts.pfn_of_page(e) {
                             match self.pages.blocks.get_mut(&pfn) {
-                                Some(b) if b.order == o => b.client = false,
-                                Some(_) => {}
-                                None => {
-                                    self.slab.page_gone = self.pages.block_of(pfn).is_none()
-                                        && !self.pages.facts.is_reserved(pfn)
+                                Some(b) if b.order == o && b.client => b.client = false,
+                                _ => {
+                                    // What __free_pages() will find (pages.rs's rules).
+                                    self.slab.page_gone = match self.pages.block_of(pfn) {
+                                        None if !self.pages.facts.is_reserved(pfn) => {
+                                            Some(ReportKind::DoubleFree)
+                                        }
+                                        None => Some(ReportKind::BadPageState),
+                                        Some(_) => Some(ReportKind::InvalidFree),
+                                    }
                                 }
                             }
                         }

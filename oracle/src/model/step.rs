@@ -444,6 +444,15 @@ impl Model {
             );
             return;
         }
+        if byte.is_some() {
+            // A write through another mapping (vmap, kmap) of a page the slab allocator
+            // holds now.
+            for c in &chunks {
+                if let Some(pa) = c.1 {
+                    self.slab.alias_write(&self.pages, pa >> PAGE_SHIFT);
+                }
+            }
+        }
         let mut off = 0usize;
         for (a, pa, n) in chunks {
             let pa = pa.unwrap_or(0);
