@@ -550,8 +550,9 @@ impl Machine {
             return 0;
         }
         // kzalloc_node() of the vm_struct: might_alloc(); alloc_vmap_area()'s might_sleep()
-        // is rate-limited away behind it.
-        if gfpflags_allow_blocking(gfp) {
+        // is rate-limited away behind it, and so is the nested vmalloc of a large page array
+        // (depth > 0): one report per API call, as everywhere in the model.
+        if depth == 0 && gfpflags_allow_blocking(gfp) {
             self.ctx.might_sleep(MIGHT_ALLOC, &mut self.log);
         }
         let caller = self.vm_caller(func);

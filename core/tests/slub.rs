@@ -225,9 +225,9 @@ fn right_redzone_overwritten_on_validate() {
     m.write(p - 1, 1, 0);
     m.validate_slab_cache(c);
     let r = m.take_reports();
-    assert!(r[0]
-        .text
-        .contains("BUG TestSlub_RZ_alloc (Tainted: G    B             ): Left Redzone overwritten"));
+    assert!(r[0].text.contains(
+        "BUG TestSlub_RZ_alloc (Tainted: G    B             ): Left Redzone overwritten"
+    ));
 }
 
 #[test]

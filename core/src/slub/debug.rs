@@ -118,7 +118,11 @@ impl Machine {
             "CPU: 0 PID: {} Comm: {} {}",
             crate::context::TASK_PID,
             crate::context::TASK_COMM,
-            if tainted { crate::report::TAINTED_BAD_PAGE } else { "Not tainted" }
+            if tainted {
+                crate::report::TAINTED_BAD_PAGE
+            } else {
+                "Not tainted"
+            }
         )
     }
 

@@ -80,9 +80,18 @@ impl PageModel {
     /// closed by an empty interval at the zone's end.
     fn busy(&self, zi: usize) -> Vec<(u64, u64)> {
         let z = &self.facts.zones[zi];
-        let mut busy: Vec<(u64, u64)> =
-            self.facts.reserved.iter().map(|&(s, e)| (s.max(z.start), e.min(z.end))).filter(|r| r.0 < r.1).collect();
-        busy.extend(self.blocks.range(z.start..z.end).map(|(&h, b)| (h, h + (1 << b.order))));
+        let mut busy: Vec<(u64, u64)> = self
+            .facts
+            .reserved
+            .iter()
+            .map(|&(s, e)| (s.max(z.start), e.min(z.end)))
+            .filter(|r| r.0 < r.1)
+            .collect();
+        busy.extend(
+            self.blocks
+                .range(z.start..z.end)
+                .map(|(&h, b)| (h, h + (1 << b.order))),
+        );
         busy.sort_unstable();
         busy.push((z.end, z.end));
         busy

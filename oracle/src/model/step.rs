@@ -304,7 +304,7 @@ impl Model {
         let gfp = gfp & !__GFP_HIGHMEM;
         let pfn = if v == 0 {
             None
-        } else if !self.facts().is_lowmem_va(v) || v % PAGE_SIZE != 0 {
+        } else if !self.facts().is_lowmem_va(v) || !v.is_multiple_of(PAGE_SIZE) {
             j.fail(
                 F::WrongValue,
                 format!("__get_free_pages returned {v:#x}, not a page-aligned lowmem address"),
@@ -320,7 +320,7 @@ impl Model {
         if addr == 0 {
             return;
         }
-        if !self.facts().is_lowmem_va(addr) || addr % PAGE_SIZE != 0 {
+        if !self.facts().is_lowmem_va(addr) || !addr.is_multiple_of(PAGE_SIZE) {
             j.misuse(
                 M::Report(ReportKind::InvalidFree),
                 Some(ReportKind::InvalidFree),

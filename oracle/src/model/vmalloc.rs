@@ -356,11 +356,8 @@ impl VmallocModel {
             0
         };
         if !must_fail && !ctx.may_sleep() {
+            // Once per call: the page array's own vmalloc does not report again.
             Self::sleeping(j);
-            if k > 0 {
-                // The page array's own vmalloc sleeps too.
-                Self::sleeping(j);
-            }
         }
         // The pages taken and kept, in order; what was freed must be what is expected.
         let mut allocs: Vec<u64> = vec![];
