@@ -33,7 +33,7 @@ pub fn gen_config(target: &str) -> Result<GenConfig, UsageError> {
 pub struct SplitMix(pub u64);
 
 impl SplitMix {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -43,7 +43,7 @@ impl SplitMix {
 
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n.div_ceil(8))
-            .flat_map(|_| self.next().to_le_bytes())
+            .flat_map(|_| self.next_u64().to_le_bytes())
             .take(n)
             .collect()
     }
@@ -86,7 +86,7 @@ pub fn command(args: &[String]) -> Result<i32, UsageError> {
     let mut rng = SplitMix(seed);
     let inputs: Vec<Vec<u8>> = (0..iters)
         .map(|_| {
-            let n = 64 + (rng.next() % 1024) as usize;
+            let n = 64 + (rng.next_u64() % 1024) as usize;
             rng.bytes(n)
         })
         .collect();

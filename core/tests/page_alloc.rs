@@ -2,7 +2,7 @@
 
 use kmem::gfp::*;
 use kmem::layout::ZoneType;
-use kmem::{BootConfig, Machine, PageAllocator, ReportKind, PAGE_SIZE};
+use kmem::{BootConfig, Machine, ReportKind, PAGE_SIZE};
 
 fn boot(words: &[&str]) -> Machine {
     Machine::boot(&BootConfig::parse_words(words.iter().copied()).unwrap()).unwrap()

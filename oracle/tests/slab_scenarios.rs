@@ -124,8 +124,10 @@ fn oracle_layout_matches_the_machine_for_generated_caches() {
         SLAB_DEBUG_FLAGS | SLAB_HWCACHE_ALIGN,
     ];
     for arch in [kmem::Arch::I386, kmem::Arch::X86_64] {
-        let mut boot = kmem::BootConfig::default();
-        boot.arch = arch;
+        let boot = kmem::BootConfig {
+            arch,
+            ..Default::default()
+        };
         let mut m = kmem::Machine::boot(&boot).unwrap();
         let ptr = if arch == kmem::Arch::I386 { 4 } else { 8 };
         for &size in &sizes {
