@@ -1,0 +1,3 @@
+#![forbid(unsafe_code)]
+#![no_main]
+libfuzzer_sys::fuzz_target!(|input: kmem_oracle::VmallocInput| kmem_oracle::fuzz::run(&input.0));
