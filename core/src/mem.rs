@@ -9,6 +9,30 @@ use crate::{PAGE_SHIFT, PAGE_SIZE};
 
 pub type Frame = Box<[u8; PAGE_SIZE as usize]>;
 
+/// A materialised frame: its bytes, or, until something writes part of it, the one byte a
+/// whole-page fill left everywhere (page poisoning, __GFP_ZERO, a client memset), kept
+/// without its 4 KiB.
+#[derive(Clone, Debug)]
+struct FrameData {
+    bytes: Option<Frame>,
+    uniform: u8,
+}
+
+impl FrameData {
+    fn uniform(byte: u8) -> Self {
+        FrameData {
+            bytes: None,
+            uniform: byte,
+        }
+    }
+    fn bytes(f: Frame) -> Self {
+        FrameData {
+            bytes: Some(f),
+            uniform: 0,
+        }
+    }
+}
+
 /// What never-written memory holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PowerOnFill {
@@ -20,7 +44,7 @@ pub enum PowerOnFill {
 
 #[derive(Clone, Debug)]
 pub struct PhysMem {
-    frames: Radix<Frame>,
+    frames: Radix<FrameData>,
     fill: PowerOnFill,
 }
 
@@ -81,13 +105,18 @@ impl PhysMem {
         power_on_bytes(self.fill, pa, out)
     }
 
-    /// The frame of `pfn`, materialised with its power-on contents if it never was.
+    /// The bytes of frame `pfn`, materialised with its contents (power-on or uniform) if
+    /// they are not kept byte by byte yet.
     #[inline]
     fn frame_mut(&mut self, pfn: u64) -> &mut Frame {
         let fill = self.fill;
-        self.frames
+        let fd = self
+            .frames
             .slot(pfn)
-            .get_or_insert_with(|| power_on_frame(fill, pfn))
+            .get_or_insert_with(|| FrameData::bytes(power_on_frame(fill, pfn)));
+        let u = fd.uniform;
+        fd.bytes
+            .get_or_insert_with(|| Box::new([u; PAGE_SIZE as usize]))
     }
 
     /// Reads bytes within one frame. `pa..pa+out.len()` must not cross a page boundary and
@@ -95,7 +124,11 @@ impl PhysMem {
     pub fn read_in_page(&self, pa: u64, out: &mut [u8]) {
         let off = (pa & (PAGE_SIZE - 1)) as usize;
         match self.frames.get(pa >> PAGE_SHIFT) {
-            Some(f) => out.copy_from_slice(&f[off..off + out.len()]),
+            Some(FrameData { bytes: Some(f), .. }) => out.copy_from_slice(&f[off..off + out.len()]),
+            Some(FrameData {
+                bytes: None,
+                uniform,
+            }) => out.fill(*uniform),
             None => self.power_on_bytes(pa, out),
         }
     }
@@ -107,8 +140,8 @@ impl PhysMem {
             // A whole frame: its power-on contents would all be overwritten.
             if let Ok(page) = <&[u8; PAGE_SIZE as usize]>::try_from(data) {
                 match self.frames.slot(pfn) {
-                    Some(f) => **f = *page,
-                    s @ None => *s = Some(Box::new(*page)),
+                    Some(FrameData { bytes: Some(f), .. }) => **f = *page,
+                    s => *s = Some(FrameData::bytes(Box::new(*page))),
                 }
                 return;
             }
@@ -125,19 +158,20 @@ impl PhysMem {
         self.frame_mut(pa >> PAGE_SHIFT)[off..off + len].fill(byte);
     }
 
-    /// Fills a whole frame with one byte without first materialising power-on contents.
+    /// Fills a whole frame with one byte: O(1), whatever it held.
     pub fn fill_page(&mut self, pfn: u64, byte: u8) {
-        match self.frames.slot(pfn) {
-            Some(f) => f.fill(byte),
-            s @ None => *s = Some(Box::new([byte; PAGE_SIZE as usize])),
-        }
+        *self.frames.slot(pfn) = Some(FrameData::uniform(byte));
     }
 
     /// The first offset in frame `pfn` whose byte differs from `byte`, if any; cheap for a
     /// never-written frame.
     pub fn find_not(&self, pfn: u64, byte: u8) -> Option<usize> {
         match self.frames.get(pfn) {
-            Some(f) => f.iter().position(|&b| b != byte),
+            Some(FrameData { bytes: Some(f), .. }) => f.iter().position(|&b| b != byte),
+            Some(FrameData {
+                bytes: None,
+                uniform,
+            }) => (*uniform != byte).then_some(0),
             None => match self.fill {
                 PowerOnFill::Byte(b) if b == byte => None,
                 _ => {
