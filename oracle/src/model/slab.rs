@@ -505,13 +505,16 @@ impl SlabModel {
     }
 
     /// The slab containing `va`, if the oracle knows it: (head pfn, slab).
+    /// The slab `va` lies in, from this model's own slab map: a slab is forgotten only
+    /// after the statement that discarded it is judged (its page-free event may already
+    /// have reached the page model when a kfree empties it).
     fn slab_of(&self, pages: &PageModel, va: u64) -> Option<(u64, SlabM)> {
         if !pages.facts.is_lowmem_va(va) {
             return None;
         }
         let pfn = (va - self.page_offset) >> PAGE_SHIFT;
-        let (head, _) = pages.block_of(pfn)?;
-        self.slabs.get(&head).map(|s| (head, s.clone()))
+        let (&head, s) = self.slabs.range(..=pfn).next_back()?;
+        (pfn < head + (1u64 << s.order)).then(|| (head, s.clone()))
     }
 
     /// The slot start of object pointer `p` in slab `pfn`, if `p` is one.
