@@ -52,17 +52,15 @@ pub struct Outcome {
     pub wrote: bool,
 }
 
-/// Executes `op` on `m`. Returns None for a function this machine does not model.
-pub fn execute(m: &mut Machine, env: &Env, op: &Op) -> Option<Outcome> {
+/// Executes `op` on `m`.
+pub fn execute(m: &mut Machine, env: &Env, op: &Op) -> Outcome {
     let i386 = m.layout().arch == kmem::Arch::I386;
     let ev = |o: &Operand| env.eval(o, i386);
-    let val = |v: u64| {
-        Some(Outcome {
-            value: Some(v),
-            ..Default::default()
-        })
+    let val = |v: u64| Outcome {
+        value: Some(v),
+        ..Default::default()
     };
-    let none = || Some(Outcome::default());
+    let none = Outcome::default;
     match op {
         Op::AllocPages { gfp, order } => val(m.alloc_pages(*gfp, *order)),
         Op::FreePagesPage { page, order } => {
@@ -204,17 +202,17 @@ pub fn execute(m: &mut Machine, env: &Env, op: &Op) -> Option<Outcome> {
         }
         Op::Write { addr, len, byte } => {
             let wrote = m.write(ev(addr), (*len).min(MAX_ACCESS), *byte);
-            Some(Outcome {
+            Outcome {
                 wrote,
                 ..Default::default()
-            })
+            }
         }
         Op::Read { addr, len } => {
             let read = m.read(ev(addr), (*len).min(MAX_ACCESS));
-            Some(Outcome {
+            Outcome {
                 read,
                 ..Default::default()
-            })
+            }
         }
     }
 }
