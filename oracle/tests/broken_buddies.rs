@@ -1,22 +1,10 @@
 //! The harness proves it finds bugs: deliberately broken page allocators behind the
 //! `PageAllocator` trait, each of which a bounded, seeded run of the checker must catch.
 
+mod common;
+use common::inputs;
 use kmem::{Buddy, BuddyFaults, PageAllocator};
 use kmem_oracle::{check_with, scenario_from_bytes, GenConfig, Options};
-
-/// A fixed byte source: the same scenarios on every run.
-fn inputs(seed: u64, n: usize) -> Vec<Vec<u8>> {
-    let mut x = seed;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    (0..n)
-        .map(|_| (0..(256 + next() % 2048)).map(|_| next() as u8).collect())
-        .collect()
-}
 
 /// How many of `n` generated buddy scenarios fail on an allocator with `faults`.
 fn failing(faults: BuddyFaults, n: usize) -> (usize, String) {

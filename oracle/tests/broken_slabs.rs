@@ -2,22 +2,10 @@
 //! `SlubFaults`), each of which a bounded, seeded run of the checker must catch, while the
 //! real SLUB passes the same scenarios.
 
+mod common;
+use common::inputs;
 use kmem::{Buddy, Machine, PageAllocator, SlubFaults};
 use kmem_oracle::{check_with_setup, scenario_from_bytes, GenConfig, Options};
-
-/// A fixed byte source: the same scenarios on every run.
-fn inputs(seed: u64, n: usize) -> Vec<Vec<u8>> {
-    let mut x = seed;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    (0..n)
-        .map(|_| (0..(256 + next() % 2048)).map(|_| next() as u8).collect())
-        .collect()
-}
 
 /// How many of `n` generated scenarios fail on a machine with `faults`, and the first.
 fn failing(cfg: &GenConfig, faults: SlubFaults, n: usize) -> (usize, String) {

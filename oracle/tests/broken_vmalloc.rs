@@ -2,22 +2,10 @@
 //! bug each ([`VmallocFaults`], [`HighmemFaults`]), which a bounded, seeded run of generated
 //! scenarios must catch, while the real model passes the same scenarios.
 
+mod common;
+use common::inputs;
 use kmem::{Buddy, HighmemFaults, Machine, PageAllocator, VmallocFaults};
 use kmem_oracle::{check_with_setup, scenario_from_bytes, GenConfig, Options};
-
-/// A fixed byte source: the same scenarios on every run.
-fn inputs(seed: u64, n: usize) -> Vec<Vec<u8>> {
-    let mut x = seed;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    (0..n)
-        .map(|_| (0..(256 + next() % 2048)).map(|_| next() as u8).collect())
-        .collect()
-}
 
 /// How many of `n` scenarios of `cfg` fail on a machine prepared by `setup`, and the first
 /// explanation.

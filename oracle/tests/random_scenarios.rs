@@ -1,6 +1,8 @@
 //! Random scenarios through the checker: quickcheck over arbitrary bytes, and a seeded
 //! `rand` stress run. The real kernel model must pass every one.
 
+mod common;
+
 use kmem_oracle::{check_with, scenario_from_bytes, GenConfig, Options};
 use quickcheck::{QuickCheck, TestResult};
 use rand::{Rng, SeedableRng};
@@ -53,43 +55,21 @@ fn seeded_stress_of_buddy_scenarios() {
 
 #[test]
 fn misuse_heavy_scenarios_pass_and_every_misuse_class_is_judged() {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut cfg = GenConfig::buddy();
     cfg.misuse_percent = 40;
-    let make =
-        |z, r: &[(u64, u64)]| -> Box<dyn kmem::PageAllocator> { Box::new(kmem::Buddy::new(z, r)) };
-    let mut seen = std::collections::BTreeSet::new();
-    for i in 0..800 {
-        let bytes: Vec<u8> = (0..rng.gen_range(64..2048)).map(|_| rng.gen()).collect();
-        let g = scenario_from_bytes(&bytes, &cfg);
-        let v = check_with(
-            &g.scenario,
-            Options {
-                record_steps: false,
-            },
-            &make,
-        );
-        assert!(
-            v.pass(),
-            "scenario {i} failed:\n{}{}",
-            v.explain(),
-            g.scenario
-        );
-        seen.extend(v.misuse.iter().map(|(_, k)| k.as_str()));
-    }
-    for k in [
-        "double-free",
-        "invalid-free",
-        "use-after-free",
-        "out-of-bounds",
-        "wild-access",
-        "sleep-in-atomic",
-        "bad-virt-to-phys",
-        "context-imbalance",
-    ] {
-        assert!(
-            seen.contains(k),
-            "no generated scenario had a {k} misuse judged; seen: {seen:?}"
-        );
-    }
+    common::misuse_heavy(
+        &cfg,
+        7,
+        800,
+        &[
+            "double-free",
+            "invalid-free",
+            "use-after-free",
+            "out-of-bounds",
+            "wild-access",
+            "sleep-in-atomic",
+            "bad-virt-to-phys",
+            "context-imbalance",
+        ],
+    );
 }

@@ -1,0 +1,52 @@
+//! What the bounded-run tests share (each test crate uses part of it).
+#![allow(dead_code)]
+
+use kmem_oracle::{check_with, scenario_from_bytes, GenConfig, Options};
+use rand::{Rng, SeedableRng};
+
+/// A fixed byte source (xorshift64): the same `n` inputs of 256 to 2303 bytes on every run.
+pub fn inputs(seed: u64, n: usize) -> Vec<Vec<u8>> {
+    let mut x = seed;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..n)
+        .map(|_| (0..(256 + next() % 2048)).map(|_| next() as u8).collect())
+        .collect()
+}
+
+/// Runs `n` seeded scenarios of `cfg` on the real kernel model: every verdict must pass, and
+/// every misuse kind in `kinds` must have been judged in at least one of them.
+pub fn misuse_heavy(cfg: &GenConfig, seed: u64, n: usize, kinds: &[&str]) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let make =
+        |z, r: &[(u64, u64)]| -> Box<dyn kmem::PageAllocator> { Box::new(kmem::Buddy::new(z, r)) };
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..n {
+        let bytes: Vec<u8> = (0..rng.gen_range(64..2048)).map(|_| rng.gen()).collect();
+        let g = scenario_from_bytes(&bytes, cfg);
+        let v = check_with(
+            &g.scenario,
+            Options {
+                record_steps: false,
+            },
+            &make,
+        );
+        assert!(
+            v.pass(),
+            "scenario {i} failed:\n{}{}",
+            v.explain(),
+            g.scenario
+        );
+        seen.extend(v.misuse.iter().map(|(_, k)| k.as_str()));
+    }
+    for k in kinds {
+        assert!(
+            seen.contains(k),
+            "no generated scenario had a {k} misuse judged; seen: {seen:?}"
+        );
+    }
+}
