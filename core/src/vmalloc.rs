@@ -691,8 +691,24 @@ impl Machine {
 
     /// vfree() in process context, after its might_sleep().
     fn vfree_process(&mut self, addr: u64) {
+        if let Some(vm) = self.remove_vm_area_or_warn(addr, "vfree", VFREE_WARN_LINE) {
+            if vm.flags & VM_ALLOC != 0 {
+                self.free_vm_pages(&vm);
+            }
+        }
+    }
+
+    /// What vfree() and vunmap() share: remove_vm_area(), with its WARN for an unaligned
+    /// address, and the "nonexistent vm area" report of the caller `func` when no area
+    /// starts at `addr`. NULL is ignored.
+    fn remove_vm_area_or_warn(
+        &mut self,
+        addr: u64,
+        func: &str,
+        warn_line: u32,
+    ) -> Option<VmStruct> {
         if addr == 0 {
-            return;
+            return None;
         }
         let w = self.ptr_width();
         let mut msg = String::new();
@@ -705,18 +721,16 @@ impl Machine {
             ));
             msg.push('\n');
         } else if let Some(vm) = self.remove_vm_area(addr) {
-            if vm.flags & VM_ALLOC != 0 {
-                self.free_vm_pages(&vm);
-            }
-            return;
+            return Some(vm);
         }
         let kind = unknown_kind(&self.vmalloc, addr);
         msg.push_str(&self.vm_warn_text(
-            &format!("Trying to vfree() nonexistent vm area ({addr:0w$x})"),
-            VFREE_WARN_LINE,
-            "vfree+0x0/0x0",
+            &format!("Trying to {func}() nonexistent vm area ({addr:0w$x})"),
+            warn_line,
+            &format!("{func}+0x0/0x0"),
         ));
         self.log.report(kind, msg);
+        None
     }
 
     // ----- vmap / vunmap ------------------------------------------------------------
@@ -788,19 +802,7 @@ impl Machine {
         }
         self.ctx.might_sleep(VUNMAP_SLEEP_SITE, &mut self.log);
         self.maybe_run_delayed_vfree();
-        if addr == 0 {
-            return;
-        }
-        let w = self.ptr_width();
-        let mut msg = String::new();
-        if addr & (PAGE_SIZE - 1) != 0 {
-            msg.push_str(&self.vm_warn_text(
-                &format!("Trying to vfree() bad address ({addr:0w$x})"),
-                REMOVE_VM_AREA_WARN_LINE,
-                "remove_vm_area+0x0/0x0",
-            ));
-            msg.push('\n');
-        } else if let Some(vm) = self.remove_vm_area(addr) {
+        if let Some(vm) = self.remove_vm_area_or_warn(addr, "vunmap", VUNMAP_WARN_LINE) {
             if vm.flags & VM_ALLOC != 0 {
                 // The pages of a vmalloc area stay allocated: vunmap() does not free them
                 // (they are leaked), but they are no longer counted as vmalloc pages.
@@ -809,15 +811,7 @@ impl Machine {
                     .nr_vmalloc_pages
                     .saturating_sub(vm.pages.len() as u64);
             }
-            return;
         }
-        let kind = unknown_kind(&self.vmalloc, addr);
-        msg.push_str(&self.vm_warn_text(
-            &format!("Trying to vunmap() nonexistent vm area ({addr:0w$x})"),
-            VUNMAP_WARN_LINE,
-            "vunmap+0x0/0x0",
-        ));
-        self.log.report(kind, msg);
     }
 
     // ----- translation --------------------------------------------------------------
