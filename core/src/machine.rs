@@ -128,6 +128,11 @@ impl Machine {
         if let Some(order) = self.free_block_order(pfn) {
             p.private = order as u64;
         }
+        p.virtual_addr = if self.layout.is_highmem_pfn(pfn) {
+            self.highmem_page_address(pfn)
+        } else {
+            self.layout.page_offset + (pfn << crate::PAGE_SHIFT)
+        };
         Some(p)
     }
 

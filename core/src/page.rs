@@ -3,6 +3,8 @@
 //!
 //! Free-block membership (PageBuddy and the order in `private`) is kept by the buddy
 //! allocator's free lists; [`crate::Machine::page_info`] presents it as part of the page.
+//! Likewise a highmem page's kmap address lives in highmem's page_address_htable, as on
+//! x86 (no WANT_PAGE_VIRTUAL), and `page_info` presents it as the page's `virtual`.
 
 use crate::radix::Radix;
 
@@ -36,14 +38,14 @@ pub struct Page {
     pub mapcount: i32,
     /// `private`: the buddy order of a free block's head page.
     pub private: u64,
-    /// The kmap address of a highmem page, 0 when it has none (`page_address()`).
+    /// `virtual`: what page_address() gives (the direct-map address, a highmem page's
+    /// kmap address, or 0). Not stored: [`crate::Machine::page_info`] fills it in from the
+    /// direct map and highmem's page_address_htable, as it fills `private` from the free
+    /// lists.
     pub virtual_addr: u64,
     /// The order of the block this page heads, recorded at allocation as CONFIG_PAGE_OWNER
     /// does; `None` when the page heads no allocated block.
     pub owner_order: Option<u8>,
-    /// For a tail page of an allocated block: the head's pfn (as compound_head() gives for
-    /// compound pages; recorded for every block so interior frees are caught).
-    pub head_pfn: Option<u64>,
     /// Which allocator owns an allocated block (slab cache id, vmalloc area, ...): set by
     /// the layer above the buddy, 0 when the page was handed out directly.
     pub owner_tag: u64,
@@ -57,7 +59,6 @@ impl Page {
         private: 0,
         virtual_addr: 0,
         owner_order: None,
-        head_pfn: None,
         owner_tag: 0,
     };
     pub const RESERVED: Page = Page {
@@ -116,15 +117,9 @@ impl MemMap {
     }
 
     /// Returns a page to the free state (as the buddy leaves pages it takes back).
-    /// The kmap address survives: Linux keeps a highmem page's address in
-    /// page_address_htable until kunmap, even if the page is freed under its mapping.
     pub fn set_free(&mut self, pfn: u64) {
-        if let Some(p) = self.pages.get(pfn) {
-            let virtual_addr = p.virtual_addr;
-            *self.pages.slot(pfn) = Some(Page {
-                virtual_addr,
-                ..Page::FREE
-            });
+        if self.pages.get(pfn).is_some() {
+            *self.pages.slot(pfn) = Some(Page::FREE);
         }
     }
 

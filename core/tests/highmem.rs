@@ -305,3 +305,20 @@ fn an_unflushed_pkmap_address_survives_free_and_reallocation() {
     assert_eq!(m.pkmap_count(1), 2);
     assert!(m.take_reports().is_empty());
 }
+
+#[test]
+fn page_info_presents_virtual_as_page_address_does() {
+    let mut m = Machine::boot(&BootConfig::parse_words(["mem=1G"]).unwrap()).unwrap();
+    let low = m.alloc_pages_pfn(kmem::gfp::GFP_KERNEL, 0).unwrap();
+    assert_eq!(
+        m.page_info(low).unwrap().virtual_addr,
+        0xc000_0000 + (low << 12)
+    );
+    let high = m.alloc_pages_pfn(kmem::gfp::GFP_HIGHUSER, 0).unwrap();
+    assert_eq!(m.page_info(high).unwrap().virtual_addr, 0, "not kmapped");
+    let page = m.layout().page_ptr(high);
+    let va = m.kmap(page);
+    assert_ne!(va, 0);
+    assert_eq!(m.page_info(high).unwrap().virtual_addr, va);
+    m.kunmap(page);
+}
