@@ -53,6 +53,8 @@ pub trait PageAllocator {
     fn free(&mut self, pfn: u64, order: u32);
     /// Is `pfn` inside a free block?
     fn is_free(&self, pfn: u64) -> bool;
+    /// The order of the free block `pfn` heads (PageBuddy and `private`), if it heads one.
+    fn free_block_order(&self, pfn: u64) -> Option<u32>;
     /// The zones, with their watermarks.
     fn zones(&self) -> &[Zone];
     /// nr_free of one order of one zone (/proc/buddyinfo).
@@ -480,6 +482,16 @@ impl ZoneFree {
         Some(pfn)
     }
 
+    /// The order of the free block headed at `pfn`, from the free lists themselves.
+    fn head_order(&self, pfn: u64) -> Option<u32> {
+        if pfn.is_multiple_of(MAX_BLOCK) && self.fresh.iter().any(|&(s, e)| pfn >= s && pfn < e) {
+            return Some(MAX_PAGE_ORDER);
+        }
+        (0..NR_PAGE_ORDERS)
+            .find(|&o| pfn & ((1u64 << o) - 1) == 0 && self.area[o].contains(pfn))
+            .map(|o| o as u32)
+    }
+
     fn contains_free(&self, pfn: u64) -> bool {
         if self.fresh.iter().any(|&(s, e)| pfn >= s && pfn < e) {
             return true;
@@ -717,6 +729,11 @@ impl PageAllocator for Buddy {
     fn is_free(&self, pfn: u64) -> bool {
         self.zone_of(pfn)
             .is_some_and(|zi| self.free[zi].contains_free(pfn))
+    }
+
+    fn free_block_order(&self, pfn: u64) -> Option<u32> {
+        self.zone_of(pfn)
+            .and_then(|zi| self.free[zi].head_order(pfn))
     }
 
     fn zones(&self) -> &[Zone] {

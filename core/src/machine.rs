@@ -136,14 +136,9 @@ impl Machine {
         Some(p)
     }
 
-    /// The order of the free block `pfn` heads, if it heads one.
+    /// The order of the free block `pfn` heads, if it heads one (its allocator's answer).
     pub fn free_block_order(&self, pfn: u64) -> Option<u32> {
-        if !self.alloc.is_free(pfn) {
-            return None;
-        }
-        (0..=crate::MAX_PAGE_ORDER)
-            .rev()
-            .find(|&o| pfn & ((1 << o) - 1) == 0 && self.alloc.is_free(pfn))
+        self.alloc.free_block_order(pfn)
     }
 
     /// Frames and pages materialised so far: what the run has cost.

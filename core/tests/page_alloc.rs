@@ -245,3 +245,22 @@ fn big_machines_boot_lazily() {
         assert_eq!(m.materialised().0, 1024);
     }
 }
+
+#[test]
+fn page_info_shows_the_buddy_order_of_free_block_heads_only() {
+    let m = boot(&["mem=32M"]);
+    // DMA after the first 1M and the 4M image: blocks at 1280 (order 8), 1536 (order 9),
+    // then 2048 and 3072 (order 10, untouched).
+    assert_eq!(m.free_block_order(1280), Some(8));
+    assert_eq!(m.free_block_order(1536), Some(9));
+    assert_eq!(m.free_block_order(2048), Some(10));
+    assert_eq!(m.free_block_order(3072), Some(10));
+    assert_eq!(
+        m.free_block_order(1281),
+        None,
+        "inside a free block, not its head"
+    );
+    assert_eq!(m.free_block_order(1024), None, "reserved");
+    assert_eq!(m.page_info(1536).unwrap().private, 9);
+    assert_eq!(m.page_info(1537).unwrap().private, 0);
+}
