@@ -50,6 +50,12 @@ pub const VMAP_SLEEP_SITE: SleepSite = SleepSite {
     file: "mm/vmalloc.c",
     line: 2907,
 };
+/// might_sleep() in alloc_vmap_area(): what reports sleeping when the vm_struct's own
+/// allocation did not (a mask that does not allow blocking) (line unverified).
+pub const ALLOC_VMAP_AREA_SLEEP_SITE: SleepSite = SleepSite {
+    file: "mm/vmalloc.c",
+    line: 1636,
+};
 /// WARN in vfree() for an unknown area (line unverified).
 const VFREE_WARN_LINE: u32 = 2845;
 /// WARN in remove_vm_area() for an unaligned address (line unverified).
@@ -78,6 +84,8 @@ pub struct VmallocFaults {
     pub no_guard_page: bool,
     /// vmalloc's page-table entries point at the neighbouring page frame (pfn ^ 1).
     pub wrong_pte: bool,
+    /// alloc_vmap_area() ignores an alignment above PAGE_SIZE: areas are only page aligned.
+    pub ignore_align: bool,
 }
 
 /// One area: vm_struct and its vmap_area together.
@@ -256,19 +264,39 @@ impl Vmalloc {
             .filter(|v| addr < v.end())
     }
 
-    /// First fit: the lowest free range in which `size` bytes fit, page aligned.
-    fn alloc_range(&mut self, size: u64) -> Option<u64> {
-        let start = self.free.first_fit(size)?;
+    /// __alloc_vmap_area(): `size` bytes at an `align`ed start (a power of two).
+    ///
+    /// Up to PAGE_SIZE every start is aligned and this is the lowest first fit. Above it,
+    /// Linux searches for a free block of `size + align - 1` bytes (the worst-case alignment
+    /// overhead, find_vmap_lowest_match()'s adjust_search_size) and aligns its start; the
+    /// model takes the lowest such block. Linux's augmented rb-tree walk may also stop at a
+    /// lower block it passes on the way if that one fits once aligned, which depends on the
+    /// tree's shape: the model does not follow the walk (docs/model.md).
+    fn alloc_range(&mut self, size: u64, align: u64) -> Option<u64> {
+        let length = if align > PAGE_SIZE && !self.faults.ignore_align {
+            size.checked_add(align - 1)?
+        } else {
+            size
+        };
+        let start = self.free.first_fit(length)?;
+        let nva = if align > PAGE_SIZE && !self.faults.ignore_align {
+            start.checked_add(align - 1)? & !(align - 1)
+        } else {
+            start
+        };
         let end = self.free.remove(start)?;
-        let new_start = start.checked_add(size)?;
-        if new_start < end {
-            self.free.insert(new_start, end);
+        let new_end = nva.checked_add(size)?;
+        if start < nva {
+            self.free.insert(start, nva);
+        }
+        if new_end < end {
+            self.free.insert(new_end, end);
         }
         // Addresses now taken again are no longer "freed" for double-free detection.
-        while let Some((&s, _)) = self.freed.range(start..new_start).next() {
+        while let Some((&s, _)) = self.freed.range(nva..new_end).next() {
             self.freed.remove(&s);
         }
-        Some(start)
+        Some(nva)
     }
 
     /// Returns [start, start+size) to the free ranges, merging neighbours.
@@ -423,10 +451,25 @@ impl Machine {
     // ----- the area allocator -------------------------------------------------------
 
     /// __get_vm_area_node() + alloc_vmap_area(): reserves `size` bytes (already page
-    /// aligned, without the guard) and records the area. Returns its start.
-    fn get_vm_area(&mut self, size: u64, flags: u32, gfp: Gfp, caller: String) -> Option<u64> {
-        if size == 0 {
+    /// aligned, without the guard) at an `align`ed address and records the area. Returns its
+    /// start. `might_sleep`: alloc_vmap_area()'s own might_sleep() is the first to check
+    /// (the caller's mask did not allow blocking, so the vm_struct allocation did not).
+    fn get_vm_area(
+        &mut self,
+        size: u64,
+        align: u64,
+        flags: u32,
+        gfp: Gfp,
+        caller: String,
+        might_sleep: bool,
+    ) -> Option<u64> {
+        if size == 0 || !align.is_power_of_two() {
+            // alloc_vmap_area(): -EINVAL, before its might_sleep().
             return None;
+        }
+        if might_sleep {
+            self.ctx
+                .might_sleep(ALLOC_VMAP_AREA_SLEEP_SITE, &mut self.log);
         }
         let guard = if self.vmalloc.faults.no_guard_page {
             0
@@ -434,7 +477,7 @@ impl Machine {
             PAGE_SIZE
         };
         let total = size.checked_add(guard)?;
-        let Some(start) = self.vmalloc.alloc_range(total) else {
+        let Some(start) = self.vmalloc.alloc_range(total, align) else {
             if gfp & __GFP_NOWARN == 0 {
                 self.log.warn(format!(
                     "vmap allocation for size {} failed: use vmalloc=<size> to increase size",
@@ -493,29 +536,44 @@ impl Machine {
     /// vmalloc(): `size` bytes of virtually contiguous memory, pages from any zone
     /// (GFP_KERNEL, highmem allowed). 0 for NULL.
     pub fn vmalloc(&mut self, size: u64) -> u64 {
-        self.__vmalloc_node(size, GFP_KERNEL, "vmalloc", 0)
+        self.__vmalloc_node_range(size, 1, GFP_KERNEL, "vmalloc", 0)
     }
 
     /// vzalloc(): vmalloc() of zeroed memory.
     pub fn vzalloc(&mut self, size: u64) -> u64 {
-        self.__vmalloc_node(size, GFP_KERNEL | __GFP_ZERO, "vzalloc", 0)
+        self.__vmalloc_node_range(size, 1, GFP_KERNEL | __GFP_ZERO, "vzalloc", 0)
     }
 
     /// vmalloc_32(): pages that are 32-bit addressable. GFP_VMALLOC32 is GFP_DMA32|GFP_KERNEL
     /// on both architectures: ZONE_DMA32 on x86_64; on i386, where there is no ZONE_DMA32,
     /// GFP_DMA32 means ZONE_NORMAL, and it keeps __GFP_HIGHMEM from being added.
     pub fn vmalloc_32(&mut self, size: u64) -> u64 {
-        self.__vmalloc_node(size, GFP_DMA32 | GFP_KERNEL, "vmalloc_32", 0)
+        self.__vmalloc_node_range(size, 1, GFP_DMA32 | GFP_KERNEL, "vmalloc_32", 0)
     }
 
-    /// __vmalloc(): vmalloc with an explicit mask (GFP_KERNEL-based masks only, as Linux
-    /// requires; __GFP_ZERO, __GFP_NOWARN, GFP_DMA32 are honoured).
+    /// __vmalloc(): vmalloc with an explicit mask. Linux supports GFP_KERNEL, GFP_NOFS and
+    /// GFP_NOIO based masks with __GFP_ZERO, __GFP_NOWARN and the DMA32 zone; the model
+    /// passes any mask on to the page allocator as Linux does.
     pub fn __vmalloc(&mut self, size: u64, gfp: Gfp) -> u64 {
-        self.__vmalloc_node(size, gfp, "__vmalloc", 0)
+        self.__vmalloc_node_range(size, 1, gfp, "__vmalloc", 0)
     }
 
-    /// __vmalloc_node_range() for the vmalloc range with PAGE_SIZE alignment.
-    fn __vmalloc_node(&mut self, size: u64, gfp: Gfp, func: &str, depth: u32) -> u64 {
+    /// __vmalloc_node(size, align, gfp, NUMA_NO_NODE, caller): vmalloc at an `align`ed
+    /// address. `align` must be a power of two (else NULL, as alloc_vmap_area()'s -EINVAL);
+    /// up to PAGE_SIZE it changes nothing.
+    pub fn __vmalloc_node(&mut self, size: u64, align: u64, gfp: Gfp) -> u64 {
+        self.__vmalloc_node_range(size, align, gfp, "__vmalloc_node", 0)
+    }
+
+    /// __vmalloc_node_range() for the vmalloc range.
+    fn __vmalloc_node_range(
+        &mut self,
+        size: u64,
+        align: u64,
+        gfp: Gfp,
+        func: &str,
+        depth: u32,
+    ) -> u64 {
         self.maybe_run_delayed_vfree();
         let real_size = self.ulong(size);
         if real_size == 0 {
@@ -552,11 +610,16 @@ impl Machine {
         // kzalloc_node() of the vm_struct: might_alloc(); alloc_vmap_area()'s might_sleep()
         // is rate-limited away behind it, and so is the nested vmalloc of a large page array
         // (depth > 0): one report per API call, as everywhere in the model.
-        if depth == 0 && gfpflags_allow_blocking(gfp) {
+        let blocking = gfpflags_allow_blocking(gfp);
+        if depth == 0 && blocking {
             self.ctx.might_sleep(MIGHT_ALLOC, &mut self.log);
         }
         let caller = self.vm_caller(func);
-        let Some(addr) = self.get_vm_area(aligned, VM_ALLOC, gfp, caller.clone()) else {
+        let align = self.ulong(align);
+        let sleep_check = depth == 0 && !blocking;
+        let Some(addr) =
+            self.get_vm_area(aligned, align, VM_ALLOC, gfp, caller.clone(), sleep_check)
+        else {
             let nofail = if gfp & __GFP_NOFAIL != 0 {
                 ". Retrying."
             } else {
@@ -593,7 +656,7 @@ impl Machine {
             // area->pages = __vmalloc_node(array_size, 1, nested_gfp, node, area->caller).
             let saved = self.vmalloc.caller.replace(caller);
             let arr = if depth < 4 {
-                self.__vmalloc_node(array_size, nested_gfp, "__vmalloc_node", depth + 1)
+                self.__vmalloc_node_range(array_size, 1, nested_gfp, "__vmalloc_node", depth + 1)
             } else {
                 0
             };
@@ -755,7 +818,7 @@ impl Machine {
         }
         self.maybe_run_delayed_vfree();
         let caller = self.vm_caller("vmap");
-        let Some(addr) = self.get_vm_area(size, VM_MAP, GFP_KERNEL, caller) else {
+        let Some(addr) = self.get_vm_area(size, 1, VM_MAP, GFP_KERNEL, caller, false) else {
             return 0;
         };
         // vmap_pages_range(): one PTE per page, WARN and unwind on a bad page.
@@ -918,13 +981,23 @@ mod tests {
                     _ => 1 + (x >> 8) % 70,
                 };
                 let size = pages << PAGE_SHIFT;
+                // One request in four asks for an alignment from 8K to 1M.
+                let align = match (x >> 40) % 16 {
+                    k @ 0..=7 if k % 2 == 0 => PAGE_SIZE << (1 + (x >> 44) % 8),
+                    _ => PAGE_SIZE,
+                };
+                let length = if align > PAGE_SIZE {
+                    size + align - 1
+                } else {
+                    size
+                };
                 let expect = v
                     .free
                     .by_start
                     .iter()
-                    .find(|(&s, &e)| e - s >= size)
-                    .map(|(&s, _)| s);
-                let got = v.alloc_range(size);
+                    .find(|(&s, &e)| e - s >= length)
+                    .map(|(&s, _)| s.next_multiple_of(align));
+                let got = v.alloc_range(size, align);
                 assert_eq!(got, expect);
                 if let Some(a) = got {
                     live.push((a, size));

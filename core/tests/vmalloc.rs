@@ -443,7 +443,15 @@ fn random_sequences_never_panic() {
             match rng.below(22) {
                 0 => addrs.push(m.vmalloc(rng.below(64 * PAGE_SIZE))),
                 1 => addrs.push(m.vzalloc(rng.below(8 * PAGE_SIZE))),
-                2 => addrs.push(m.vmalloc_32(rng.below(8 * PAGE_SIZE))),
+                2 if rng.below(2) == 0 => addrs.push(m.vmalloc_32(rng.below(8 * PAGE_SIZE))),
+                2 => {
+                    let align = match rng.below(4) {
+                        0 => rng.next(),
+                        _ => 1 << rng.below(64),
+                    };
+                    let size = rng.below(16 * PAGE_SIZE);
+                    addrs.push(m.__vmalloc_node(size, align, GFP_KERNEL | __GFP_ZERO))
+                }
                 3 => {
                     let a = pick(&mut rng, &addrs);
                     let a = fuzz(&mut rng, a);
@@ -540,4 +548,101 @@ fn random_sequences_never_panic() {
         let used: u64 = m.vm_areas().map(|v| v.size).sum();
         assert_eq!(free + used, l.vmalloc_end - l.vmalloc_start);
     }
+}
+
+#[test]
+fn vmalloc_node_aligns_the_area_start() {
+    let mut m = boot(&["mem=1G"]);
+    let start = m.layout().vmalloc_start;
+    // Alignments up to PAGE_SIZE change nothing: lowest first fit.
+    let a = m.__vmalloc_node(PAGE_SIZE, 1, GFP_KERNEL);
+    assert_eq!(a, start);
+    let b = m.__vmalloc_node(PAGE_SIZE, PAGE_SIZE, GFP_KERNEL);
+    assert_eq!(b, start + 2 * PAGE_SIZE);
+    // 64K: the lowest block of size + 64K - 1 bytes, its start rounded up.
+    let c = m.__vmalloc_node(5 * PAGE_SIZE, 0x10000, GFP_KERNEL | __GFP_ZERO);
+    assert_eq!(c, (start + 4 * PAGE_SIZE).next_multiple_of(0x10000));
+    assert_eq!(
+        m.read(c, 5 * PAGE_SIZE).unwrap(),
+        vec![0; 5 * PAGE_SIZE as usize]
+    );
+    // The hole left below the aligned area is used by the next small request.
+    let d = m.vmalloc(PAGE_SIZE);
+    assert_eq!(d, start + 4 * PAGE_SIZE);
+    // The guard page follows the aligned area.
+    assert!(!m.write(c + 5 * PAGE_SIZE, 1, 1));
+    assert_eq!(kinds(&mut m), [ReportKind::PageFault]);
+    for p in [a, b, c, d] {
+        m.vfree(p);
+    }
+    assert_eq!(m.vm_areas().count(), 0);
+    assert_eq!(
+        m.vmalloc_free_ranges().collect::<Vec<_>>(),
+        [(start, m.layout().vmalloc_end)]
+    );
+    assert!(m.take_reports().is_empty() && m.take_warnings().is_empty());
+}
+
+#[test]
+fn vmalloc_node_rejects_bad_and_impossible_alignments() {
+    let mut m = boot(&["mem=1G"]);
+    // Not a power of two: alloc_vmap_area()'s -EINVAL, no vmap warning.
+    for align in [0, 3, 0x3000] {
+        assert_eq!(m.__vmalloc_node(PAGE_SIZE, align, GFP_KERNEL), 0);
+        let w = m.take_warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].starts_with(
+            "init: vmalloc error: size 4096, vm_struct allocation failed, mode:0xcc0(GFP_KERNEL)"
+        ));
+    }
+    // An alignment no free block can honour (i386: about 112 MiB of vmalloc space): the
+    // search for size + align - 1 bytes fails, as align_shift_alloc_test expects.
+    assert_eq!(m.__vmalloc_node(PAGE_SIZE, 1 << 31, GFP_KERNEL), 0);
+    let w = m.take_warnings();
+    assert!(
+        w[0].starts_with("vmap allocation for size 8192 failed"),
+        "{w:?}"
+    );
+    // 1 << 32 is 0 as an unsigned long on i386: not a power of two.
+    assert_eq!(
+        m.__vmalloc_node(PAGE_SIZE, 1 << 32, GFP_KERNEL | __GFP_NOWARN),
+        0
+    );
+    assert!(m.take_warnings().is_empty());
+    // The largest alignment that fits still works.
+    let a = m.__vmalloc_node(PAGE_SIZE, 1 << 26, GFP_KERNEL);
+    assert_ne!(a, 0);
+    assert_eq!(a % (1 << 26), 0);
+    m.vfree(a);
+    // x86_64: up to 1 << 63 never overflows the search length.
+    let mut m = boot(&["arch=x86_64", "mem=1G"]);
+    assert_eq!(
+        m.__vmalloc_node(PAGE_SIZE, 1 << 63, GFP_KERNEL | __GFP_NOWARN),
+        0
+    );
+    let a = m.__vmalloc_node(PAGE_SIZE, 1 << 40, GFP_KERNEL);
+    assert_eq!(a % (1 << 40), 0);
+    assert_ne!(a, 0);
+    assert!(m.take_reports().is_empty());
+}
+
+#[test]
+fn vmalloc_node_sleeps_even_with_a_non_blocking_mask() {
+    let mut m = boot(&["mem=1G"]);
+    m.spin_lock();
+    // GFP_ATOMIC: the vm_struct's kzalloc does not check, alloc_vmap_area()'s might_sleep does.
+    let a = m.__vmalloc_node(PAGE_SIZE, 1, GFP_ATOMIC);
+    assert_ne!(a, 0);
+    let r = m.take_reports();
+    assert_eq!(r.len(), 1);
+    assert!(r[0].text.contains("at mm/vmalloc.c:"), "{}", r[0].text);
+    // A bad alignment fails before that might_sleep.
+    assert_eq!(m.__vmalloc_node(PAGE_SIZE, 3, GFP_ATOMIC), 0);
+    assert!(m.take_reports().is_empty());
+    // With GFP_KERNEL the vm_struct's allocation reports first, whatever the alignment.
+    assert_eq!(m.__vmalloc_node(PAGE_SIZE, 3, GFP_KERNEL), 0);
+    assert_eq!(kinds(&mut m), [ReportKind::SleepInAtomic]);
+    m.spin_unlock();
+    m.vfree(a);
+    assert!(m.take_reports().is_empty());
 }
