@@ -292,10 +292,6 @@ impl Vmalloc {
         if new_end < end {
             self.free.insert(new_end, end);
         }
-        // Addresses now taken again are no longer "freed" for double-free detection.
-        while let Some((&s, _)) = self.freed.range(nva..new_end).next() {
-            self.freed.remove(&s);
-        }
         Some(nva)
     }
 
@@ -502,9 +498,28 @@ impl Machine {
         Some(start)
     }
 
+    /// An area now handed to its caller: addresses it took are no longer "freed" for
+    /// double-free detection. (An allocation that fails and unwinds never gets here, so a
+    /// second vfree of an old area at the same address is still told apart.)
+    fn commit_vm_area(&mut self, addr: u64) {
+        let Some(end) = self.vmalloc.find(addr).map(VmStruct::end) else {
+            return;
+        };
+        while let Some((&s, _)) = self.vmalloc.freed.range(addr..end).next() {
+            self.vmalloc.freed.remove(&s);
+        }
+    }
+
     /// remove_vm_area() + the page-table teardown: unlinks the area with exactly this start,
     /// clears its PTEs and gives its addresses back. The caller frees the pages.
     fn remove_vm_area(&mut self, addr: u64) -> Option<VmStruct> {
+        let vm = self.unwind_vm_area(addr)?;
+        self.vmalloc.freed.insert(vm.addr, vm.size);
+        Some(vm)
+    }
+
+    /// remove_vm_area() for an allocation that failed before its caller saw it.
+    fn unwind_vm_area(&mut self, addr: u64) -> Option<VmStruct> {
         let vm = self.vmalloc.areas.remove(&addr)?;
         // The PTEs an area has are its first pages, in order (vmalloc's pages or vmap's).
         let mapped = vm.pages.len().max(vm.mapped.len()) as u64;
@@ -512,7 +527,6 @@ impl Machine {
             self.pt.unmap(vm.addr + (i << PAGE_SHIFT));
         }
         self.vmalloc.free_range(vm.addr, vm.size);
-        self.vmalloc.freed.insert(vm.addr, vm.size);
         Some(vm)
     }
 
@@ -526,8 +540,11 @@ impl Machine {
             .nr_vmalloc_pages
             .saturating_sub(vm.pages.len() as u64);
         if let Some(arr) = vm.pages_array {
-            // kvfree(vm->pages).
-            self.vfree_process(arr);
+            // kvfree(vm->pages). The array's area was never the client's: its address is
+            // not recorded as freed.
+            if let Some(array) = self.unwind_vm_area(arr) {
+                self.free_vm_pages(&array);
+            }
         }
     }
 
@@ -633,6 +650,7 @@ impl Machine {
         };
         if self.__vmalloc_area_node(addr, aligned, gfp, caller, depth) {
             addr
+            self.commit_vm_area(addr);
         } else {
             0
         }
@@ -670,9 +688,7 @@ impl Machine {
                         array_size
                     ),
                 );
-                if let Some(vm) = self.remove_vm_area(addr) {
-                    self.vmalloc.freed.remove(&vm.addr);
-                }
+                self.unwind_vm_area(addr);
                 return false;
             }
             if let Some(vm) = self.vmalloc.areas.get_mut(&addr) {
@@ -712,8 +728,7 @@ impl Machine {
                 ),
             );
             // goto fail: vfree(area->addr).
-            if let Some(vm) = self.remove_vm_area(addr) {
-                self.vmalloc.freed.remove(&vm.addr);
+            if let Some(vm) = self.unwind_vm_area(addr) {
                 self.free_vm_pages(&vm);
             }
             return false;
@@ -839,9 +854,7 @@ impl Machine {
                 if let Some(vm) = self.vmalloc.areas.get_mut(&addr) {
                     vm.mapped = mapped;
                 }
-                if let Some(vm) = self.remove_vm_area(addr) {
-                    self.vmalloc.freed.remove(&vm.addr);
-                }
+                self.unwind_vm_area(addr);
                 return 0;
             }
             self.pt.map(addr + ((i as u64) << PAGE_SHIFT), pfn);
@@ -853,6 +866,7 @@ impl Machine {
         addr
     }
 
+        self.commit_vm_area(addr);
     /// vunmap(): removes a vmap (or vmalloc) area's mapping without freeing its pages.
     pub fn vunmap(&mut self, addr: u64) {
         if self.ctx.in_interrupt() {

@@ -126,6 +126,7 @@ pub fn execute(m: &mut Machine, env: &Env, op: &Op) -> Outcome {
         Op::Vmalloc { size } => val(m.vmalloc(*size)),
         Op::Vzalloc { size } => val(m.vzalloc(*size)),
         Op::Vmalloc32 { size } => val(m.vmalloc_32(*size)),
+        Op::VmallocNode { size, align, gfp } => val(m.__vmalloc_node(*size, *align, *gfp)),
         Op::Vfree { addr } => {
             m.vfree(ev(addr));
             none()

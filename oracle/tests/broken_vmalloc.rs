@@ -103,3 +103,13 @@ fn finds_kunmap_atomic_popping_the_wrong_slot() {
         })
     });
 }
+
+#[test]
+fn finds_vmalloc_ignoring_the_alignment() {
+    assert_found("ignore_align", false, &|m| {
+        m.set_vmalloc_faults(VmallocFaults {
+            ignore_align: true,
+            ..Default::default()
+        })
+    });
+}

@@ -8,7 +8,7 @@ use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
 use super::highmem::{HighmemModel, How};
 use super::pages::PageModel;
 use super::slab::SlabModel;
-use super::vmalloc::VmallocModel;
+use super::vmalloc::{VmallocCall, VmallocModel};
 use super::{FailureKind as F, Judgement, MisuseKind as M};
 use crate::run::{Env, Outcome, MAX_ACCESS};
 use crate::scenario::{Op, Operand};
@@ -180,22 +180,13 @@ impl Model {
         let i386 = self.facts().arch == kmem::Arch::I386;
         let ev = |o: &Operand| env.eval(o, i386);
         let frees = match op {
-            Op::Vmalloc { size } => {
+            Op::Vmalloc { .. }
+            | Op::Vzalloc { .. }
+            | Op::Vmalloc32 { .. }
+            | Op::VmallocNode { .. } => {
+                let Some(call) = vmalloc_call(op) else { return };
                 let (ctx, pages) = (&self.ctx, &mut self.pages);
-                self.vmalloc
-                    .vmalloc(j, ctx, pages, line, *size, false, false, out, events);
-                return;
-            }
-            Op::Vzalloc { size } => {
-                let (ctx, pages) = (&self.ctx, &mut self.pages);
-                self.vmalloc
-                    .vmalloc(j, ctx, pages, line, *size, true, false, out, events);
-                return;
-            }
-            Op::Vmalloc32 { size } => {
-                let (ctx, pages) = (&self.ctx, &mut self.pages);
-                self.vmalloc
-                    .vmalloc(j, ctx, pages, line, *size, false, true, out, events);
+                self.vmalloc.vmalloc(j, ctx, pages, line, call, out, events);
                 return;
             }
             Op::Vmap { pages } => {
@@ -471,4 +462,22 @@ impl Model {
 
 fn i386(m: &Model) -> bool {
     m.facts().arch == kmem::Arch::I386
+}
+
+/// The vmalloc-family call an operation is, with the mask and alignment its wrapper uses.
+fn vmalloc_call(op: &Op) -> Option<VmallocCall> {
+    let (what, size, align, gfp) = match *op {
+        Op::Vmalloc { size } => ("vmalloc", size, 1, GFP_KERNEL),
+        Op::Vzalloc { size } => ("vzalloc", size, 1, GFP_KERNEL | __GFP_ZERO),
+        // GFP_VMALLOC32.
+        Op::Vmalloc32 { size } => ("vmalloc_32", size, 1, GFP_KERNEL | GFP_DMA32),
+        Op::VmallocNode { size, align, gfp } => ("__vmalloc_node", size, align, gfp),
+        _ => return None,
+    };
+    Some(VmallocCall {
+        what,
+        size,
+        align,
+        gfp,
+    })
 }

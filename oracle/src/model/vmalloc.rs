@@ -26,6 +26,16 @@ use super::pages::PageModel;
 use super::{FailureKind as F, Judgement, MisuseKind as M};
 use crate::run::Outcome;
 
+/// One call of the vmalloc family: vmalloc() is `__vmalloc_node(size, 1, GFP_KERNEL)`.
+#[derive(Clone, Copy, Debug)]
+pub struct VmallocCall {
+    /// The function's name, for messages.
+    pub what: &'static str,
+    pub size: u64,
+    pub align: u64,
+    pub gfp: Gfp,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AreaKind {
     /// vmalloc, vzalloc, vmalloc_32: the pages belong to the area.
@@ -300,9 +310,17 @@ impl VmallocModel {
         true
     }
 
-    /// Is there room for `pages` pages and a guard between the known areas?
-    fn has_room(&self, f: &Facts, pages: u64) -> bool {
-        let want = (pages + 1) << PAGE_SHIFT;
+    /// Is there a free range between the known areas where Linux's search must succeed for
+    /// `pages` pages and a guard at an `align`ed start? Above PAGE_SIZE, it looks for
+    /// size + align - 1 bytes (the worst-case alignment overhead): with a smaller range only,
+    /// success depends on the shape of Linux's free tree, and a failure is allowed.
+    fn has_room(&self, f: &Facts, pages: u64, align: u64) -> bool {
+        let size = (pages + 1) << PAGE_SHIFT;
+        let want = if align > PAGE_SIZE {
+            size.saturating_add(align - 1)
+        } else {
+            size
+        };
         let mut cur = f.vmalloc_start;
         for (&s, a) in &self.areas {
             if s >= cur && s - cur >= want {
@@ -322,7 +340,7 @@ impl VmallocModel {
         self.areas.insert(start, area);
     }
 
-    /// vmalloc(), vzalloc() (`zero`), vmalloc_32() (`low`).
+    /// vmalloc(), vzalloc(), vmalloc_32() and __vmalloc_node(): `call` says which.
     #[allow(clippy::too_many_arguments)]
     pub fn vmalloc(
         &mut self,
@@ -330,13 +348,25 @@ impl VmallocModel {
         ctx: &CtxModel,
         pages: &mut PageModel,
         line: u32,
-        size: u64,
-        zero: bool,
-        low: bool,
+        call: VmallocCall,
         out: &Outcome,
         events: &[kmem::PageEvent],
     ) {
         let f = pages.facts.clone();
+        let VmallocCall {
+            what,
+            size,
+            align,
+            gfp,
+        } = call;
+        let align = f.word(align);
+        let zero = gfp & __GFP_ZERO != 0;
+        // __vmalloc_area_node(): highmem unless a DMA zone was asked for.
+        let page_gfp = if gfp & (__GFP_DMA | __GFP_DMA32) == 0 {
+            gfp | __GFP_HIGHMEM
+        } else {
+            gfp
+        };
         let mut frees = vec![];
         self.flush_if(j, ctx, &mut frees);
         let got = out.value.unwrap_or(0);
@@ -349,16 +379,21 @@ impl VmallocModel {
         }
         must_fail |= aligned == 0;
         let n = aligned >> PAGE_SHIFT;
+        // alloc_vmap_area(): -EINVAL unless the alignment is a power of two.
+        let bad_align = !align.is_power_of_two();
         let array = n * Self::ptr_size(&f);
         let k = if array > PAGE_SIZE {
             array.div_ceil(PAGE_SIZE)
         } else {
             0
         };
-        if !must_fail && !ctx.may_sleep() {
-            // Once per call: the page array's own vmalloc does not report again.
+        // The vm_struct's kzalloc checks a blocking mask; alloc_vmap_area()'s might_sleep()
+        // checks any other, after its alignment check. Once per call: the page array's own
+        // vmalloc does not report again.
+        if !must_fail && !ctx.may_sleep() && (gfpflags_allow_blocking(gfp) || !bad_align) {
             Self::sleeping(j);
         }
+        must_fail |= bad_align;
         // The pages taken and kept, in order; what was freed must be what is expected.
         let mut allocs: Vec<u64> = vec![];
         let mut freed_now: Vec<u64> = vec![];
@@ -379,13 +414,6 @@ impl VmallocModel {
                 }
             }
         }
-        let what = if zero {
-            "vzalloc"
-        } else if low {
-            "vmalloc_32"
-        } else {
-            "vmalloc"
-        };
         check_frees(j, what, &frees, &freed_now);
         if got == 0 {
             if !allocs.is_empty() {
@@ -399,17 +427,12 @@ impl VmallocModel {
                 );
             }
             if !must_fail && k == 0 && !self.hidden_areas() && self.deferred.is_empty() {
-                let gfp = if low {
-                    GFP_KERNEL | GFP_DMA32
-                } else {
-                    GFP_KERNEL | __GFP_HIGHMEM
-                };
-                let free = pages.free_above_watermarks(gfp);
-                if free > n + 1 && self.has_room(&f, n) {
+                let free = pages.free_above_watermarks(page_gfp);
+                if free > n + 1 && self.has_room(&f, n, align) {
                     j.fail(
                         F::SpuriousFailure,
                         format!(
-                            "{what}({real}) failed with {free} free pages above the watermarks and a free range of {} pages in the vmalloc space",
+                            "{what}({real}, align {align:#x}) failed with {free} free pages above the watermarks and room for {} pages so aligned in the vmalloc space",
                             n + 1
                         ),
                     );
@@ -427,6 +450,13 @@ impl VmallocModel {
         if !self.check_place(j, &f, what, got, n) {
             return;
         }
+        if align > PAGE_SIZE && !got.is_multiple_of(align) {
+            j.fail(
+                F::Misaligned,
+                format!("{what} returned {got:#x}, not aligned to {align:#x}"),
+            );
+            return;
+        }
         if allocs.len() as u64 != n + k {
             j.fail(
                 F::WrongValue,
@@ -440,11 +470,7 @@ impl VmallocModel {
         }
         let array_pfns = allocs[..k as usize].to_vec();
         let pfns = allocs[k as usize..].to_vec();
-        let top = if low {
-            f.highest_zone(GFP_DMA32)
-        } else {
-            f.highest_zone(__GFP_HIGHMEM)
-        };
+        let top = f.highest_zone(page_gfp);
         if let Some(&p) = pfns
             .iter()
             .find(|&&p| f.zone_index(p).is_none_or(|z| z > top))
@@ -524,7 +550,7 @@ impl VmallocModel {
             if !must_fail
                 && !self.hidden_areas()
                 && self.deferred.is_empty()
-                && self.has_room(f, count)
+                && self.has_room(f, count, 1)
             {
                 j.fail(
                     F::SpuriousFailure,

@@ -146,6 +146,13 @@ pub enum Op {
     Vmalloc32 {
         size: u64,
     },
+    /// `__vmalloc_node SIZE ALIGN GFP`: Linux's node (NUMA_NO_NODE) and caller (the
+    /// statement's line) are implied.
+    VmallocNode {
+        size: u64,
+        align: u64,
+        gfp: Gfp,
+    },
     Vfree {
         addr: Operand,
     },
@@ -275,6 +282,7 @@ impl Op {
             Op::Vmalloc { .. } => OpKind::Vmalloc,
             Op::Vzalloc { .. } => OpKind::Vzalloc,
             Op::Vmalloc32 { .. } => OpKind::Vmalloc32,
+            Op::VmallocNode { .. } => OpKind::VmallocNode,
             Op::Vfree { .. } => OpKind::Vfree,
             Op::Vmap { .. } => OpKind::Vmap,
             Op::Vunmap { .. } => OpKind::Vunmap,
@@ -376,6 +384,7 @@ impl Op {
             Op::Vmalloc { size } | Op::Vzalloc { size } | Op::Vmalloc32 { size } => {
                 vec![Num(*size)]
             }
+            Op::VmallocNode { size, align, gfp } => vec![Num(*size), Num(*align), G(*gfp)],
             Op::Vmap { pages } => {
                 let count = u64::try_from(pages.len()).unwrap_or(u64::MAX);
                 let mut v = vec![Num(count)];

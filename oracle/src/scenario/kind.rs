@@ -155,6 +155,7 @@ op_kinds! {
     Vmalloc = "vmalloc", Vmalloc, Addr, "SIZE";
     Vzalloc = "vzalloc", Vmalloc, Addr, "SIZE";
     Vmalloc32 = "vmalloc_32", Vmalloc, Addr, "SIZE";
+    VmallocNode = "__vmalloc_node", Vmalloc, Addr, "SIZE ALIGN GFP";
     Vfree = "vfree", Vmalloc, Nothing, "ADDR";
     Vmap = "vmap", Vmalloc, Addr, "COUNT PAGE...";
     Vunmap = "vunmap", Vmalloc, Nothing, "ADDR";

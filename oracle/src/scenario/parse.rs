@@ -257,6 +257,11 @@ impl<'a> Args<'_, 'a> {
             K::Vmalloc => Op::Vmalloc { size: self.size()? },
             K::Vzalloc => Op::Vzalloc { size: self.size()? },
             K::Vmalloc32 => Op::Vmalloc32 { size: self.size()? },
+            K::VmallocNode => Op::VmallocNode {
+                size: self.size()?,
+                align: self.size()?,
+                gfp: self.gfp()?,
+            },
             K::Vfree => Op::Vfree {
                 addr: self.operand()?,
             },
@@ -482,6 +487,7 @@ kfree k3
 v = vmalloc 2M
 v2 = vzalloc 8192
 v3 = vmalloc_32 4096
+v4 = __vmalloc_node 20K 64K GFP_KERNEL|__GFP_ZERO
 vfree v
 vm = vmap 2 p q
 vunmap vm

@@ -75,6 +75,33 @@ pub fn vmalloc_size(u: &mut Unstructured<'_>) -> Result<u64> {
     })
 }
 
+/// An alignment for __vmalloc_node: what fits (`Ok((align, true))`: a power of two up to
+/// 4 MiB) or, now and then, one that is not a power of two or is too large to be sure of.
+pub fn vmalloc_align(u: &mut Unstructured<'_>) -> Result<(u64, bool)> {
+    Ok(match pick(u, 0, 31)? {
+        0..=11 => (1 << pick(u, 0, 12)?, true),
+        12..=28 => (1 << pick(u, 13, 22)?, true),
+        29 => (one_of(u, &[0, 3, 0x3000, 0x10001])?.unwrap_or(0), false),
+        _ => (1 << pick(u, 23, 63)?, false),
+    })
+}
+
+/// A mask __vmalloc_node supports: GFP_KERNEL, GFP_NOFS or GFP_NOIO, with __GFP_ZERO,
+/// __GFP_NOWARN or the 32-bit zone (vmalloc_32's GFP_DMA32) now and then.
+pub fn gfp_vmalloc(u: &mut Unstructured<'_>) -> Result<Gfp> {
+    let mut g = one_of(u, &[GFP_KERNEL, GFP_KERNEL, GFP_NOFS, GFP_NOIO])?.unwrap_or(GFP_KERNEL);
+    if chance(u, 50)? {
+        g |= __GFP_ZERO;
+    }
+    if chance(u, 20)? {
+        g |= __GFP_NOWARN;
+    }
+    if chance(u, 20)? {
+        g |= GFP_DMA32;
+    }
+    Ok(g)
+}
+
 /// A GFP mask for the slab, kmalloc and mempool: no zone modifiers unless `dma` allows
 /// GFP_DMA; never sleeping when `atomic`.
 pub fn gfp_object(u: &mut Unstructured<'_>, atomic: bool, dma: bool) -> Result<Gfp> {

@@ -516,10 +516,21 @@ impl Gen<'_> {
                 if !self.fits(page_round(size)) {
                     size = PAGE_SIZE;
                 }
-                let (op, low) = match pick(u, 0, 3)? {
+                let (op, low) = match pick(u, 0, 4)? {
                     0 | 1 => (Op::Vmalloc { size }, false),
                     2 => (Op::Vzalloc { size }, false),
-                    _ => (Op::Vmalloc32 { size }, true),
+                    3 => (Op::Vmalloc32 { size }, true),
+                    _ => {
+                        let (align, sure) = choose::vmalloc_align(u)?;
+                        let gfp = choose::gfp_vmalloc(u)?;
+                        let op = Op::VmallocNode { size, align, gfp };
+                        if !sure {
+                            // NULL, or an area no handle refers to: only the call is judged.
+                            self.emit(None, op);
+                            return Ok(());
+                        }
+                        (op, gfp & kmem::gfp::GFP_DMA32 != 0)
+                    }
                 };
                 self.bind(op, Kind::Vmalloc { size, low }, page_round(size));
             }
