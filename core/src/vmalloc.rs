@@ -646,11 +646,13 @@ impl Machine {
                 gfp,
                 &format!("vmalloc error: size {real_size}, vm_struct allocation failed{nofail}"),
             );
+            // With __GFP_NOFAIL Linux retries forever; nothing else runs in the model to
+            // free address space, so it returns NULL (docs/model.md).
             return 0;
         };
         if self.__vmalloc_area_node(addr, aligned, gfp, caller, depth) {
-            addr
             self.commit_vm_area(addr);
+            addr
         } else {
             0
         }
@@ -823,12 +825,13 @@ impl Machine {
         }
         // count is an unsigned int; size an unsigned long.
         let size = self.ulong(count.wrapping_shl(PAGE_SHIFT));
-        if size == 0 {
-            return 0;
-        }
+        // __get_vm_area_node(): BUG_ON(in_interrupt()) comes before its check of the size.
         if self.ctx.in_interrupt() {
             let t = self.vm_bug_text(GET_VM_AREA_BUG_LINE, "vmap() called from interrupt context");
             self.log.report(ReportKind::SleepInAtomic, t);
+            return 0;
+        }
+        if size == 0 {
             return 0;
         }
         self.maybe_run_delayed_vfree();
@@ -863,10 +866,10 @@ impl Machine {
         if let Some(vm) = self.vmalloc.areas.get_mut(&addr) {
             vm.mapped = mapped;
         }
+        self.commit_vm_area(addr);
         addr
     }
 
-        self.commit_vm_area(addr);
     /// vunmap(): removes a vmap (or vmalloc) area's mapping without freeing its pages.
     pub fn vunmap(&mut self, addr: u64) {
         if self.ctx.in_interrupt() {

@@ -520,8 +520,10 @@ impl VmallocModel {
         }
         let count = pages.len() as u64;
         let size = f.word(count << PAGE_SHIFT);
-        let mut must_fail = count > Self::totalram(f) || size == 0;
-        if !must_fail && ctx.in_interrupt() {
+        let too_many = count > Self::totalram(f);
+        let mut must_fail = too_many || size == 0;
+        // BUG_ON(in_interrupt()) in __get_vm_area_node(), before its size check.
+        if !too_many && ctx.in_interrupt() {
             Self::sleeping(j);
             must_fail = true;
         }
