@@ -3,7 +3,7 @@
 
 use crate::machine::Machine;
 use crate::mmu::{is_canonical, page_fault_text};
-use crate::report::ReportKind;
+use crate::report::{ReportKind, Taint};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
 impl Machine {
@@ -40,8 +40,10 @@ impl Machine {
             {
                 Some(pa) => out.push((pa, chunk as usize)),
                 None => {
-                    let text = page_fault_text(self.layout.arch, addr, write, self.log.taint_str());
-                    self.log.report(ReportKind::PageFault, text);
+                    let text =
+                        page_fault_text(self.layout.arch, addr, write, &self.log.taint_str());
+                    self.log
+                        .report_tainting(ReportKind::PageFault, text, Taint::Die);
                     return None;
                 }
             }

@@ -1,7 +1,7 @@
 //! Execution context: preempt_count (preemption, softirq and hardirq parts), the interrupt
 //! flag and held spinlocks, and the might_sleep() check every sleeping function makes.
 
-use crate::report::{KernelLog, ReportKind};
+use crate::report::{KernelLog, ReportKind, Taint};
 
 pub const PREEMPT_MASK: u32 = 0x0000_00ff;
 pub const SOFTIRQ_MASK: u32 = 0x0000_ff00;
@@ -61,11 +61,12 @@ impl Context {
 
     /// __might_sleep(): reports a sleeping call from atomic context. Linux rate-limits this
     /// BUG to once a second; the model reports every offending call, once per API call.
+    /// __might_resched() ends with add_taint(TAINT_WARN, LOCKDEP_STILL_OK).
     pub fn might_sleep(&self, site: SleepSite, log: &mut KernelLog) {
         if self.may_sleep() {
             return;
         }
-        log.report(
+        log.report_tainting(
             ReportKind::SleepInAtomic,
             format!(
                 "BUG: sleeping function called from invalid context at {}:{}\n\
@@ -80,13 +81,17 @@ impl Context {
                 TASK_COMM,
                 self.preempt_count
             ),
+            Taint::Warn,
         );
     }
 
     /// preempt_count_sub() with DEBUG_PREEMPT: an underflow is a warning and is not applied.
+    /// DEBUG_LOCKS_WARN_ON() turns lock debugging off, then WARN()s (TAINT_WARN). (Linux
+    /// prints nothing once lock debugging is off; the model reports every underflow.)
     fn sub(&mut self, val: u32, mask: u32, log: &mut KernelLog, caller: &str) -> bool {
         if self.preempt_count & mask < val {
-            log.report(
+            log.debug_locks_off();
+            log.report_tainting(
                 ReportKind::ContextImbalance,
                 format!(
                     "------------[ cut here ]------------\n\
@@ -94,6 +99,7 @@ impl Context {
                      WARNING: CPU: 0 PID: {TASK_PID} at kernel/sched/core.c:5847 preempt_count_sub+0x5b/0x90\n\
                      Call Trace:\n {caller}"
                 ),
+                Taint::Warn,
             );
             return false;
         }
@@ -106,8 +112,12 @@ impl Context {
         self.locks_held += 1;
     }
 
+    /// spin_unlock(); with DEBUG_SPINLOCK an unlock of an unlocked lock is spin_bug(): lock
+    /// debugging off, the lock dumped, no taint. (Linux prints it only while lock debugging
+    /// is on; the model reports every one.)
     pub fn spin_unlock(&mut self, log: &mut KernelLog) {
         if self.locks_held == 0 {
+            log.debug_locks_off();
             log.report(
                 ReportKind::ContextImbalance,
                 format!(
@@ -146,12 +156,13 @@ impl Context {
     pub fn local_bh_enable(&mut self, log: &mut KernelLog) {
         if self.in_hardirq() || self.irqs_disabled {
             // WARN_ON_ONCE(in_hardirq() || irqs_disabled()) in __local_bh_enable_ip().
-            log.report(
+            log.report_tainting(
                 ReportKind::ContextImbalance,
                 format!(
                     "------------[ cut here ]------------\n\
                      WARNING: CPU: 0 PID: {TASK_PID} at kernel/softirq.c:362 __local_bh_enable_ip+0x8c/0xa0"
                 ),
+                Taint::Warn,
             );
         }
         self.sub(

@@ -24,7 +24,7 @@ use crate::context::{SleepSite, TASK_COMM, TASK_PID};
 use crate::layout::KM_MAX_IDX;
 use crate::machine::Machine;
 use crate::mmu::page_fault_text;
-use crate::report::ReportKind;
+use crate::report::{ReportKind, Taint};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
 /// might_sleep() in kmap() (include/linux/highmem-internal.h, 6.6; line unverified).
@@ -170,8 +170,9 @@ impl Machine {
         if let Some(pfn) = self.layout.pfn_of_page_ptr(page) {
             return Some(pfn);
         }
-        let text = page_fault_text(self.layout.arch, page, false, self.log.taint_str());
-        self.log.report(ReportKind::PageFault, text);
+        let text = page_fault_text(self.layout.arch, page, false, &self.log.taint_str());
+        self.log
+            .report_tainting(ReportKind::PageFault, text, Taint::Die);
         None
     }
 
@@ -295,6 +296,7 @@ impl Machine {
                         self.log.taint_str(),
                         self.highmem.pkmap_count.len()
                     );
+                    // check_hung_task() adds no taint.
                     self.log.report(ReportKind::KmapMisuse, text);
                     return 0;
                 }
@@ -337,7 +339,8 @@ impl Machine {
                 KUNMAP_HIGH_NOT_MAPPED_LINE,
                 &format!("kunmap_high({page:#0w$x}): page is not kmapped"),
             );
-            self.log.report(ReportKind::KmapMisuse, t);
+            self.log
+                .report_tainting(ReportKind::KmapMisuse, t, Taint::Die);
             return;
         };
         let Some(c) = self.highmem.pkmap_count.get_mut(nr) else {
@@ -349,7 +352,8 @@ impl Machine {
                 KUNMAP_HIGH_COUNT_LINE,
                 &format!("kunmap_high({page:#0w$x}): page has no kmap left to drop"),
             );
-            self.log.report(ReportKind::KmapMisuse, t);
+            self.log
+                .report_tainting(ReportKind::KmapMisuse, t, Taint::Die);
             return;
         }
         *c -= 1;
@@ -381,7 +385,8 @@ impl Machine {
                     }
                 ),
             );
-            self.log.report(ReportKind::KmapMisuse, t);
+            self.log
+                .report_tainting(ReportKind::KmapMisuse, t, Taint::Die);
             return 0;
         }
         let addr = self.layout.kmap_slot_addr(idx);
@@ -408,7 +413,8 @@ impl Machine {
                     "kunmap_local_indexed",
                     &format!("kunmap_local({addr:#0w$x}): not a kernel address"),
                 );
-                self.log.report(ReportKind::KmapMisuse, t);
+                self.log
+                    .report_tainting(ReportKind::KmapMisuse, t, Taint::Warn);
             }
             return;
         }
@@ -420,9 +426,12 @@ impl Machine {
                 "kunmap_local_indexed",
                 &format!("kunmap_local({addr:#0w$x}): no kmap_local mapping is active"),
             );
+            // The WARN taints before the BUG prints its CPU line.
+            self.log.add_taint(Taint::Warn, &mut t);
             t.push('\n');
             t.push_str(&self.highmem_bug_text(KMAP_LOCAL_POP_LINE, "kmap_local_idx_pop"));
-            self.log.report(ReportKind::KmapMisuse, t);
+            self.log
+                .report_tainting(ReportKind::KmapMisuse, t, Taint::Die);
             return;
         };
         if a != top.addr {
@@ -434,7 +443,8 @@ impl Machine {
                     top.addr
                 ),
             );
-            self.log.report(ReportKind::KmapMisuse, t);
+            self.log
+                .report_tainting(ReportKind::KmapMisuse, t, Taint::Warn);
         }
         if self.highmem.faults.kunmap_pops_wrong_slot && self.highmem.local.len() >= 2 {
             // The bug: the bottom slot goes instead of the top.

@@ -9,7 +9,7 @@
 use crate::config::KmallocMax;
 use crate::gfp::*;
 use crate::machine::Machine;
-use crate::report::ReportKind;
+use crate::report::{ReportKind, Taint};
 use crate::slab_flags::*;
 use crate::slub::get_order;
 use crate::{PAGE_SHIFT, PAGE_SIZE};
@@ -269,10 +269,11 @@ impl Machine {
                 crate::Arch::X86_64 => page,
             };
             let text =
-                crate::mmu::page_fault_text(self.layout.arch, page, false, self.log.taint_str());
-            self.log.report(
+                crate::mmu::page_fault_text(self.layout.arch, page, false, &self.log.taint_str());
+            self.log.report_tainting(
                 ReportKind::InvalidFree,
                 format!("{text}\nkfree(0x{addr:0w$x}): not a kmalloc address"),
+                Taint::Die,
             );
             return;
         }
@@ -284,7 +285,8 @@ impl Machine {
                 "{}\n------------[ cut here ]------------\nkernel BUG at include/linux/mm.h:1129!\ninvalid opcode: 0000 [#1] PREEMPT SMP\nkfree(0x{addr:0w$x})",
                 self.dump_page(pfn, "VM_BUG_ON_FOLIO(folio_ref_count(folio) == 0)")
             );
-            self.log.report(ReportKind::DoubleFree, text);
+            self.log
+                .report_tainting(ReportKind::DoubleFree, text, Taint::Die);
             return;
         }
         // free_large_kmalloc(): WARN_ON_ONCE(order == 0) and the pointer.
@@ -297,7 +299,8 @@ impl Machine {
             crate::context::TASK_COMM,
             self.log.taint_str()
         );
-        self.log.report(ReportKind::InvalidFree, text);
+        self.log
+            .report_tainting(ReportKind::InvalidFree, text, Taint::Warn);
     }
 
     /// ksize(addr): the usable size of a kmalloc object (slab_ksize(): object_size with Z or
@@ -324,11 +327,14 @@ impl Machine {
         }
         // __ksize(): WARN_ON(folio_size(folio) <= KMALLOC_MAX_CACHE_SIZE) or not the
         // folio's address.
-        self.log.warn(format!(
-            "------------[ cut here ]------------\nWARNING: CPU: 0 PID: {} at mm/slab_common.c:1029 __ksize+0x9d/0xb0\nksize(0x{addr:0w$x})",
-            crate::context::TASK_PID,
-            w = self.ptr_width()
-        ));
+        self.log.warn_tainting(
+            format!(
+                "------------[ cut here ]------------\nWARNING: CPU: 0 PID: {} at mm/slab_common.c:1029 __ksize+0x9d/0xb0\nksize(0x{addr:0w$x})",
+                crate::context::TASK_PID,
+                w = self.ptr_width()
+            ),
+            Taint::Warn,
+        );
         0
     }
 

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use crate::gfp::*;
 use crate::machine::Machine;
-use crate::report::ReportKind;
+use crate::report::{ReportKind, Taint};
 use crate::slub::{POISON_END, POISON_FREE, POISON_INUSE};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
@@ -187,6 +187,7 @@ impl Machine {
         if end < size as usize {
             line.push_str("...");
         }
+        // poison_error() ends with dump_stack() and adds no taint.
         self.log.report(
             ReportKind::PoisonOverwritten,
             format!(
@@ -198,6 +199,7 @@ impl Machine {
         );
     }
 
+    /// A misuse Linux has no check for: model text, so no taint.
     fn mempool_misuse(&mut self, text: String) {
         self.slub_flush();
         self.log.report(ReportKind::MempoolMisuse, text);
@@ -286,10 +288,13 @@ impl Machine {
         };
         if gfp & __GFP_ZERO != 0 {
             // VM_WARN_ON_ONCE(gfp_mask & __GFP_ZERO).
-            self.log.warn(format!(
-                "------------[ cut here ]------------\nWARNING: CPU: 0 PID: {} at mm/mempool.c:386 mempool_alloc+0x1a4/0x1c0",
-                crate::context::TASK_PID
-            ));
+            self.log.warn_tainting(
+                format!(
+                    "------------[ cut here ]------------\nWARNING: CPU: 0 PID: {} at mm/mempool.c:386 mempool_alloc+0x1a4/0x1c0",
+                    crate::context::TASK_PID
+                ),
+                Taint::Warn,
+            );
         }
         if gfpflags_allow_blocking(gfp) {
             self.ctx

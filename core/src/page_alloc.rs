@@ -6,7 +6,7 @@ use crate::context::MIGHT_ALLOC;
 use crate::gfp::*;
 use crate::machine::{Machine, PAGE_POISON};
 use crate::page::{format_page_flags, Page, PAGE_FLAGS_CHECK_AT_FREE, PG_RESERVED};
-use crate::report::ReportKind;
+use crate::report::{ReportKind, Taint};
 use crate::{MAX_PAGE_ORDER, PAGE_SHIFT, PAGE_SIZE};
 
 impl Machine {
@@ -39,15 +39,17 @@ impl Machine {
         }
     }
 
-    /// bad_page(): "BUG: Bad page state" with the page dumped.
+    /// bad_page(): "BUG: Bad page state" with the page dumped and dump_stack()'s CPU line,
+    /// then add_taint(TAINT_BAD_PAGE, LOCKDEP_NOW_UNRELIABLE).
     pub(crate) fn bad_page(&mut self, kind: ReportKind, pfn: u64, reason: &str) {
         let text = format!(
-            "BUG: Bad page state in process {}  pfn:{:05x}\n{}\nDisabling lock debugging due to kernel taint",
+            "BUG: Bad page state in process {}  pfn:{:05x}\n{}\n{}",
             crate::context::TASK_COMM,
             pfn,
-            self.dump_page(pfn, reason)
+            self.dump_page(pfn, reason),
+            self.dump_stack_line()
         );
-        self.log.report(kind, text);
+        self.log.report_tainting(kind, text, Taint::BadPage);
     }
 
     /// The allocated block `pfn` lies in, as (head pfn, order), from page_owner's records.
@@ -95,6 +97,7 @@ impl Machine {
     }
 
     /// check_poison_mem(): "pagealloc: memory corruption" and a hex dump of the bad bytes.
+    /// It adds no taint.
     fn report_poison_corruption(&mut self, pfn: u64, first: usize) {
         let pa = pfn << PAGE_SHIFT;
         let mut buf = vec![0u8; PAGE_SIZE as usize];
@@ -155,10 +158,13 @@ impl Machine {
         if order > MAX_PAGE_ORDER {
             // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp) in __alloc_pages().
             if gfp & __GFP_NOWARN == 0 {
-                self.log.warn(format!(
-                    "------------[ cut here ]------------\nWARNING: CPU: 0 PID: {} at mm/page_alloc.c:4426 __alloc_pages+0x2ad/0x310",
-                    crate::context::TASK_PID
-                ));
+                self.log.warn_tainting(
+                    format!(
+                        "------------[ cut here ]------------\nWARNING: CPU: 0 PID: {} at mm/page_alloc.c:4426 __alloc_pages+0x2ad/0x310",
+                        crate::context::TASK_PID
+                    ),
+                    Taint::Warn,
+                );
             }
             return None;
         }
@@ -197,7 +203,8 @@ impl Machine {
                 "{}\n------------[ cut here ]------------\nkernel BUG at include/linux/mm.h:1129!\ninvalid opcode: 0000 [#1] PREEMPT SMP",
                 self.dump_page(pfn, "VM_BUG_ON_PAGE(page_ref_count(page) == 0)")
             );
-            self.log.report(ReportKind::DoubleFree, text);
+            self.log
+                .report_tainting(ReportKind::DoubleFree, text, Taint::Die);
             return false;
         }
         if p.flags & PAGE_FLAGS_CHECK_AT_FREE != 0 {
@@ -249,12 +256,14 @@ impl Machine {
     /// Frees a block by pfn with every check: the path of __free_pages().
     pub fn free_pages_pfn(&mut self, pfn: u64, order: u32) {
         if pfn >= self.layout.max_pfn {
-            self.log.report(
+            // Model text, tainting as the bad_page() it stands for.
+            self.log.report_tainting(
                 ReportKind::InvalidFree,
                 format!(
                     "BUG: Bad page state: pfn {pfn:#x} beyond max_pfn {:#x}",
                     self.layout.max_pfn
                 ),
+                Taint::BadPage,
             );
             return;
         }
@@ -277,12 +286,13 @@ impl Machine {
             Some(pfn) => self.free_pages_pfn(pfn, order),
             None => {
                 let w = self.ptr_width();
-                self.log.report(
+                self.log.report_tainting(
                     ReportKind::InvalidFree,
                     format!(
                         "BUG: unable to handle page fault for address: {page:0w$x}\n\
                          __free_pages() of {page:#x}, which is no struct page in mem_map"
                     ),
+                    Taint::Die,
                 );
             }
         }
@@ -298,13 +308,14 @@ impl Machine {
             // VM_BUG_ON(!virt_addr_valid((void *)addr)); an unaligned address would free the
             // page it lies in, which the model reports as the misuse it is.
             let w = self.ptr_width();
-            self.log.report(
+            self.log.report_tainting(
                 ReportKind::InvalidFree,
                 format!(
                     "------------[ cut here ]------------\nkernel BUG at mm/page_alloc.c:4637!\n\
                      free_pages({addr:#0w$x}, {order}): not the start of a page in the direct map",
                     w = w + 2
                 ),
+                Taint::Die,
             );
             return;
         }

@@ -88,20 +88,101 @@ pub struct Report {
     pub text: String,
 }
 
-/// print_tainted() once a BUG set TAINT_BAD_PAGE (Linux 6.6 prints one column per taint
-/// flag: 'G' for GPL modules only, 'B' for bad page).
-pub const TAINTED_BAD_PAGE: &str = "Tainted: G    B             ";
+/// A kernel taint flag: its bit in the taint mask (include/linux/panic.h, Linux 6.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Taint {
+    ProprietaryModule = 0,
+    ForcedModule = 1,
+    CpuOutOfSpec = 2,
+    ForcedRmmod = 3,
+    MachineCheck = 4,
+    /// 'B': bad_page(), SLUB's slab_err()/object_err()/check_bytes_and_report(), KASAN.
+    BadPage = 5,
+    User = 6,
+    /// 'D': an oops (oops_end() / die()): page faults, BUG(), BUG_ON().
+    Die = 7,
+    OverriddenAcpiTable = 8,
+    /// 'W': a WARN() (__warn()) or __might_resched()'s "sleeping function called from
+    /// invalid context".
+    Warn = 9,
+    Crap = 10,
+    FirmwareWorkaround = 11,
+    OotModule = 12,
+    UnsignedModule = 13,
+    Softlockup = 14,
+    Livepatch = 15,
+    Aux = 16,
+    Randstruct = 17,
+    Test = 18,
+}
+
+/// kernel/panic.c's taint_flags[] (6.6: TAINT_FLAGS_COUNT is 19): the character printed for
+/// each bit when set and when clear, in bit order.
+const TAINT_FLAGS: [(char, char); 19] = [
+    ('P', 'G'),
+    ('F', ' '),
+    ('S', ' '),
+    ('R', ' '),
+    ('M', ' '),
+    ('B', ' '),
+    ('U', ' '),
+    ('D', ' '),
+    ('A', ' '),
+    ('W', ' '),
+    ('C', ' '),
+    ('I', ' '),
+    ('O', ' '),
+    ('E', ' '),
+    ('L', ' '),
+    ('K', ' '),
+    ('X', ' '),
+    ('T', ' '),
+    ('N', ' '),
+];
+
+impl Taint {
+    /// The flag's bit in the taint mask.
+    pub fn mask(self) -> u32 {
+        1 << self as u32
+    }
+
+    /// Whether the add_taint() calls the model mirrors pass LOCKDEP_NOW_UNRELIABLE for this
+    /// flag: bad_page() and SLUB do for TAINT_BAD_PAGE, oops_end() for TAINT_DIE; __warn() and
+    /// __might_resched() pass LOCKDEP_STILL_OK for TAINT_WARN.
+    fn lockdep_now_unreliable(self) -> bool {
+        matches!(self, Taint::BadPage | Taint::Die)
+    }
+}
+
+/// print_tainted() for a taint mask: "Not tainted" for 0, otherwise "Tainted: " and one
+/// character per flag of taint_flags[].
+pub fn print_tainted(mask: u32) -> String {
+    if mask == 0 {
+        return "Not tainted".to_string();
+    }
+    let mut s = String::with_capacity(9 + TAINT_FLAGS.len());
+    s.push_str("Tainted: ");
+    for (bit, &(set, clear)) in TAINT_FLAGS.iter().enumerate() {
+        s.push(if mask & (1 << bit) != 0 { set } else { clear });
+    }
+    s
+}
+
+/// The line add_taint() prints when a LOCKDEP_NOW_UNRELIABLE taint turns lock debugging off.
+pub const DISABLING_LOCK_DEBUGGING: &str = "Disabling lock debugging due to kernel taint";
 
 /// The kernel log (dmesg): every line printed, reports and warnings alike, plus the reports
-/// raised since the caller last took them.
+/// raised since the caller last took them, and the kernel's taint state.
 #[derive(Clone, Debug, Default)]
 pub struct KernelLog {
     lines: Vec<String>,
     pending: Vec<Report>,
     /// Warnings (not misuse reports) printed since last taken, e.g. page allocation failures.
     pending_warnings: Vec<String>,
-    /// Whether anything was reported at all: the kernel is tainted after a BUG.
-    tainted: bool,
+    /// tainted_mask: one bit per [`Taint`].
+    taint_mask: u32,
+    /// Whether debug_locks has been turned off (it starts on).
+    debug_locks_off: bool,
     /// Whether lines are kept; a fuzzing loop that never reads dmesg turns this off.
     keep_lines: bool,
 }
@@ -119,20 +200,35 @@ impl KernelLog {
         self.keep_lines = keep;
     }
 
+    /// A report that taints nothing (or whose taint its caller adds with [`Self::add_taint`]).
     pub fn report(&mut self, kind: ReportKind, text: String) {
         if self.keep_lines {
             self.lines.extend(text.lines().map(String::from));
         }
-        self.tainted = true;
         self.pending.push(Report { kind, text });
     }
 
-    /// A warning: printed, but not a misuse report (e.g. "page allocation failure").
+    /// A report, then add_taint(flag) as the kernel calls it after the report's last line:
+    /// the report's own header shows the taint from before, and the line add_taint() may
+    /// print ends the report.
+    pub fn report_tainting(&mut self, kind: ReportKind, mut text: String, flag: Taint) {
+        self.add_taint(flag, &mut text);
+        self.report(kind, text);
+    }
+
+    /// A warning: printed, but not a misuse report (e.g. "page allocation failure", which
+    /// does not taint).
     pub fn warn(&mut self, text: String) {
         if self.keep_lines {
             self.lines.extend(text.lines().map(String::from));
         }
         self.pending_warnings.push(text);
+    }
+
+    /// A warning that taints: a WARN() (TAINT_WARN, added by __warn() after its text).
+    pub fn warn_tainting(&mut self, mut text: String, flag: Taint) {
+        self.add_taint(flag, &mut text);
+        self.warn(text);
     }
 
     /// A plain informational line.
@@ -162,12 +258,97 @@ impl KernelLog {
         s
     }
 
-    /// "Not tainted" until the first BUG, then print_tainted()'s text for TAINT_BAD_PAGE.
-    pub fn taint_str(&self) -> &'static str {
-        if self.tainted {
-            TAINTED_BAD_PAGE
-        } else {
-            "Not tainted"
+    /// add_taint(flag, lockdep_ok) at the end of `printed`, the text printed so far (not yet
+    /// logged): with LOCKDEP_NOW_UNRELIABLE, the first time it turns lock debugging off it
+    /// prints "Disabling lock debugging due to kernel taint", appended to `printed`. TAINT_DIE
+    /// comes from oops_end(), whose oops_begin() -> oops_enter() already turned lock
+    /// debugging off silently, so an oops never prints that line.
+    pub fn add_taint(&mut self, flag: Taint, printed: &mut String) {
+        if flag == Taint::Die {
+            self.debug_locks_off();
         }
+        if flag.lockdep_now_unreliable() && self.debug_locks_off() {
+            if !printed.is_empty() {
+                printed.push('\n');
+            }
+            printed.push_str(DISABLING_LOCK_DEBUGGING);
+        }
+        self.taint_mask |= flag.mask();
+    }
+
+    /// debug_locks_off(): turns lock debugging off, silently; returns whether it was on.
+    /// (oops_enter(), DEBUG_SPINLOCK's spin_bug() and DEBUG_LOCKS_WARN_ON() call it.)
+    pub fn debug_locks_off(&mut self) -> bool {
+        !std::mem::replace(&mut self.debug_locks_off, true)
+    }
+
+    /// Whether lock debugging is still on (debug_locks).
+    pub fn debug_locks(&self) -> bool {
+        !self.debug_locks_off
+    }
+
+    /// get_taint(): the taint mask, one bit per [`Taint`].
+    pub fn taints(&self) -> u32 {
+        self.taint_mask
+    }
+
+    /// test_taint().
+    pub fn test_taint(&self, flag: Taint) -> bool {
+        self.taint_mask & flag.mask() != 0
+    }
+
+    /// print_tainted() for the current taint state.
+    pub fn taint_str(&self) -> String {
+        print_tainted(self.taint_mask)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn print_tainted_has_one_column_per_flag() {
+        assert_eq!(print_tainted(0), "Not tainted");
+        assert_eq!(
+            print_tainted(Taint::BadPage.mask()),
+            "Tainted: G    B             "
+        );
+        assert_eq!(
+            print_tainted(Taint::Warn.mask()),
+            "Tainted: G        W         "
+        );
+        assert_eq!(
+            print_tainted(Taint::BadPage.mask() | Taint::Warn.mask()),
+            "Tainted: G    B   W         "
+        );
+        assert_eq!(
+            print_tainted(Taint::BadPage.mask() | Taint::Die.mask() | Taint::Warn.mask()),
+            "Tainted: G    B D W         "
+        );
+        assert_eq!(print_tainted(Taint::ProprietaryModule.mask()).len(), 9 + 19);
+    }
+
+    #[test]
+    fn add_taint_prints_its_line_once_and_not_after_an_oops() {
+        let mut log = KernelLog::new();
+        let mut t = String::from("report");
+        log.add_taint(Taint::Warn, &mut t);
+        assert_eq!(t, "report");
+        log.add_taint(Taint::BadPage, &mut t);
+        assert_eq!(t, format!("report\n{DISABLING_LOCK_DEBUGGING}"));
+        let mut t2 = String::from("again");
+        log.add_taint(Taint::BadPage, &mut t2);
+        assert_eq!(t2, "again");
+
+        let mut log = KernelLog::new();
+        let mut t = String::from("Oops");
+        log.add_taint(Taint::Die, &mut t);
+        assert_eq!(t, "Oops");
+        assert!(!log.debug_locks());
+        let mut t = String::from("BUG");
+        log.add_taint(Taint::BadPage, &mut t);
+        assert_eq!(t, "BUG");
+        assert_eq!(log.taint_str(), "Tainted: G    B D           ");
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::config::Arch;
 use crate::machine::Machine;
-use crate::report::ReportKind;
+use crate::report::{ReportKind, Taint};
 use crate::PAGE_SHIFT;
 
 impl Machine {
@@ -35,7 +35,7 @@ impl Machine {
         };
         if bad {
             let w = self.ptr_width();
-            self.log.report(
+            self.log.report_tainting(
                 ReportKind::BadVirtToPhys,
                 format!(
                     "------------[ cut here ]------------\nkernel BUG at arch/x86/mm/physaddr.c:{line}!\n\
@@ -46,6 +46,7 @@ impl Machine {
                     self.log.taint_str(),
                     w = w + 2
                 ),
+                Taint::Die,
             );
         }
     }

@@ -27,7 +27,7 @@ use crate::config::Arch;
 use crate::context::{SleepSite, MIGHT_ALLOC, TASK_COMM, TASK_PID};
 use crate::gfp::*;
 use crate::machine::Machine;
-use crate::report::ReportKind;
+use crate::report::{ReportKind, Taint};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
 /// vm_struct flags (include/linux/vmalloc.h).
@@ -600,7 +600,7 @@ impl Machine {
                 VMALLOC_ZERO_SIZE_WARN_LINE,
                 "__vmalloc_node_range+0x0/0x0",
             );
-            self.log.warn(t);
+            self.log.warn_tainting(t, Taint::Warn);
             return 0;
         }
         if (real_size >> PAGE_SHIFT) > self.totalram_pages() {
@@ -616,7 +616,8 @@ impl Machine {
                 GET_VM_AREA_BUG_LINE,
                 &format!("{func}({real_size:#x}) called from interrupt context"),
             );
-            self.log.report(ReportKind::SleepInAtomic, t);
+            self.log
+                .report_tainting(ReportKind::SleepInAtomic, t, Taint::Die);
             return 0;
         }
         // size = PAGE_ALIGN(size), computed in unsigned long.
@@ -799,6 +800,7 @@ impl Machine {
                 REMOVE_VM_AREA_WARN_LINE,
                 "remove_vm_area+0x0/0x0",
             ));
+            self.log.add_taint(Taint::Warn, &mut msg);
             msg.push('\n');
         } else if let Some(vm) = self.remove_vm_area(addr) {
             return Some(vm);
@@ -809,7 +811,7 @@ impl Machine {
             warn_line,
             &format!("{func}+0x0/0x0"),
         ));
-        self.log.report(kind, msg);
+        self.log.report_tainting(kind, msg, Taint::Warn);
         None
     }
 
@@ -828,7 +830,8 @@ impl Machine {
         // __get_vm_area_node(): BUG_ON(in_interrupt()) comes before its check of the size.
         if self.ctx.in_interrupt() {
             let t = self.vm_bug_text(GET_VM_AREA_BUG_LINE, "vmap() called from interrupt context");
-            self.log.report(ReportKind::SleepInAtomic, t);
+            self.log
+                .report_tainting(ReportKind::SleepInAtomic, t, Taint::Die);
             return 0;
         }
         if size == 0 {
@@ -852,7 +855,7 @@ impl Machine {
             };
             if let Some(line) = bad {
                 let t = self.vm_warn_text("", line, "vmap_pages_pte_range+0x0/0x0");
-                self.log.warn(t);
+                self.log.warn_tainting(t, Taint::Warn);
                 // vunmap(area->addr): the PTEs set so far go too.
                 if let Some(vm) = self.vmalloc.areas.get_mut(&addr) {
                     vm.mapped = mapped;
@@ -877,7 +880,8 @@ impl Machine {
                 VUNMAP_BUG_LINE,
                 &format!("vunmap({addr:#x}) called from interrupt context"),
             );
-            self.log.report(ReportKind::SleepInAtomic, t);
+            self.log
+                .report_tainting(ReportKind::SleepInAtomic, t, Taint::Die);
             return;
         }
         self.ctx.might_sleep(VUNMAP_SLEEP_SITE, &mut self.log);
@@ -918,7 +922,8 @@ impl Machine {
                 VMALLOC_TO_PAGE_BUG_LINE,
                 &format!("vmalloc_to_page({addr:#0w$x})", w = w + 2),
             );
-            self.log.report(ReportKind::BadVirtToPhys, t);
+            self.log
+                .report_tainting(ReportKind::BadVirtToPhys, t, Taint::Die);
         }
         if self.layout.is_direct_map(addr) {
             // The direct map uses large pages: WARN_ON_ONCE(pmd_leaf(*pmd)), NULL.
@@ -927,7 +932,7 @@ impl Machine {
                 VMALLOC_TO_PAGE_LEAF_WARN_LINE,
                 "vmalloc_to_page+0x0/0x0",
             );
-            self.log.warn(t);
+            self.log.warn_tainting(t, Taint::Warn);
             return None;
         }
         self.pt.lookup(addr)

@@ -264,3 +264,22 @@ fn page_info_shows_the_buddy_order_of_free_block_heads_only() {
     assert_eq!(m.page_info(1536).unwrap().private, 9);
     assert_eq!(m.page_info(1537).unwrap().private, 0);
 }
+
+#[test]
+fn bad_page_taints_b_after_its_stack_line() {
+    let mut m = boot(&[]);
+    m.free_page(0xc000_0000 + (2 << 20));
+    let r = m.take_reports();
+    let l: Vec<&str> = r[0].text.lines().collect();
+    assert_eq!(l[l.len() - 2], "CPU: 0 PID: 1 Comm: init Not tainted");
+    assert_eq!(
+        l[l.len() - 1],
+        "Disabling lock debugging due to kernel taint"
+    );
+    // Lock debugging is off now: the second report ends with its stack line.
+    m.free_page(0xc000_0000 + (2 << 20));
+    let r = m.take_reports();
+    assert!(r[0]
+        .text
+        .ends_with("CPU: 0 PID: 1 Comm: init Tainted: G    B             "));
+}

@@ -745,3 +745,72 @@ fn random_sequences_never_panic() {
         }
     }
 }
+
+#[test]
+fn taint_flags_accumulate_in_every_header() {
+    // print_tainted() prints one column per flag; each report adds its own flag after it.
+    let mut m = boot(&[]);
+    let c = m.kmem_cache_create("taints", 64, 0, SLAB_RED_ZONE, None);
+    let p = m.kmem_cache_alloc(c, GFP_KERNEL);
+    assert_eq!(m.log().taint_str(), "Not tainted");
+
+    // __might_resched(): TAINT_WARN, lock debugging still on.
+    m.spin_lock();
+    let q = m.kmalloc(32, GFP_KERNEL);
+    m.spin_unlock();
+    assert_eq!(kinds(&mut m), vec![ReportKind::SleepInAtomic]);
+    assert_eq!(m.log().taint_str(), "Tainted: G        W         ");
+
+    // A SLUB report shows W, then adds B and turns lock debugging off.
+    m.write(p + 64, 1, 0x12);
+    m.validate_slab_cache(c);
+    let r = m.take_reports();
+    assert_eq!(r.len(), 1);
+    let l = lines(&r[0].text);
+    assert_eq!(
+        l[1],
+        "BUG taints (Tainted: G        W         ): Right Redzone overwritten"
+    );
+    assert!(l.contains(&"CPU: 0 PID: 1 Comm: init Tainted: G        W         "));
+    assert!(l.contains(&"Disabling lock debugging due to kernel taint"));
+    assert_eq!(m.log().taint_str(), "Tainted: G    B   W         ");
+
+    // An oops prints the taint from before, then adds D.
+    assert!(m.read(0x10, 4).is_none());
+    let r = m.take_reports();
+    assert_eq!(r[0].kind, ReportKind::PageFault);
+    assert!(r[0]
+        .text
+        .ends_with("CPU: 0 PID: 1 Comm: init Tainted: G    B   W         "));
+    assert_eq!(m.log().taint_str(), "Tainted: G    B D W         ");
+
+    // The next SLUB report shows all three; lock debugging is already off.
+    m.write(p - 1, 1, 0);
+    m.validate_slab_cache(c);
+    let r = m.take_reports();
+    assert!(r[0]
+        .text
+        .contains("BUG taints (Tainted: G    B D W         ): Left Redzone overwritten"));
+    assert!(!r[0].text.contains("Disabling lock debugging"));
+    m.kfree(q);
+}
+
+#[test]
+fn warn_taints_but_allocation_failure_does_not() {
+    // warn_alloc() is a warning that leaves the kernel untainted.
+    let mut m = boot(&[]);
+    let mut n = 0;
+    while m.alloc_pages(GFP_KERNEL | __GFP_DMA, 10) != 0 && n < 1000 {
+        n += 1;
+    }
+    assert!(m.take_warnings()[0].contains("page allocation failure: order:10"));
+    assert_eq!(m.log().taint_str(), "Not tainted");
+    // A WARN() taints W though the model logs it as a warning: here __alloc_pages()'s
+    // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER), then __ksize()'s WARN_ON().
+    assert_eq!(m.kmalloc(1 << 30, GFP_KERNEL), 0);
+    assert!(m.take_warnings()[0].contains("WARNING: CPU: 0 PID: 1 at mm/page_alloc.c"));
+    assert_eq!(m.log().taint_str(), "Tainted: G        W         ");
+    assert_eq!(m.ksize(0xc000_1000), 0);
+    assert!(m.take_warnings()[0].contains("WARNING: CPU: 0 PID: 1 at mm/slab_common.c"));
+    assert_eq!(m.log().taint_str(), "Tainted: G        W         ");
+}

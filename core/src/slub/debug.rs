@@ -5,7 +5,7 @@
 use super::slab::TrackItem;
 use super::{POISON_END, POISON_FREE, POISON_INUSE, SLUB_RED_ACTIVE};
 use crate::machine::Machine;
-use crate::report::ReportKind;
+use crate::report::{ReportKind, Taint};
 use crate::slab_flags::*;
 use crate::PAGE_SIZE;
 
@@ -34,8 +34,6 @@ pub(crate) struct SlubBug<'a> {
     pub range: Option<String>,
     /// The object for print_trailer(); None prints the slab only (slab_err()).
     pub object: Option<u64>,
-    /// Whether the kernel was tainted before this report.
-    pub tainted: bool,
 }
 
 impl Machine {
@@ -113,29 +111,23 @@ impl Machine {
         ));
     }
 
-    fn dump_stack_line(&self, tainted: bool) -> String {
+    /// dump_stack()'s first line, with the taint as it is now.
+    pub(crate) fn dump_stack_line(&self) -> String {
         format!(
             "CPU: 0 PID: {} Comm: {} {}",
             crate::context::TASK_PID,
             crate::context::TASK_COMM,
-            if tainted {
-                crate::report::TAINTED_BAD_PAGE
-            } else {
-                "Not tainted"
-            }
+            self.log.taint_str()
         )
     }
 
     /// The one formatter of SLUB reports: slab_bug()'s header, then print_trailer() for an
-    /// object or print_slab_info() + dump_stack() for a slab, then add_taint()'s line the
-    /// first time the kernel is tainted.
-    pub(crate) fn slub_bug_text(&self, b: &SlubBug) -> String {
+    /// object or print_slab_info() + dump_stack() for a slab, then
+    /// add_taint(TAINT_BAD_PAGE, LOCKDEP_NOW_UNRELIABLE), which taints the kernel at once
+    /// (the header showed the taint from before) and may end the text with its line.
+    pub(crate) fn slub_bug_text(&mut self, b: &SlubBug) -> String {
         let c = &self.slub.caches[b.id];
-        let taint = if b.tainted {
-            crate::report::TAINTED_BAD_PAGE
-        } else {
-            "Not tainted"
-        };
+        let taint = self.log.taint_str();
         let mut out = vec![RULE_EQ.to_string()];
         // slab_err() formats into a 100-byte buffer.
         let mut title = b.title.to_string();
@@ -209,11 +201,10 @@ impl Machine {
             }
             None => self.print_slab_info(&mut out, b.pfn),
         }
-        out.push(self.dump_stack_line(b.tainted));
-        if !b.tainted {
-            out.push("Disabling lock debugging due to kernel taint".into());
-        }
-        out.join("\n")
+        out.push(self.dump_stack_line());
+        let mut text = out.join("\n");
+        self.log.add_taint(Taint::BadPage, &mut text);
+        text
     }
 
     fn push_slub_bug(&mut self, kind: ReportKind, b: SlubBug) {
@@ -223,7 +214,6 @@ impl Machine {
 
     /// slab_err().
     pub(crate) fn slab_err(&mut self, id: usize, pfn: u64, title: &str, kind: ReportKind) {
-        let tainted = self.slub_tainted();
         self.push_slub_bug(
             kind,
             SlubBug {
@@ -232,7 +222,6 @@ impl Machine {
                 title,
                 range: None,
                 object: None,
-                tainted,
             },
         );
     }
@@ -246,7 +235,6 @@ impl Machine {
         reason: &str,
         kind: ReportKind,
     ) {
-        let tainted = self.slub_tainted();
         self.push_slub_bug(
             kind,
             SlubBug {
@@ -255,7 +243,6 @@ impl Machine {
                 title: reason,
                 range: None,
                 object: Some(obj),
-                tainted,
             },
         );
     }
@@ -330,7 +317,6 @@ impl Machine {
             value
         );
         let title = format!("{what} overwritten");
-        let tainted = self.slub_tainted();
         self.push_slub_bug(
             area_kind(what),
             SlubBug {
@@ -339,7 +325,6 @@ impl Machine {
                 title: &title,
                 range: Some(range),
                 object: Some(object),
-                tainted,
             },
         );
         // restore_bytes().
@@ -514,14 +499,12 @@ impl Machine {
             self.px(end - 1),
             fault - start
         );
-        let tainted = self.slub_tainted();
         let mut text = self.slub_bug_text(&SlubBug {
             id,
             pfn,
             title: &title,
             range: None,
             object: None,
-            tainted,
         });
         let mut lines = Vec::new();
         self.print_section(&mut lines, "Padding ", pad, remainder);
@@ -628,7 +611,7 @@ impl Machine {
         search == 0
     }
 
-    /// cache_from_obj()'s WARN: a free to a cache the object does not belong to.
+    /// cache_from_obj()'s WARN (TAINT_WARN): a free to a cache the object does not belong to.
     pub(crate) fn report_wrong_cache(&mut self, id: usize, real: usize, pfn: u64, addr: u64) {
         let mut out = vec![
             "------------[ cut here ]------------".to_string(),
@@ -641,45 +624,44 @@ impl Machine {
                 "WARNING: CPU: 0 PID: {} at mm/slab.h:678 kmem_cache_free+0x1b5/0x3c0",
                 crate::context::TASK_PID
             ),
-            self.dump_stack_line(self.slub_tainted()),
+            self.dump_stack_line(),
         ];
         if self.check_valid_pointer(real, pfn, addr) {
             self.print_tracking(&mut out, real, addr);
         }
-        self.slub
-            .pending
-            .push((ReportKind::WrongCache, out.join("\n")));
+        let mut text = out.join("\n");
+        self.log.add_taint(Taint::Warn, &mut text);
+        self.slub.pending.push((ReportKind::WrongCache, text));
     }
 
-    /// virt_to_cache()'s WARN: an object outside any slab page.
+    /// virt_to_cache()'s WARN: an object outside any slab page (TAINT_WARN).
     pub(crate) fn report_not_slab_page(&mut self, func: &str, addr: u64) {
-        let text = format!(
+        let mut text = format!(
             "------------[ cut here ]------------\nvirt_to_cache: Object is not a Slab page!\n\
              WARNING: CPU: 0 PID: {} at mm/slab.h:649 {func}+0x2c/0x3c0\n{}\n{func}(0x{})",
             crate::context::TASK_PID,
-            self.dump_stack_line(self.slub_tainted()),
+            self.dump_stack_line(),
             self.px(addr)
         );
+        self.log.add_taint(Taint::Warn, &mut text);
         self.slub.pending.push((ReportKind::InvalidFree, text));
     }
 
     /// __kmem_cache_shutdown()'s list_slab_objects() for each partial slab with objects, then
-    /// kmem_cache_destroy()'s WARN: one objects-remaining report.
+    /// kmem_cache_destroy()'s WARN (TAINT_WARN): one objects-remaining report.
     pub(crate) fn report_objects_remaining(&mut self, id: usize, partial: &[u64]) {
         let name = self.slub.caches[id].name.clone();
         let title = format!("Objects remaining in {name} on __kmem_cache_shutdown()");
-        let mut tainted = self.slub_tainted();
         let mut out: Vec<String> = Vec::new();
         for &pfn in partial {
-            out.push(self.slub_bug_text(&SlubBug {
+            let text = self.slub_bug_text(&SlubBug {
                 id,
                 pfn,
                 title: &title,
                 range: None,
                 object: None,
-                tainted,
-            }));
-            tainted = true;
+            });
+            out.push(text);
             let base = self.slab_address(pfn);
             for obj in self.slab_objects(id, pfn) {
                 if self.object_is_free(id, pfn, obj) == Some(true) {
@@ -701,8 +683,8 @@ impl Machine {
             "WARNING: CPU: 0 PID: {} at mm/slab_common.c:510 kmem_cache_destroy+0x1dc/0x1e4",
             crate::context::TASK_PID
         ));
-        self.slub
-            .pending
-            .push((ReportKind::ObjectsRemaining, out.join("\n")));
+        let mut text = out.join("\n");
+        self.log.add_taint(Taint::Warn, &mut text);
+        self.slub.pending.push((ReportKind::ObjectsRemaining, text));
     }
 }

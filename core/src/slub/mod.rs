@@ -41,7 +41,7 @@ pub(crate) use slab::GFP_SLAB_BUG_MASK;
 use crate::context::SleepSite;
 use crate::gfp::*;
 use crate::machine::Machine;
-use crate::report::ReportKind;
+use crate::report::{ReportKind, Taint};
 use crate::slab_flags::*;
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
@@ -190,16 +190,12 @@ impl Machine {
         }
     }
 
-    /// Pushes the reports SLUB gathered during this operation to the log.
+    /// Pushes the reports SLUB gathered during this operation to the log. Each tainted the
+    /// kernel when it was gathered, as Linux does when it prints it.
     pub(crate) fn slub_flush(&mut self) {
         for (kind, text) in std::mem::take(&mut self.slub.pending) {
             self.log.report(kind, text);
         }
-    }
-
-    /// Whether the kernel is tainted, counting reports not yet flushed.
-    pub(crate) fn slub_tainted(&self) -> bool {
-        self.log.taint_str() != "Not tainted" || !self.slub.pending.is_empty()
     }
 
     /// A cache by handle, if it is a live one.
@@ -213,14 +209,16 @@ impl Machine {
         let w = self.ptr_width();
         if handle == 0 {
             let text =
-                crate::mmu::page_fault_text(self.layout.arch, 8, false, self.log.taint_str());
+                crate::mmu::page_fault_text(self.layout.arch, 8, false, &self.log.taint_str());
             self.slub_flush();
-            self.log.report(
+            self.log.report_tainting(
                 ReportKind::PageFault,
                 format!("{text}\n{func}(NULL): kmem_cache pointer is NULL"),
+                Taint::Die,
             );
             return;
         }
+        // Model text only: no taint, as Linux prints nothing here.
         self.slub_flush();
         self.log.report(
             ReportKind::MempoolMisuse,
@@ -353,10 +351,13 @@ impl Machine {
         }
         if err == 0 && name.contains(' ') {
             // WARN_ON(strchr(name, ' ')): it confuses parsers.
-            self.log.warn(format!(
-                "------------[ cut here ]------------\nWARNING: CPU: 0 PID: {} at mm/slab_common.c:115 kmem_cache_create_usercopy+0x5c/0x2b0",
-                crate::context::TASK_PID
-            ));
+            self.log.warn_tainting(
+                format!(
+                    "------------[ cut here ]------------\nWARNING: CPU: 0 PID: {} at mm/slab_common.c:115 kmem_cache_create_usercopy+0x5c/0x2b0",
+                    crate::context::TASK_PID
+                ),
+                Taint::Warn,
+            );
         }
         if err == 0 {
             let flags = flags & cache::SLAB_FLAGS_PERMITTED & !SLAB_KMALLOC;
