@@ -300,10 +300,23 @@ pub struct SlabModel {
     /// The bytes krealloc() copies, read before the statement's page events (which may
     /// free the old block).
     stash: Option<Vec<Option<u8>>>,
-    /// The page-pool element being freed was free already before the statement ran.
-    page_gone: Option<ReportKind>,
+    /// The page-pool element being freed was free already before the statement ran, or
+    /// another allocator holds its pages now: what __free_pages() will find.
+    page_gone: Option<PageGone>,
     /// Taint the run before the next statement (this one's reports were still predicted).
     pub taint_next: bool,
+}
+
+/// What mempool_free() of a page element finds when the client freed the pages behind the
+/// pool's back (pages.rs's rules).
+#[derive(Clone, Copy, Debug)]
+enum PageGone {
+    /// The pages are free, or reserved: this report is certain.
+    Report(ReportKind),
+    /// Another allocator holds them now: __free_pages() drops its reference unreported
+    /// (a kmalloc or vmalloc page), or finds a slab page (Bad page state); which one
+    /// the oracle does not track, and what follows is unpredictable.
+    Foreign,
 }
 
 fn ptr_of(arch: Arch) -> u64 {
@@ -1245,13 +1258,16 @@ impl SlabModel {
         false
     }
 
-    /// The client wrote through another mapping into physical page `pfn`: if a slab or a
-    /// large kmalloc block holds it, what the write did is not followed (taint).
-    pub fn alias_write(&mut self, pages: &PageModel, pfn: u64) {
+    /// The client wrote through another mapping into physical page `pfn`: if a slab, a
+    /// large kmalloc block or any other kernel-held page the oracle does not follow holds it
+    /// (`followed`: a vmalloc area's page, whose bytes the oracle keeps), what the write did
+    /// is not followed (taint).
+    pub fn alias_write(&mut self, pages: &PageModel, pfn: u64, followed: bool) {
         if let Some((h, b)) = pages.block_of(pfn) {
-            if !b.client
-                && (self.slabs.contains_key(&h) || self.large.contains_key(&self.slab_base(h)))
-            {
+            // Known slabs and large blocks, and the pages of slabs of internal objects
+            // (the kmem_cache structures, for one) the oracle has not placed.
+            let known = self.slabs.contains_key(&h) || self.large.contains_key(&self.slab_base(h));
+            if !b.client && (known || !followed) {
                 self.taint_next = true;
             }
         }
@@ -2190,10 +2206,16 @@ impl SlabModel {
                             b.client = false;
                         }
                     }
-                    if let Some(r) = self.page_gone {
-                        // The client freed the page behind the pool's back: __free_pages()
-                        // of a free page, or of pages someone else holds now.
-                        j.misuse(M::Report(r), Some(r));
+                    // The client freed the page behind the pool's back: __free_pages() of a
+                    // free page, or of pages someone else holds now.
+                    match self.page_gone {
+                        Some(PageGone::Report(r)) => j.misuse(M::Report(r), Some(r)),
+                        Some(PageGone::Foreign) => {
+                            j.misuse(M::Report(ReportKind::InvalidFree), None);
+                            j.allow.push(ReportKind::InvalidFree);
+                            self.taint_next = true;
+                        }
+                        None => {}
                     }
                 }
             }
@@ -2264,13 +2286,13 @@ impl super::Model {
                                 Some(b) if b.order == o && b.client => b.client = false,
                                 _ => {
                                     // What __free_pages() will find (pages.rs's rules).
-                                    self.slab.page_gone = match self.pages.block_of(pfn) {
+                                    self.slab.page_gone = Some(match self.pages.block_of(pfn) {
                                         None if !self.pages.facts.is_reserved(pfn) => {
-                                            Some(ReportKind::DoubleFree)
+                                            PageGone::Report(ReportKind::DoubleFree)
                                         }
-                                        None => Some(ReportKind::BadPageState),
-                                        Some(_) => Some(ReportKind::InvalidFree),
-                                    }
+                                        None => PageGone::Report(ReportKind::BadPageState),
+                                        Some(_) => PageGone::Foreign,
+                                    })
                                 }
                             }
                         }

@@ -440,7 +440,9 @@ impl Model {
             // holds now.
             for c in &chunks {
                 if let Some(pa) = c.1 {
-                    self.slab.alias_write(&self.pages, pa >> PAGE_SHIFT);
+                    let pfn = pa >> PAGE_SHIFT;
+                    let followed = self.vmalloc.holds(pfn);
+                    self.slab.alias_write(&self.pages, pfn, followed);
                 }
             }
         }

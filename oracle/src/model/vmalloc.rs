@@ -152,6 +152,14 @@ impl VmallocModel {
         })
     }
 
+    /// Whether a live vmalloc area holds page `pfn` (as a page of the area or of its page
+    /// array): the oracle follows its bytes.
+    pub fn holds(&self, pfn: u64) -> bool {
+        self.areas.values().any(|a| {
+            a.kind == AreaKind::Vmalloc && (a.pfns.contains(&pfn) || a.array.contains(&pfn))
+        })
+    }
+
     /// The pfn the page table maps at `va` in the vmalloc space.
     pub fn pte(&self, va: u64) -> Option<u64> {
         let (s, a) = self.find(va)?;
