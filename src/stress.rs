@@ -90,12 +90,18 @@ pub fn command(args: &[String]) -> Result<i32, UsageError> {
             rng.bytes(n)
         })
         .collect();
+    let t = Instant::now();
     let scenarios: Vec<_> = inputs
         .iter()
         .map(|b| scenario_from_bytes(b, &cfg).scenario)
         .collect();
+    let decode_secs = t.elapsed().as_secs_f64();
     let ops: usize = scenarios.iter().map(|s| s.stmts.len()).sum();
     println!("target {target}, seed {seed}: {iters} scenarios, {ops} operations");
+    println!(
+        "decoding:         {:>10.0} ops/s  ({ops} ops in {decode_secs:.3} s)",
+        ops as f64 / decode_secs
+    );
     let mut alone = None;
     if oracle != "on" {
         let t = Instant::now();

@@ -2,7 +2,7 @@
 //! a time. A fault anywhere in the range is reported before any byte changes.
 
 use crate::machine::Machine;
-use crate::mmu::{is_canonical, page_fault_text};
+use crate::mmu::is_canonical;
 use crate::report::{ReportKind, Taint};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
@@ -40,8 +40,7 @@ impl Machine {
             {
                 Some(pa) => out.push((pa, chunk as usize)),
                 None => {
-                    let text =
-                        page_fault_text(self.layout.arch, addr, write, &self.log.taint_str());
+                    let text = self.page_fault_oops(addr, write);
                     self.log
                         .report_tainting(ReportKind::PageFault, text, Taint::Die);
                     return None;

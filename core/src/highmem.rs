@@ -23,7 +23,6 @@ use crate::config::Arch;
 use crate::context::{SleepSite, TASK_COMM, TASK_PID};
 use crate::layout::KM_MAX_IDX;
 use crate::machine::Machine;
-use crate::mmu::page_fault_text;
 use crate::report::{ReportKind, Taint};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
@@ -170,7 +169,7 @@ impl Machine {
         if let Some(pfn) = self.layout.pfn_of_page_ptr(page) {
             return Some(pfn);
         }
-        let text = page_fault_text(self.layout.arch, page, false, &self.log.taint_str());
+        let text = self.page_fault_oops(page, false);
         self.log
             .report_tainting(ReportKind::PageFault, text, Taint::Die);
         None
@@ -180,12 +179,8 @@ impl Machine {
         self.layout.page_offset + (pfn << PAGE_SHIFT)
     }
 
-    fn highmem_bug_text(&self, line: u32, what: &str) -> String {
-        format!(
-            "------------[ cut here ]------------\nkernel BUG at mm/highmem.c:{line}!\n\
-             invalid opcode: 0000 [#1] PREEMPT SMP\nCPU: 0 PID: {TASK_PID} Comm: {TASK_COMM} {}\n{what}",
-            self.log.taint_str()
-        )
+    fn highmem_bug_text(&mut self, line: u32, what: &str) -> String {
+        self.bug_text(&format!("mm/highmem.c:{line}"), what)
     }
 
     fn highmem_warn_text(&self, line: u32, func: &str, what: &str) -> String {

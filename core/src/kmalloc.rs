@@ -268,8 +268,7 @@ impl Machine {
                 crate::Arch::I386 => page & 0xffff_ffff,
                 crate::Arch::X86_64 => page,
             };
-            let text =
-                crate::mmu::page_fault_text(self.layout.arch, page, false, &self.log.taint_str());
+            let text = self.page_fault_oops(page, false);
             self.log.report_tainting(
                 ReportKind::InvalidFree,
                 format!("{text}\nkfree(0x{addr:0w$x}): not a kmalloc address"),
@@ -281,10 +280,9 @@ impl Machine {
         if self.alloc.is_free(pfn) {
             // The page is free already: a double free of a large kmalloc block, or a free of
             // memory nobody holds; folio_put() on a zero refcount.
-            let text = format!(
-                "{}\n------------[ cut here ]------------\nkernel BUG at include/linux/mm.h:1129!\ninvalid opcode: 0000 [#1] PREEMPT SMP\nkfree(0x{addr:0w$x})",
-                self.dump_page(pfn, "VM_BUG_ON_FOLIO(folio_ref_count(folio) == 0)")
-            );
+            let dump = self.dump_page(pfn, "VM_BUG_ON_FOLIO(folio_ref_count(folio) == 0)");
+            let bug = self.bug_text("include/linux/mm.h:1129", &format!("kfree(0x{addr:0w$x})"));
+            let text = format!("{dump}\n{bug}");
             self.log
                 .report_tainting(ReportKind::DoubleFree, text, Taint::Die);
             return;

@@ -1,4 +1,5 @@
-//! The simulated MMU: the kernel page table and the page-fault report.
+//! The simulated MMU: the kernel page table and the page-fault report, with the oops header
+//! every die() prints (page faults and BUG()s alike).
 //!
 //! The direct map is linear (virtual = physical + PAGE_OFFSET) and needs no entries; the
 //! vmalloc, pkmap and fixmap ranges are mapped page by page through entries kept here.
@@ -7,6 +8,8 @@
 use std::collections::BTreeMap;
 
 use crate::config::Arch;
+use crate::machine::Machine;
+use crate::report::die_header_line;
 use crate::PAGE_SHIFT;
 
 /// Page-table entries for the non-linear kernel ranges: virtual page number to pfn.
@@ -57,35 +60,63 @@ pub fn is_canonical(arch: Arch, va: u64) -> bool {
     }
 }
 
-/// The oops for an access to an unmapped kernel address (arch/x86/mm/fault.c, show_fault_oops()).
-pub fn page_fault_text(arch: Arch, va: u64, write: bool, taint: &str) -> String {
-    let px = match arch {
-        Arch::I386 => format!("{:08x}", va as u32),
-        Arch::X86_64 => format!("{va:016x}"),
-    };
-    let code = if write { 0x0002 } else { 0x0000 };
-    if arch == Arch::X86_64 && !is_canonical(arch, va) {
-        return format!(
-            "general protection fault, probably for non-canonical address 0x{va:x}: 0000 [#1] PREEMPT SMP\n\
-             CPU: 0 PID: {} Comm: {} {taint}",
-            crate::context::TASK_PID,
-            crate::context::TASK_COMM
-        );
+impl Machine {
+    /// What die() prints once it is called: __die_header()'s line with the next die counter
+    /// (`[#N]`), then show_regs()'s first line (the CPU line, with the taint as it is now:
+    /// oops_end() adds TAINT_DIE only after).
+    pub(crate) fn die_text(&mut self, what: &str, err: u64) -> String {
+        let n = self.log.next_die_counter();
+        format!(
+            "{}\n{}",
+            die_header_line(what, err, n, self.cfg.debug_pagealloc),
+            self.dump_stack_line()
+        )
     }
-    let head = if va < crate::PAGE_SIZE {
-        format!("BUG: kernel NULL pointer dereference, address: {px}")
-    } else {
-        format!("BUG: unable to handle page fault for address: {px}")
-    };
-    let walk = match arch {
-        Arch::I386 => "*pde = 00000000".to_string(),
-        Arch::X86_64 => "PGD 0 P4D 0".to_string(),
-    };
-    format!(
-        "{head}\n#PF: supervisor {} access in kernel mode\n#PF: error_code(0x{code:04x}) - not-present page\n{walk}\n\
-         Oops: {code:04x} [#1] PREEMPT SMP\nCPU: 0 PID: {} Comm: {} {taint}",
-        if write { "write" } else { "read" },
-        crate::context::TASK_PID,
-        crate::context::TASK_COMM
-    )
+
+    /// A BUG(), BUG_ON() or VM_BUG_ON*() at `at` ("file:line"): report_bug()'s "cut here" and
+    /// "kernel BUG at" lines, then die("invalid opcode", regs, 0) from exc_invalid_op(); the
+    /// model's `what` (the call and its arguments, when not empty) ends the text.
+    pub(crate) fn bug_text(&mut self, at: &str, what: &str) -> String {
+        let mut s = format!(
+            "------------[ cut here ]------------\nkernel BUG at {at}!\n{}",
+            self.die_text("invalid opcode", 0)
+        );
+        if !what.is_empty() {
+            s.push('\n');
+            s.push_str(what);
+        }
+        s
+    }
+
+    /// The oops for an access to an unmapped kernel address (arch/x86/mm/fault.c,
+    /// show_fault_oops() then __die("Oops", regs, error_code)); on x86_64 a non-canonical
+    /// address raises #GP instead (die_addr() with the "general protection fault" text).
+    pub(crate) fn page_fault_oops(&mut self, va: u64, write: bool) -> String {
+        let arch = self.layout.arch;
+        if arch == Arch::X86_64 && !is_canonical(arch, va) {
+            return self.die_text(
+                &format!("general protection fault, probably for non-canonical address 0x{va:x}"),
+                0,
+            );
+        }
+        let px = match arch {
+            Arch::I386 => format!("{:08x}", va as u32),
+            Arch::X86_64 => format!("{va:016x}"),
+        };
+        let code = if write { 0x0002 } else { 0x0000 };
+        let head = if va < crate::PAGE_SIZE {
+            format!("BUG: kernel NULL pointer dereference, address: {px}")
+        } else {
+            format!("BUG: unable to handle page fault for address: {px}")
+        };
+        let walk = match arch {
+            Arch::I386 => "*pde = 00000000",
+            Arch::X86_64 => "PGD 0 P4D 0",
+        };
+        format!(
+            "{head}\n#PF: supervisor {} access in kernel mode\n#PF: error_code(0x{code:04x}) - not-present page\n{walk}\n{}",
+            if write { "write" } else { "read" },
+            self.die_text("Oops", code)
+        )
+    }
 }

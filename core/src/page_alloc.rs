@@ -6,7 +6,7 @@ use crate::context::MIGHT_ALLOC;
 use crate::gfp::*;
 use crate::machine::{Machine, PAGE_POISON};
 use crate::page::{format_page_flags, Page, PAGE_FLAGS_CHECK_AT_FREE, PG_RESERVED};
-use crate::report::{ReportKind, Taint};
+use crate::report::{hex_dump_lines, ReportKind, Taint};
 use crate::{MAX_PAGE_ORDER, PAGE_SHIFT, PAGE_SIZE};
 
 impl Machine {
@@ -74,21 +74,22 @@ impl Machine {
         Some(pfn)
     }
 
-    /// post_alloc_hook(): the page state of a new block, the poison check, zeroing.
+    /// post_alloc_hook(): the page state of a new block (set_page_refcounted() comes first),
+    /// then the poison check (kernel_unpoison_pages(), page by page), then zeroing.
     fn post_alloc_hook(&mut self, pfn: u64, order: u32, gfp: Gfp) {
         let n = 1u64 << order;
-        if self.cfg.page_poison {
-            for p in pfn..pfn + n {
-                if let Some(off) = self.mem.find_not(p, PAGE_POISON) {
-                    self.report_poison_corruption(p, off);
-                }
-            }
-        }
         *self.pages.get_mut(pfn) = Page {
             refcount: 1,
             owner_order: Some(order as u8),
             ..Page::FREE
         };
+        if self.cfg.page_poison {
+            for p in pfn..pfn + n {
+                if let Some(off) = self.mem.find_not(p, PAGE_POISON) {
+                    self.check_poison_mem(p, off);
+                }
+            }
+        }
         if gfp & __GFP_ZERO != 0 {
             for p in pfn..pfn + n {
                 self.mem.fill_page(p, 0);
@@ -96,32 +97,50 @@ impl Machine {
         }
     }
 
-    /// check_poison_mem(): "pagealloc: memory corruption" and a hex dump of the bad bytes.
-    /// It adds no taint.
-    fn report_poison_corruption(&mut self, pfn: u64, first: usize) {
-        let pa = pfn << PAGE_SHIFT;
-        let mut buf = vec![0u8; PAGE_SIZE as usize];
-        self.phys_read(pa, &mut buf);
-        let last = buf.iter().rposition(|&b| b != PAGE_POISON).unwrap_or(first);
-        let start = first & !15;
-        let va = self.layout.page_offset + pa;
-        let mut text = String::from("pagealloc: memory corruption");
-        for line in (start..=last).step_by(16) {
-            let end = (line + 16).min(buf.len());
-            let hex: Vec<String> = buf[line..end].iter().map(|b| format!("{b:02x}")).collect();
-            text.push_str(&format!(
-                "\n{:0w$x}: {}",
-                va + line as u64,
-                hex.join(" "),
-                w = self.ptr_width()
-            ));
+    /// Where unpoison_page()'s kmap_local_page() maps a page for the check: a lowmem page at
+    /// its direct-map address, a highmem page in the next kmap_local slot. (With every slot
+    /// in use Linux would BUG() in kmap_local_idx_push(); the model names the slot past the
+    /// last and goes on.)
+    fn poison_check_address(&self, pfn: u64) -> u64 {
+        if self.layout.is_highmem_pfn(pfn) {
+            self.layout
+                .kmap_slot_addr(self.kmap_local_stack().len() as u64)
+        } else {
+            self.layout.page_offset + (pfn << PAGE_SHIFT)
         }
-        text.push_str(&format!(
-            "\nCPU: 0 PID: {} Comm: {} {}",
-            crate::context::TASK_PID,
-            crate::context::TASK_COMM,
-            self.log.taint_str()
-        ));
+    }
+
+    /// check_poison_mem() (mm/page_poison.c) for a page whose byte `first` is not
+    /// PAGE_POISON: "pagealloc: single bit error" when that byte is the only bad one and
+    /// differs from 0xaa in one bit, "pagealloc: memory corruption" otherwise; then the bad
+    /// range, from the first bad byte to the last, as print_hex_dump(KERN_ERR, "",
+    /// DUMP_PREFIX_ADDRESS, 16, 1, start, end - start + 1, 1) prints it; then dump_stack()
+    /// and dump_page(page, "pagealloc: corrupted page details"). The memory is not repaired
+    /// and nothing is tainted. (Linux rate-limits this to 10 reports in 5 seconds; the model
+    /// reports every corrupted page.)
+    fn check_poison_mem(&mut self, pfn: u64, first: usize) {
+        let mut buf = vec![0u8; PAGE_SIZE as usize];
+        self.phys_read(pfn << PAGE_SHIFT, &mut buf);
+        let start = first.min(buf.len() - 1);
+        let end = buf
+            .iter()
+            .rposition(|&b| b != PAGE_POISON)
+            .map_or(start, |e| e.max(start));
+        let error = buf[start] ^ PAGE_POISON;
+        let mut text = String::from(if start == end && error.count_ones() == 1 {
+            "pagealloc: single bit error"
+        } else {
+            "pagealloc: memory corruption"
+        });
+        let addr = self.poison_check_address(pfn) + start as u64;
+        for line in hex_dump_lines("", addr, self.ptr_width(), &buf[start..=end]) {
+            text.push('\n');
+            text.push_str(&line);
+        }
+        text.push('\n');
+        text.push_str(&self.dump_stack_line());
+        text.push('\n');
+        text.push_str(&self.dump_page(pfn, "pagealloc: corrupted page details"));
         self.log.report(ReportKind::PagePoisonOverwritten, text);
     }
 
@@ -199,10 +218,9 @@ impl Machine {
             || (p.refcount == 0 && p.owner_order.is_none() && self.allocated_block(pfn).is_none())
         {
             // put_page_testzero() on a page whose _refcount is already 0.
-            let text = format!(
-                "{}\n------------[ cut here ]------------\nkernel BUG at include/linux/mm.h:1129!\ninvalid opcode: 0000 [#1] PREEMPT SMP",
-                self.dump_page(pfn, "VM_BUG_ON_PAGE(page_ref_count(page) == 0)")
-            );
+            let dump = self.dump_page(pfn, "VM_BUG_ON_PAGE(page_ref_count(page) == 0)");
+            let bug = self.bug_text("include/linux/mm.h:1129", "");
+            let text = format!("{dump}\n{bug}");
             self.log
                 .report_tainting(ReportKind::DoubleFree, text, Taint::Die);
             return false;
@@ -285,12 +303,12 @@ impl Machine {
         match self.layout.pfn_of_page_ptr(page) {
             Some(pfn) => self.free_pages_pfn(pfn, order),
             None => {
-                let w = self.ptr_width();
+                // PageHead(page) reads page->flags first: a read fault at the pointer.
+                let oops = self.page_fault_oops(page, false);
                 self.log.report_tainting(
                     ReportKind::InvalidFree,
                     format!(
-                        "BUG: unable to handle page fault for address: {page:0w$x}\n\
-                         __free_pages() of {page:#x}, which is no struct page in mem_map"
+                        "{oops}\n__free_pages() of {page:#x}, which is no struct page in mem_map"
                     ),
                     Taint::Die,
                 );
@@ -307,16 +325,15 @@ impl Machine {
         if !self.virt_addr_valid(addr) || addr & (PAGE_SIZE - 1) != 0 {
             // VM_BUG_ON(!virt_addr_valid((void *)addr)); an unaligned address would free the
             // page it lies in, which the model reports as the misuse it is.
-            let w = self.ptr_width();
-            self.log.report_tainting(
-                ReportKind::InvalidFree,
-                format!(
-                    "------------[ cut here ]------------\nkernel BUG at mm/page_alloc.c:4637!\n\
-                     free_pages({addr:#0w$x}, {order}): not the start of a page in the direct map",
-                    w = w + 2
+            let w = self.ptr_width() + 2;
+            let text = self.bug_text(
+                "mm/page_alloc.c:4637",
+                &format!(
+                    "free_pages({addr:#0w$x}, {order}): not the start of a page in the direct map"
                 ),
-                Taint::Die,
             );
+            self.log
+                .report_tainting(ReportKind::InvalidFree, text, Taint::Die);
             return;
         }
         self.free_pages_pfn((addr - self.layout.page_offset) >> PAGE_SHIFT, order);

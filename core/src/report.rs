@@ -185,6 +185,8 @@ pub struct KernelLog {
     debug_locks_off: bool,
     /// Whether lines are kept; a fuzzing loop that never reads dmesg turns this off.
     keep_lines: bool,
+    /// arch/x86/kernel/dumpstack.c's die_counter: how many oops headers have been printed.
+    die_counter: u32,
 }
 
 impl KernelLog {
@@ -301,6 +303,67 @@ impl KernelLog {
     pub fn taint_str(&self) -> String {
         print_tainted(self.taint_mask)
     }
+
+    /// `++die_counter`, as __die_header() takes it for every oops header it prints (page
+    /// faults, BUG()'s "invalid opcode", general protection faults): the number in `[#N]`.
+    pub fn next_die_counter(&mut self) -> u32 {
+        self.die_counter = self.die_counter.saturating_add(1);
+        self.die_counter
+    }
+
+    /// How many oops headers have been printed.
+    pub fn die_counter(&self) -> u32 {
+        self.die_counter
+    }
+}
+
+/// __die_header()'s line (arch/x86/kernel/dumpstack.c, 6.6): `"%s: %04lx [#%d]%s%s%s%s%s"`
+/// with the trap's name, the error code's low 16 bits and the die counter, then the
+/// configuration: " PREEMPT" (CONFIG_PREEMPTION), " SMP", " DEBUG_PAGEALLOC" while
+/// debug_pagealloc is on; the model's kernel has no KASAN and no PAGE_TABLE_ISOLATION, so
+/// neither " KASAN" nor " PTI"/" NOPTI" follows. (6.10 added an "Oops: " prefix; 6.6 has none.)
+pub fn die_header_line(what: &str, err: u64, counter: u32, debug_pagealloc: bool) -> String {
+    format!(
+        "{what}: {:04x} [#{counter}] PREEMPT SMP{}",
+        err & 0xffff,
+        if debug_pagealloc {
+            " DEBUG_PAGEALLOC"
+        } else {
+            ""
+        }
+    )
+}
+
+/// print_hex_dump(level, prefix, DUMP_PREFIX_ADDRESS, 16, 1, buf, len, true) (lib/hexdump.c):
+/// one line per 16 bytes from `addr` on (the last one shorter), each `"%s%p: %s"` with the
+/// prefix, the row's address (raw, `ptr_width` hex digits) and hex_dump_to_buffer()'s text:
+/// the bytes as "%02x" separated by single spaces, padded with spaces to the ASCII column
+/// (rowsize * 2 + rowsize / groupsize + 1 = 49), then each byte as itself when it is
+/// printable ASCII (0x20..=0x7e) and as '.' otherwise.
+pub fn hex_dump_lines(prefix: &str, addr: u64, ptr_width: usize, buf: &[u8]) -> Vec<String> {
+    const ROWSIZE: usize = 16;
+    const ASCII_COLUMN: usize = ROWSIZE * 2 + ROWSIZE + 1;
+    buf.chunks(ROWSIZE)
+        .enumerate()
+        .map(|(i, row)| {
+            let hex: Vec<String> = row.iter().map(|b| format!("{b:02x}")).collect();
+            let ascii: String = row
+                .iter()
+                .map(|&b| {
+                    if (0x20..0x7f).contains(&b) {
+                        b as char
+                    } else {
+                        '.'
+                    }
+                })
+                .collect();
+            format!(
+                "{prefix}{:0ptr_width$x}: {:<ASCII_COLUMN$}{ascii}",
+                addr.wrapping_add((i * ROWSIZE) as u64),
+                hex.join(" ")
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

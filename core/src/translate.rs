@@ -34,20 +34,13 @@ impl Machine {
             Arch::X86_64 => (x < l.page_offset || x - l.page_offset >= 1 << 46, 28),
         };
         if bad {
-            let w = self.ptr_width();
-            self.log.report_tainting(
-                ReportKind::BadVirtToPhys,
-                format!(
-                    "------------[ cut here ]------------\nkernel BUG at arch/x86/mm/physaddr.c:{line}!\n\
-                     invalid opcode: 0000 [#1] PREEMPT SMP\nCPU: 0 PID: {} Comm: {} {}\n\
-                     {what}({x:#0w$x})",
-                    crate::context::TASK_PID,
-                    crate::context::TASK_COMM,
-                    self.log.taint_str(),
-                    w = w + 2
-                ),
-                Taint::Die,
+            let w = self.ptr_width() + 2;
+            let text = self.bug_text(
+                &format!("arch/x86/mm/physaddr.c:{line}"),
+                &format!("{what}({x:#0w$x})"),
             );
+            self.log
+                .report_tainting(ReportKind::BadVirtToPhys, text, Taint::Die);
         }
     }
 

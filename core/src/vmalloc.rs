@@ -401,12 +401,8 @@ impl Machine {
     }
 
     /// A BUG()/BUG_ON() in mm/vmalloc.c.
-    fn vm_bug_text(&self, line: u32, what: &str) -> String {
-        format!(
-            "------------[ cut here ]------------\nkernel BUG at mm/vmalloc.c:{line}!\n\
-             invalid opcode: 0000 [#1] PREEMPT SMP\nCPU: 0 PID: {TASK_PID} Comm: {TASK_COMM} {}\n{what}",
-            self.log.taint_str()
-        )
+    fn vm_bug_text(&mut self, line: u32, what: &str) -> String {
+        self.bug_text(&format!("mm/vmalloc.c:{line}"), what)
     }
 
     /// warn_alloc(gfp, NULL, fmt, ...) for a vmalloc failure.

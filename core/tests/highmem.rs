@@ -72,7 +72,16 @@ fn kunmap_of_an_unmapped_page_is_a_bug() {
     m.kmap(page);
     m.kunmap(page);
     m.kunmap(page);
-    assert_eq!(kinds(&mut m), [ReportKind::KmapMisuse]);
+    let r = m.take_reports();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].kind, ReportKind::KmapMisuse);
+    assert!(
+        r[0].text.contains(
+            "invalid opcode: 0000 [#2] PREEMPT SMP\nCPU: 0 PID: 1 Comm: init Tainted: G      D           "
+        ),
+        "the second oops of the run, after the first tainted 'D': {}",
+        r[0].text
+    );
     assert_eq!(m.pkmap_count(1), 1, "state left as it was");
     // A pointer that is no struct page.
     m.kunmap(0);
@@ -81,6 +90,7 @@ fn kunmap_of_an_unmapped_page_is_a_bug() {
     assert!(r[0]
         .text
         .starts_with("BUG: kernel NULL pointer dereference"));
+    assert!(r[0].text.contains("\nOops: 0000 [#3] PREEMPT SMP\n"));
     assert_eq!(m.kmap(0x1234), 0);
     assert_eq!(kinds(&mut m), [ReportKind::PageFault]);
 }

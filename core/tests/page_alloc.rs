@@ -118,13 +118,149 @@ fn page_poisoning_catches_writes_to_free_pages() {
     let b = m.__get_free_page(GFP_KERNEL);
     assert_eq!(a, b, "lowest free block first");
     let r = m.take_reports();
+    assert_eq!(r.len(), 1);
     assert_eq!(r[0].kind, ReportKind::PagePoisonOverwritten);
-    assert!(r[0].text.starts_with("pagealloc: memory corruption\n"));
+    // check_poison_mem(): the dump runs from the first bad byte to the last, with the ASCII
+    // column, then dump_stack() and dump_page().
+    assert_eq!(
+        r[0].text,
+        "pagealloc: memory corruption\n\
+         c1f80064: 41 41 41 41                                      AAAA\n\
+         CPU: 0 PID: 1 Comm: init Not tainted\n\
+         page:c1fff000 refcount:1 mapcount:0 mapping:00000000 index:0x0 pfn:0x1f80\n\
+         flags: 0x0(zone=1)\n\
+         page dumped because: pagealloc: corrupted page details"
+    );
+    assert_eq!(m.log().taints(), 0, "check_poison_mem() does not taint");
+}
+
+/// Frees a page, corrupts it with `writes` (offset, byte), allocates it again and returns
+/// the one report.
+fn poison_report(writes: &[(u64, u8)]) -> String {
+    let mut m = boot(&["mem=32M", "page_poison=1"]);
+    let a = m.__get_free_page(GFP_KERNEL);
+    m.free_page(a);
+    for &(off, byte) in writes {
+        assert!(m.write(a + off, 1, byte));
+    }
+    assert_eq!(m.__get_free_page(GFP_KERNEL), a);
+    let mut r = m.take_reports();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].kind, ReportKind::PagePoisonOverwritten);
+    r.remove(0).text
+}
+
+#[test]
+fn page_poisoning_tells_a_single_bit_error_from_corruption() {
+    // One byte, one bit off 0xaa.
+    let t = poison_report(&[(5, 0xab)]);
     assert!(
-        r[0].text.contains("aa aa aa aa 41 41 41 41 aa"),
+        t.starts_with(
+            "pagealloc: single bit error\n\
+             c1f80005: ab                                               .\n\
+             CPU: 0 PID: 1 Comm: init Not tainted\n"
+        ),
+        "{t}"
+    );
+    // One byte, two bits off.
+    let t = poison_report(&[(5, 0xa9)]);
+    assert!(
+        t.starts_with("pagealloc: memory corruption\nc1f80005: a9 "),
+        "{t}"
+    );
+    // Two bytes, each one bit off: the range is two bytes long.
+    let t = poison_report(&[(5, 0xab), (6, 0x2a)]);
+    assert!(
+        t.starts_with("pagealloc: memory corruption\nc1f80005: ab 2a "),
+        "{t}"
+    );
+}
+
+#[test]
+fn page_poison_dump_runs_from_the_first_bad_byte_to_the_last() {
+    let t = poison_report(&[
+        (100, 0x41),
+        (101, 0x41),
+        (102, 0x41),
+        (103, 0x41),
+        (130, 0x42),
+    ]);
+    let lines: Vec<&str> = t.lines().collect();
+    assert_eq!(
+        lines[..3],
+        [
+            "pagealloc: memory corruption",
+            "c1f80064: 41 41 41 41 aa aa aa aa aa aa aa aa aa aa aa aa  AAAA............",
+            "c1f80074: aa aa aa aa aa aa aa aa aa aa aa aa aa aa 42     ..............B",
+        ]
+    );
+    assert!(lines[3].starts_with("CPU: 0 PID: 1 Comm: init "));
+}
+
+#[test]
+fn page_poison_check_of_a_highmem_page_dumps_its_kmap_local_address() {
+    let mut m = boot(&["mem=1G", "page_poison=1"]);
+    let page = m.alloc_pages(GFP_HIGHUSER, 0);
+    let addr = m.kmap_local_page(page);
+    m.__free_pages(page, 0);
+    assert!(m.write(addr + 8, 1, 0), "still mapped: a use after free");
+    m.kunmap_local(addr);
+    assert!(m.take_reports().is_empty());
+    assert_eq!(m.alloc_pages(GFP_HIGHUSER, 0), page);
+    let r = m.take_reports();
+    assert_eq!(r.len(), 1);
+    // unpoison_page() maps the page with kmap_local_page(): the first free slot, which is
+    // the one `addr` was.
+    assert!(
+        r[0].text.starts_with(&format!(
+            "pagealloc: memory corruption\n{:08x}: 00  ",
+            addr + 8
+        )),
         "{}",
         r[0].text
     );
+}
+
+/// The first report taken now, which must contain `needle`.
+fn report_containing(m: &mut Machine, needle: &str) -> kmem::Report {
+    let mut r = m.take_reports();
+    assert!(
+        r.first().is_some_and(|r| r.text.contains(needle)),
+        "{needle:?} not in {r:#?}"
+    );
+    r.remove(0)
+}
+
+#[test]
+fn every_oops_takes_the_next_die_counter() {
+    let mut m = boot(&["mem=32M"]);
+    assert!(!m.write(0, 4, 1));
+    report_containing(
+        &mut m,
+        "\nOops: 0002 [#1] PREEMPT SMP\nCPU: 0 PID: 1 Comm: init Not tainted",
+    );
+    // A double free is VM_BUG_ON_PAGE(): BUG() is die("invalid opcode"), the second oops.
+    let a = m.__get_free_page(GFP_KERNEL);
+    m.free_page(a);
+    m.free_page(a);
+    let r = report_containing(
+        &mut m,
+        "kernel BUG at include/linux/mm.h:1129!\ninvalid opcode: 0000 [#2] PREEMPT SMP\n\
+         CPU: 0 PID: 1 Comm: init Tainted: G      D           ",
+    );
+    assert_eq!(r.kind, ReportKind::DoubleFree);
+    // Reports that are no oops do not count: bad_page() (a reserved page freed).
+    m.free_page(0xc000_0000);
+    assert_eq!(kinds(&mut m), [ReportKind::BadPageState]);
+    let b = m.__get_free_page(GFP_KERNEL);
+    m.free_pages(b + 1, 0);
+    report_containing(
+        &mut m,
+        "kernel BUG at mm/page_alloc.c:4637!\ninvalid opcode: 0000 [#3] PREEMPT SMP\n",
+    );
+    assert!(m.read(0x10, 4).is_none());
+    report_containing(&mut m, "\nOops: 0000 [#4] PREEMPT SMP\n");
+    assert_eq!(m.log().die_counter(), 4);
 }
 
 #[test]
@@ -147,6 +283,13 @@ fn debug_pagealloc_unmaps_freed_pages() {
     assert!(r[0]
         .text
         .contains("#PF: supervisor write access in kernel mode"));
+    // The oops header names debug_pagealloc while it is on.
+    assert!(
+        r[0].text
+            .contains("\nOops: 0002 [#1] PREEMPT SMP DEBUG_PAGEALLOC\n"),
+        "{}",
+        r[0].text
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use super::slab::TrackItem;
 use super::{POISON_END, POISON_FREE, POISON_INUSE, SLUB_RED_ACTIVE};
 use crate::machine::Machine;
-use crate::report::{ReportKind, Taint};
+use crate::report::{hex_dump_lines, ReportKind, Taint};
 use crate::slab_flags::*;
 use crate::PAGE_SIZE;
 
@@ -41,28 +41,12 @@ impl Machine {
         format!("{v:0w$x}", w = self.ptr_width())
     }
 
-    /// print_section(): print_hex_dump(DUMP_PREFIX_ADDRESS, 16 bytes a row, ASCII column).
+    /// print_section(): print_hex_dump(KERN_ERR, text, DUMP_PREFIX_ADDRESS, 16, 1, addr,
+    /// length, 1).
     pub(crate) fn print_section(&self, out: &mut Vec<String>, prefix: &str, addr: u64, len: u64) {
         let mut buf = vec![0u8; len as usize];
         self.phys_read(self.slab_pa(addr), &mut buf);
-        for (i, row) in buf.chunks(16).enumerate() {
-            let hex: Vec<String> = row.iter().map(|b| format!("{b:02x}")).collect();
-            let ascii: String = row
-                .iter()
-                .map(|&b| {
-                    if (0x20..0x7f).contains(&b) {
-                        b as char
-                    } else {
-                        '.'
-                    }
-                })
-                .collect();
-            out.push(format!(
-                "{prefix}{}: {:<49}{ascii}",
-                self.px(addr + i as u64 * 16),
-                hex.join(" ")
-            ));
-        }
+        out.extend(hex_dump_lines(prefix, addr, self.ptr_width(), &buf));
     }
 
     /// print_tracking(): the alloc and free tracks (SLAB_STORE_USER).

@@ -208,8 +208,7 @@ impl Machine {
     pub(crate) fn bad_cache_handle(&mut self, func: &str, handle: u64) {
         let w = self.ptr_width();
         if handle == 0 {
-            let text =
-                crate::mmu::page_fault_text(self.layout.arch, 8, false, &self.log.taint_str());
+            let text = self.page_fault_oops(8, false);
             self.slub_flush();
             self.log.report_tainting(
                 ReportKind::PageFault,

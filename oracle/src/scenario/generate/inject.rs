@@ -239,7 +239,10 @@ impl Gen<'_> {
                     && (!self.buried_maps().is_empty()
                         || !self.unmapped_pages().is_empty()
                         || (self.ctx.len().saturating_add(2) <= MAX_CTX
-                            && !self.c_pages(true, false).is_empty()))
+                            && self.has(super::ops::Cand::Pages {
+                                whole: true,
+                                low: false,
+                            })))
             }
             Misuse::ContextImbalance => self.on(Family::Context) && self.ctx.is_empty(),
         }

@@ -8,7 +8,7 @@ use kmem::PAGE_SIZE;
 use super::super::ast::{Op, Operand};
 use super::super::kind::Family;
 use super::choose::{self, byte, chance, one_of, pick};
-use super::state::{order_bytes, Ctx, Gen, Kind, Life, MapHow, PoolKind, MAX_CTX};
+use super::state::{order_bytes, Ctx, Gen, Handle, Kind, Life, MapHow, PoolKind, MAX_CTX};
 
 /// The most caches and pools alive at once.
 const MAX_CACHES: usize = 6;
@@ -64,106 +64,158 @@ pub fn page_round(n: u64) -> u64 {
     n.div_ceil(PAGE_SIZE).saturating_mul(PAGE_SIZE)
 }
 
+/// A set of handles an operation may use now.
+#[derive(Clone, Copy, Debug)]
+pub enum Cand {
+    /// Pages from alloc_pages that may be freed.
+    PagesToFree,
+    /// Addresses from __get_free_pages that may be freed.
+    FreePagesToFree,
+    /// Live page handles; `whole`: only those whose page belongs to their owner; `low`: only
+    /// those certainly in lowmem.
+    Pages {
+        whole: bool,
+        low: bool,
+    },
+    /// Live addresses in the direct map.
+    Linear,
+    /// Live physical addresses of lowmem.
+    PhysLow,
+    Caches,
+    /// Live slab objects of live caches.
+    Objs,
+    Kmallocs,
+    VmallocsToFree,
+    Vmaps,
+    /// Live addresses in the vmalloc area.
+    VmAreas,
+    /// Live `kmap` mappings.
+    Kmaps,
+    Pools,
+    /// Live elements of live pools that may be freed.
+    Elems,
+    /// Live addresses with bytes that may be touched.
+    Access,
+}
+
 // Candidates: which handles each operation may use now.
 impl Gen<'_> {
     fn live(&self, i: usize) -> bool {
         self.get(i).is_some_and(|h| h.life == Life::Live)
     }
 
-    /// Pages from alloc_pages that may be freed.
+    /// Whether handle `i` is in the set `c`.
+    fn is(&self, c: Cand, i: usize, h: &Handle) -> bool {
+        let live = h.life == Life::Live;
+        match c {
+            Cand::PagesToFree => live && matches!(h.kind, Kind::Pages { .. }) && !self.pinned(i),
+            Cand::FreePagesToFree => {
+                live && matches!(h.kind, Kind::FreePages { .. }) && !self.pinned(i)
+            }
+            Cand::Pages { whole, low } => {
+                self.alive(i)
+                    && self
+                        .page_like(i)
+                        .is_some_and(|(high, bytes)| (!whole || bytes > 0) && (!low || !high))
+            }
+            Cand::Linear => self.alive(i) && self.is_linear(i),
+            Cand::PhysLow => self.alive(i) && matches!(h.kind, Kind::Phys { low: true, .. }),
+            Cand::Caches => live && matches!(h.kind, Kind::Cache { .. }),
+            Cand::Objs => live && matches!(h.kind, Kind::SlabObj { cache, .. } if self.live(cache)),
+            Cand::Kmallocs => live && matches!(h.kind, Kind::Kmalloc { .. }),
+            Cand::VmallocsToFree => {
+                live && matches!(h.kind, Kind::Vmalloc { .. }) && !self.pinned(i)
+            }
+            Cand::Vmaps => live && matches!(h.kind, Kind::Vmap { .. }),
+            Cand::VmAreas => self.alive(i) && self.is_vmalloc_area(i),
+            Cand::Kmaps => {
+                self.alive(i)
+                    && matches!(
+                        h.kind,
+                        Kind::Kmap {
+                            how: MapHow::Kmap,
+                            ..
+                        }
+                    )
+            }
+            Cand::Pools => live && matches!(h.kind, Kind::Pool { .. }),
+            Cand::Elems => {
+                live && matches!(h.kind, Kind::PoolElem { pool, .. } if self.live(pool))
+                    && !self.pinned(i)
+            }
+            Cand::Access => self.alive(i) && self.addr_size(i).is_some_and(|s| s > 0),
+        }
+    }
+
+    /// The handles in `c`, in handle order.
+    pub fn cands(&self, c: Cand) -> Vec<usize> {
+        self.find_scanned(|i, h| self.is(c, i, h))
+    }
+
+    /// Whether any handle is in `c` (without building the list: the generator asks this
+    /// of every set on every statement).
+    pub fn has(&self, c: Cand) -> bool {
+        self.any_scanned(|i, h| self.is(c, i, h))
+    }
+
     pub fn c_pages_to_free(&self) -> Vec<usize> {
-        self.find(|i, h| {
-            h.life == Life::Live && matches!(h.kind, Kind::Pages { .. }) && !self.pinned(i)
-        })
+        self.cands(Cand::PagesToFree)
     }
 
-    /// Addresses from __get_free_pages that may be freed.
     pub fn c_free_pages_to_free(&self) -> Vec<usize> {
-        self.find(|i, h| {
-            h.life == Life::Live && matches!(h.kind, Kind::FreePages { .. }) && !self.pinned(i)
-        })
+        self.cands(Cand::FreePagesToFree)
     }
 
-    /// Live page handles; `whole`: only those whose page belongs to their owner; `low`: only
-    /// those certainly in lowmem.
     pub fn c_pages(&self, whole: bool, low: bool) -> Vec<usize> {
-        self.find(|i, _| {
-            self.alive(i)
-                && self
-                    .page_like(i)
-                    .is_some_and(|(high, bytes)| (!whole || bytes > 0) && (!low || !high))
-        })
+        self.cands(Cand::Pages { whole, low })
     }
 
     pub fn c_linear(&self) -> Vec<usize> {
-        self.find(|i, _| self.alive(i) && self.is_linear(i))
+        self.cands(Cand::Linear)
     }
 
     pub fn c_phys_low(&self) -> Vec<usize> {
-        self.find(|i, h| self.alive(i) && matches!(h.kind, Kind::Phys { low: true, .. }))
+        self.cands(Cand::PhysLow)
     }
 
     pub fn c_caches(&self) -> Vec<usize> {
-        self.find(|_, h| h.life == Life::Live && matches!(h.kind, Kind::Cache { .. }))
+        self.cands(Cand::Caches)
     }
 
-    /// Live slab objects of live caches.
     pub fn c_objs(&self) -> Vec<usize> {
-        self.find(|_, h| {
-            h.life == Life::Live
-                && matches!(h.kind, Kind::SlabObj { cache, .. } if self.live(cache))
-        })
+        self.cands(Cand::Objs)
     }
 
     pub fn c_kmallocs(&self) -> Vec<usize> {
-        self.find(|_, h| h.life == Life::Live && matches!(h.kind, Kind::Kmalloc { .. }))
+        self.cands(Cand::Kmallocs)
     }
 
     pub fn c_vmallocs_to_free(&self) -> Vec<usize> {
-        self.find(|i, h| {
-            h.life == Life::Live && matches!(h.kind, Kind::Vmalloc { .. }) && !self.pinned(i)
-        })
+        self.cands(Cand::VmallocsToFree)
     }
 
     pub fn c_vmaps(&self) -> Vec<usize> {
-        self.find(|_, h| h.life == Life::Live && matches!(h.kind, Kind::Vmap { .. }))
+        self.cands(Cand::Vmaps)
     }
 
-    /// Live addresses in the vmalloc area.
     pub fn c_vm_areas(&self) -> Vec<usize> {
-        self.find(|i, _| self.alive(i) && self.is_vmalloc_area(i))
+        self.cands(Cand::VmAreas)
     }
 
-    /// Live `kmap` mappings.
     pub fn c_kmaps(&self) -> Vec<usize> {
-        self.find(|i, h| {
-            self.alive(i)
-                && matches!(
-                    h.kind,
-                    Kind::Kmap {
-                        how: MapHow::Kmap,
-                        ..
-                    }
-                )
-        })
+        self.cands(Cand::Kmaps)
     }
 
     pub fn c_pools(&self) -> Vec<usize> {
-        self.find(|_, h| h.life == Life::Live && matches!(h.kind, Kind::Pool { .. }))
+        self.cands(Cand::Pools)
     }
 
-    /// Live elements of live pools that may be freed.
     pub fn c_elems(&self) -> Vec<usize> {
-        self.find(|i, h| {
-            h.life == Life::Live
-                && matches!(h.kind, Kind::PoolElem { pool, .. } if self.live(pool))
-                && !self.pinned(i)
-        })
+        self.cands(Cand::Elems)
     }
 
-    /// Live addresses with bytes that may be touched.
     pub fn c_access(&self) -> Vec<usize> {
-        self.find(|i, _| self.alive(i) && self.addr_size(i).is_some_and(|s| s > 0))
+        self.cands(Cand::Access)
     }
 }
 
@@ -184,25 +236,31 @@ impl Gen<'_> {
                 add(A::AllocPages, 2);
                 add(A::GetFreePages, 2);
             }
-            if !self.c_pages_to_free().is_empty() {
+            if self.has(Cand::PagesToFree) {
                 add(A::FreePagesPage, 2);
             }
-            if !self.c_free_pages_to_free().is_empty() {
+            if self.has(Cand::FreePagesToFree) {
                 add(A::FreePages, 2);
             }
         }
         if self.on(Family::Translate) {
-            if !self.c_pages(false, true).is_empty() {
+            if self.has(Cand::Pages {
+                whole: false,
+                low: true,
+            }) {
                 add(A::PageAddress, 1);
             }
-            if !self.c_pages(false, false).is_empty() {
+            if self.has(Cand::Pages {
+                whole: false,
+                low: false,
+            }) {
                 add(A::PageToPhys, 1);
             }
-            if !self.c_linear().is_empty() {
+            if self.has(Cand::Linear) {
                 add(A::VirtToPage, 1);
                 add(A::VirtToPhys, 1);
             }
-            if !self.c_phys_low().is_empty() {
+            if self.has(Cand::PhysLow) {
                 add(A::PhysToVirt, 1);
             }
         }
@@ -220,14 +278,14 @@ impl Gen<'_> {
                     }
                 }
             }
-            if !self.c_objs().is_empty() {
+            if self.has(Cand::Objs) {
                 add(A::CacheFree, 2);
             }
         }
         if self.on(Family::Kmalloc) {
             add(A::Kmalloc, 3);
             add(A::Krealloc, 1);
-            if !self.c_kmallocs().is_empty() {
+            if self.has(Cand::Kmallocs) {
                 add(A::Ksize, 1);
                 add(A::Kfree, 3);
             }
@@ -235,20 +293,23 @@ impl Gen<'_> {
         if self.on(Family::Vmalloc) {
             if !atomic {
                 add(A::Vmalloc, 2);
-                if !self.c_vmallocs_to_free().is_empty() {
+                if self.has(Cand::VmallocsToFree) {
                     add(A::Vfree, 2);
                 }
-                if !self.c_pages(true, false).is_empty() {
+                if self.has(Cand::Pages {
+                    whole: true,
+                    low: false,
+                }) {
                     add(A::Vmap, 1);
                 }
-                if !self.c_vmaps().is_empty() {
+                if self.has(Cand::Vmaps) {
                     add(A::Vunmap, 1);
                 }
             }
-            if !self.c_vm_areas().is_empty() {
+            if self.has(Cand::VmAreas) {
                 add(A::VmallocToPage, 1);
             }
-            if !self.c_access().is_empty() {
+            if self.has(Cand::Access) {
                 add(A::IsVmallocAddr, 1);
             }
         }
@@ -261,7 +322,7 @@ impl Gen<'_> {
                 add(A::KmapAtomic, 2);
                 add(A::KmapLocal, 1);
             }
-            if !atomic && !self.c_kmaps().is_empty() {
+            if !atomic && self.has(Cand::Kmaps) {
                 add(A::Kunmap, 2);
             }
         }
@@ -276,7 +337,7 @@ impl Gen<'_> {
                     add(A::PoolDestroy, 1);
                 }
             }
-            if !self.c_elems().is_empty() {
+            if self.has(Cand::Elems) {
                 add(A::PoolFree, 2);
             }
         }
@@ -286,7 +347,7 @@ impl Gen<'_> {
         if !self.ctx.is_empty() {
             add(A::CloseTop, 3);
         }
-        if self.on(Family::Access) && !self.c_access().is_empty() {
+        if self.on(Family::Access) && self.has(Cand::Access) {
             add(A::Write, 4);
             add(A::Read, 3);
         }

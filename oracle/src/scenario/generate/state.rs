@@ -160,6 +160,10 @@ pub struct Gen<'c> {
     pub has_highmem: bool,
     pub stmts: Vec<Stmt>,
     pub handles: Vec<Handle>,
+    /// The handles a candidate set may hold, in handle order: every view (whose liveness
+    /// is its owner's) and every other handle while it is live. Candidate scans walk this
+    /// rather than every handle ever bound.
+    scan: Vec<usize>,
     pub ctx: Vec<Ctx>,
     pub misuse: Vec<(u32, Misuse)>,
     pub live_bytes: u64,
@@ -178,6 +182,7 @@ impl<'c> Gen<'c> {
             boot,
             stmts: Vec::new(),
             handles: Vec::new(),
+            scan: Vec::new(),
             ctx: Vec::new(),
             misuse: Vec::new(),
             live_bytes: 0,
@@ -404,6 +409,23 @@ impl<'c> Gen<'c> {
             .collect()
     }
 
+    /// The handle indices in [`Gen::scan`] for which `pred` holds, in handle order; a
+    /// predicate that holds only for views or live handles gets what [`Gen::find`] would.
+    pub fn find_scanned(&self, pred: impl Fn(usize, &Handle) -> bool) -> Vec<usize> {
+        self.scan
+            .iter()
+            .filter(|&&i| self.handles.get(i).is_some_and(|h| pred(i, h)))
+            .copied()
+            .collect()
+    }
+
+    /// Whether `pred` holds for a handle in [`Gen::scan`].
+    pub fn any_scanned(&self, pred: impl Fn(usize, &Handle) -> bool) -> bool {
+        self.scan
+            .iter()
+            .any(|&i| self.handles.get(i).is_some_and(|h| pred(i, h)))
+    }
+
     /// Appends a statement; returns its line.
     pub fn emit(&mut self, bind: Option<String>, op: Op) -> u32 {
         let line = printed_line(self.stmts.len());
@@ -432,6 +454,7 @@ impl<'c> Gen<'c> {
             pools: 0,
         });
         let i = self.handles.len() - 1;
+        self.scan.push(i);
         self.link(i, true);
         i
     }
@@ -443,6 +466,15 @@ impl<'c> Gen<'c> {
         };
         let was_live = h.life == Life::Live;
         h.life = life;
+        let view = matches!(
+            h.kind,
+            Kind::PageView { .. } | Kind::AddrView { .. } | Kind::Phys { .. }
+        );
+        if life != Life::Live && !view {
+            if let Ok(k) = self.scan.binary_search(&i) {
+                self.scan.remove(k);
+            }
+        }
         if was_live {
             self.live_bytes = self.live_bytes.saturating_sub(h.bytes);
             self.link(i, false);
