@@ -7,6 +7,7 @@ use kmem::{Arch, MAX_PAGE_ORDER, PAGE_SIZE};
 use super::super::ast::{printed_line, Op, Operand};
 use super::super::kind::Family;
 use super::choose::{self, byte, chance, one_of, pick};
+use super::ops::Cand;
 use super::ops::{in_bounds, offset, page_round};
 use super::state::{order_bytes, Ctx, Gen, Kind, Life, MapHow, MAX_CTX};
 use super::Misuse;
@@ -49,8 +50,8 @@ impl Gen<'_> {
     }
 
     fn wrong_order_cands(&self) -> Vec<usize> {
-        let mut v = self.c_pages_to_free();
-        v.extend(self.c_free_pages_to_free());
+        let mut v = self.cands(Cand::PagesToFree);
+        v.extend(self.cands(Cand::FreePagesToFree));
         v
     }
 
@@ -89,7 +90,7 @@ impl Gen<'_> {
             v.push(Freer::Vfree);
         }
         if self.on(Family::Slab) {
-            v.extend(self.c_caches().into_iter().map(Freer::CacheFree));
+            v.extend(self.cands(Cand::Caches).into_iter().map(Freer::CacheFree));
         }
         v
     }
@@ -97,20 +98,20 @@ impl Gen<'_> {
     fn interior_cands(&self) -> Vec<usize> {
         let atomic = self.atomic();
         let mut v: Vec<usize> = self
-            .c_kmallocs()
+            .cands(Cand::Kmallocs)
             .into_iter()
-            .chain(self.c_objs())
+            .chain(self.cands(Cand::Objs))
             .filter(|&i| self.addr_size(i).is_some_and(|s| s >= 2))
             .collect();
         if !atomic {
-            v.extend(self.c_vmallocs_to_free());
+            v.extend(self.cands(Cand::VmallocsToFree));
         }
         v
     }
 
     fn out_of_bounds_cands(&self) -> Vec<usize> {
         match self.on(Family::Access) {
-            true => self.c_access(),
+            true => self.cands(Cand::Access),
             false => Vec::new(),
         }
     }
@@ -126,14 +127,21 @@ impl Gen<'_> {
         if self.on(Family::Vmalloc) && self.fits(PAGE_SIZE) {
             v.push(Sleeper::Vmalloc);
         }
-        v.extend(self.c_caches().into_iter().map(Sleeper::CacheAlloc));
-        v.extend(self.c_pools().into_iter().map(Sleeper::PoolAlloc));
+        v.extend(
+            self.cands(Cand::Caches)
+                .into_iter()
+                .map(Sleeper::CacheAlloc),
+        );
+        v.extend(self.cands(Cand::Pools).into_iter().map(Sleeper::PoolAlloc));
         if self.on(Family::Highmem) {
             v.extend(
-                self.c_pages(true, false)
-                    .into_iter()
-                    .filter(|&p| !self.kmapped(p))
-                    .map(Sleeper::Kmap),
+                self.cands(Cand::Pages {
+                    whole: true,
+                    low: false,
+                })
+                .into_iter()
+                .filter(|&p| !self.kmapped(p))
+                .map(Sleeper::Kmap),
             );
         }
         v
@@ -149,7 +157,10 @@ impl Gen<'_> {
             false => Vec::new(),
         };
         let pages = match self.on(Family::Highmem) {
-            true => self.c_pages(true, false),
+            true => self.cands(Cand::Pages {
+                whole: true,
+                low: false,
+            }),
             false => Vec::new(),
         };
         (ctxs, pages)
@@ -168,9 +179,9 @@ impl Gen<'_> {
 
     /// (object, other cache) pairs.
     fn wrong_cache_cands(&self) -> Vec<(usize, usize)> {
-        let caches = self.c_caches();
+        let caches = self.cands(Cand::Caches);
         let mut v = Vec::new();
-        for o in self.c_objs() {
+        for o in self.cands(Cand::Objs) {
             if let Some(&Kind::SlabObj { cache, .. }) = self.kind(o) {
                 v.extend(caches.iter().filter(|&&c| c != cache).map(|&c| (o, c)));
             }
@@ -183,10 +194,13 @@ impl Gen<'_> {
             return Vec::new();
         }
         let caches = self
-            .c_caches()
+            .cands(Cand::Caches)
             .into_iter()
             .filter(|&c| self.cache_has_objects(c) && !self.cache_has_pool(c));
-        let pools = self.c_pools().into_iter().filter(|&p| self.pool_busy(p));
+        let pools = self
+            .cands(Cand::Pools)
+            .into_iter()
+            .filter(|&p| self.pool_busy(p));
         caches.chain(pools).collect()
     }
 
@@ -209,7 +223,10 @@ impl Gen<'_> {
         match self.atomic() {
             true => Vec::new(),
             false => self
-                .c_pages(true, false)
+                .cands(Cand::Pages {
+                    whole: true,
+                    low: false,
+                })
                 .into_iter()
                 .filter(|&p| !self.kmapped(p))
                 .collect(),
@@ -239,7 +256,7 @@ impl Gen<'_> {
                     && (!self.buried_maps().is_empty()
                         || !self.unmapped_pages().is_empty()
                         || (self.ctx.len().saturating_add(2) <= MAX_CTX
-                            && self.has(super::ops::Cand::Pages {
+                            && self.has(Cand::Pages {
                                 whole: true,
                                 low: false,
                             })))
@@ -559,7 +576,10 @@ impl Gen<'_> {
         let buried = self.buried_maps();
         let unmapped = self.unmapped_pages();
         let room = self.ctx.len().saturating_add(2) <= MAX_CTX;
-        let pages = self.c_pages(true, false);
+        let pages = self.cands(Cand::Pages {
+            whole: true,
+            low: false,
+        });
         let mut ways = Vec::new();
         if !buried.is_empty() {
             ways.push(0);

@@ -157,66 +157,6 @@ impl Gen<'_> {
     pub fn has(&self, c: Cand) -> bool {
         self.any_scanned(|i, h| self.is(c, i, h))
     }
-
-    pub fn c_pages_to_free(&self) -> Vec<usize> {
-        self.cands(Cand::PagesToFree)
-    }
-
-    pub fn c_free_pages_to_free(&self) -> Vec<usize> {
-        self.cands(Cand::FreePagesToFree)
-    }
-
-    pub fn c_pages(&self, whole: bool, low: bool) -> Vec<usize> {
-        self.cands(Cand::Pages { whole, low })
-    }
-
-    pub fn c_linear(&self) -> Vec<usize> {
-        self.cands(Cand::Linear)
-    }
-
-    pub fn c_phys_low(&self) -> Vec<usize> {
-        self.cands(Cand::PhysLow)
-    }
-
-    pub fn c_caches(&self) -> Vec<usize> {
-        self.cands(Cand::Caches)
-    }
-
-    pub fn c_objs(&self) -> Vec<usize> {
-        self.cands(Cand::Objs)
-    }
-
-    pub fn c_kmallocs(&self) -> Vec<usize> {
-        self.cands(Cand::Kmallocs)
-    }
-
-    pub fn c_vmallocs_to_free(&self) -> Vec<usize> {
-        self.cands(Cand::VmallocsToFree)
-    }
-
-    pub fn c_vmaps(&self) -> Vec<usize> {
-        self.cands(Cand::Vmaps)
-    }
-
-    pub fn c_vm_areas(&self) -> Vec<usize> {
-        self.cands(Cand::VmAreas)
-    }
-
-    pub fn c_kmaps(&self) -> Vec<usize> {
-        self.cands(Cand::Kmaps)
-    }
-
-    pub fn c_pools(&self) -> Vec<usize> {
-        self.cands(Cand::Pools)
-    }
-
-    pub fn c_elems(&self) -> Vec<usize> {
-        self.cands(Cand::Elems)
-    }
-
-    pub fn c_access(&self) -> Vec<usize> {
-        self.cands(Cand::Access)
-    }
 }
 
 // The operations.
@@ -265,7 +205,7 @@ impl Gen<'_> {
             }
         }
         if self.on(Family::Slab) {
-            let caches = self.c_caches();
+            let caches = self.cands(Cand::Caches);
             if !atomic && caches.len() < MAX_CACHES {
                 add(A::CacheCreate, if caches.is_empty() { 3 } else { 1 });
             }
@@ -314,7 +254,10 @@ impl Gen<'_> {
             }
         }
         if self.on(Family::Highmem) {
-            let pages = self.c_pages(true, false);
+            let pages = self.cands(Cand::Pages {
+                whole: true,
+                low: false,
+            });
             if !atomic && pages.iter().any(|&p| !self.kmapped(p)) {
                 add(A::Kmap, 2);
             }
@@ -327,7 +270,7 @@ impl Gen<'_> {
             }
         }
         if self.on(Family::Mempool) {
-            let pools = self.c_pools();
+            let pools = self.cands(Cand::Pools);
             if !atomic && pools.len() < MAX_POOLS {
                 add(A::PoolCreate, if pools.is_empty() { 3 } else { 1 });
             }
@@ -381,7 +324,7 @@ impl Gen<'_> {
                 self.bind(op, Kind::FreePages { order }, order_bytes(order));
             }
             Action::FreePagesPage => {
-                if let Some(i) = one_of(u, &self.c_pages_to_free())? {
+                if let Some(i) = one_of(u, &self.cands(Cand::PagesToFree))? {
                     if let Some(Kind::Pages { order, .. }) = self.kind(i) {
                         let op = Op::FreePagesPage {
                             page: self.operand(i),
@@ -393,7 +336,7 @@ impl Gen<'_> {
                 }
             }
             Action::FreePages => {
-                if let Some(i) = one_of(u, &self.c_free_pages_to_free())? {
+                if let Some(i) = one_of(u, &self.cands(Cand::FreePagesToFree))? {
                     if let Some(&Kind::FreePages { order }) = self.kind(i) {
                         let addr = self.operand(i);
                         let op = match order == 0 && chance(u, 50)? {
@@ -406,7 +349,13 @@ impl Gen<'_> {
                 }
             }
             Action::PageAddress => {
-                if let Some(i) = one_of(u, &self.c_pages(false, true))? {
+                if let Some(i) = one_of(
+                    u,
+                    &self.cands(Cand::Pages {
+                        whole: false,
+                        low: true,
+                    }),
+                )? {
                     let size = self.page_like(i).map_or(0, |(_, bytes)| bytes);
                     let of = self.root(i);
                     let op = Op::PageAddress {
@@ -416,7 +365,13 @@ impl Gen<'_> {
                 }
             }
             Action::PageToPhys => {
-                if let Some(i) = one_of(u, &self.c_pages(false, false))? {
+                if let Some(i) = one_of(
+                    u,
+                    &self.cands(Cand::Pages {
+                        whole: false,
+                        low: false,
+                    }),
+                )? {
                     let (high, size) = self.page_like(i).unwrap_or((true, 0));
                     let of = self.root(i);
                     let op = Op::PageToPhys {
@@ -434,7 +389,7 @@ impl Gen<'_> {
                 }
             }
             Action::VirtToPage => {
-                if let Some(i) = one_of(u, &self.c_linear())? {
+                if let Some(i) = one_of(u, &self.cands(Cand::Linear))? {
                     let whole = self.owns_whole_page(i);
                     let of = self.root(i);
                     let op = Op::VirtToPage {
@@ -449,7 +404,7 @@ impl Gen<'_> {
                 }
             }
             Action::VirtToPhys => {
-                if let Some(i) = one_of(u, &self.c_linear())? {
+                if let Some(i) = one_of(u, &self.cands(Cand::Linear))? {
                     let size = self.addr_size(i).unwrap_or(0);
                     let of = self.root(i);
                     let op = Op::VirtToPhys {
@@ -467,7 +422,7 @@ impl Gen<'_> {
                 }
             }
             Action::PhysToVirt => {
-                if let Some(i) = one_of(u, &self.c_phys_low())? {
+                if let Some(i) = one_of(u, &self.cands(Cand::PhysLow))? {
                     if let Some(&Kind::Phys { of, size, .. }) = self.kind(i) {
                         let op = Op::PhysToVirt {
                             phys: self.operand(i),
@@ -478,14 +433,14 @@ impl Gen<'_> {
             }
             Action::CacheCreate => self.cache_create(u)?,
             Action::CacheAlloc => {
-                if let Some(c) = one_of(u, &self.c_caches())? {
+                if let Some(c) = one_of(u, &self.cands(Cand::Caches))? {
                     let gfp = choose::gfp_object(u, atomic, false)?;
                     let zalloc = chance(u, 30)?;
                     self.cache_alloc(c, gfp, zalloc);
                 }
             }
             Action::CacheFree => {
-                if let Some(i) = one_of(u, &self.c_objs())? {
+                if let Some(i) = one_of(u, &self.cands(Cand::Objs))? {
                     if let Some(&Kind::SlabObj { cache, .. }) = self.kind(i) {
                         let op = Op::KmemCacheFree {
                             cache: self.operand(cache),
@@ -498,7 +453,7 @@ impl Gen<'_> {
             }
             Action::CacheDestroy => {
                 let idle: Vec<usize> = self
-                    .c_caches()
+                    .cands(Cand::Caches)
                     .into_iter()
                     .filter(|&c| !self.cache_busy(c))
                     .collect();
@@ -511,7 +466,7 @@ impl Gen<'_> {
                 }
             }
             Action::CacheQuery => {
-                if let Some(c) = one_of(u, &self.c_caches())? {
+                if let Some(c) = one_of(u, &self.cands(Cand::Caches))? {
                     let cache = self.operand(c);
                     let op = match chance(u, 50)? {
                         true => Op::ValidateSlabCache { cache },
@@ -530,7 +485,7 @@ impl Gen<'_> {
                 self.bind(op, Kind::Kmalloc { size }, size.max(8));
             }
             Action::Krealloc => {
-                let kmallocs = self.c_kmallocs();
+                let kmallocs = self.cands(Cand::Kmallocs);
                 let old = match chance(u, 15)? {
                     true => None,
                     false => one_of(u, &kmallocs)?,
@@ -548,14 +503,14 @@ impl Gen<'_> {
                 );
             }
             Action::Ksize => {
-                if let Some(i) = one_of(u, &self.c_kmallocs())? {
+                if let Some(i) = one_of(u, &self.cands(Cand::Kmallocs))? {
                     let op = Op::Ksize {
                         addr: self.operand(i),
                     };
                     self.emit(None, op);
                 }
             }
-            Action::Kfree => match one_of(u, &self.c_kmallocs())? {
+            Action::Kfree => match one_of(u, &self.cands(Cand::Kmallocs))? {
                 Some(i) if !chance(u, 5)? => {
                     let op = Op::Kfree {
                         addr: self.operand(i),
@@ -595,7 +550,7 @@ impl Gen<'_> {
                 };
                 self.bind(op, Kind::Vmalloc { size, low }, page_round(size));
             }
-            Action::Vfree => match one_of(u, &self.c_vmallocs_to_free())? {
+            Action::Vfree => match one_of(u, &self.cands(Cand::VmallocsToFree))? {
                 Some(i) if !chance(u, 5)? => {
                     let op = Op::Vfree {
                         addr: self.operand(i),
@@ -613,7 +568,10 @@ impl Gen<'_> {
                 }
             },
             Action::Vmap => {
-                let cands = self.c_pages(true, false);
+                let cands = self.cands(Cand::Pages {
+                    whole: true,
+                    low: false,
+                });
                 let n = pick(u, 1, 4)?;
                 let mut pages = Vec::new();
                 for _ in 0..n {
@@ -629,7 +587,7 @@ impl Gen<'_> {
                 }
             }
             Action::Vunmap => {
-                if let Some(i) = one_of(u, &self.c_vmaps())? {
+                if let Some(i) = one_of(u, &self.cands(Cand::Vmaps))? {
                     let op = Op::Vunmap {
                         addr: self.operand(i),
                     };
@@ -638,7 +596,7 @@ impl Gen<'_> {
                 }
             }
             Action::VmallocToPage => {
-                if let Some(i) = one_of(u, &self.c_vm_areas())? {
+                if let Some(i) = one_of(u, &self.cands(Cand::VmAreas))? {
                     let size = self.addr_size(i).unwrap_or(0);
                     let off = pick(u, 0, size.saturating_sub(1))?;
                     let (high, whole) = match self.kind(i) {
@@ -652,7 +610,7 @@ impl Gen<'_> {
                 }
             }
             Action::IsVmallocAddr => {
-                if let Some(i) = one_of(u, &self.c_access())? {
+                if let Some(i) = one_of(u, &self.cands(Cand::Access))? {
                     let op = Op::IsVmallocAddr {
                         addr: self.operand(i),
                     };
@@ -661,7 +619,10 @@ impl Gen<'_> {
             }
             Action::Kmap => {
                 let cands: Vec<usize> = self
-                    .c_pages(true, false)
+                    .cands(Cand::Pages {
+                        whole: true,
+                        low: false,
+                    })
                     .into_iter()
                     .filter(|&p| !self.kmapped(p))
                     .collect();
@@ -670,7 +631,7 @@ impl Gen<'_> {
                 }
             }
             Action::Kunmap => {
-                if let Some(m) = one_of(u, &self.c_kmaps())? {
+                if let Some(m) = one_of(u, &self.cands(Cand::Kmaps))? {
                     if let Some(&Kind::Kmap { page, .. }) = self.kind(m) {
                         let op = Op::Kunmap {
                             page: self.operand(page),
@@ -681,7 +642,13 @@ impl Gen<'_> {
                 }
             }
             Action::KmapAtomic | Action::KmapLocal => {
-                if let Some(p) = one_of(u, &self.c_pages(true, false))? {
+                if let Some(p) = one_of(
+                    u,
+                    &self.cands(Cand::Pages {
+                        whole: true,
+                        low: false,
+                    }),
+                )? {
                     let how = match a {
                         Action::KmapAtomic => MapHow::Atomic,
                         _ => MapHow::Local,
@@ -691,13 +658,13 @@ impl Gen<'_> {
             }
             Action::PoolCreate => self.pool_create(u)?,
             Action::PoolAlloc => {
-                if let Some(p) = one_of(u, &self.c_pools())? {
+                if let Some(p) = one_of(u, &self.cands(Cand::Pools))? {
                     let gfp = choose::gfp_object(u, atomic, false)? & !__GFP_ZERO;
                     self.pool_alloc(p, gfp);
                 }
             }
             Action::PoolFree => {
-                if let Some(e) = one_of(u, &self.c_elems())? {
+                if let Some(e) = one_of(u, &self.cands(Cand::Elems))? {
                     if let Some(&Kind::PoolElem { pool, .. }) = self.kind(e) {
                         let op = Op::MempoolFree {
                             addr: self.operand(e),
@@ -710,7 +677,7 @@ impl Gen<'_> {
             }
             Action::PoolDestroy => {
                 let idle: Vec<usize> = self
-                    .c_pools()
+                    .cands(Cand::Pools)
                     .into_iter()
                     .filter(|&p| !self.pool_busy(p))
                     .collect();
@@ -731,7 +698,7 @@ impl Gen<'_> {
                 self.close_top();
             }
             Action::Write | Action::Read => {
-                if let Some(i) = one_of(u, &self.c_access())? {
+                if let Some(i) = one_of(u, &self.cands(Cand::Access))? {
                     let size = self.addr_size(i).unwrap_or(0);
                     let (off, len) = in_bounds(u, size)?;
                     let addr = self.at(i, offset(off));
@@ -850,7 +817,7 @@ impl Gen<'_> {
 
     fn pool_create(&mut self, u: &mut Unstructured<'_>) -> Result<()> {
         let min = u32::try_from(pick(u, 0, 4)?).unwrap_or(0);
-        let caches = self.c_caches();
+        let caches = self.cands(Cand::Caches);
         let (op, kind, elem) = match pick(u, 0, 2)? {
             1 if !caches.is_empty() => {
                 let c = one_of(u, &caches)?.unwrap_or(0);
