@@ -1260,16 +1260,21 @@ impl SlabModel {
 
     /// The client wrote through another mapping into physical page `pfn`: if a slab, a
     /// large kmalloc block or any other kernel-held page the oracle does not follow holds it
-    /// (`followed`: a vmalloc area's page, whose bytes the oracle keeps), what the write did
-    /// is not followed (taint).
-    pub fn alias_write(&mut self, pages: &PageModel, pfn: u64, followed: bool) {
-        if let Some((h, b)) = pages.block_of(pfn) {
-            // Known slabs and large blocks, and the pages of slabs of internal objects
-            // (the kmem_cache structures, for one) the oracle has not placed.
-            let known = self.slabs.contains_key(&h) || self.large.contains_key(&self.slab_base(h));
-            if !b.client && (known || !followed) {
-                self.taint_next = true;
-            }
+    /// (`followed`: a vmalloc area's page, whose bytes the oracle keeps; asked only of
+    /// kernel-held pages, as it walks the vmalloc areas), what the write did is not
+    /// followed (taint).
+    pub fn alias_write(&mut self, pages: &PageModel, pfn: u64, followed: impl FnOnce() -> bool) {
+        let Some((h, b)) = pages.block_of(pfn) else {
+            return;
+        };
+        if b.client {
+            return;
+        }
+        // Known slabs and large blocks, and the pages of slabs of internal objects (the
+        // kmem_cache structures, for one) the oracle has not placed.
+        let known = self.slabs.contains_key(&h) || self.large.contains_key(&self.slab_base(h));
+        if known || !followed() {
+            self.taint_next = true;
         }
     }
 

@@ -441,8 +441,9 @@ impl Model {
             for c in &chunks {
                 if let Some(pa) = c.1 {
                     let pfn = pa >> PAGE_SHIFT;
-                    let followed = self.vmalloc.holds(pfn);
-                    self.slab.alias_write(&self.pages, pfn, followed);
+                    let vmalloc = &self.vmalloc;
+                    self.slab
+                        .alias_write(&self.pages, pfn, || vmalloc.holds(pfn));
                 }
             }
         }
