@@ -2,7 +2,7 @@
 //! alone (no code shared with `kmem`). Only what boot reserved and where mem_map lives are
 //! taken from the machine, as inputs: they are the machine's choice, not Linux's rules.
 
-use kmem::{Arch, BootConfig};
+use kmem_vocab::{Arch, BootConfig};
 
 pub const PAGE_SHIFT: u32 = 12;
 pub const PAGE_SIZE: u64 = 4096;
@@ -221,7 +221,7 @@ impl Facts {
     /// The highest zone a GFP mask allows, as an index into `zones` (the zonelist is that
     /// zone and every one below it).
     pub fn highest_zone(&self, gfp: u32) -> usize {
-        use kmem::gfp::{__GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM};
+        use kmem_vocab::gfp::{__GFP_DMA, __GFP_DMA32, __GFP_HIGHMEM};
         let want = if gfp & __GFP_DMA != 0 {
             ZoneKind::Dma
         } else if gfp & __GFP_DMA32 != 0 {

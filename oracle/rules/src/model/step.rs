@@ -1,7 +1,7 @@
 //! The model's judgement of one statement, given what the machine did.
 
-use kmem::gfp::*;
-use kmem::ReportKind;
+use kmem_vocab::gfp::*;
+use kmem_vocab::ReportKind;
 
 use super::context::{CtxModel, CtxOp};
 use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
@@ -10,7 +10,7 @@ use super::pages::PageModel;
 use super::slab::SlabModel;
 use super::vmalloc::{VmallocCall, VmallocModel};
 use super::{FailureKind as F, Judgement, MisuseKind as M};
-use crate::run::{Env, Outcome, MAX_ACCESS};
+use crate::outcome::{Env, Outcome, MAX_ACCESS};
 use crate::scenario::{Op, Operand};
 
 #[derive(Clone, Debug)]
@@ -25,7 +25,7 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn new(facts: Facts, cfg: kmem::BootConfig) -> Model {
+    pub fn new(facts: Facts, cfg: kmem_vocab::BootConfig) -> Model {
         Model {
             highmem: HighmemModel::new(&facts),
             vmalloc: VmallocModel::default(),
@@ -41,7 +41,7 @@ impl Model {
     }
 
     pub fn step(&mut self, line: u32, op: &Op, env: &Env, out: &Outcome) -> Judgement {
-        let i386 = self.facts().arch == kmem::Arch::I386;
+        let i386 = self.facts().arch == kmem_vocab::Arch::I386;
         let ev = |o: &Operand| env.eval(o, i386);
         let mut j = Judgement::default();
         if std::mem::take(&mut self.slab.taint_next) {
@@ -172,12 +172,12 @@ impl Model {
         op: &Op,
         env: &Env,
         out: &Outcome,
-        events: &[kmem::PageEvent],
+        events: &[kmem_vocab::PageEvent],
     ) {
         if self.slab_settle(j, op, env, out, events) {
             return;
         }
-        let i386 = self.facts().arch == kmem::Arch::I386;
+        let i386 = self.facts().arch == kmem_vocab::Arch::I386;
         let ev = |o: &Operand| env.eval(o, i386);
         let frees = match op {
             Op::Vmalloc { .. }
@@ -206,8 +206,8 @@ impl Model {
         let got: Vec<u64> = events
             .iter()
             .filter_map(|e| match *e {
-                kmem::PageEvent::Free { pfn, .. } => Some(pfn),
-                kmem::PageEvent::Alloc { .. } => None,
+                kmem_vocab::PageEvent::Free { pfn, .. } => Some(pfn),
+                kmem_vocab::PageEvent::Alloc { .. } => None,
             })
             .collect();
         super::vmalloc::check_frees(j, op.name(), &frees, &got);
@@ -464,7 +464,7 @@ impl Model {
 }
 
 fn i386(m: &Model) -> bool {
-    m.facts().arch == kmem::Arch::I386
+    m.facts().arch == kmem_vocab::Arch::I386
 }
 
 /// The vmalloc-family call an operation is, with the mask and alignment its wrapper uses.
