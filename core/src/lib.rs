@@ -36,7 +36,7 @@ mod translate;
 pub mod vmalloc;
 pub mod zone;
 
-pub use buddy::{Buddy, BuddyFaults, PageAllocator};
+pub use buddy::{Buddy, FreeAreas, FreeBlocks, FreeBlocksFactory, PageAllocator};
 pub use highmem::HighmemFaults;
 pub use machine::{Machine, PageEvent};
 pub use slub::SlubFaults;
