@@ -177,7 +177,7 @@ impl Buddy<FreeAreas> {
     /// Hands every page of every zone that boot did not reserve to kmem's buddy
     /// (memblock_free_all()), in maximal naturally aligned blocks.
     pub fn new(zones: Vec<Zone>, reserved: &[(u64, u64)]) -> Buddy {
-        Buddy::with_free_blocks(zones, reserved, |span, runs| FreeAreas::new(span, runs))
+        Buddy::with_free_blocks(zones, reserved, FreeAreas::new)
     }
 
     /// Every free block as (zone, head pfn, order), untouched runs expanded: for tests and
