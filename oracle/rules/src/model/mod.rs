@@ -6,6 +6,8 @@
 pub mod context;
 pub mod facts;
 pub mod highmem;
+pub mod kmalloc;
+pub mod mempool;
 pub mod pages;
 pub mod shadow;
 pub mod slab;

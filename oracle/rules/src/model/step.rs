@@ -11,7 +11,7 @@ use super::slab::SlabModel;
 use super::vmalloc::{VmallocCall, VmallocModel};
 use super::{FailureKind as F, Judgement, MisuseKind as M};
 use crate::outcome::{Env, Outcome, MAX_ACCESS};
-use crate::scenario::{Op, Operand};
+use crate::scenario::{Family, Op, Operand};
 
 #[derive(Clone, Debug)]
 pub struct Model {
@@ -40,6 +40,13 @@ impl Model {
         &self.pages.facts
     }
 
+    /// The value of an operand in `env`, on this machine's word size (the closure borrows
+    /// `env` only, so the families can borrow the model's parts mutably beside it).
+    pub(super) fn evaluator<'e>(&self, env: &'e Env) -> impl Fn(&Operand) -> u64 + 'e {
+        let i386 = self.facts().arch == kmem_vocab::Arch::I386;
+        move |o| env.eval(o, i386)
+    }
+
     fn step(&mut self, line: u32, op: &Op, env: &Env, out: &Outcome) -> Judgement {
         let i386 = self.facts().arch == kmem_vocab::Arch::I386;
         let ev = |o: &Operand| env.eval(o, i386);
@@ -47,7 +54,8 @@ impl Model {
         if std::mem::take(&mut self.slab.taint_next) {
             self.tainted = true;
         }
-        self.slab_before_events(op, env);
+        self.kmalloc_before_events(op, env);
+        self.mempool_before_events(op, env);
         match op {
             Op::AllocPages { gfp, order } => {
                 let v = out.value.unwrap_or(0);
@@ -220,7 +228,15 @@ impl Model {
         out: &Outcome,
         events: &[kmem_vocab::PageEvent],
     ) {
-        if self.slab_settle(j, op, env, out, events) {
+        let family = op.family();
+        match family {
+            Family::Slab => self.slab_op(j, op, env, out),
+            Family::Kmalloc => self.kmalloc_op(j, op, env, out),
+            Family::Mempool => self.mempool_op(j, op, env, out),
+            _ => {}
+        }
+        self.slab_events(j, events);
+        if matches!(family, Family::Slab | Family::Kmalloc | Family::Mempool) {
             return;
         }
         let i386 = self.facts().arch == kmem_vocab::Arch::I386;
