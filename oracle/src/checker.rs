@@ -114,7 +114,7 @@ fn run(
         let j = model.judge(stmt.line, &stmt.op, &env, &out, &events);
         let page_op = stmt.op.family() == crate::scenario::Family::Pages;
         v.misuse.extend(j.misuse.iter().map(|&k| (stmt.line, k)));
-        // Once tainted, only a panic fails the run (DESIGN.md, "Taint").
+        // Once tainted, only a panic fails the run (docs/design.md, "Taint").
         for (kind, message) in j.failures.into_iter().filter(|_| !model.tainted()) {
             v.failures.push(Failure {
                 line: stmt.line,

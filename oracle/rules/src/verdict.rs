@@ -1,4 +1,4 @@
-//! A verdict and its two renderings: the replay text and one JSON line (SCENARIO.md).
+//! A verdict and its two renderings: the replay text and one JSON line (docs/scenario.md).
 
 use std::fmt::Write as _;
 
@@ -80,7 +80,7 @@ impl Verdict {
         s
     }
 
-    /// The JSON object of SCENARIO.md, on one line.
+    /// The JSON object of docs/scenario.md, on one line.
     pub fn to_json(&self) -> String {
         let mut s = String::from("{\"verdict\": ");
         s.push_str(if self.pass() { "\"pass\"" } else { "\"fail\"" });

@@ -20,7 +20,7 @@ pub struct Model {
     pub(crate) vmalloc: VmallocModel,
     pub(crate) highmem: HighmemModel,
     pub(crate) slab: SlabModel,
-    /// Set once a misuse has made the kernel's state unpredictable (DESIGN.md, "Taint").
+    /// Set once a misuse has made the kernel's state unpredictable (docs/design.md, "Taint").
     pub(crate) tainted: bool,
 }
 
