@@ -13,7 +13,7 @@ pub mod gfp;
 pub mod report;
 pub mod slab_flags;
 
-pub use config::{Arch, BootConfig, ConfigError, SlubDebug};
+pub use config::{Arch, BootConfig, BootKey, ConfigError, SlubDebug, BOOT_KEYS};
 pub use report::{KernelLog, Report, ReportKind};
 
 pub const PAGE_SHIFT: u32 = 12;

@@ -3,6 +3,7 @@
 //! for `kmem`.
 
 pub mod scenario;
+pub use scenario::suggest;
 
 pub use scenario::{
     generate, parse, scenario_from_bytes, BuddyInput, Family, GenConfig, Generated, KernelInput,

@@ -1,0 +1,48 @@
+//! `kmemfuzz replay`: scenarios run with the oracle beside them, their verdicts printed as
+//! text or JSON.
+
+use std::io::Write as _;
+
+use kmem_oracle::{check, Scenario};
+
+use crate::cli::ReplayArgs;
+use crate::input::{display_name, load, InputError};
+use crate::out::{Fail, Out, Outcome};
+
+pub fn command(a: &ReplayArgs, out: &mut Out) -> Outcome {
+    if a.files.iter().filter(|f| *f == "-").count() > 1 {
+        return Err(Fail::usage("standard input (-) can be read only once"));
+    }
+    // Every input must parse before anything runs; every bad one is told.
+    let loaded: Vec<Result<Scenario, InputError>> = a.files.iter().map(|f| load(f)).collect();
+    let errors: Vec<&InputError> = loaded.iter().filter_map(|r| r.as_ref().err()).collect();
+    if let Some(last) = errors.last() {
+        for e in &errors[..errors.len() - 1] {
+            let _ = writeln!(std::io::stderr(), "kmemfuzz: {e}");
+        }
+        return Err(Fail::usage(last.to_string()));
+    }
+    let scenarios: Vec<Scenario> = loaded.into_iter().filter_map(Result::ok).collect();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    let many = a.files.len() > 1;
+    for (f, s) in a.files.iter().zip(&scenarios) {
+        let v = check(s);
+        if v.pass() {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+        if a.json {
+            out.line(&v.to_json())?;
+        } else {
+            if many {
+                out.line(&format!("== {}", display_name(f)))?;
+            }
+            out.put(&v.to_text())?;
+        }
+    }
+    if many && !a.json {
+        out.line(&format!("{passed} passed, {failed} failed"))?;
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}
