@@ -32,13 +32,14 @@ pub fn command(a: &ReplayArgs, out: &mut Out) -> Outcome {
         } else {
             failed += 1;
         }
+        let notes = crate::caught::attribute(s, &v);
         if a.json {
             out.line(&v.to_json())?;
         } else {
             if many {
                 out.line(&format!("== {}", display_name(f)))?;
             }
-            out.put(&v.to_text())?;
+            out.put(&crate::render::text(&s.boot, &v, &notes))?;
         }
     }
     if many && !a.json {

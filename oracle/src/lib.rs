@@ -17,4 +17,4 @@ pub mod run;
 pub mod verdict;
 
 pub use checker::{check, check_with, check_with_setup, execute_only, MachineSetup, Options};
-pub use verdict::Verdict;
+pub use verdict::{ReadBytes, TaintCause, Verdict};
