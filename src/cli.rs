@@ -133,6 +133,7 @@ pub enum OracleMode {
 
 #[derive(Args, Debug)]
 pub struct StressArgs {
+    /// The fuzz target whose generator makes the scenarios.
     #[arg(long, value_name = "NAME", default_value = "buddy")]
     pub target: Target,
     /// The seed of the byte source (decimal or 0x hex).
@@ -141,6 +142,7 @@ pub struct StressArgs {
     /// How many scenarios (decimal or 0x hex).
     #[arg(long, value_name = "N", default_value = "2000", value_parser = number)]
     pub iters: u64,
+    /// Run the model with the oracle, alone, or both ways.
     #[arg(long, value_name = "MODE", default_value = "both")]
     pub oracle: OracleMode,
 }
@@ -225,9 +227,19 @@ fn clap_error(e: clap::Error, sub: Option<String>) -> i32 {
 /// and where help is.
 pub fn one_line(text: &str, sub: Option<&str>) -> String {
     let mut msg = String::new();
-    for l in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    // The error's own lines run to the first blank line (e.g. the missing arguments).
+    let mut in_error = false;
+    for raw in text.lines() {
+        let l = raw.trim();
+        if l.is_empty() {
+            in_error = false;
+            continue;
+        }
         if let Some(m) = l.strip_prefix("error: ") {
-            msg.push_str(m);
+            msg.push_str(m.trim_end_matches(':'));
+            in_error = true;
+        } else if in_error && !l.starts_with("tip: ") && !l.starts_with('[') {
+            msg.push_str(&format!(": {l}"));
         } else if let Some(t) = l.strip_prefix("tip: ") {
             msg.push_str(&format!("; {t}"));
         } else if l.starts_with("[possible values:") {

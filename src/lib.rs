@@ -6,6 +6,7 @@ pub mod caught;
 pub mod cli;
 pub mod functions;
 pub mod input;
+pub mod json;
 pub mod layout;
 pub mod out;
 pub mod render;

@@ -13,11 +13,17 @@ pub fn command(a: &ReplayArgs, out: &mut Out) -> Outcome {
     if a.files.iter().filter(|f| *f == "-").count() > 1 {
         return Err(Fail::usage("standard input (-) can be read only once"));
     }
-    // Every input must parse before anything runs; every bad one is told.
+    // Every input must parse before anything runs; every bad one is told, one line each
+    // (and under --json also as a JSON line on stdout).
     let loaded: Vec<Result<Scenario, InputError>> = a.files.iter().map(|f| load(f)).collect();
     let errors: Vec<&InputError> = loaded.iter().filter_map(|r| r.as_ref().err()).collect();
-    if let Some(last) = errors.last() {
-        for e in &errors[..errors.len() - 1] {
+    if let Some((last, rest)) = errors.split_last() {
+        for e in &errors {
+            if a.json {
+                out.line(&crate::json::error(e))?;
+            }
+        }
+        for e in rest {
             let _ = writeln!(std::io::stderr(), "kmemfuzz: {e}");
         }
         return Err(Fail::usage(last.to_string()));
@@ -33,11 +39,12 @@ pub fn command(a: &ReplayArgs, out: &mut Out) -> Outcome {
             failed += 1;
         }
         let notes = crate::caught::attribute(s, &v);
+        let name = display_name(f);
         if a.json {
-            out.line(&v.to_json())?;
+            out.line(&crate::json::replay(name, &s.boot, &v, &notes, false))?;
         } else {
             if many {
-                out.line(&format!("== {}", display_name(f)))?;
+                out.line(&format!("== {name}"))?;
             }
             out.put(&crate::render::text(&s.boot, &v, &notes))?;
         }
