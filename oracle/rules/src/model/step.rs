@@ -198,6 +198,12 @@ impl Model {
         self.tainted
     }
 
+    /// Whether the run is tainted or will be from the next statement on (a slab misuse whose
+    /// effect shows only later): where the replay says taint began.
+    pub fn tainted_or_pending(&self) -> bool {
+        self.tainted || self.slab.taint_next
+    }
+
     /// Taints the run: the kernel printed a report the model allowed but could not pin down,
     /// so its state is no longer predicted.
     pub fn taint(&mut self) {

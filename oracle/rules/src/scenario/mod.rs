@@ -9,6 +9,7 @@ mod kind;
 mod lex;
 mod parse;
 mod print;
+pub mod suggest;
 #[cfg(test)]
 mod tests;
 
