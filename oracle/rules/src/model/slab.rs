@@ -13,10 +13,10 @@
 
 use std::collections::BTreeMap;
 
-use kmem::config::KmallocMax;
-use kmem::gfp::*;
-use kmem::slab_flags::*;
-use kmem::{Arch, BootConfig, ReportKind};
+use kmem_vocab::config::KmallocMax;
+use kmem_vocab::gfp::*;
+use kmem_vocab::slab_flags::*;
+use kmem_vocab::{Arch, BootConfig, ReportKind};
 
 use super::context::CtxModel;
 use super::facts::{Facts, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
@@ -328,21 +328,7 @@ fn ptr_of(arch: Arch) -> u64 {
 
 impl SlabModel {
     pub fn new(facts: &Facts, cfg: &BootConfig) -> SlabModel {
-        let mut debug = 0;
-        if let Some(d) = cfg.slub_debug {
-            if d.consistency {
-                debug |= SLAB_CONSISTENCY_CHECKS;
-            }
-            if d.red_zone {
-                debug |= SLAB_RED_ZONE;
-            }
-            if d.poison {
-                debug |= SLAB_POISON;
-            }
-            if d.store_user {
-                debug |= SLAB_STORE_USER;
-            }
-        }
+        let debug = cfg.slub_debug.map_or(0, |d| d.slab_flags());
         let legacy = cfg.kmalloc_max == KmallocMax::Legacy;
         SlabModel {
             arch: facts.arch,
@@ -2268,7 +2254,11 @@ impl SlabModel {
 impl super::Model {
     /// Before the statement's page events are observed: a page-pool element the client
     /// gives back is the kernel's again.
-    pub(super) fn slab_before_events(&mut self, op: &crate::scenario::Op, env: &crate::run::Env) {
+    pub(super) fn slab_before_events(
+        &mut self,
+        op: &crate::scenario::Op,
+        env: &crate::outcome::Env,
+    ) {
         let i386 = self.pages.facts.arch == Arch::I386;
         self.slab.stash = None;
         self.slab.page_gone = None;
@@ -2312,9 +2302,9 @@ impl super::Model {
         &mut self,
         j: &mut Judgement,
         op: &crate::scenario::Op,
-        env: &crate::run::Env,
-        out: &crate::run::Outcome,
-        events: &[kmem::PageEvent],
+        env: &crate::outcome::Env,
+        out: &crate::outcome::Outcome,
+        events: &[kmem_vocab::PageEvent],
     ) -> bool {
         use crate::scenario::Op;
         let i386 = self.pages.facts.arch == Arch::I386;
@@ -2372,9 +2362,9 @@ impl super::Model {
     }
 
     /// Slabs and large kmalloc blocks whose pages went back.
-    fn slab_events(&mut self, j: &mut Judgement, events: &[kmem::PageEvent]) {
+    fn slab_events(&mut self, j: &mut Judgement, events: &[kmem_vocab::PageEvent]) {
         for e in events {
-            if let kmem::PageEvent::Free { pfn, .. } = *e {
+            if let kmem_vocab::PageEvent::Free { pfn, .. } = *e {
                 self.slab.slab_freed(j, pfn);
                 self.slab.pages_freed(pfn);
             }
