@@ -12,6 +12,7 @@ pub use kmem_rules::{
 pub use kmem_rules::{model, outcome, scenario, verdict};
 pub mod checker;
 pub mod fuzz;
+pub mod reduce;
 pub mod run;
 
 pub use checker::{check, check_with, check_with_setup, execute_only, MachineSetup, Options};
