@@ -9,6 +9,7 @@ pub mod input;
 pub mod json;
 pub mod layout;
 pub mod out;
+pub mod reduce;
 pub mod render;
 pub mod replay;
 pub mod show;
