@@ -15,5 +15,7 @@ pub mod model;
 pub mod run;
 pub mod verdict;
 
-pub use checker::{check, check_with, check_with_setup, execute_only, MachineSetup, Options};
+pub use checker::{
+    check, check_with, check_with_seams, check_with_setup, execute_only, MachineSetup, Options,
+};
 pub use verdict::Verdict;

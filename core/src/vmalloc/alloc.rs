@@ -172,14 +172,9 @@ impl Machine {
         }
         let got = pages.len() as u64;
         self.vmalloc.nr_vmalloc_pages = self.vmalloc.nr_vmalloc_pages.saturating_add(got);
-        for (i, &pfn) in pages.iter().enumerate() {
-            let pte = if self.vmalloc.faults.wrong_pte {
-                pfn ^ 1
-            } else {
-                pfn
-            };
-            self.pt.map(addr + ((i as u64) << PAGE_SHIFT), pte);
-        }
+        self.vmalloc
+            .mapper
+            .vmap_pages_range(&mut self.pt, addr, &pages);
         if let Some(vm) = self.vmalloc.areas.get_mut(&addr) {
             vm.pages = pages;
         }

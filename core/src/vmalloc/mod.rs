@@ -35,7 +35,8 @@ use crate::context::SleepSite;
 use crate::machine::Machine;
 use crate::PAGE_SIZE;
 
-use vmap_area::FreeRanges;
+pub use vmap::{PtePerPage, VmapPages};
+pub use vmap_area::{FreeRanges, VmapSpace};
 
 /// vm_struct flags (include/linux/vmalloc.h).
 pub const VM_IOREMAP: u32 = 0x0000_0001;
@@ -83,18 +84,6 @@ const VMALLOC_TO_PAGE_BUG_LINE: u32 = 667;
 /// WARN_ON_ONCE(pmd_leaf()) in vmalloc_to_page() for a large-page mapping (line unverified).
 const VMALLOC_TO_PAGE_LEAF_WARN_LINE: u32 = 708;
 
-/// Deliberate bugs, for the tests that prove the oracle finds them (like
-/// [`crate::BuddyFaults`]). All off by default; the real model never sets them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct VmallocFaults {
-    /// alloc_vmap_area() reserves no guard page: the next area starts right after this one.
-    pub no_guard_page: bool,
-    /// vmalloc's page-table entries point at the neighbouring page frame (pfn ^ 1).
-    pub wrong_pte: bool,
-    /// alloc_vmap_area() ignores an alignment above PAGE_SIZE: areas are only page aligned.
-    pub ignore_align: bool,
-}
-
 /// One area: vm_struct and its vmap_area together.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VmStruct {
@@ -136,12 +125,13 @@ impl VmStruct {
 }
 
 /// The vmalloc state of a machine.
-#[derive(Clone, Debug)]
 pub struct Vmalloc {
     /// Live areas by start address.
     areas: BTreeMap<u64, VmStruct>,
-    /// Free address ranges.
-    free: FreeRanges,
+    /// The address space the areas are carved from.
+    space: Box<dyn VmapSpace>,
+    /// How an area's pages are entered in the page table.
+    mapper: Box<dyn VmapPages>,
     /// Areas freed and whose start no live area has taken since: start to size. Used only
     /// to tell a second vfree() from a vfree() of an address that never was an area.
     freed: BTreeMap<u64, u64>,
@@ -151,24 +141,19 @@ pub struct Vmalloc {
     nr_vmalloc_pages: u64,
     /// The caller symbol the next areas record; None: the API function's own name.
     caller: Option<String>,
-    /// Deliberate bugs (tests only).
-    pub faults: VmallocFaults,
 }
 
 impl Vmalloc {
-    pub fn new(vmalloc_start: u64, vmalloc_end: u64) -> Vmalloc {
-        let mut free = FreeRanges::new();
-        if vmalloc_end > vmalloc_start {
-            free.insert(vmalloc_start, vmalloc_end);
-        }
+    /// No areas yet: the whole of `space` free.
+    pub fn new(space: Box<dyn VmapSpace>, mapper: Box<dyn VmapPages>) -> Vmalloc {
         Vmalloc {
             areas: BTreeMap::new(),
-            free,
+            space,
+            mapper,
             freed: BTreeMap::new(),
             deferred: Vec::new(),
             nr_vmalloc_pages: 0,
             caller: None,
-            faults: VmallocFaults::default(),
         }
     }
 
@@ -197,12 +182,7 @@ impl Machine {
 
     /// The free ranges of the vmalloc space, [start, end), in address order.
     pub fn vmalloc_free_ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.vmalloc.free.by_start.iter().map(|(&s, &e)| (s, e))
-    }
-
-    /// Turns deliberate vmalloc bugs on (for the oracle's own tests).
-    pub fn set_vmalloc_faults(&mut self, faults: VmallocFaults) {
-        self.vmalloc.faults = faults;
+        self.vmalloc.space.free_ranges().into_iter()
     }
 
     /// Addresses vfree()d from interrupt context and not yet freed, oldest first.

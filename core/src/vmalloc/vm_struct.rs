@@ -41,13 +41,8 @@ impl Machine {
             self.ctx
                 .might_sleep(ALLOC_VMAP_AREA_SLEEP_SITE, &mut self.log);
         }
-        let guard = if self.vmalloc.faults.no_guard_page {
-            0
-        } else {
-            PAGE_SIZE
-        };
-        let total = size.checked_add(guard)?;
-        let Some(start) = self.vmalloc.alloc_range(total, align) else {
+        let total = size.checked_add(PAGE_SIZE)?;
+        let Some(start) = self.vmalloc.space.alloc(total, align) else {
             if gfp & __GFP_NOWARN == 0 {
                 self.log.warn(format!(
                     "vmap allocation for size {} failed: use vmalloc=<size> to increase size",
@@ -64,7 +59,7 @@ impl Machine {
                 flags,
                 pages: Vec::new(),
                 mapped: Vec::new(),
-                guard: guard != 0,
+                guard: true,
                 caller,
                 pages_array: None,
             },
@@ -100,7 +95,7 @@ impl Machine {
         for i in 0..mapped {
             self.pt.unmap(vm.addr + (i << PAGE_SHIFT));
         }
-        self.vmalloc.free_range(vm.addr, vm.size);
+        self.vmalloc.space.free(vm.addr, vm.size);
         Some(vm)
     }
 

@@ -8,8 +8,33 @@ use super::{
 };
 use crate::gfp::*;
 use crate::machine::Machine;
+use crate::mmu::PageTable;
 use crate::report::{ReportKind, Taint};
 use crate::PAGE_SHIFT;
+
+/// vmap_pages_range(): how the pages of an area are entered in the kernel page table, the
+/// step vmalloc and vmap share once the area's address and pages are known.
+///
+/// The real alternative: Linux maps an area one PTE per page (vmap_small_pages_range_noflush())
+/// or, for an area allowed huge mappings on an architecture with HAVE_ARCH_HUGE_VMALLOC,
+/// with PMD-sized leaves over runs of 2 MiB (vmap_range_noflush() with a larger page
+/// shift). The model's page table holds 4 KiB entries only, so kmem maps page by page.
+pub trait VmapPages {
+    /// Maps `pfns[i]` at `addr + i * PAGE_SIZE` for every i.
+    fn vmap_pages_range(&mut self, pt: &mut PageTable, addr: u64, pfns: &[u64]);
+}
+
+/// kmem's mapping: one PTE per page.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PtePerPage;
+
+impl VmapPages for PtePerPage {
+    fn vmap_pages_range(&mut self, pt: &mut PageTable, addr: u64, pfns: &[u64]) {
+        for (i, &pfn) in pfns.iter().enumerate() {
+            pt.map(addr + ((i as u64) << PAGE_SHIFT), pfn);
+        }
+    }
+}
 
 impl Machine {
     // ----- vmap / vunmap ------------------------------------------------------------
@@ -39,9 +64,10 @@ impl Machine {
         let Some(addr) = self.get_vm_area(size, 1, VM_MAP, GFP_KERNEL, caller, false) else {
             return 0;
         };
-        // vmap_pages_range(): one PTE per page, WARN and unwind on a bad page.
+        // vmap_pages_range(): WARN and unwind on a bad page. (Linux finds it while it maps;
+        // the PTEs set before it are taken down again, so checking first ends the same.)
         let mut mapped = Vec::with_capacity(pages.len());
-        for (i, &page) in pages.iter().enumerate() {
+        for &page in pages {
             let pfn = self.page_to_pfn(page);
             let bad = if page == 0 {
                 Some(VMAP_NULL_PAGE_WARN_LINE)
@@ -53,16 +79,14 @@ impl Machine {
             if let Some(line) = bad {
                 let t = self.vm_warn_text("", line, "vmap_pages_pte_range+0x0/0x0");
                 self.log.warn_tainting(t, Taint::Warn);
-                // vunmap(area->addr): the PTEs set so far go too.
-                if let Some(vm) = self.vmalloc.areas.get_mut(&addr) {
-                    vm.mapped = mapped;
-                }
                 self.unwind_vm_area(addr);
                 return 0;
             }
-            self.pt.map(addr + ((i as u64) << PAGE_SHIFT), pfn);
             mapped.push(pfn);
         }
+        self.vmalloc
+            .mapper
+            .vmap_pages_range(&mut self.pt, addr, &mapped);
         if let Some(vm) = self.vmalloc.areas.get_mut(&addr) {
             vm.mapped = mapped;
         }

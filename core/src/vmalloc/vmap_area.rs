@@ -1,10 +1,34 @@
-//! The vmap area space: the free address ranges of [VMALLOC_START, VMALLOC_END) and
-//! alloc_vmap_area()'s search of them.
+//! The vmap area space: the allocator of address ranges beneath vmalloc (the seam
+//! [`VmapSpace`]), and kmem's own implementation of it, the free-range index
+//! [`FreeRanges`] with alloc_vmap_area()'s lowest fit.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::Vmalloc;
 use crate::{PAGE_SHIFT, PAGE_SIZE};
+
+/// The vmalloc address-space allocator: what alloc_vmap_area() and free_vmap_area() ask of
+/// the free ranges of [VMALLOC_START, VMALLOC_END), beneath everything vmalloc itself
+/// decides (the guard page, the vm_struct bookkeeping, the pages and their mapping).
+///
+/// Real alternatives exist: Linux itself searches its free tree lowest-first for vmalloc
+/// and top-down for the per-CPU allocator's areas (pcpu_get_vm_areas()), and other kernels
+/// keep their kernel virtual space in other range allocators (vmem arenas, bitmaps).
+///
+/// The contract an implementation keeps, and all the oracle judges: a range it hands out
+/// lies in the space, starts at a multiple of `align`, and overlaps no range handed out and
+/// not given back; and it fails only when no free range is `size + align - 1` bytes long
+/// (`size` for an alignment up to PAGE_SIZE), as Linux's search of its free tree does. Which
+/// fitting range it takes is its own choice: the oracle predicts no address.
+pub trait VmapSpace {
+    /// Takes `size` bytes (a multiple of PAGE_SIZE) starting at a multiple of `align` (a
+    /// power of two; PAGE_SIZE or less asks for page alignment only). None when nothing
+    /// fits.
+    fn alloc(&mut self, size: u64, align: u64) -> Option<u64>;
+    /// Gives back [start, start + size), a range `alloc` handed out.
+    fn free(&mut self, start: u64, size: u64);
+    /// The free ranges [start, end), in address order.
+    fn free_ranges(&self) -> Vec<(u64, u64)>;
+}
 
 /// Buckets of free ranges by length: one per page count up to 64, then eight per power of
 /// two (as TLSF does). Bucket order follows length order, so every range in a bucket above a
@@ -27,9 +51,9 @@ fn bucket_of(len: u64) -> usize {
 /// bucket (for a lowest-address first fit that does not walk every hole, the job of
 /// alloc_vmap_area()'s augmented rb-tree).
 #[derive(Clone, Debug)]
-pub(super) struct FreeRanges {
+pub struct FreeRanges {
     /// Start to exclusive end, merged with their neighbours.
-    pub(super) by_start: BTreeMap<u64, u64>,
+    by_start: BTreeMap<u64, u64>,
     /// The starts of the ranges in each length bucket.
     buckets: Vec<BTreeSet<u64>>,
     /// Bit b set when bucket b is not empty.
@@ -37,22 +61,27 @@ pub(super) struct FreeRanges {
 }
 
 impl FreeRanges {
-    pub(super) fn new() -> FreeRanges {
-        FreeRanges {
+    /// The whole of [start, end) free.
+    pub fn new(start: u64, end: u64) -> FreeRanges {
+        let mut f = FreeRanges {
             by_start: BTreeMap::new(),
             buckets: vec![Default::default(); NR_BUCKETS],
             nonempty: vec![0; NR_BUCKETS.div_ceil(64)],
+        };
+        if end > start {
+            f.insert(start, end);
         }
+        f
     }
 
-    pub(super) fn insert(&mut self, start: u64, end: u64) {
+    fn insert(&mut self, start: u64, end: u64) {
         self.by_start.insert(start, end);
         let b = bucket_of(end - start);
         self.buckets[b].insert(start);
         self.nonempty[b / 64] |= 1 << (b % 64);
     }
 
-    pub(super) fn remove(&mut self, start: u64) -> Option<u64> {
+    fn remove(&mut self, start: u64) -> Option<u64> {
         let end = self.by_start.remove(&start)?;
         let b = bucket_of(end - start);
         self.buckets[b].remove(&start);
@@ -63,7 +92,7 @@ impl FreeRanges {
     }
 
     /// The lowest start of a range at least `size` long.
-    pub(super) fn first_fit(&self, size: u64) -> Option<u64> {
+    fn first_fit(&self, size: u64) -> Option<u64> {
         let want = bucket_of(size);
         let mut best: Option<u64> = None;
         // Every range in a higher bucket fits: the lowest start among their first entries.
@@ -96,8 +125,8 @@ impl FreeRanges {
     }
 }
 
-impl Vmalloc {
-    /// __alloc_vmap_area(): `size` bytes at an `align`ed start (a power of two).
+impl VmapSpace for FreeRanges {
+    /// __alloc_vmap_area(): the lowest first fit.
     ///
     /// Up to PAGE_SIZE every start is aligned and this is the lowest first fit. Above it,
     /// Linux searches for a free block of `size + align - 1` bytes (the worst-case alignment
@@ -105,43 +134,48 @@ impl Vmalloc {
     /// model takes the lowest such block. Linux's augmented rb-tree walk may also stop at a
     /// lower block it passes on the way if that one fits once aligned, which depends on the
     /// tree's shape: the model does not follow the walk (docs/model.md).
-    pub(super) fn alloc_range(&mut self, size: u64, align: u64) -> Option<u64> {
-        let length = if align > PAGE_SIZE && !self.faults.ignore_align {
+    fn alloc(&mut self, size: u64, align: u64) -> Option<u64> {
+        let aligned = align > PAGE_SIZE;
+        let length = if aligned {
             size.checked_add(align - 1)?
         } else {
             size
         };
-        let start = self.free.first_fit(length)?;
-        let nva = if align > PAGE_SIZE && !self.faults.ignore_align {
+        let start = self.first_fit(length)?;
+        let nva = if aligned {
             start.checked_add(align - 1)? & !(align - 1)
         } else {
             start
         };
-        let end = self.free.remove(start)?;
         let new_end = nva.checked_add(size)?;
+        let end = self.remove(start)?;
         if start < nva {
-            self.free.insert(start, nva);
+            self.insert(start, nva);
         }
         if new_end < end {
-            self.free.insert(new_end, end);
+            self.insert(new_end, end);
         }
         Some(nva)
     }
 
-    /// Returns [start, start+size) to the free ranges, merging neighbours.
-    pub(super) fn free_range(&mut self, start: u64, size: u64) {
+    /// free_vmap_area(): back to the free ranges, merged with its neighbours.
+    fn free(&mut self, start: u64, size: u64) {
         let mut s = start;
         let mut e = start.saturating_add(size);
-        if let Some((&ps, &pe)) = self.free.by_start.range(..s).next_back() {
+        if let Some((&ps, &pe)) = self.by_start.range(..s).next_back() {
             if pe == s {
-                self.free.remove(ps);
+                self.remove(ps);
                 s = ps;
             }
         }
-        if let Some(ne) = self.free.remove(e) {
+        if let Some(ne) = self.remove(e) {
             e = ne;
         }
-        self.free.insert(s, e);
+        self.insert(s, e);
+    }
+
+    fn free_ranges(&self) -> Vec<(u64, u64)> {
+        self.by_start.iter().map(|(&s, &e)| (s, e)).collect()
     }
 }
 
@@ -151,10 +185,10 @@ mod tests {
 
     /// The bucketed first fit agrees with a scan of every free range.
     #[test]
-    pub(super) fn first_fit_matches_a_linear_scan() {
+    fn first_fit_matches_a_linear_scan() {
         let start = 0x1000_0000u64;
         let end = start + (1 << 32);
-        let mut v = Vmalloc::new(start, end);
+        let mut v = FreeRanges::new(start, end);
         let mut live: Vec<(u64, u64)> = Vec::new();
         let mut x = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..20_000 {
@@ -178,25 +212,24 @@ mod tests {
                     size
                 };
                 let expect = v
-                    .free
                     .by_start
                     .iter()
                     .find(|(&s, &e)| e - s >= length)
                     .map(|(&s, _)| s.next_multiple_of(align));
-                let got = v.alloc_range(size, align);
+                let got = v.alloc(size, align);
                 assert_eq!(got, expect);
                 if let Some(a) = got {
                     live.push((a, size));
                 }
             } else {
                 let (a, size) = live.swap_remove(((x >> 16) % live.len() as u64) as usize);
-                v.free_range(a, size);
+                v.free(a, size);
             }
         }
         for (a, size) in live {
-            v.free_range(a, size);
+            v.free(a, size);
         }
-        assert_eq!(v.free.by_start.len(), 1);
-        assert_eq!(v.free.first_fit(1 << 32), Some(start));
+        assert_eq!(v.by_start.len(), 1);
+        assert_eq!(v.first_fit(1 << 32), Some(start));
     }
 }
