@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use kmem::Report;
+use kmem_vocab::Report;
 
 use crate::model::{FailureKind, MisuseKind};
 

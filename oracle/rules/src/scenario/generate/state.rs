@@ -2,7 +2,7 @@
 //! handles), which of them are still live, the open atomic sections and kmaps, and a memory
 //! budget that keeps allocations from running the machine dry.
 
-use kmem::{Arch, BootConfig, PAGE_SIZE};
+use kmem_vocab::{Arch, BootConfig, PAGE_SIZE};
 
 use super::super::ast::{printed_line, Op, Operand, Stmt};
 use super::super::kind::Family;

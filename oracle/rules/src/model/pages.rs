@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kmem::gfp::*;
-use kmem::{BootConfig, ReportKind};
+use kmem_vocab::gfp::*;
+use kmem_vocab::{BootConfig, ReportKind};
 
 use super::context::CtxModel;
 use super::facts::{Facts, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
@@ -308,9 +308,9 @@ impl PageModel {
     /// pages slab, kmalloc, vmalloc and mempool take and give back. The model cannot say
     /// which pages they will take, but every page they take must have been free, and every
     /// page they give back must be one they took; then the free-page set stays exact.
-    pub fn observe(&mut self, j: &mut Judgement, line: u32, ev: &kmem::PageEvent) {
+    pub fn observe(&mut self, j: &mut Judgement, line: u32, ev: &kmem_vocab::PageEvent) {
         match *ev {
-            kmem::PageEvent::Alloc { pfn, order } => {
+            kmem_vocab::PageEvent::Alloc { pfn, order } => {
                 let n = 1u64 << order;
                 if !pfn.is_multiple_of(n) || self.facts.zone_index(pfn).is_none() || self.facts.zone_index(pfn + n - 1) != self.facts.zone_index(pfn) {
                     j.fail(F::Misaligned, format!("the page allocator handed out pfn {pfn:#x} with order {order}"));
@@ -335,7 +335,7 @@ impl PageModel {
                 }
                 self.blocks.insert(pfn, Block { order, line, client: false });
             }
-            kmem::PageEvent::Free { pfn, order } => match self.blocks.get(&pfn) {
+            kmem_vocab::PageEvent::Free { pfn, order } => match self.blocks.get(&pfn) {
                 Some(b) if b.order == order && !b.client => self.release(pfn, order),
                 Some(b) if b.order == order => {
                     j.fail(F::Overlap, format!("the kernel freed pfn {pfn:#x}, which the client holds since line {}", b.line));
@@ -358,12 +358,12 @@ impl PageModel {
     pub fn virtual_bug(&self, x: u64) -> bool {
         let f = &self.facts;
         match f.arch {
-            kmem::Arch::I386 => {
+            kmem_vocab::Arch::I386 => {
                 x < f.page_offset
                     || (x >= f.vmalloc_start && x < f.vmalloc_end)
                     || (f.word(x.wrapping_sub(f.page_offset)) >> PAGE_SHIFT) > f.lowmem_end_pfn
             }
-            kmem::Arch::X86_64 => x < f.page_offset || x - f.page_offset >= 1 << 46,
+            kmem_vocab::Arch::X86_64 => x < f.page_offset || x - f.page_offset >= 1 << 46,
         }
     }
 

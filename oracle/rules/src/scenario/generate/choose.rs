@@ -2,7 +2,7 @@
 //! first (most ordinary) answer when the bytes run out.
 
 use arbitrary::{Result, Unstructured};
-use kmem::gfp::*;
+use kmem_vocab::gfp::*;
 
 /// A number in `lo..=hi` (`lo` when the range is empty).
 pub fn pick(u: &mut Unstructured<'_>, lo: u64, hi: u64) -> Result<u64> {
@@ -46,7 +46,7 @@ pub fn order(u: &mut Unstructured<'_>) -> Result<u32> {
         48..=55 => 2,
         56..=60 => 3,
         61..=62 => pick(u, 4, 6)?,
-        _ => pick(u, 7, u64::from(kmem::MAX_PAGE_ORDER))?,
+        _ => pick(u, 7, u64::from(kmem_vocab::MAX_PAGE_ORDER))?,
     };
     Ok(u32::try_from(o).unwrap_or(0))
 }

@@ -1,9 +1,9 @@
 //! Well-behaved operations: what a correct kernel client does with what it holds.
 
 use arbitrary::{Result, Unstructured};
-use kmem::gfp::{__GFP_HIGHMEM, __GFP_ZERO, GFP_DMA};
-use kmem::slab_flags::*;
-use kmem::PAGE_SIZE;
+use kmem_vocab::gfp::{__GFP_HIGHMEM, __GFP_ZERO, GFP_DMA};
+use kmem_vocab::slab_flags::*;
+use kmem_vocab::PAGE_SIZE;
 
 use super::super::ast::{Op, Operand};
 use super::super::kind::Family;
@@ -545,7 +545,7 @@ impl Gen<'_> {
                             self.emit(None, op);
                             return Ok(());
                         }
-                        (op, gfp & kmem::gfp::GFP_DMA32 != 0)
+                        (op, gfp & kmem_vocab::gfp::GFP_DMA32 != 0)
                     }
                 };
                 self.bind(op, Kind::Vmalloc { size, low }, page_round(size));

@@ -1,9 +1,9 @@
 //! The scenario's syntax tree: a boot configuration and a list of statements, each a call of
 //! one kernel function with its operands in Linux's order.
 
-use kmem::gfp::Gfp;
-use kmem::slab_flags::SlabFlags;
-use kmem::BootConfig;
+use kmem_vocab::gfp::Gfp;
+use kmem_vocab::slab_flags::SlabFlags;
+use kmem_vocab::BootConfig;
 
 use super::kind::{Family, OpKind, Ret};
 

@@ -7,12 +7,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kmem::{Arch, ReportKind};
+use kmem_vocab::{Arch, ReportKind};
 
 use super::context::{CtxModel, CtxOp};
 use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
 use super::{FailureKind as F, Judgement, MisuseKind as M};
-use crate::run::Outcome;
+use crate::outcome::Outcome;
 
 /// PKMAP_BASE on i386 (arch/x86/include/asm/pgtable_32_areas.h).
 pub const PKMAP_BASE: u64 = 0xFF80_0000;

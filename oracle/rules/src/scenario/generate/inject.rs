@@ -1,8 +1,8 @@
 //! Misuse, injected on purpose: each kind, when the scenario so far allows it.
 
 use arbitrary::{Result, Unstructured};
-use kmem::gfp::{__GFP_ZERO, GFP_KERNEL};
-use kmem::{Arch, MAX_PAGE_ORDER, PAGE_SIZE};
+use kmem_vocab::gfp::{__GFP_ZERO, GFP_KERNEL};
+use kmem_vocab::{Arch, MAX_PAGE_ORDER, PAGE_SIZE};
 
 use super::super::ast::{printed_line, Op, Operand};
 use super::super::kind::Family;

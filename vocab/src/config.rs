@@ -63,6 +63,26 @@ impl SlubDebug {
         Ok(d)
     }
 
+    /// The SLAB_* debug flags these letters add to every cache (kmem_cache_flags() and
+    /// parse_slub_debug_flags() in mm/slub.c).
+    pub fn slab_flags(self) -> crate::slab_flags::SlabFlags {
+        use crate::slab_flags::*;
+        let mut f = 0;
+        if self.consistency {
+            f |= SLAB_CONSISTENCY_CHECKS;
+        }
+        if self.red_zone {
+            f |= SLAB_RED_ZONE;
+        }
+        if self.poison {
+            f |= SLAB_POISON;
+        }
+        if self.store_user {
+            f |= SLAB_STORE_USER;
+        }
+        f
+    }
+
     pub fn letters(self) -> String {
         let mut s = String::new();
         for (on, c) in [

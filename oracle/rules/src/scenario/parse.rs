@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use kmem::gfp::{parse_gfp, Gfp};
-use kmem::slab_flags::{parse_slab_flags, SlabFlags};
-use kmem::BootConfig;
+use kmem_vocab::gfp::{parse_gfp, Gfp};
+use kmem_vocab::slab_flags::{parse_slab_flags, SlabFlags};
+use kmem_vocab::BootConfig;
 
 use super::ast::{Op, Operand, Scenario, Stmt};
 use super::kind::OpKind;
@@ -453,8 +453,8 @@ impl<'a> Args<'_, 'a> {
 mod tests {
     use super::*;
     use crate::scenario::kind::OP_NAMES;
-    use kmem::gfp::{__GFP_ZERO, GFP_KERNEL};
-    use kmem::slab_flags::{SLAB_POISON, SLAB_RED_ZONE};
+    use kmem_vocab::gfp::{__GFP_ZERO, GFP_KERNEL};
+    use kmem_vocab::slab_flags::{SLAB_POISON, SLAB_RED_ZONE};
 
     /// One line of every function, each name bound before use.
     const EVERY_FORM: &str = "\

@@ -15,7 +15,7 @@ pub mod vmalloc;
 
 pub use step::Model;
 
-use kmem::ReportKind;
+use kmem_vocab::ReportKind;
 
 /// Why a step failed: stable names used in replay output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -17,14 +17,14 @@
 
 use std::collections::BTreeMap;
 
-use kmem::gfp::*;
-use kmem::{Arch, ReportKind};
+use kmem_vocab::gfp::*;
+use kmem_vocab::{Arch, ReportKind};
 
 use super::context::CtxModel;
 use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
 use super::pages::PageModel;
 use super::{FailureKind as F, Judgement, MisuseKind as M};
-use crate::run::Outcome;
+use crate::outcome::Outcome;
 
 /// One call of the vmalloc family: vmalloc() is `__vmalloc_node(size, 1, GFP_KERNEL)`.
 #[derive(Clone, Copy, Debug)]
@@ -358,7 +358,7 @@ impl VmallocModel {
         line: u32,
         call: VmallocCall,
         out: &Outcome,
-        events: &[kmem::PageEvent],
+        events: &[kmem_vocab::PageEvent],
     ) {
         let f = pages.facts.clone();
         let VmallocCall {
@@ -407,10 +407,10 @@ impl VmallocModel {
         let mut freed_now: Vec<u64> = vec![];
         for ev in events {
             match *ev {
-                kmem::PageEvent::Alloc { pfn, order } => {
+                kmem_vocab::PageEvent::Alloc { pfn, order } => {
                     allocs.extend((0..1u64 << order.min(10)).map(|i| pfn + i))
                 }
-                kmem::PageEvent::Free { pfn, order } => {
+                kmem_vocab::PageEvent::Free { pfn, order } => {
                     for p in (0..1u64 << order.min(10)).map(|i| pfn + i) {
                         match allocs.iter().position(|&x| x == p) {
                             Some(i) => {
@@ -519,7 +519,7 @@ impl VmallocModel {
         line: u32,
         pages: &[u64],
         out: &Outcome,
-        events: &[kmem::PageEvent],
+        events: &[kmem_vocab::PageEvent],
     ) {
         let f = &pm.facts;
         let mut frees = vec![];
@@ -550,8 +550,8 @@ impl VmallocModel {
         let freed_now: Vec<u64> = events
             .iter()
             .filter_map(|e| match *e {
-                kmem::PageEvent::Free { pfn, .. } => Some(pfn),
-                kmem::PageEvent::Alloc { .. } => None,
+                kmem_vocab::PageEvent::Free { pfn, .. } => Some(pfn),
+                kmem_vocab::PageEvent::Alloc { .. } => None,
             })
             .collect();
         check_frees(j, "vmap", &frees, &freed_now);

@@ -1,31 +1,31 @@
 //! The model's judgement of one statement, given what the machine did.
 
-use kmem::gfp::*;
-use kmem::ReportKind;
+use kmem_vocab::gfp::*;
+use kmem_vocab::ReportKind;
 
 use super::context::{CtxModel, CtxOp};
-use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
+use super::facts::{Facts, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
 use super::highmem::{HighmemModel, How};
 use super::pages::PageModel;
 use super::slab::SlabModel;
 use super::vmalloc::{VmallocCall, VmallocModel};
 use super::{FailureKind as F, Judgement, MisuseKind as M};
-use crate::run::{Env, Outcome, MAX_ACCESS};
+use crate::outcome::{Env, Outcome, MAX_ACCESS};
 use crate::scenario::{Op, Operand};
 
 #[derive(Clone, Debug)]
 pub struct Model {
-    pub pages: PageModel,
-    pub ctx: CtxModel,
-    pub vmalloc: VmallocModel,
-    pub highmem: HighmemModel,
-    pub slab: SlabModel,
+    pub(crate) pages: PageModel,
+    pub(crate) ctx: CtxModel,
+    pub(crate) vmalloc: VmallocModel,
+    pub(crate) highmem: HighmemModel,
+    pub(crate) slab: SlabModel,
     /// Set once a misuse has made the kernel's state unpredictable (DESIGN.md, "Taint").
-    pub tainted: bool,
+    pub(crate) tainted: bool,
 }
 
 impl Model {
-    pub fn new(facts: Facts, cfg: kmem::BootConfig) -> Model {
+    pub fn new(facts: Facts, cfg: kmem_vocab::BootConfig) -> Model {
         Model {
             highmem: HighmemModel::new(&facts),
             vmalloc: VmallocModel::default(),
@@ -40,8 +40,8 @@ impl Model {
         &self.pages.facts
     }
 
-    pub fn step(&mut self, line: u32, op: &Op, env: &Env, out: &Outcome) -> Judgement {
-        let i386 = self.facts().arch == kmem::Arch::I386;
+    fn step(&mut self, line: u32, op: &Op, env: &Env, out: &Outcome) -> Judgement {
+        let i386 = self.facts().arch == kmem_vocab::Arch::I386;
         let ev = |o: &Operand| env.eval(o, i386);
         let mut j = Judgement::default();
         if std::mem::take(&mut self.slab.taint_next) {
@@ -163,21 +163,67 @@ impl Model {
         j
     }
 
+    /// Judges one statement in one call: what it did on the machine (`out`) and the page
+    /// allocator traffic it caused (`events`, the mm_page_alloc / mm_page_free tracepoints in
+    /// order). The checker knows nothing else of the model's protocol.
+    pub fn judge(
+        &mut self,
+        line: u32,
+        op: &Op,
+        env: &Env,
+        out: &Outcome,
+        events: &[kmem_vocab::PageEvent],
+    ) -> Judgement {
+        let mut j = self.step(line, op, env, out);
+        // The page family's own traffic is judged by `step`; every other family's arrives
+        // here as events (a slab growing, a vmalloc area's pages, a mempool's reserve).
+        if op.family() != crate::scenario::Family::Pages {
+            for ev in events {
+                self.pages.observe(&mut j, line, ev);
+            }
+        }
+        self.settle(&mut j, line, op, env, out, events);
+        j
+    }
+
+    /// What /proc/buddyinfo must show now, zone by zone, when the model knows every free page
+    /// exactly (None once it does not).
+    pub fn expected_buddyinfo(&self) -> Option<Vec<[u64; (MAX_ORDER + 1) as usize]>> {
+        self.pages.exact.then(|| self.pages.expected_buddyinfo())
+    }
+
+    /// Whether the run is tainted: after a misuse whose effect cannot be predicted, only a
+    /// panic is judged (docs/design.md, "Taint").
+    pub fn tainted(&self) -> bool {
+        self.tainted
+    }
+
+    /// Taints the run: the kernel printed a report the model allowed but could not pin down,
+    /// so its state is no longer predicted.
+    pub fn taint(&mut self) {
+        self.tainted = true;
+    }
+
+    /// The name of zone `zi` as /proc/buddyinfo prints it.
+    pub fn zone_name(&self, zi: usize) -> &'static str {
+        self.facts().zones[zi].kind.name()
+    }
+
     /// The second half of a statement's judgement, once the page allocator traffic it
     /// caused has been observed: the vmalloc family, whose pages arrive as events.
-    pub fn settle(
+    fn settle(
         &mut self,
         j: &mut Judgement,
         line: u32,
         op: &Op,
         env: &Env,
         out: &Outcome,
-        events: &[kmem::PageEvent],
+        events: &[kmem_vocab::PageEvent],
     ) {
         if self.slab_settle(j, op, env, out, events) {
             return;
         }
-        let i386 = self.facts().arch == kmem::Arch::I386;
+        let i386 = self.facts().arch == kmem_vocab::Arch::I386;
         let ev = |o: &Operand| env.eval(o, i386);
         let frees = match op {
             Op::Vmalloc { .. }
@@ -206,8 +252,8 @@ impl Model {
         let got: Vec<u64> = events
             .iter()
             .filter_map(|e| match *e {
-                kmem::PageEvent::Free { pfn, .. } => Some(pfn),
-                kmem::PageEvent::Alloc { .. } => None,
+                kmem_vocab::PageEvent::Free { pfn, .. } => Some(pfn),
+                kmem_vocab::PageEvent::Alloc { .. } => None,
             })
             .collect();
         super::vmalloc::check_frees(j, op.name(), &frees, &got);
@@ -464,7 +510,7 @@ impl Model {
 }
 
 fn i386(m: &Model) -> bool {
-    m.facts().arch == kmem::Arch::I386
+    m.facts().arch == kmem_vocab::Arch::I386
 }
 
 /// The vmalloc-family call an operation is, with the mask and alignment its wrapper uses.

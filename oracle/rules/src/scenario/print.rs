@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use kmem::gfp::format_gfp;
-use kmem::slab_flags::format_slab_flags;
+use kmem_vocab::gfp::format_gfp;
+use kmem_vocab::slab_flags::format_slab_flags;
 
 use super::ast::{Arg, Op, Operand, Scenario, Stmt};
 

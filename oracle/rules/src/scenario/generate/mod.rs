@@ -49,7 +49,7 @@ pub struct GenConfig {
     /// Whether to turn on random debug options (slub_debug, page_poison, ...).
     pub debug_options: bool,
     /// A fixed boot configuration instead of a generated one.
-    pub boot: Option<kmem::BootConfig>,
+    pub boot: Option<kmem_vocab::BootConfig>,
 }
 
 impl GenConfig {

@@ -1,8 +1,8 @@
 //! The boot line of a generated scenario.
 
 use arbitrary::{Result, Unstructured};
-use kmem::config::KmallocMax;
-use kmem::{Arch, BootConfig, SlubDebug};
+use kmem_vocab::config::KmallocMax;
+use kmem_vocab::{Arch, BootConfig, SlubDebug};
 
 use super::choose::{chance, one_of, pick};
 use super::GenConfig;

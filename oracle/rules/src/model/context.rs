@@ -1,7 +1,7 @@
 //! The oracle's model of the execution context: which calls may sleep, and which unlocks or
 //! enables are unbalanced.
 
-use kmem::ReportKind;
+use kmem_vocab::ReportKind;
 
 #[derive(Clone, Debug, Default)]
 pub struct CtxModel {
