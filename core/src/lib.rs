@@ -40,4 +40,3 @@ pub mod zone;
 pub use buddy::{Buddy, BuddyFaults, PageAllocator};
 pub use machine::{Machine, PageEvent};
 pub use seams::{KmemSeams, Seams};
-pub use slub::SlubFaults;

@@ -82,7 +82,11 @@ impl Machine {
                 seams.pkmap_slots(),
                 seams.kmap_local_idx(),
             ),
-            slub: crate::slub::Slub::default(),
+            slub: crate::slub::Slub::new(
+                seams.slab_objects(),
+                seams.object_checks(),
+                seams.kmalloc_sizes(),
+            ),
             mempools: crate::mempool::Mempools::default(),
             layout,
         })

@@ -10,12 +10,20 @@
 //! |---|---|---|
 //! | the vmalloc address space (alloc_vmap_area()) | [`VmapSpace`] | [`FreeRanges`] |
 //! | an area's page-table entries (vmap_pages_range()) | [`VmapPages`] | [`PtePerPage`] |
+//! | a slab's free objects (new_slab(), allocation, free) | [`SlabObjects`] | [`LifoFreelist`] |
+//! | the areas SLUB's check_object() compares | [`ObjectChecks`] | [`SlubChecks`] |
+//! | kmalloc's size classes (kmalloc_slab()) | [`KmallocSizes`] | [`SizeIndex`] |
 //! | kmap()'s pkmap slot (map_new_virtual()) | [`PkmapSlots`] | [`NextPkmapNr`] |
 //! | the kmap_local stack (kmap_local_idx_push/pop()) | [`KmapLocalIdx`] | [`KmapLocalStack`] |
 //!
 //! [`Machine::boot_with_seams`]: crate::Machine::boot_with_seams
 
 pub use crate::highmem::{KmapLocalIdx, KmapLocalStack, NextPkmapNr, Pkmap, PkmapSlots};
+pub use crate::kmalloc::{KmallocSizes, SizeIndex};
+pub use crate::slub::{
+    CheckArea, CheckAreas, CheckedObject, Freelist, LifoFreelist, ObjectChecks, SlabObjects,
+    SlubChecks,
+};
 pub use crate::vmalloc::{FreeRanges, PtePerPage, VmapPages, VmapSpace};
 
 /// Builds the implementation of each seam for a machine being booted.
@@ -27,6 +35,18 @@ pub trait Seams {
     /// The page-table mapping of vmalloc and vmap areas.
     fn vmap_pages(&self) -> Box<dyn VmapPages> {
         Box::new(PtePerPage)
+    }
+    /// The object allocator of every cache's slabs.
+    fn slab_objects(&self) -> Box<dyn SlabObjects> {
+        Box::new(LifoFreelist)
+    }
+    /// The areas SLUB's debugging checks in an object.
+    fn object_checks(&self) -> Box<dyn ObjectChecks> {
+        Box::new(SlubChecks)
+    }
+    /// kmalloc's size classes.
+    fn kmalloc_sizes(&self) -> Box<dyn KmallocSizes> {
+        Box::new(SizeIndex)
     }
     /// The choice of a pkmap slot for kmap().
     fn pkmap_slots(&self) -> Box<dyn PkmapSlots> {

@@ -38,21 +38,6 @@ pub fn check_with(s: &Scenario, opts: Options, make: AllocatorFactory<'_>) -> Ve
     check_with_seams(s, opts, make, &KmemSeams)
 }
 
-/// Prepares a freshly booted machine before the scenario runs (e.g. turns on the deliberate
-/// bugs of [`kmem::SlubFaults`] in the oracle's own tests).
-pub type MachineSetup<'a> = &'a dyn Fn(&mut Machine);
-
-/// Checks a scenario on a machine whose page allocator `make` builds and that `setup`
-/// prepares after boot.
-pub fn check_with_setup(
-    s: &Scenario,
-    opts: Options,
-    make: AllocatorFactory<'_>,
-    setup: MachineSetup<'_>,
-) -> Verdict {
-    check_with_seams_setup(s, opts, make, &KmemSeams, setup)
-}
-
 /// Checks a scenario on a machine whose page allocator `make` builds and whose other seams
 /// `seams` builds (the broken implementations of the oracle's own tests, legal variants).
 pub fn check_with_seams(
@@ -61,20 +46,10 @@ pub fn check_with_seams(
     make: AllocatorFactory<'_>,
     seams: &dyn Seams,
 ) -> Verdict {
-    check_with_seams_setup(s, opts, make, seams, &|_| {})
-}
-
-fn check_with_seams_setup(
-    s: &Scenario,
-    opts: Options,
-    make: AllocatorFactory<'_>,
-    seams: &dyn Seams,
-    setup: MachineSetup<'_>,
-) -> Verdict {
     let mut v = Verdict::default();
     let line = Cell::new(1u32);
     let result = catch_unwind(AssertUnwindSafe(|| {
-        run(s, opts, make, seams, setup, &mut v, &line)
+        run(s, opts, make, seams, &mut v, &line)
     }));
     if let Err(p) = result {
         let msg = p
@@ -96,7 +71,6 @@ fn run(
     opts: Options,
     make: AllocatorFactory<'_>,
     seams: &dyn Seams,
-    setup: MachineSetup<'_>,
     v: &mut Verdict,
     line: &Cell<u32>,
 ) {
@@ -111,7 +85,6 @@ fn run(
             return;
         }
     };
-    setup(&mut m);
     m.log_mut().set_keep_lines(false);
     m.record_page_events(true);
     let facts = Facts::new(&s.boot);

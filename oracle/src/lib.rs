@@ -14,7 +14,5 @@ pub mod checker;
 pub mod fuzz;
 pub mod run;
 
-pub use checker::{
-    check, check_with, check_with_seams, check_with_setup, execute_only, MachineSetup, Options,
-};
+pub use checker::{check, check_with, check_with_seams, execute_only, Options};
 pub use verdict::Verdict;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod highmem;
+pub mod slab;
 pub mod vmalloc;
 
 use kmem::{Buddy, PageAllocator, Seams};
