@@ -6,17 +6,26 @@ mod common;
 use broken::free_blocks::Bug;
 use broken::page_allocator::BrokenBuddy;
 use common::inputs;
-use kmem::{Buddy, Machine, PageAllocator, SlubFaults, VmallocFaults};
+use kmem::{Buddy, KmemSeams, PageAllocator, Seams};
 use kmem_oracle::reduce::{reduce, signature, Reduced};
-use kmem_oracle::{check_with_setup, parse, scenario_from_bytes, GenConfig, Options, Scenario};
+use kmem_oracle::{check_with_seams, parse, scenario_from_bytes, GenConfig, Options, Scenario};
 use kmem_oracle::{fuzz::check_scenario, Verdict};
 
-/// A machine with broken parts: a buddy with `buddy` faults, SLUB and vmalloc with theirs.
-#[derive(Clone, Copy, Default)]
+/// A machine with broken parts: a broken page allocator, or broken seams beneath SLUB or
+/// vmalloc (oracle/tests/broken/).
+#[derive(Clone, Copy)]
 struct Broken {
     buddy: Option<BrokenBuddy>,
-    slub: SlubFaults,
-    vmalloc: VmallocFaults,
+    seams: &'static dyn Seams,
+}
+
+impl Default for Broken {
+    fn default() -> Self {
+        Broken {
+            buddy: None,
+            seams: &KmemSeams,
+        }
+    }
 }
 
 impl Broken {
@@ -27,17 +36,13 @@ impl Broken {
                 None => Box::new(Buddy::new(z, r)),
             }
         };
-        let setup = move |m: &mut Machine| {
-            m.set_slub_faults(self.slub);
-            m.set_vmalloc_faults(self.vmalloc);
-        };
-        check_with_setup(
+        check_with_seams(
             s,
             Options {
                 record_steps: false,
             },
             &make,
-            &setup,
+            self.seams,
         )
     }
 }
@@ -130,19 +135,13 @@ fn other_broken_buddies_reduce_to_a_few_statements() {
 #[test]
 fn broken_slub_and_vmalloc_reduce_too() {
     let slub = Broken {
-        slub: SlubFaults {
-            wrong_size_class: true,
-            ..Default::default()
-        },
+        seams: &broken::slab::WrongSizeClass,
         ..Default::default()
     };
     let (s, r) = first_failure_reduced(&GenConfig::kmalloc(), slub);
     assert_reduced("wrong_size_class", &s, &r, slub, 6);
     let vmalloc = Broken {
-        vmalloc: VmallocFaults {
-            no_guard_page: true,
-            ..Default::default()
-        },
+        seams: &broken::vmalloc::NoGuardPage,
         ..Default::default()
     };
     let (s, r) = first_failure_reduced(&GenConfig::vmalloc(), vmalloc);
