@@ -79,6 +79,10 @@ struct Misuse {
     /// A boot word under which the kernel would have caught it (when not caught).
     #[serde(skip_serializing_if = "Added::omitted")]
     would_catch: Added<Option<String>>,
+    /// False when the replays that find where it was caught went past their budget (then
+    /// `caught` and `would_catch` say nothing).
+    #[serde(skip_serializing_if = "Added::omitted")]
+    judged: Added<bool>,
 }
 
 #[derive(Serialize)]
@@ -216,6 +220,7 @@ pub fn replay(
                 kind: kind.as_str(),
                 caught: Added(on.then_some(caught)),
                 would_catch: Added(on.then_some(would)),
+                judged: Added(on.then_some(!matches!(catch, Some(Catch::Unjudged)))),
             }
         })
         .collect();

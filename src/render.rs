@@ -87,6 +87,7 @@ pub fn misuse_line(n: &MisuseNote) -> String {
         Catch::NotCaught { would: None } => {
             "not caught: no boot option of the model would report it".to_string()
         }
+        Catch::Unjudged => "where it is caught not worked out: too many misuses to replay".into(),
     };
     format!("line {}: {} ({what})", n.line, n.kind.as_str())
 }
