@@ -116,7 +116,7 @@ fn run(
         let j = model.judge(stmt.line, &stmt.op, &env, &out, &events);
         let page_op = stmt.op.family() == crate::scenario::Family::Pages;
         v.misuse.extend(j.misuse.iter().map(|&k| (stmt.line, k)));
-        // Once tainted, only a panic fails the run (DESIGN.md, "Taint").
+        // Once tainted, only a panic fails the run (docs/design.md, "Taint").
         for (kind, message) in j.failures.into_iter().filter(|_| !model.tainted()) {
             v.failures.push(Failure {
                 line: stmt.line,
@@ -144,7 +144,7 @@ fn run(
         if let Some(name) = &stmt.bind {
             env.bind(name, value.unwrap_or(0));
         }
-        if v.taint.is_none() && model.tainted_after_this() {
+        if v.taint.is_none() && model.tainted_or_pending() {
             v.taint = Some((stmt.line, TaintCause::Misuse));
         }
         if opts.record_steps {

@@ -10,6 +10,7 @@ pub use kmem_rules::{
     SlabInput, Stmt, VmallocInput,
 };
 pub use kmem_rules::{model, outcome, scenario, verdict};
+pub use scenario::suggest;
 pub mod checker;
 pub mod fuzz;
 pub mod run;

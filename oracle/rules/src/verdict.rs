@@ -1,5 +1,5 @@
-//! A verdict, and the JSON line of SCENARIO.md's fields (the replay text and the full JSON,
-//! with what kmemfuzz adds, are rendered by the `kmemfuzz` command).
+//! A verdict, and the JSON line of docs/scenario.md's fields (the replay text and the full
+//! JSON, with what kmemfuzz adds, are rendered by the `kmemfuzz` command).
 
 use std::fmt::Write as _;
 
@@ -74,7 +74,7 @@ impl Verdict {
         s
     }
 
-    /// The JSON object of SCENARIO.md, on one line.
+    /// The JSON object of docs/scenario.md, on one line.
     pub fn to_json(&self) -> String {
         let mut s = String::from("{\"verdict\": ");
         s.push_str(if self.pass() { "\"pass\"" } else { "\"fail\"" });

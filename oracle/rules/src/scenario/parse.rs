@@ -1,4 +1,4 @@
-//! The parser: text in the `.kmem` format (SCENARIO.md) into a [`Scenario`].
+//! The parser: text in the `.kmem` format (docs/scenario.md) into a [`Scenario`].
 
 use std::collections::BTreeSet;
 use std::fmt;

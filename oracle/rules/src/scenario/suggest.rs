@@ -2,9 +2,9 @@
 //! boot key, by edit distance (optimal string alignment, case-insensitive), for the parser's
 //! one-line errors.
 
-use kmem_vocab::config::BOOT_KEYS;
 use kmem_vocab::gfp::GFP_NAMES;
 use kmem_vocab::slab_flags::SLAB_FLAG_NAMES;
+use kmem_vocab::BOOT_KEYS;
 
 use super::kind::OP_NAMES;
 
