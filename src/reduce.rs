@@ -50,7 +50,7 @@ fn run(args: &[String]) -> Result<(), String> {
         }
     }
     let file = file.ok_or_else(|| format!("no FILE\n{USAGE}"))?;
-    let s = crate::cli::load(&file).map_err(|e| e.0)?;
+    let s = crate::input::load(&file).map_err(|e| e.to_string())?;
     // A model panic is a failure the checker records; its message is not for the terminal
     // each of the thousands of times a candidate repeats it.
     let hook = std::panic::take_hook();

@@ -1,17 +1,32 @@
 //! `reduce` on real findings: generated scenarios that fail only on a deliberately broken
 //! allocator shrink to a few statements a person would write, failing the same way.
 
+mod broken;
 mod common;
+use broken::free_blocks::{Bug, Pick};
+use broken::page_allocator::{list_buddy, IgnoresZoneDma};
 use common::inputs;
-use kmem::{Buddy, BuddyFaults, Machine, PageAllocator, SlubFaults, VmallocFaults};
+use kmem::{Buddy, Machine, PageAllocator, SlubFaults, VmallocFaults};
 use kmem_oracle::reduce::{reduce, signature, Reduced};
 use kmem_oracle::{check_with_setup, parse, scenario_from_bytes, GenConfig, Options, Scenario};
 use kmem_oracle::{fuzz::check_scenario, Verdict};
 
-/// A machine with broken parts: a buddy with `buddy` faults, SLUB and vmalloc with theirs.
+/// The page allocator of a broken machine.
+#[derive(Clone, Copy, Default)]
+enum Pages {
+    /// kmem's buddy.
+    #[default]
+    Real,
+    /// kmem's zone policy over a free-block list with this bug.
+    FreeBlocks(Bug),
+    /// A zonelist that ignores __GFP_DMA.
+    IgnoresZoneDma,
+}
+
+/// A machine with broken parts: its page allocator, SLUB and vmalloc with their faults.
 #[derive(Clone, Copy, Default)]
 struct Broken {
-    buddy: BuddyFaults,
+    pages: Pages,
     slub: SlubFaults,
     vmalloc: VmallocFaults,
 }
@@ -19,9 +34,11 @@ struct Broken {
 impl Broken {
     fn check(self, s: &Scenario) -> Verdict {
         let make = move |z, r: &[(u64, u64)]| -> Box<dyn PageAllocator> {
-            let mut b = Buddy::new(z, r);
-            b.faults = self.buddy;
-            Box::new(b)
+            match self.pages {
+                Pages::Real => Box::new(Buddy::new(z, r)),
+                Pages::FreeBlocks(bug) => list_buddy(z, r, Pick::Lowest, Some(bug)),
+                Pages::IgnoresZoneDma => Box::new(IgnoresZoneDma(Buddy::new(z, r))),
+            }
         };
         let setup = move |m: &mut Machine| {
             m.set_slub_faults(self.slub);
@@ -90,10 +107,7 @@ fn assert_reduced(name: &str, original: &Scenario, r: &Reduced, broken: Broken, 
 #[test]
 fn a_buddy_that_never_merges_comes_down_to_one_allocation_and_its_free() {
     let broken = Broken {
-        buddy: BuddyFaults {
-            no_merge: true,
-            ..Default::default()
-        },
+        pages: Pages::FreeBlocks(Bug::NoMerge),
         ..Default::default()
     };
     let (s, r) = first_failure_reduced(&GenConfig::buddy(), broken);
@@ -104,34 +118,17 @@ fn a_buddy_that_never_merges_comes_down_to_one_allocation_and_its_free() {
 #[test]
 fn other_broken_buddies_reduce_to_a_few_statements() {
     // (The misfiled half shows as four kinds of failure, and the reduction keeps them all.)
-    for (name, faults, most) in [
+    for (name, pages, most) in [
         (
             "split_off_by_one",
-            BuddyFaults {
-                split_off_by_one: true,
-                ..Default::default()
-            },
+            Pages::FreeBlocks(Bug::SplitOffByOne),
             12,
         ),
-        (
-            "double_handout",
-            BuddyFaults {
-                double_handout: true,
-                ..Default::default()
-            },
-            6,
-        ),
-        (
-            "ignore_zone_dma",
-            BuddyFaults {
-                ignore_zone_dma: true,
-                ..Default::default()
-            },
-            6,
-        ),
+        ("double_handout", Pages::FreeBlocks(Bug::DoubleHandout), 6),
+        ("ignore_zone_dma", Pages::IgnoresZoneDma, 6),
     ] {
         let broken = Broken {
-            buddy: faults,
+            pages,
             ..Default::default()
         };
         let (s, r) = first_failure_reduced(&GenConfig::buddy(), broken);

@@ -303,3 +303,62 @@ impl Facts {
         self.zones.iter().rposition(|z| z.kind <= want).unwrap_or(0)
     }
 }
+
+/// The rules on their own, from Linux's worked examples (no kmem involved).
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boot(words: &[&str]) -> Facts {
+        Facts::new(&BootConfig::parse_words(words.iter().copied()).unwrap())
+    }
+
+    #[test]
+    fn i386_1g_matches_a_classic_boot_log() {
+        // A 2.6 kernel with 1 GiB prints: lowmem c0000000-f8000000, vmalloc f8800000-ff7fe000.
+        let f = boot(&["arch=i386", "mem=1G"]);
+        assert_eq!(f.high_memory, 0xf800_0000);
+        assert_eq!((f.vmalloc_start, f.vmalloc_end), (0xf880_0000, 0xff7f_e000));
+        let kinds: Vec<_> = f.zones.iter().map(|z| z.kind).collect();
+        assert_eq!(kinds, [ZoneKind::Dma, ZoneKind::Normal, ZoneKind::HighMem]);
+        assert_eq!(f.zones[0].end, 4096, "ZONE_DMA ends at 16 MiB");
+        assert_eq!(f.lowmem_end_pfn, (896 << 20) >> 12);
+    }
+
+    #[test]
+    fn boot_reservations_follow_the_stated_rule() {
+        // 128 MiB i386: 32768 struct pages of 32 bytes = 256 pages of mem_map, at the top of
+        // lowmem; the first 1 MiB and a 4 MiB image at 1 MiB.
+        let f = boot(&["arch=i386", "mem=128M"]);
+        assert_eq!(f.struct_page, 32);
+        assert_eq!(
+            f.reserved,
+            vec![(0, 256), (256, 1280), (32768 - 256, 32768)]
+        );
+        assert_eq!(f.mem_map, 0xc000_0000 + ((32768 - 256) << 12));
+        assert_eq!(f.page_ptr(1), f.mem_map + 32);
+        // x86_64: vmemmap, 64-byte struct pages; mem_map's backing still at the top of RAM.
+        let f = boot(&["arch=x86_64", "mem=1G"]);
+        assert_eq!((f.mem_map, f.struct_page), (0xffff_ea00_0000_0000, 64));
+        assert_eq!(f.reserved[2], (262_144 - 4096, 262_144));
+        assert!(f
+            .boot_mismatch(&f.reserved.clone(), f.mem_map, 64)
+            .is_none());
+        assert!(f
+            .boot_mismatch(&f.reserved.clone(), f.mem_map, 32)
+            .is_some());
+    }
+
+    #[test]
+    fn min_free_kbytes_and_lowmem_reserve_follow_linux() {
+        // init_per_zone_wmark_min(): min_free_kbytes = sqrt(lowmem_kbytes * 16), clamped to
+        // [128, 262144]; the DMA zone's lowmem_reserve against Normal is Normal's managed
+        // pages / 256 (sysctl_lowmem_reserve_ratio).
+        let f = boot(&["arch=i386", "mem=512M"]);
+        let low: u64 = f.zones.iter().map(|z| z.managed).sum();
+        let min_sum: u64 = f.zones.iter().map(|z| z.min).sum();
+        let want = isqrt(low * 4 * 16) / 4;
+        assert!(min_sum <= want && want - min_sum < f.zones.len() as u64);
+        assert_eq!(f.zones[0].reserve[1], f.zones[1].managed / 256);
+    }
+}

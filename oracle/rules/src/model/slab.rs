@@ -9,7 +9,7 @@
 //! kernel must print, and when (at a free with F, at validate, at allocation of a poisoned
 //! object with F, when a slab is discarded with F). Where the kernel's state can no longer
 //! be predicted (a free pointer or orig_size overwritten, a double free without F, a check
-//! that marks a whole slab used), the run is tainted (DESIGN.md, "Taint").
+//! that marks a whole slab used), the run is tainted (docs/design.md, "Taint").
 
 use std::collections::BTreeMap;
 
@@ -140,36 +140,26 @@ pub fn layout(
     }
 }
 
-/// kmalloc's size classes: (size, name) by index, and the index of a size.
-const CLASSES: [(u32, &str); 14] = [
-    (0, "0"),
-    (96, "96"),
-    (192, "192"),
-    (8, "8"),
-    (16, "16"),
-    (32, "32"),
-    (64, "64"),
-    (128, "128"),
-    (256, "256"),
-    (512, "512"),
-    (1024, "1k"),
-    (2048, "2k"),
-    (4096, "4k"),
-    (8192, "8k"),
-];
-
-/// The index into CLASSES of the class serving 1 <= size <= 8192.
-pub fn class_index(size: u64) -> usize {
+/// The kmalloc size class serving 1 <= size <= 8192, by the rule of mm/slab_common.c rather
+/// than its tables: the powers of two from 8 to 8192 (KMALLOC_SHIFT_LOW 3 to
+/// KMALLOC_SHIFT_HIGH, PAGE_SHIFT + 1), plus 96 and 192 (for sizes 65..96 and 129..192, which
+/// would waste a third of a power of two).
+pub fn kmalloc_class(size: u64) -> u64 {
     match size {
-        0 => 0,
-        1..=8 => 3,
-        9..=16 => 4,
-        17..=32 => 5,
-        33..=64 => 6,
-        65..=96 => 1,
-        97..=128 => 7,
-        129..=192 => 2,
-        _ => (64 - (size - 1).leading_zeros()) as usize,
+        0..=8 => 8,
+        65..=96 => 96,
+        129..=192 => 192,
+        _ => size.next_power_of_two().min(8192),
+    }
+}
+
+/// The name a kmalloc cache of size class `size` gets: the size in bytes, or in KiB with a
+/// `k` from 1024 on (kmalloc-96, kmalloc-1k, kmalloc-8k).
+fn kmalloc_class_name(size: u64) -> String {
+    if size >= 1024 {
+        format!("{}k", size / 1024)
+    } else {
+        size.to_string()
     }
 }
 
@@ -290,7 +280,7 @@ pub struct SlabModel {
     pub poisoning: bool,
     pub caches: Vec<CacheM>,
     pub by_handle: BTreeMap<u64, usize>,
-    kmalloc_ids: BTreeMap<(u8, usize), usize>,
+    kmalloc_ids: BTreeMap<(u8, u32), usize>,
     pub slabs: BTreeMap<u64, SlabM>,
     pub slots: BTreeMap<u64, Slot>,
     /// Large kmalloc blocks: address -> (order, requested size).
@@ -412,11 +402,11 @@ impl SlabModel {
         } else {
             (3, "kmalloc-cg-", SLAB_ACCOUNT)
         };
-        let idx = class_index(size).min(CLASSES.len() - 1);
-        if let Some(&id) = self.kmalloc_ids.get(&(ty, idx)) {
+        let csize = kmalloc_class(size) as u32;
+        if let Some(&id) = self.kmalloc_ids.get(&(ty, csize)) {
             return id;
         }
-        let (csize, short) = CLASSES[idx];
+        let short = kmalloc_class_name(csize.into());
         let align = if csize.is_power_of_two() {
             csize.max(8)
         } else {
@@ -430,7 +420,7 @@ impl SlabModel {
             None,
             true,
         );
-        self.kmalloc_ids.insert((ty, idx), id);
+        self.kmalloc_ids.insert((ty, csize), id);
         id
     }
 
@@ -2369,5 +2359,36 @@ impl super::Model {
                 self.slab.pages_freed(pfn);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod class_tests {
+    use super::*;
+
+    #[test]
+    fn kmalloc_classes_follow_slab_common() {
+        // kmalloc_info[] and size_index[] of mm/slab_common.c, by their rule.
+        let cases = [
+            (1, 8),
+            (8, 8),
+            (9, 16),
+            (33, 64),
+            (64, 64),
+            (65, 96),
+            (96, 96),
+            (97, 128),
+            (129, 192),
+            (192, 192),
+            (193, 256),
+            (4097, 8192),
+            (8192, 8192),
+        ];
+        for (size, class) in cases {
+            assert_eq!(kmalloc_class(size), class, "kmalloc({size})");
+        }
+        assert_eq!(kmalloc_class_name(96), "96");
+        assert_eq!(kmalloc_class_name(1024), "1k");
+        assert_eq!(kmalloc_class_name(8192), "8k");
     }
 }
