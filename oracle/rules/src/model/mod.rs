@@ -16,6 +16,7 @@ pub mod highmem;
 pub mod kmalloc;
 pub mod mempool;
 pub mod pages;
+pub mod runs;
 pub mod shadow;
 pub mod slab;
 pub mod step;

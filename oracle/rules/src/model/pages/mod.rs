@@ -1,13 +1,14 @@
 //! The page allocator's rules: live blocks, where a block may come from, when an allocation
 //! may fail, what freeing must report, translations and client accesses.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use kmem_vocab::gfp::*;
 use kmem_vocab::{BootConfig, ReportKind};
 
 use super::context::CtxModel;
 use super::facts::{Facts, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
+use super::runs::RunSet;
 use super::shadow::Shadow;
 
 mod buddyinfo;
@@ -37,9 +38,9 @@ pub struct PageModel {
     used: Vec<u64>,
     pub shadow: Shadow,
     /// Pages last filled by __GFP_ZERO and not written since.
-    zeroed: BTreeSet<u64>,
+    zeroed: RunSet,
     /// Pages the client freed (to tell a use after free from a wild access).
-    freed: BTreeSet<u64>,
+    freed: RunSet,
     /// Whether every page the buddy handed out is known here (always, while the machine
     /// reports its page traffic); the exact failure rule and /proc/buddyinfo depend on it.
     pub exact: bool,
@@ -54,8 +55,8 @@ impl PageModel {
             blocks: BTreeMap::new(),
             used: vec![0; n],
             shadow: Shadow::default(),
-            zeroed: BTreeSet::new(),
-            freed: BTreeSet::new(),
+            zeroed: RunSet::default(),
+            freed: RunSet::default(),
             exact: true,
         }
     }
@@ -225,18 +226,19 @@ impl PageModel {
             j.fail(F::Overlap, format!("the block at pfn {pfn:#x} (order {order}) overlaps the live block at pfn {h:#x} (order {}) from line {}", b.order, b.line));
             return;
         }
-        for p in pfn..pfn + n {
-            if self.cfg.page_poison && self.shadow.page_is(p, PAGE_POISON) == Some(false) {
-                j.expect.push(ReportKind::PagePoisonOverwritten);
-            }
-            if gfp & __GFP_ZERO != 0 {
-                self.shadow.fill_page(p, 0);
-                self.zeroed.insert(p);
-            } else if !self.cfg.page_poison {
-                self.shadow.forget_page(p);
-            }
-            self.freed.remove(&p);
+        // One report per page whose poison was overwritten; the block's pages as one run.
+        if self.cfg.page_poison {
+            let bad = self.shadow.pages_not(pfn, n, PAGE_POISON);
+            j.expect
+                .extend((0..bad).map(|_| ReportKind::PagePoisonOverwritten));
         }
+        if gfp & __GFP_ZERO != 0 {
+            self.shadow.fill_pages(pfn, n, 0);
+            self.zeroed.insert(pfn, pfn + n);
+        } else if !self.cfg.page_poison {
+            self.shadow.forget_pages(pfn, n);
+        }
+        self.freed.remove(pfn, pfn + n);
         if let Some(zi) = self.facts.zone_index(pfn) {
             self.used[zi] += n;
         }
@@ -297,15 +299,13 @@ impl PageModel {
         if let Some(zi) = self.facts.zone_index(pfn) {
             self.used[zi] = self.used[zi].saturating_sub(n);
         }
-        for p in pfn..pfn + n {
-            if self.cfg.page_poison {
-                self.shadow.fill_page(p, PAGE_POISON);
-            } else {
-                self.shadow.forget_page(p);
-            }
-            self.zeroed.remove(&p);
-            self.freed.insert(p);
+        if self.cfg.page_poison {
+            self.shadow.fill_pages(pfn, n, PAGE_POISON);
+        } else {
+            self.shadow.forget_pages(pfn, n);
         }
+        self.zeroed.remove(pfn, pfn + n);
+        self.freed.insert(pfn, pfn + n);
     }
 
     /// Checks and records page allocator traffic the client did not ask for directly: the
@@ -329,14 +329,13 @@ impl PageModel {
                 if let Some(zi) = self.facts.zone_index(pfn) {
                     self.used[zi] += n;
                 }
-                for p in pfn..pfn + n {
-                    // Page poisoning checks every page it hands out, to any allocator.
-                    if self.cfg.page_poison && self.shadow.page_is(p, PAGE_POISON) == Some(false) {
-                        j.expect.push(ReportKind::PagePoisonOverwritten);
-                    }
-                    self.shadow.forget_page(p);
-                    self.freed.remove(&p);
+                // Page poisoning checks every page it hands out, to any allocator.
+                if self.cfg.page_poison {
+                    let bad = self.shadow.pages_not(pfn, n, PAGE_POISON);
+                    j.expect.extend((0..bad).map(|_| ReportKind::PagePoisonOverwritten));
                 }
+                self.shadow.forget_pages(pfn, n);
+                self.freed.remove(pfn, pfn + n);
                 self.blocks.insert(pfn, Block { order, line, client: false });
             }
             kmem_vocab::PageEvent::Free { pfn, order } => match self.blocks.get(&pfn) {
@@ -383,7 +382,7 @@ impl PageModel {
     /// Classifies a client access to the lowmem page `pfn` that lies outside any live
     /// client allocation.
     pub fn stray_kind(&self, pfn: u64) -> M {
-        if self.freed.contains(&pfn) {
+        if self.freed.contains(pfn) {
             M::UseAfterFree
         } else {
             M::WildAccess
@@ -407,7 +406,7 @@ impl PageModel {
             self.shadow.fill_page(pfn, PAGE_POISON);
         }
         self.shadow.set(pa, len, byte);
-        self.zeroed.remove(&pfn);
+        self.zeroed.remove(pfn, pfn + 1);
     }
 
     /// Checks bytes read at physical `pa` (within one page).
@@ -431,7 +430,7 @@ impl PageModel {
                 });
         }
         if let Some(m) = cmp {
-            let kind = if m.expected == 0 && self.zeroed.contains(&pfn) {
+            let kind = if m.expected == 0 && self.zeroed.contains(pfn) {
                 F::NotZeroed
             } else {
                 F::Content
@@ -471,7 +470,7 @@ impl PageModel {
     /// The page `pfn` (just taken by another allocator) must read as zero until written.
     pub fn expect_zeroed(&mut self, pfn: u64) {
         self.shadow.fill_page(pfn, 0);
-        self.zeroed.insert(pfn);
+        self.zeroed.insert(pfn, pfn + 1);
     }
 }
 
