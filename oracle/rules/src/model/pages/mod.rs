@@ -18,6 +18,24 @@ use crate::scenario::Op;
 
 const PAGE_POISON: u8 = 0xaa;
 
+/// Two sequences of intervals, each in order of their starts, as one in that order.
+struct Merged<A: Iterator<Item = (u64, u64)>, B: Iterator<Item = (u64, u64)>> {
+    a: std::iter::Peekable<A>,
+    b: std::iter::Peekable<B>,
+}
+
+impl<A: Iterator<Item = (u64, u64)>, B: Iterator<Item = (u64, u64)>> Iterator for Merged<A, B> {
+    type Item = (u64, u64);
+
+    fn next(&mut self) -> Option<(u64, u64)> {
+        match (self.a.peek(), self.b.peek()) {
+            (Some(x), Some(y)) if y < x => self.b.next(),
+            (Some(_), _) => self.a.next(),
+            (None, _) => self.b.next(),
+        }
+    }
+}
+
 /// A live block from the page allocator.
 #[derive(Clone, Copy, Debug)]
 pub struct Block {
@@ -41,6 +59,8 @@ pub struct PageModel {
     zeroed: RunSet,
     /// Pages the client freed (to tell a use after free from a wild access).
     freed: RunSet,
+    /// The boot rule's reserved ranges in order of their starts.
+    reserved: Vec<(u64, u64)>,
     /// Whether every page the buddy handed out is known here (always, while the machine
     /// reports its page traffic); the exact failure rule and /proc/buddyinfo depend on it.
     pub exact: bool,
@@ -49,7 +69,10 @@ pub struct PageModel {
 impl PageModel {
     pub fn new(facts: Facts, cfg: BootConfig) -> PageModel {
         let n = facts.zones.len();
+        let mut reserved = facts.reserved.clone();
+        reserved.sort_unstable();
         PageModel {
+            reserved,
             facts,
             cfg,
             blocks: BTreeMap::new(),
@@ -81,25 +104,26 @@ impl PageModel {
             .map(|(&h, &b)| (h, b))
     }
 
-    /// The zone's reserved ranges and live blocks as sorted [start, end) pfn intervals,
-    /// closed by an empty interval at the zone's end.
-    fn busy(&self, zi: usize) -> Vec<(u64, u64)> {
+    /// The zone's reserved ranges and live blocks as [start, end) pfn intervals in order of
+    /// their starts, closed by an empty interval at the zone's end. Both lists are already
+    /// ordered (the boot rule's reservations by start, the blocks by head), so they are
+    /// merged as they go: nothing is collected or sorted.
+    fn busy(&self, zi: usize) -> impl Iterator<Item = (u64, u64)> + '_ {
         let z = &self.facts.zones[zi];
-        let mut busy: Vec<(u64, u64)> = self
-            .facts
+        let reserved = self
             .reserved
             .iter()
             .map(|&(s, e)| (s.max(z.start), e.min(z.end)))
-            .filter(|r| r.0 < r.1)
-            .collect();
-        busy.extend(
-            self.blocks
-                .range(z.start..z.end)
-                .map(|(&h, b)| (h, h + (1 << b.order))),
-        );
-        busy.sort_unstable();
-        busy.push((z.end, z.end));
-        busy
+            .filter(|r| r.0 < r.1);
+        let blocks = self
+            .blocks
+            .range(z.start..z.end)
+            .map(|(&h, b)| (h, h + (1 << b.order)));
+        Merged {
+            a: reserved.peekable(),
+            b: blocks.peekable(),
+        }
+        .chain(std::iter::once((z.end, z.end)))
     }
 
     /// Is there a naturally aligned run of 2^order pages in zone `zi` that is neither
