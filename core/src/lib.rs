@@ -14,7 +14,7 @@ pub use kmem_vocab::{MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE};
 
 pub mod report;
 
-pub use config::{Arch, BootConfig, ConfigError, SlubDebug};
+pub use config::{Arch, BootConfig, BootKey, ConfigError, SlubDebug, BOOT_KEYS};
 pub use report::{KernelLog, Report, ReportKind};
 
 mod access;
@@ -37,6 +37,6 @@ mod translate;
 pub mod vmalloc;
 pub mod zone;
 
-pub use buddy::{Buddy, BuddyFaults, PageAllocator};
+pub use buddy::{Buddy, FreeAreas, FreeBlocks, FreeBlocksFactory, PageAllocator};
 pub use machine::{Machine, PageEvent};
 pub use seams::{KmemSeams, Seams};

@@ -9,8 +9,8 @@ use kmem::{Buddy, KmemSeams, Machine, PageAllocator, ReportKind, Seams};
 use crate::model::facts::Facts;
 use crate::model::{FailureKind, Model};
 use crate::run::{execute, Env};
-use crate::scenario::Scenario;
-use crate::verdict::{Failure, Step, Verdict};
+use crate::scenario::{Op, Scenario};
+use crate::verdict::{Failure, ReadBytes, Step, TaintCause, Verdict};
 
 /// Builds the page allocator the machine runs on (the real buddy, or one under test).
 pub type AllocatorFactory<'a> =
@@ -100,8 +100,10 @@ fn run(
     }
     let mut model = Model::new(facts, s.boot.clone());
     let mut env = Env::default();
-    for stmt in &s.stmts {
+    for (index, stmt) in (1u32..).zip(&s.stmts) {
         line.set(stmt.line);
+        // SLUB's tracks name the statement that allocated or freed (docs/model.md).
+        m.set_caller(u64::from(index));
         let out = execute(&mut m, &env, &stmt.op);
         let reports = m.take_reports();
         let warnings = m.take_warnings();
@@ -109,7 +111,7 @@ fn run(
         let j = model.judge(stmt.line, &stmt.op, &env, &out, &events);
         let page_op = stmt.op.family() == crate::scenario::Family::Pages;
         v.misuse.extend(j.misuse.iter().map(|&k| (stmt.line, k)));
-        // Once tainted, only a panic fails the run (DESIGN.md, "Taint").
+        // Once tainted, only a panic fails the run (docs/design.md, "Taint").
         for (kind, message) in j.failures.into_iter().filter(|_| !model.tainted()) {
             v.failures.push(Failure {
                 line: stmt.line,
@@ -122,15 +124,23 @@ fn run(
                 // A report the model allowed but could not pin down: from here on the
                 // kernel's state is no longer predicted.
                 model.taint();
+                v.taint = Some((stmt.line, TaintCause::AllowedReport));
             }
             if page_op || !events.is_empty() {
                 compare_buddyinfo(stmt.line, &model, &m, v);
             }
         }
+        let read = opts
+            .record_steps
+            .then(|| read_bytes(&m, &env, &stmt.op, out.read.as_deref()))
+            .flatten();
         let value =
             (stmt.op.returns() != crate::scenario::Ret::Nothing).then(|| out.value.unwrap_or(0));
         if let Some(name) = &stmt.bind {
             env.bind(name, value.unwrap_or(0));
+        }
+        if v.taint.is_none() && model.tainted_or_pending() {
+            v.taint = Some((stmt.line, TaintCause::Misuse));
         }
         if opts.record_steps {
             v.steps.push(Step {
@@ -139,10 +149,24 @@ fn run(
                 value,
                 reports,
                 warnings,
+                op: index,
+                read,
             });
         }
     }
     v.tainted = model.tainted();
+}
+
+/// The address and bytes of a `read` that did not fault, the first [`ReadBytes::KEPT`] kept.
+fn read_bytes(m: &Machine, env: &Env, op: &Op, got: Option<&[u8]>) -> Option<ReadBytes> {
+    let (Op::Read { addr, len }, Some(bytes)) = (op, got) else {
+        return None;
+    };
+    Some(ReadBytes {
+        addr: env.eval(addr, m.layout().arch == kmem::Arch::I386),
+        len: *len.min(&crate::run::MAX_ACCESS),
+        bytes: bytes.iter().take(ReadBytes::KEPT).copied().collect(),
+    })
 }
 
 /// The free lists must be exactly what the free pages call for (a lost or wrong merge shows
@@ -218,7 +242,8 @@ pub fn execute_only(s: &Scenario) -> usize {
     m.log_mut().set_keep_lines(false);
     let mut env = Env::default();
     let mut n = 0;
-    for stmt in &s.stmts {
+    for (index, stmt) in (1u64..).zip(&s.stmts) {
+        m.set_caller(index);
         let out = execute(&mut m, &env, &stmt.op);
         m.take_reports();
         m.take_warnings();

@@ -1,9 +1,9 @@
 //! Report kinds: the stable names of what a kernel report is about, shared by the model and
-//! the oracle (SCENARIO.md's "Report kinds"; docs/scenario.md in this repository).
+//! the oracle (docs/scenario.md, "Report kinds").
 
 use std::fmt;
 
-/// A stable identifier for what a report is about (SCENARIO.md, "Report kinds").
+/// A stable identifier for what a report is about (docs/scenario.md, "Report kinds").
 /// New kinds may be added; existing names never change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ReportKind {

@@ -1,4 +1,4 @@
-//! A verdict and its two renderings: the replay text and one JSON line (SCENARIO.md).
+//! A verdict and its two renderings: the replay text and one JSON line (docs/scenario.md).
 
 use std::fmt::Write as _;
 
@@ -14,6 +14,32 @@ pub struct Step {
     pub reports: Vec<Report>,
     /// Warnings the kernel printed (not misuse reports): allocation failures and the like.
     pub warnings: Vec<String>,
+    /// The statement's index, from 1: the caller (`op_<N>`) SLUB's tracks record for it.
+    pub op: u32,
+    /// What a `read` returned (None for other statements and for a read that faulted).
+    pub read: Option<ReadBytes>,
+}
+
+/// The bytes a `read` statement returned, for the hex dump of replay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadBytes {
+    pub addr: u64,
+    /// How many bytes were read; `bytes` keeps at most [`ReadBytes::KEPT`] of them.
+    pub len: u64,
+    pub bytes: Vec<u8>,
+}
+
+impl ReadBytes {
+    pub const KEPT: usize = 4096;
+}
+
+/// Why the model stopped predicting the kernel's state (DESIGN.md, "Taint").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaintCause {
+    /// A misuse whose effect the model cannot follow.
+    Misuse,
+    /// The kernel printed a report the model allowed there but could not pin down.
+    AllowedReport,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +55,8 @@ pub struct Verdict {
     pub misuse: Vec<(u32, MisuseKind)>,
     pub failures: Vec<Failure>,
     pub tainted: bool,
+    /// The line of the statement after which the state was no longer predicted, and why.
+    pub taint: Option<(u32, TaintCause)>,
 }
 
 impl Verdict {
@@ -80,7 +108,7 @@ impl Verdict {
         s
     }
 
-    /// The JSON object of SCENARIO.md, on one line.
+    /// The JSON object of docs/scenario.md, on one line.
     pub fn to_json(&self) -> String {
         let mut s = String::from("{\"verdict\": ");
         s.push_str(if self.pass() { "\"pass\"" } else { "\"fail\"" });

@@ -1,9 +1,11 @@
-//! Deliberately broken implementations of kmem's seams (`kmem::seams`), each what a buggy
-//! allocator would do, and the seeded run that must catch them. Each test crate that
-//! declares this module uses part of it.
+//! Implementations of kmem's seams that live in the tests: deliberately broken ones, which
+//! the checker must catch, and legal variants, which it must pass. Each test crate uses the
+//! part it needs.
 #![allow(dead_code)]
 
+pub mod free_blocks;
 pub mod highmem;
+pub mod page_allocator;
 pub mod slab;
 pub mod vmalloc;
 
@@ -36,4 +38,24 @@ pub fn failing(cfg: &GenConfig, seed: u64, seams: &dyn Seams, n: usize) -> (usiz
         }
     }
     (found, first)
+}
+
+/// xorshift64: the seeded, deterministic source of the legal variants' choices.
+#[derive(Clone, Copy, Debug)]
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0.max(1);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A number below `n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
 }

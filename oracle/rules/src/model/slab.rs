@@ -9,7 +9,7 @@
 //! kernel must print, and when (at a free with F, at validate, at allocation of a poisoned
 //! object with F, when a slab is discarded with F). Where the kernel's state can no longer
 //! be predicted (a free pointer or orig_size overwritten, a double free without F, a check
-//! that marks a whole slab used), the run is tainted (DESIGN.md, "Taint").
+//! that marks a whole slab used), the run is tainted (docs/design.md, "Taint").
 
 use std::collections::BTreeMap;
 

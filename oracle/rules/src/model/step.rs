@@ -20,7 +20,7 @@ pub struct Model {
     pub(crate) vmalloc: VmallocModel,
     pub(crate) highmem: HighmemModel,
     pub(crate) slab: SlabModel,
-    /// Set once a misuse has made the kernel's state unpredictable (DESIGN.md, "Taint").
+    /// Set once a misuse has made the kernel's state unpredictable (docs/design.md, "Taint").
     pub(crate) tainted: bool,
 }
 
@@ -196,6 +196,12 @@ impl Model {
     /// panic is judged (docs/design.md, "Taint").
     pub fn tainted(&self) -> bool {
         self.tainted
+    }
+
+    /// Whether the run is tainted or will be from the next statement on (a slab misuse whose
+    /// effect shows only later): where the replay says taint began.
+    pub fn tainted_or_pending(&self) -> bool {
+        self.tainted || self.slab.taint_next
     }
 
     /// Taints the run: the kernel printed a report the model allowed but could not pin down,

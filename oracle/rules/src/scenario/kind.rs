@@ -93,7 +93,7 @@ macro_rules! op_kinds {
         }
 
         impl OpKind {
-            /// Every function, in the order of SCENARIO.md.
+            /// Every function, in the order of docs/scenario.md.
             pub const ALL: &'static [OpKind] = &[$( OpKind::$kind, )*];
 
             /// The kernel function's name, as written in text.
@@ -109,7 +109,7 @@ macro_rules! op_kinds {
                 match self { $( OpKind::$kind => Ret::$ret, )* }
             }
 
-            /// The operands as SCENARIO.md writes them, e.g. `GFP ORDER` (empty for none).
+            /// The operands as docs/scenario.md writes them, e.g. `GFP ORDER` (empty for none).
             pub fn usage(self) -> &'static str {
                 match self { $( OpKind::$kind => $usage, )* }
             }
@@ -122,7 +122,7 @@ macro_rules! op_kinds {
             }
         }
 
-        /// The name of every function, in the order of SCENARIO.md (for coverage tests).
+        /// The name of every function, in the order of docs/scenario.md (for coverage tests).
         pub const OP_NAMES: &[&str] = &[$( $name, )*];
     };
 }

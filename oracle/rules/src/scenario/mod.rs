@@ -1,4 +1,4 @@
-//! The operation language: the `.kmem` scenario format of SCENARIO.md as a syntax tree
+//! The operation language: the `.kmem` scenario format of docs/scenario.md as a syntax tree
 //! ([`Scenario`], [`Stmt`], [`Op`], [`Operand`]), its parser ([`parse`]), its printer (the
 //! `Display` impls) and a generator that turns any byte string into a meaningful scenario
 //! ([`generate`], and the per-target inputs that implement `Arbitrary`).
@@ -9,6 +9,7 @@ mod kind;
 mod lex;
 mod parse;
 mod print;
+pub mod suggest;
 #[cfg(test)]
 mod tests;
 

@@ -48,7 +48,7 @@ impl Misuse {
         Misuse::ContextImbalance,
     ];
 
-    /// A stable identifier, in the style of the report kinds of SCENARIO.md.
+    /// A stable identifier, in the style of the report kinds of docs/scenario.md.
     pub fn as_str(self) -> &'static str {
         match self {
             Misuse::DoubleFree => "double-free",
