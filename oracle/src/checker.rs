@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use kmem::{Buddy, Machine, PageAllocator, ReportKind};
+use kmem::{Buddy, KmemSeams, Machine, PageAllocator, ReportKind, Seams};
 
 use crate::model::facts::Facts;
 use crate::model::{FailureKind, Model};
@@ -33,27 +33,23 @@ pub fn check(s: &Scenario) -> Verdict {
     check_with(s, Options::default(), &|z, r| Box::new(Buddy::new(z, r)))
 }
 
-/// Prepares a freshly booted machine before the scenario runs (e.g. turns on the deliberate
-/// bugs of [`kmem::VmallocFaults`] or [`kmem::HighmemFaults`] in the oracle's own tests).
-pub type MachineSetup<'a> = &'a dyn Fn(&mut Machine);
-
 /// Checks a scenario on a machine whose page allocator `make` builds.
 pub fn check_with(s: &Scenario, opts: Options, make: AllocatorFactory<'_>) -> Verdict {
-    check_with_setup(s, opts, make, &|_| {})
+    check_with_seams(s, opts, make, &KmemSeams)
 }
 
-/// Checks a scenario on a machine whose page allocator `make` builds and that `setup`
-/// prepares after boot.
-pub fn check_with_setup(
+/// Checks a scenario on a machine whose page allocator `make` builds and whose other seams
+/// `seams` builds (the broken implementations of the oracle's own tests, legal variants).
+pub fn check_with_seams(
     s: &Scenario,
     opts: Options,
     make: AllocatorFactory<'_>,
-    setup: MachineSetup<'_>,
+    seams: &dyn Seams,
 ) -> Verdict {
     let mut v = Verdict::default();
     let line = Cell::new(1u32);
     let result = catch_unwind(AssertUnwindSafe(|| {
-        run(s, opts, make, setup, &mut v, &line)
+        run(s, opts, make, seams, &mut v, &line)
     }));
     if let Err(p) = result {
         let msg = p
@@ -74,11 +70,11 @@ fn run(
     s: &Scenario,
     opts: Options,
     make: AllocatorFactory<'_>,
-    setup: MachineSetup<'_>,
+    seams: &dyn Seams,
     v: &mut Verdict,
     line: &Cell<u32>,
 ) {
-    let mut m = match Machine::boot_with(&s.boot, make) {
+    let mut m = match Machine::boot_with_seams(&s.boot, make, seams) {
         Ok(m) => m,
         Err(e) => {
             v.failures.push(Failure {
@@ -89,7 +85,6 @@ fn run(
             return;
         }
     };
-    setup(&mut m);
     m.log_mut().set_keep_lines(false);
     m.record_page_events(true);
     let facts = Facts::new(&s.boot);

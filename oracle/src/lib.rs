@@ -16,5 +16,5 @@ pub mod fuzz;
 pub mod reduce;
 pub mod run;
 
-pub use checker::{check, check_with, check_with_setup, execute_only, MachineSetup, Options};
+pub use checker::{check, check_with, check_with_seams, execute_only, Options};
 pub use verdict::{ReadBytes, TaintCause, Verdict};

@@ -3,54 +3,46 @@
 
 mod broken;
 mod common;
-use broken::free_blocks::{Bug, Pick};
-use broken::page_allocator::{list_buddy, IgnoresZoneDma};
+use broken::free_blocks::Bug;
+use broken::page_allocator::BrokenBuddy;
 use common::inputs;
-use kmem::{Buddy, Machine, PageAllocator, SlubFaults, VmallocFaults};
+use kmem::{Buddy, KmemSeams, PageAllocator, Seams};
 use kmem_oracle::reduce::{reduce, signature, Reduced};
-use kmem_oracle::{check_with_setup, parse, scenario_from_bytes, GenConfig, Options, Scenario};
+use kmem_oracle::{check_with_seams, parse, scenario_from_bytes, GenConfig, Options, Scenario};
 use kmem_oracle::{fuzz::check_scenario, Verdict};
 
-/// The page allocator of a broken machine.
-#[derive(Clone, Copy, Default)]
-enum Pages {
-    /// kmem's buddy.
-    #[default]
-    Real,
-    /// kmem's zone policy over a free-block list with this bug.
-    FreeBlocks(Bug),
-    /// A zonelist that ignores __GFP_DMA.
-    IgnoresZoneDma,
+/// A machine with broken parts: a broken page allocator, or broken seams beneath SLUB or
+/// vmalloc (oracle/tests/broken/).
+#[derive(Clone, Copy)]
+struct Broken {
+    buddy: Option<BrokenBuddy>,
+    seams: &'static dyn Seams,
 }
 
-/// A machine with broken parts: its page allocator, SLUB and vmalloc with their faults.
-#[derive(Clone, Copy, Default)]
-struct Broken {
-    pages: Pages,
-    slub: SlubFaults,
-    vmalloc: VmallocFaults,
+impl Default for Broken {
+    fn default() -> Self {
+        Broken {
+            buddy: None,
+            seams: &KmemSeams,
+        }
+    }
 }
 
 impl Broken {
     fn check(self, s: &Scenario) -> Verdict {
         let make = move |z, r: &[(u64, u64)]| -> Box<dyn PageAllocator> {
-            match self.pages {
-                Pages::Real => Box::new(Buddy::new(z, r)),
-                Pages::FreeBlocks(bug) => list_buddy(z, r, Pick::Lowest, Some(bug)),
-                Pages::IgnoresZoneDma => Box::new(IgnoresZoneDma(Buddy::new(z, r))),
+            match self.buddy {
+                Some(b) => b.build(z, r),
+                None => Box::new(Buddy::new(z, r)),
             }
         };
-        let setup = move |m: &mut Machine| {
-            m.set_slub_faults(self.slub);
-            m.set_vmalloc_faults(self.vmalloc);
-        };
-        check_with_setup(
+        check_with_seams(
             s,
             Options {
                 record_steps: false,
             },
             &make,
-            &setup,
+            self.seams,
         )
     }
 }
@@ -107,7 +99,7 @@ fn assert_reduced(name: &str, original: &Scenario, r: &Reduced, broken: Broken, 
 #[test]
 fn a_buddy_that_never_merges_comes_down_to_one_allocation_and_its_free() {
     let broken = Broken {
-        pages: Pages::FreeBlocks(Bug::NoMerge),
+        buddy: Some(BrokenBuddy::Mechanism(Bug::NoMerge)),
         ..Default::default()
     };
     let (s, r) = first_failure_reduced(&GenConfig::buddy(), broken);
@@ -118,17 +110,21 @@ fn a_buddy_that_never_merges_comes_down_to_one_allocation_and_its_free() {
 #[test]
 fn other_broken_buddies_reduce_to_a_few_statements() {
     // (The misfiled half shows as four kinds of failure, and the reduction keeps them all.)
-    for (name, pages, most) in [
+    for (name, faults, most) in [
         (
             "split_off_by_one",
-            Pages::FreeBlocks(Bug::SplitOffByOne),
+            BrokenBuddy::Mechanism(Bug::SplitOffByOne),
             12,
         ),
-        ("double_handout", Pages::FreeBlocks(Bug::DoubleHandout), 6),
-        ("ignore_zone_dma", Pages::IgnoresZoneDma, 6),
+        (
+            "double_handout",
+            BrokenBuddy::Mechanism(Bug::DoubleHandout),
+            6,
+        ),
+        ("ignore_zone_dma", BrokenBuddy::IgnoresZoneDma, 6),
     ] {
         let broken = Broken {
-            pages,
+            buddy: Some(faults),
             ..Default::default()
         };
         let (s, r) = first_failure_reduced(&GenConfig::buddy(), broken);
@@ -139,19 +135,13 @@ fn other_broken_buddies_reduce_to_a_few_statements() {
 #[test]
 fn broken_slub_and_vmalloc_reduce_too() {
     let slub = Broken {
-        slub: SlubFaults {
-            wrong_size_class: true,
-            ..Default::default()
-        },
+        seams: &broken::slab::WrongSizeClass,
         ..Default::default()
     };
     let (s, r) = first_failure_reduced(&GenConfig::kmalloc(), slub);
     assert_reduced("wrong_size_class", &s, &r, slub, 6);
     let vmalloc = Broken {
-        vmalloc: VmallocFaults {
-            no_guard_page: true,
-            ..Default::default()
-        },
+        seams: &broken::vmalloc::NoGuardPage,
         ..Default::default()
     };
     let (s, r) = first_failure_reduced(&GenConfig::vmalloc(), vmalloc);
