@@ -20,7 +20,15 @@ pub enum Catch {
     Caught { line: u32, report: ReportKind },
     /// No enabled check reports it; `would` is a boot word under which the kernel would.
     NotCaught { would: Option<String> },
+    /// Not worked out: the replays it takes went past [`BUDGET`].
+    Unjudged,
 }
+
+/// How much replaying one attribution may do: each replay costs a boot (about as much as
+/// [`BOOT_COST`] statements) plus its statements. A scenario with thousands of misbehaving
+/// statements would otherwise take minutes; this allows a few seconds.
+pub const BUDGET: usize = 1_000_000;
+const BOOT_COST: usize = 500;
 
 /// One `misuse:` line: where, what, and what became of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,6 +99,9 @@ struct Runs<'a> {
     /// judged with the others left out.
     accesses: BTreeSet<u32>,
     cache: BTreeMap<(BTreeSet<u32>, Option<usize>), Option<Run>>,
+    /// Statements the replays may still run, and whether one was refused.
+    budget: usize,
+    exhausted: bool,
 }
 
 impl Runs<'_> {
@@ -107,6 +118,14 @@ impl Runs<'_> {
                 Some((boot, _)) => s.boot = boot,
                 None => return None,
             }
+        }
+        if let Some(s) = &s {
+            let cost = s.stmts.len() + BOOT_COST;
+            if cost > self.budget {
+                self.exhausted = true;
+                return None;
+            }
+            self.budget -= cost;
         }
         let r = s.map(|s| Run::of(&check(&s)));
         self.cache.insert(key, r.clone());
@@ -222,6 +241,11 @@ impl Extra {
 
 /// What became of every misuse of `v`, the verdict of `s`.
 pub fn attribute(s: &Scenario, v: &Verdict) -> Vec<MisuseNote> {
+    attribute_within(s, v, BUDGET)
+}
+
+/// [`attribute`] with a replay budget of `budget` (see [`BUDGET`]).
+pub fn attribute_within(s: &Scenario, v: &Verdict, budget: usize) -> Vec<MisuseNote> {
     let accesses = v
         .misuse
         .iter()
@@ -238,11 +262,20 @@ pub fn attribute(s: &Scenario, v: &Verdict) -> Vec<MisuseNote> {
         base: s,
         accesses,
         cache: BTreeMap::new(),
+        budget,
+        exhausted: false,
     };
     runs.cache.insert((BTreeSet::new(), None), Some(Run::of(v)));
     v.misuse
         .iter()
         .map(|&(line, kind)| {
+            if runs.exhausted {
+                return MisuseNote {
+                    line,
+                    kind,
+                    catch: Catch::Unjudged,
+                };
+            }
             let catch = match runs.catch(line, kind, None) {
                 Some((line, report)) => Catch::Caught { line, report },
                 None => Catch::NotCaught {
@@ -251,6 +284,11 @@ pub fn attribute(s: &Scenario, v: &Verdict) -> Vec<MisuseNote> {
                         runs.catch(line, kind, Some(o)).map(|_| word)
                     }),
                 },
+            };
+            let catch = if runs.exhausted {
+                Catch::Unjudged
+            } else {
+                catch
             };
             MisuseNote { line, kind, catch }
         })
@@ -268,6 +306,23 @@ mod tests {
             .into_iter()
             .map(|n| (n.line, n.kind.as_str().to_string(), n.catch))
             .collect()
+    }
+
+    #[test]
+    fn past_the_budget_nothing_is_claimed() {
+        let s = kmem_oracle::parse(
+            "boot slub_debug\nc = kmem_cache_create t 64 0 0\np = kmem_cache_alloc c GFP_KERNEL\n\
+             write p+64 1 0x41\nwrite p+65 1 0x41\nkmem_cache_free c p\n",
+        )
+        .unwrap();
+        let v = check(&s);
+        // Room for one replay: the first misuse cannot be worked out, nor any after it.
+        let n = attribute_within(&s, &v, BOOT_COST + 10);
+        assert_eq!(n.len(), 2);
+        assert!(n.iter().all(|n| n.catch == Catch::Unjudged), "{n:?}");
+        assert!(attribute_within(&s, &v, BUDGET)
+            .iter()
+            .all(|n| matches!(n.catch, Catch::Caught { .. })));
     }
 
     fn caught(line: u32, report: ReportKind) -> Catch {

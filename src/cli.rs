@@ -64,7 +64,7 @@ pub struct ReplayArgs {
     /// Scenario files; `-` reads one from standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
-    /// One JSON object per file on one line each (SCENARIO.md gives the schema); parse errors
+    /// One JSON object per file on one line each (docs/scenario.md gives the schema); parse errors
     /// are JSON objects too.
     #[arg(long)]
     pub json: bool,

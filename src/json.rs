@@ -1,4 +1,4 @@
-//! `replay --json`: one object per file on one line, through serde. The fields of SCENARIO.md
+//! `replay --json`: one object per file on one line, through serde. The fields of docs/scenario.md
 //! come first in each object, in its order and spelling (a public contract); what kmemfuzz
 //! adds follows them: the file, the boot configuration, each step's statement index,
 //! warnings and read bytes, where each misuse was caught, and the taint.
@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::caught::{Catch, MisuseNote};
 use crate::input::InputError;
 
-/// A field SCENARIO.md does not list: left out when only the contract's fields are wanted.
+/// A field docs/scenario.md does not list: left out when only the contract's fields are wanted.
 #[derive(Serialize)]
 #[serde(transparent)]
 struct Added<T>(Option<T>);
@@ -79,6 +79,10 @@ struct Misuse {
     /// A boot word under which the kernel would have caught it (when not caught).
     #[serde(skip_serializing_if = "Added::omitted")]
     would_catch: Added<Option<String>>,
+    /// False when the replays that find where it was caught went past their budget (then
+    /// `caught` and `would_catch` say nothing).
+    #[serde(skip_serializing_if = "Added::omitted")]
+    judged: Added<bool>,
 }
 
 #[derive(Serialize)]
@@ -115,7 +119,7 @@ impl Serialize for Boot<'_> {
     }
 }
 
-/// Writes JSON as SCENARIO.md shows it: `": "` after a key and `", "` between values.
+/// Writes JSON as docs/scenario.md shows it: `": "` after a key and `", "` between values.
 struct Spaced;
 
 impl serde_json::ser::Formatter for Spaced {
@@ -158,7 +162,7 @@ fn to_line<T: Serialize>(v: &T) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-/// The replay of `file` as one JSON line; `contract_only` leaves out every field SCENARIO.md
+/// The replay of `file` as one JSON line; `contract_only` leaves out every field docs/scenario.md
 /// does not list (what the format was before kmemfuzz added to it).
 pub fn replay(
     file: &str,
@@ -216,6 +220,7 @@ pub fn replay(
                 kind: kind.as_str(),
                 caught: Added(on.then_some(caught)),
                 would_catch: Added(on.then_some(would)),
+                judged: Added(on.then_some(!matches!(catch, Some(Catch::Unjudged)))),
             }
         })
         .collect();

@@ -23,7 +23,7 @@ pub fn command(a: &LayoutArgs, out: &mut Out) -> Outcome {
 /// Boot words as on a scenario's boot line; an unknown key gets the nearest known one.
 pub fn boot_config(words: &[String]) -> Result<BootConfig, Fail> {
     BootConfig::parse_words(words.iter().map(|s| s.as_str())).map_err(|e| {
-        let hint = kmem_oracle::suggest::boot_key_hint(&e.key);
+        let hint = kmem_oracle::scenario::suggest::boot_key_hint(&e.key);
         Fail::usage(format!("boot option {e}{hint}"))
     })
 }

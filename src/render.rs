@@ -35,6 +35,9 @@ pub fn text(boot: &BootConfig, v: &Verdict, notes: &[MisuseNote]) -> String {
             for l in r.text.lines() {
                 let _ = writeln!(s, "      {l}");
             }
+            if let Some(l) = callers_line(&r.text, v) {
+                let _ = writeln!(s, "      {l}");
+            }
         }
     }
     for n in notes {
@@ -50,6 +53,31 @@ pub fn text(boot: &BootConfig, v: &Verdict, notes: &[MisuseNote]) -> String {
     s
 }
 
+/// The statements a report's `op_<N>` callers name (SLUB's `Allocated in` / `Freed in`), as
+/// kmemfuzz's own line under the kernel's text: `kmemfuzz: op_2 is line 4: p = ...`.
+pub fn callers_line(text: &str, v: &Verdict) -> Option<String> {
+    let mut named: Vec<u32> = Vec::new();
+    for part in text.split("op_").skip(1) {
+        let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+        if !part[digits.len()..].starts_with("+0x0/0x1") {
+            continue;
+        }
+        if let Ok(n) = digits.parse::<u32>() {
+            if !named.contains(&n) {
+                named.push(n);
+            }
+        }
+    }
+    let said: Vec<String> = named
+        .iter()
+        .filter_map(|&n| {
+            let st = v.steps.iter().find(|st| st.op == n)?;
+            Some(format!("op_{n} is line {}: {}", st.line, st.text))
+        })
+        .collect();
+    (!said.is_empty()).then(|| format!("kmemfuzz: {}", said.join("; ")))
+}
+
 /// `line 5: out-of-bounds (caught at line 7 by [redzone-overwritten])`.
 pub fn misuse_line(n: &MisuseNote) -> String {
     let what = match &n.catch {
@@ -59,6 +87,7 @@ pub fn misuse_line(n: &MisuseNote) -> String {
         Catch::NotCaught { would: None } => {
             "not caught: no boot option of the model would report it".to_string()
         }
+        Catch::Unjudged => "where it is caught not worked out: too many misuses to replay".into(),
     };
     format!("line {}: {} ({what})", n.line, n.kind.as_str())
 }

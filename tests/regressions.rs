@@ -26,11 +26,11 @@ fn replay(path: &str) {
         ),
         "{path}: replay is not deterministic"
     );
-    // SCENARIO.md's fields are what they were, byte for byte; the rest only adds.
+    // docs/scenario.md's fields are what they were, byte for byte; the rest only adds.
     assert_eq!(
         kmemfuzz::json::replay(path, &s.boot, &v, &notes, true),
         v.to_json(),
-        "{path}: --json changed a field of SCENARIO.md"
+        "{path}: --json changed a field of docs/scenario.md"
     );
     // What the user sees, through the command itself.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_kmemfuzz"))

@@ -7,7 +7,8 @@ use crate::{compare, plot, report};
 
 pub const USAGE: &str = "usage: kmemfuzz-campaign record DIR        # DIR/campaign.json from scripts/fuzz's raw files
        kmemfuzz-campaign report DIR        # DIR/report.md, summary.md, coverage.svg, exec-rate.svg
-       kmemfuzz-campaign compare OLD NEW   # OLD and NEW: campaign directories or campaign.json files";
+       kmemfuzz-campaign compare OLD NEW   # OLD and NEW: campaign directories or campaign.json files
+       kmemfuzz-campaign merge OUT DIR...  # OUT/campaign.json: campaigns run side by side, as one";
 
 pub fn main(args: &[String]) -> i32 {
     match run(args) {
@@ -72,6 +73,24 @@ pub fn run(args: &[String]) -> Result<(), String> {
             let a = Campaign::load(Path::new(old))?;
             let b = Campaign::load(Path::new(new))?;
             print!("{}", compare::compare(&a, &b, old, new));
+            Ok(())
+        }
+        "merge" => {
+            let Some((out, parts)) = rest.split_first().filter(|(_, p)| !p.is_empty()) else {
+                return Err(format!(
+                    "merge takes OUT and at least one campaign\n{USAGE}"
+                ));
+            };
+            let parts = parts
+                .iter()
+                .map(|p| Campaign::load(Path::new(p)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = Path::new(out);
+            std::fs::create_dir_all(out)
+                .map_err(|e| format!("{}: {}", out.display(), reason(&e)))?;
+            let path = out.join("campaign.json");
+            write(&path, &Campaign::merge(&parts).to_json())?;
+            println!("{}", path.display());
             Ok(())
         }
         "help" | "--help" | "-h" => {

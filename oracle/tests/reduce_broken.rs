@@ -5,19 +5,27 @@ mod broken;
 mod common;
 use broken::free_blocks::Bug;
 use broken::page_allocator::BrokenBuddy;
-use broken::slab::WrongSizeClass;
-use broken::vmalloc::NoGuardPage;
 use common::inputs;
 use kmem::{Buddy, KmemSeams, PageAllocator, Seams};
 use kmem_oracle::reduce::{reduce, signature, Reduced};
 use kmem_oracle::{check_with_seams, parse, scenario_from_bytes, GenConfig, Options, Scenario};
 use kmem_oracle::{fuzz::check_scenario, Verdict};
 
-/// A machine with broken parts: a buddy with `buddy` faults, other seams from `seams`.
-#[derive(Clone, Copy, Default)]
+/// A machine with broken parts: a broken page allocator, or broken seams beneath SLUB or
+/// vmalloc (oracle/tests/broken/).
+#[derive(Clone, Copy)]
 struct Broken {
     buddy: Option<BrokenBuddy>,
-    seams: Option<&'static dyn Seams>,
+    seams: &'static dyn Seams,
+}
+
+impl Default for Broken {
+    fn default() -> Self {
+        Broken {
+            buddy: None,
+            seams: &KmemSeams,
+        }
+    }
 }
 
 impl Broken {
@@ -34,7 +42,7 @@ impl Broken {
                 record_steps: false,
             },
             &make,
-            self.seams.unwrap_or(&KmemSeams),
+            self.seams,
         )
     }
 }
@@ -127,13 +135,13 @@ fn other_broken_buddies_reduce_to_a_few_statements() {
 #[test]
 fn broken_slub_and_vmalloc_reduce_too() {
     let slub = Broken {
-        seams: Some(&WrongSizeClass),
+        seams: &broken::slab::WrongSizeClass,
         ..Default::default()
     };
     let (s, r) = first_failure_reduced(&GenConfig::kmalloc(), slub);
     assert_reduced("wrong_size_class", &s, &r, slub, 6);
     let vmalloc = Broken {
-        seams: Some(&NoGuardPage),
+        seams: &broken::vmalloc::NoGuardPage,
         ..Default::default()
     };
     let (s, r) = first_failure_reduced(&GenConfig::vmalloc(), vmalloc);

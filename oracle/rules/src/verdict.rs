@@ -1,4 +1,5 @@
-//! A verdict and its two renderings: the replay text and one JSON line (docs/scenario.md).
+//! A verdict, and the JSON line of docs/scenario.md's fields (the replay text and the full
+//! JSON, with what kmemfuzz adds, are rendered by the `kmemfuzz` command).
 
 use std::fmt::Write as _;
 
@@ -69,41 +70,6 @@ impl Verdict {
         let mut s = String::new();
         for f in &self.failures {
             let _ = writeln!(s, "line {}: {}: {}", f.line, f.kind.as_str(), f.message);
-        }
-        s
-    }
-
-    /// The replay text: every statement with its value, the kernel's output under it, the
-    /// misuse found, then the verdict.
-    pub fn to_text(&self) -> String {
-        let mut s = String::new();
-        for st in &self.steps {
-            let _ = write!(s, "{:>4}: {}", st.line, st.text);
-            if let Some(v) = st.value {
-                let _ = write!(s, "  -> {v:#x}");
-            }
-            s.push('\n');
-            for w in &st.warnings {
-                for l in w.lines() {
-                    let _ = writeln!(s, "      {l}");
-                }
-            }
-            for r in &st.reports {
-                let _ = writeln!(s, "      [{}]", r.kind);
-                for l in r.text.lines() {
-                    let _ = writeln!(s, "      {l}");
-                }
-            }
-        }
-        for (line, k) in &self.misuse {
-            let _ = writeln!(s, "misuse: line {line}: {}", k.as_str());
-        }
-        if self.tainted {
-            s.push_str("tainted: the kernel's state is unpredictable after a misuse no check caught; only panics are judged from there\n");
-        }
-        let _ = writeln!(s, "verdict: {}", if self.pass() { "pass" } else { "fail" });
-        for f in &self.failures {
-            let _ = writeln!(s, "  line {}: {}: {}", f.line, f.kind.as_str(), f.message);
         }
         s
     }

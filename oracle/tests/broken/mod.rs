@@ -1,6 +1,6 @@
-//! Implementations of kmem's seams that live in the tests: deliberately broken ones, which
-//! the checker must catch, and legal variants, which it must pass. Each test crate uses the
-//! part it needs.
+//! Implementations of kmem's seams that live in the tests: deliberately broken ones (each
+//! what a buggy allocator would do), which a seeded run must catch, and legal variants, which
+//! the checker must pass. Each test crate that declares this module uses part of it.
 #![allow(dead_code)]
 
 pub mod free_blocks;
