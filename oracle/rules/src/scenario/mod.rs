@@ -7,6 +7,7 @@ mod ast;
 mod generate;
 mod kind;
 mod lex;
+mod operand;
 mod parse;
 mod print;
 pub mod suggest;

@@ -11,7 +11,7 @@
 //! (at a free with F, at validate, at allocation of a poisoned object with F, when a slab is
 //! discarded with F). Where the kernel's state can no longer be predicted (a free pointer or
 //! orig_size overwritten, a double free without F, a check that marks a whole slab used),
-//! the run is tainted (DESIGN.md, "Taint"). The cache statements are in `cache.rs`.
+//! the run is tainted (docs/design.md, "Taint"). The cache statements are in `cache.rs`.
 
 use std::collections::BTreeMap;
 
