@@ -41,7 +41,7 @@ pub struct PoolM {
 }
 
 /// What mempool_free() of a page element finds when the client freed the pages behind the
-/// pool's back (pages.rs's rules).
+/// pool's back (the page rules, pages/).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum PageGone {
     /// The pages are free, or reserved: this report is certain.
@@ -407,7 +407,7 @@ impl Model {
                             match self.pages.blocks.get_mut(&pfn) {
                                 Some(b) if b.order == o && b.client => b.client = false,
                                 _ => {
-                                    // What __free_pages() will find (pages.rs's rules).
+                                    // What __free_pages() will find (the page rules, pages/).
                                     self.slab.page_gone = Some(match self.pages.block_of(pfn) {
                                         None if !self.pages.facts.is_reserved(pfn) => {
                                             PageGone::Report(ReportKind::DoubleFree)

@@ -199,7 +199,8 @@ op_table! {
     // Pages.
     AllocPages = "alloc_pages", Pages, Page { gfp: Gfp as GfpMask, order: u32 as Number };
     /// `__free_pages`.
-    FreePagesPage = "__free_pages", Pages, Nothing { page: Operand as Pointer, order: u32 as Number };
+    FreePagesPage = "__free_pages", Pages, Nothing
+        { page: Operand as Pointer, order: u32 as Number };
     /// `__get_free_pages`.
     GetFreePages = "__get_free_pages", Pages, Addr { gfp: Gfp as GfpMask, order: u32 as Number };
     /// `__get_free_page`.
@@ -222,16 +223,20 @@ op_table! {
         flags: SlabFlags as SlabFlagSet,
         ctor: Option<u8> as OptionalByte,
     };
-    KmemCacheAlloc = "kmem_cache_alloc", Slab, Addr { cache: Operand as Pointer, gfp: Gfp as GfpMask };
-    KmemCacheZalloc = "kmem_cache_zalloc", Slab, Addr { cache: Operand as Pointer, gfp: Gfp as GfpMask };
-    KmemCacheFree = "kmem_cache_free", Slab, Nothing { cache: Operand as Pointer, addr: Operand as Pointer };
+    KmemCacheAlloc = "kmem_cache_alloc", Slab, Addr
+        { cache: Operand as Pointer, gfp: Gfp as GfpMask };
+    KmemCacheZalloc = "kmem_cache_zalloc", Slab, Addr
+        { cache: Operand as Pointer, gfp: Gfp as GfpMask };
+    KmemCacheFree = "kmem_cache_free", Slab, Nothing
+        { cache: Operand as Pointer, addr: Operand as Pointer };
     KmemCacheDestroy = "kmem_cache_destroy", Slab, Nothing { cache: Operand as Pointer };
     KmemCacheShrink = "kmem_cache_shrink", Slab, Value { cache: Operand as Pointer };
     ValidateSlabCache = "validate_slab_cache", Slab, Value { cache: Operand as Pointer };
     // kmalloc.
     Kmalloc = "kmalloc", Kmalloc, Addr { size: u64 as Size, gfp: Gfp as GfpMask };
     Kzalloc = "kzalloc", Kmalloc, Addr { size: u64 as Size, gfp: Gfp as GfpMask };
-    Krealloc = "krealloc", Kmalloc, Addr { addr: Operand as Pointer, size: u64 as Size, gfp: Gfp as GfpMask };
+    Krealloc = "krealloc", Kmalloc, Addr
+        { addr: Operand as Pointer, size: u64 as Size, gfp: Gfp as GfpMask };
     Ksize = "ksize", Kmalloc, Value { addr: Operand as Pointer };
     Kfree = "kfree", Kmalloc, Nothing { addr: Operand as Pointer };
     // vmalloc.
@@ -241,7 +246,8 @@ op_table! {
     Vmalloc32 = "vmalloc_32", Vmalloc, Addr { size: u64 as Size };
     /// `__vmalloc_node SIZE ALIGN GFP`: Linux's node (NUMA_NO_NODE) and caller (the
     /// statement's line) are implied.
-    VmallocNode = "__vmalloc_node", Vmalloc, Addr { size: u64 as Size, align: u64 as Size, gfp: Gfp as GfpMask };
+    VmallocNode = "__vmalloc_node", Vmalloc, Addr
+        { size: u64 as Size, align: u64 as Size, gfp: Gfp as GfpMask };
     Vfree = "vfree", Vmalloc, Nothing { addr: Operand as Pointer };
     /// `vmap COUNT PAGE...`: COUNT is `pages.len()`.
     Vmap = "vmap", Vmalloc, Addr { pages: Vec<Operand> as PageList };
@@ -256,11 +262,15 @@ op_table! {
     KmapLocalPage = "kmap_local_page", Highmem, Addr { page: Operand as Pointer };
     KunmapLocal = "kunmap_local", Highmem, Nothing { addr: Operand as Pointer };
     // Mempool.
-    MempoolCreateKmallocPool = "mempool_create_kmalloc_pool", Mempool, Pool { min: u32 as Number, size: u64 as Size };
-    MempoolCreateSlabPool = "mempool_create_slab_pool", Mempool, Pool { min: u32 as Number, cache: Operand as Pointer };
-    MempoolCreatePagePool = "mempool_create_page_pool", Mempool, Pool { min: u32 as Number, order: u32 as Number };
+    MempoolCreateKmallocPool = "mempool_create_kmalloc_pool", Mempool, Pool
+        { min: u32 as Number, size: u64 as Size };
+    MempoolCreateSlabPool = "mempool_create_slab_pool", Mempool, Pool
+        { min: u32 as Number, cache: Operand as Pointer };
+    MempoolCreatePagePool = "mempool_create_page_pool", Mempool, Pool
+        { min: u32 as Number, order: u32 as Number };
     MempoolAlloc = "mempool_alloc", Mempool, Addr { pool: Operand as Pointer, gfp: Gfp as GfpMask };
-    MempoolFree = "mempool_free", Mempool, Nothing { addr: Operand as Pointer, pool: Operand as Pointer };
+    MempoolFree = "mempool_free", Mempool, Nothing
+        { addr: Operand as Pointer, pool: Operand as Pointer };
     MempoolDestroy = "mempool_destroy", Mempool, Nothing { pool: Operand as Pointer };
     // Context.
     SpinLock = "spin_lock", Context, Nothing;
@@ -275,7 +285,8 @@ op_table! {
     PreemptEnable = "preempt_enable", Context, Nothing;
     // The client.
     /// `write ADDR LEN BYTE`: stores `len` copies of `byte` from `addr` on.
-    Write = "write", Access, Nothing { addr: Operand as Pointer, len: u64 as Size, byte: u8 as Byte };
+    Write = "write", Access, Nothing
+        { addr: Operand as Pointer, len: u64 as Size, byte: u8 as Byte };
     /// `read ADDR LEN`: loads `len` bytes, which the oracle checks.
     Read = "read", Access, Nothing { addr: Operand as Pointer, len: u64 as Size };
 }
