@@ -39,3 +39,23 @@ pub fn failing(cfg: &GenConfig, seed: u64, seams: &dyn Seams, n: usize) -> (usiz
     }
     (found, first)
 }
+
+/// xorshift64: the seeded, deterministic source of the legal variants' choices.
+#[derive(Clone, Copy, Debug)]
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0.max(1);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A number below `n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
