@@ -141,7 +141,7 @@ impl Pkmap<'_> {
         self.counts.is_empty()
     }
 
-    /// pkmap_count[nr] (0 for a slot that does not exist).
+    /// `pkmap_count[nr]` (0 for a slot that does not exist).
     pub fn count(&self, nr: u64) -> u32 {
         usize::try_from(nr)
             .ok()
