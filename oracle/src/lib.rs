@@ -10,6 +10,7 @@ pub use scenario::{
     SlabInput, Stmt, VmallocInput,
 };
 pub mod checker;
+pub mod engine;
 pub mod fuzz;
 pub mod model;
 pub mod run;

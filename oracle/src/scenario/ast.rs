@@ -235,6 +235,22 @@ pub enum Op {
         addr: Operand,
         len: u64,
     },
+    // An engine (docs/engines.md).
+    /// `allocate SIZE ALIGN`: a block of `size` bytes at an `align`-aligned address.
+    Allocate {
+        size: u64,
+        align: u64,
+    },
+    /// `free ADDR`: gives back the block `addr` names (its size and alignment are the ones
+    /// it was allocated with).
+    Free {
+        addr: Operand,
+    },
+    /// `reallocate ADDR SIZE`: resizes the block, keeping its alignment and its first bytes.
+    Reallocate {
+        addr: Operand,
+        size: u64,
+    },
 }
 
 /// One operand of a call, as text shows it (see [`Op::args`]).
@@ -312,6 +328,9 @@ impl Op {
             Op::PreemptEnable => OpKind::PreemptEnable,
             Op::Write { .. } => OpKind::Write,
             Op::Read { .. } => OpKind::Read,
+            Op::Allocate { .. } => OpKind::Allocate,
+            Op::Free { .. } => OpKind::Free,
+            Op::Reallocate { .. } => OpKind::Reallocate,
         }
     }
 
@@ -361,7 +380,8 @@ impl Op {
             | Op::KunmapAtomic { addr: a }
             | Op::KmapLocalPage { page: a }
             | Op::KunmapLocal { addr: a }
-            | Op::MempoolDestroy { pool: a } => vec![O(a)],
+            | Op::MempoolDestroy { pool: a }
+            | Op::Free { addr: a } => vec![O(a)],
             Op::KmemCacheCreate {
                 name,
                 size,
@@ -406,6 +426,8 @@ impl Op {
             | Op::PreemptEnable => vec![],
             Op::Write { addr, len, byte } => vec![O(addr), Num(*len), Byte(*byte)],
             Op::Read { addr, len } => vec![O(addr), Num(*len)],
+            Op::Allocate { size, align } => vec![Num(*size), Num(*align)],
+            Op::Reallocate { addr, size } => vec![O(addr), Num(*size)],
         }
     }
 

@@ -28,9 +28,13 @@ pub enum Family {
     Context,
     /// The client touching memory: write and read.
     Access,
+    /// The generic statements of an engine scenario (docs/engines.md): allocate, free and
+    /// reallocate on another allocator. Not a kernel family, so not in [`Family::ALL`].
+    Engine,
 }
 
 impl Family {
+    /// The kernel's families (what a kernel scenario may call).
     pub const ALL: [Family; 9] = [
         Family::Pages,
         Family::Translate,
@@ -54,6 +58,7 @@ impl Family {
             Family::Mempool => "mempool",
             Family::Context => "context",
             Family::Access => "access",
+            Family::Engine => "engine",
         }
     }
 }
@@ -185,6 +190,9 @@ op_kinds! {
     PreemptEnable = "preempt_enable", Context, Nothing, "";
     Write = "write", Access, Nothing, "ADDR LEN BYTE";
     Read = "read", Access, Nothing, "ADDR LEN";
+    Allocate = "allocate", Engine, Addr, "SIZE ALIGN";
+    Free = "free", Engine, Nothing, "ADDR";
+    Reallocate = "reallocate", Engine, Addr, "ADDR SIZE";
 }
 
 impl fmt::Display for OpKind {

@@ -6,7 +6,7 @@
 mod ast;
 mod generate;
 mod kind;
-mod lex;
+pub(crate) mod lex;
 mod parse;
 mod print;
 #[cfg(test)]

@@ -335,6 +335,17 @@ impl<'a> Args<'_, 'a> {
                 addr: self.operand()?,
                 len: self.size()?,
             },
+            K::Allocate => Op::Allocate {
+                size: self.size()?,
+                align: self.size()?,
+            },
+            K::Free => Op::Free {
+                addr: self.operand()?,
+            },
+            K::Reallocate => Op::Reallocate {
+                addr: self.operand()?,
+                size: self.size()?,
+            },
         })
     }
 
@@ -520,6 +531,9 @@ read k2-8 24
 nothing = spin_lock
 write 0xc0001000 1 0
 read NULL 1
+g = allocate 24 8
+g2 = reallocate g 100
+free g2
 ";
 
     #[test]
