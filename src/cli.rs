@@ -4,15 +4,15 @@
 use std::io::Write as _;
 
 use kmem::{BootConfig, Machine};
-use kmem_oracle::{check, parse, Scenario};
+use kmem_oracle::{parse, Scenario};
 
-use crate::stress;
+use crate::{engines, stress};
 
 const USAGE: &str = "usage: kmemfuzz replay FILE... [--json]
        kmemfuzz show FILE [--target NAME]
        kmemfuzz layout [arch=i386|x86_64] [mem=SIZE] [OPTION=VALUE...]
        kmemfuzz stress [--target NAME] [--seed N] [--iters N] [--oracle on|off]
-targets: buddy slab kmalloc mempool vmalloc kmap kernel";
+targets: buddy slab kmalloc mempool vmalloc kmap kernel, and one per engine (docs/engines.md)";
 
 /// A one-line error for the user; exit status 2.
 #[derive(Debug)]
@@ -90,11 +90,14 @@ fn replay(args: &[String]) -> Result<i32, UsageError> {
         return Err(UsageError("replay needs at least one FILE".into()));
     }
     // Every input must parse before anything runs.
-    let scenarios: Vec<Scenario> = files.iter().map(|f| load(f)).collect::<Result<_, _>>()?;
+    let scenarios: Vec<engines::Loaded> = files
+        .iter()
+        .map(|f| engines::load_any(f))
+        .collect::<Result<_, _>>()?;
     let mut out = std::io::stdout().lock();
     let mut failed = false;
     for (f, s) in files.iter().zip(&scenarios) {
-        let v = check(s);
+        let v = engines::check_loaded(s);
         failed |= !v.pass();
         let text = if json {
             format!("{}\n", v.to_json())
@@ -138,7 +141,9 @@ fn show(args: &[String]) -> Result<i32, UsageError> {
         Some(t) => t.to_string(),
         None => stress::TARGETS
             .iter()
-            .find(|t| file.split('/').any(|c| c == **t))
+            .copied()
+            .chain(kmemfuzz_engines::registry().iter().map(|r| r.target))
+            .find(|t| file.split('/').any(|c| c == *t))
             .map(|t| t.to_string())
             .ok_or_else(|| {
                 UsageError(format!(
@@ -146,6 +151,10 @@ fn show(args: &[String]) -> Result<i32, UsageError> {
                 ))
             })?,
     };
+    if let Some(text) = engines::show(&target, &data) {
+        print!("{text}");
+        return Ok(0);
+    }
     let cfg = stress::gen_config(&target)?;
     let g = kmem_oracle::scenario_from_bytes(&data, &cfg);
     print!("# {target} input {file}\n{}", g.scenario);

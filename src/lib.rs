@@ -3,4 +3,5 @@
 //! machine's layout, and drive the checker in-process.
 
 pub mod cli;
+pub mod engines;
 pub mod stress;

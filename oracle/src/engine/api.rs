@@ -34,8 +34,9 @@ pub trait HeapEngine: Sized + 'static {
     fn new(base: usize, size: usize) -> Self;
     /// A block for `layout`: its address, or `None`.
     fn allocate(&mut self, layout: core::alloc::Layout) -> Option<usize>;
-    /// Gives back a block `allocate` (or `reallocate`) returned for `layout`.
-    fn deallocate(&mut self, ptr: usize, layout: core::alloc::Layout);
+    /// Gives back a block `allocate` (or `reallocate`) returned for `layout`; false if the
+    /// allocator refuses it.
+    fn deallocate(&mut self, ptr: usize, layout: core::alloc::Layout) -> bool;
     /// Resizes a live block to `new_size` bytes, keeping its alignment and its first bytes;
     /// `None` leaves the block as it was. Only called when `INFO.realloc` is set.
     fn reallocate(
@@ -153,7 +154,9 @@ pub struct FrameDriver<E> {
 impl<E: FrameEngine> FrameDriver<E> {
     pub fn new(arena: u64) -> Self {
         let f = E::INFO.frame.max(1);
-        let start = arena_start(arena) / f * f;
+        // Frame numbers stay small (a bitmap allocator indexes them); the start keeps the
+        // alignment pattern of [`arena_start`]: aligned to S, not to 2S.
+        let start = arena.max(f).next_power_of_two() / f * f;
         let end = start.saturating_add(arena / f * f);
         FrameDriver {
             engine: E::new(start / f..end / f),
@@ -288,10 +291,7 @@ impl<E: HeapEngine> Engine for SimHeapDriver<E> {
         Ok(self.engine.allocate(l).map(|p| p as u64))
     }
     fn free(&mut self, addr: u64, size: u64, align: u64) -> bool {
-        if let Ok(l) = layout(size, align) {
-            self.engine.deallocate(addr as usize, l);
-        }
-        true
+        layout(size, align).is_ok_and(|l| self.engine.deallocate(addr as usize, l))
     }
     fn reallocate(
         &mut self,

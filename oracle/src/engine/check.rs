@@ -15,12 +15,33 @@ use crate::run::MAX_ACCESS;
 use crate::scenario::{Op, Operand, Stmt};
 use crate::verdict::{Failure, Step, Verdict};
 
-/// Runs `s` on a fresh engine from `make`. `record_steps` keeps every step (replay); off
-/// when fuzzing.
+/// How to check.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EngineOptions {
+    /// Keep every step's text and value (replay); off when fuzzing.
+    pub record_steps: bool,
+    /// Keep out the requests of the engine's known bugs (fuzzing past them); off in replay.
+    pub avoid_known_bugs: bool,
+}
+
+impl EngineOptions {
+    /// What replay does: record everything, pass every request.
+    pub const REPLAY: EngineOptions = EngineOptions {
+        record_steps: true,
+        avoid_known_bugs: false,
+    };
+    /// What fuzzing does: record nothing, go past known bugs.
+    pub const FUZZ: EngineOptions = EngineOptions {
+        record_steps: false,
+        avoid_known_bugs: true,
+    };
+}
+
+/// Runs `s` on a fresh engine from `make`.
 pub fn check_engine(
     s: &EngineScenario,
     make: &dyn Fn(u64) -> Box<dyn Engine>,
-    record_steps: bool,
+    opts: EngineOptions,
 ) -> Verdict {
     let mut v = Verdict::default();
     let line = Cell::new(1u32);
@@ -31,7 +52,7 @@ pub fn check_engine(
             names: Vec::new(),
             largest: None,
             v: &mut v,
-            record_steps,
+            opts,
             offset: 0,
             region: (0, 0),
             freed: Vec::new(),
@@ -68,12 +89,13 @@ struct Run<'v> {
     blocks: Blocks,
     /// Each bound name: its value and the block it named when bound.
     names: Vec<(String, u64, Option<u64>)>,
-    /// The largest request that succeeded: (size, align, line), for the nothing-lost check.
+    /// The largest `allocate` that succeeded: (size, align, line), for the nothing-lost
+    /// check (a reallocate that grew in place is no promise about a fresh request).
     largest: Option<(u64, u64, u32)>,
     /// Addresses of blocks freed so far (to tell a double free from an invalid one).
     freed: Vec<u64>,
     v: &'v mut Verdict,
-    record_steps: bool,
+    opts: EngineOptions,
     /// Shown address = engine address + offset.
     offset: u64,
     /// The arena, in shown addresses.
@@ -146,7 +168,7 @@ impl Run<'_> {
                 ..Out::default()
             },
         };
-        if self.record_steps {
+        if self.opts.record_steps {
             self.v.steps.push(Step {
                 line: stmt.line,
                 text: stmt.to_string(),
@@ -162,7 +184,16 @@ impl Run<'_> {
         if !align.is_power_of_two() {
             return Some(format!("ALIGN {align:#x} is not a power of two"));
         }
-        self.info().pre.refuses(size, align)
+        let pre = self.info().pre;
+        if let Some(why) = pre.refuses(size, align) {
+            return Some(why);
+        }
+        let known = pre.known_bug.filter(|_| self.opts.avoid_known_bugs)?;
+        let why = known(size, align)?;
+        Some(format!(
+            "a known bug of {} (docs/engines.md): {why}",
+            self.info().name
+        ))
     }
 
     /// Judges a block the engine returned; records it when it is sound enough to track.
@@ -346,7 +377,6 @@ impl Run<'_> {
         let new = new_raw.wrapping_add(self.offset);
         self.judge_new(stmt.line, new, size, b.align, Some(id));
         self.check_bytes(stmt.line, &b, new, size, "after reallocate");
-        self.note_largest(size, b.align, stmt.line);
         let keep: Vec<_> = b
             .writes
             .iter()
@@ -473,7 +503,7 @@ impl Run<'_> {
                 None
             }
         };
-        if self.record_steps {
+        if self.opts.record_steps {
             self.v.steps.push(Step {
                 line,
                 text,

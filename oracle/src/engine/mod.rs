@@ -19,11 +19,12 @@ mod generate;
 mod model;
 mod text;
 
+pub use crate::verdict::Verdict;
 pub use api::{
     arena_start, layout, Engine, Factory, FrameDriver, FrameEngine, HeapEngine, RangeDriver,
     RangeEngine, SimHeapDriver, SimMemory,
 };
-pub use check::check_engine;
+pub use check::{check_engine, EngineOptions};
 pub use contract::{Fit, Info, Kind, Level, Preconditions};
 pub use generate::{arenas, engine_scenario_from_bytes, generate_engine, MAX_OPS};
 pub use text::{is_engine_text, parse_engine, size_text, EngineScenario, DEFAULT_ARENA};
@@ -32,7 +33,7 @@ pub use text::{is_engine_text, parse_engine, size_text, EngineScenario, DEFAULT_
 /// panic with the verdict and the scenario's text when the verdict is fail.
 pub fn fuzz(data: &[u8], info: &Info, make: Factory) {
     let s = engine_scenario_from_bytes(data, info);
-    let v = check_engine(&s, &make, false);
+    let v = check_engine(&s, &make, EngineOptions::FUZZ);
     if !v.pass() {
         panic!("{}", crate::fuzz::failure_message(&v, &s.to_string()));
     }

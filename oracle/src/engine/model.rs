@@ -95,7 +95,7 @@ pub fn judge_block(
         out.push((
             Judged::Outside,
             format!(
-                "{addr:#x}+{size:#x} is not inside the arena [{:#x}, {:#x})",
+                "{addr:#x}+{size:#x}, which is not inside the arena [{:#x}, {:#x})",
                 region.0, region.1
             ),
         ));
@@ -103,14 +103,14 @@ pub fn judge_block(
     if !addr.is_multiple_of(align.max(1)) {
         out.push((
             Judged::Misaligned,
-            format!("{addr:#x} is not aligned to {align:#x}"),
+            format!("{addr:#x}, which is not aligned to {align:#x}"),
         ));
     }
     if let Some(b) = blocks.overlapping(addr, size, except) {
         out.push((
             Judged::Overlap,
             format!(
-                "{addr:#x}+{size:#x} overlaps the live block {:#x}+{:#x} from line {}",
+                "{addr:#x}+{size:#x}, which overlaps the live block {:#x}+{:#x} from line {}",
                 b.addr, b.size, b.line
             ),
         ));
@@ -153,6 +153,10 @@ pub fn fits(
     let Level::Complete(fit) = info.level else {
         return None;
     };
+    // A zero-size request may fail: Rust's allocator APIs leave zero sizes to the caller.
+    if size == 0 {
+        return None;
+    }
     let need = footprint(fit, info.frame, size, align)?;
     let need_align = match fit {
         Fit::AnyRun => align.max(1),

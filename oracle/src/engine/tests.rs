@@ -107,8 +107,9 @@ macro_rules! first_fit_engines {
             fn allocate(&mut self, l: core::alloc::Layout) -> Option<usize> {
                 self.0.alloc(l.size() as u64, l.align() as u64).map(|a| a as usize)
             }
-            fn deallocate(&mut self, ptr: usize, l: core::alloc::Layout) {
-                self.0.release(ptr as u64, l.size() as u64)
+            fn deallocate(&mut self, ptr: usize, l: core::alloc::Layout) -> bool {
+                self.0.release(ptr as u64, l.size() as u64);
+                true
             }
             fn reallocate(&mut self, ptr: usize, l: core::alloc::Layout, n: usize) -> Option<usize> {
                 let new = self.0.alloc(n as u64, l.align() as u64)?;
@@ -278,7 +279,7 @@ fn seeded(info: &Info, make: Factory, runs: usize) -> (BTreeSet<&'static str>, O
         let len = rng.gen_range(16..1024);
         let data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
         let s = engine_scenario_from_bytes(&data, info);
-        let v = check_engine(&s, &make, false);
+        let v = check_engine(&s, &make, EngineOptions::FUZZ);
         if !v.pass() && first.is_none() {
             first = Some(i);
         }
@@ -382,7 +383,11 @@ fn broken_engines_are_found_by_the_rule_they_break() {
 fn a_lost_top_merge_is_shown_in_a_readable_scenario() {
     let text = "engine lose-top-buddy arena=64K\na = allocate 4K 1\nfree a\nb = allocate 64K 1\n";
     let s = parse_engine(text).unwrap();
-    let v = check_engine(&s, &FrameDriver::<TestBuddy<true>>::factory(), true);
+    let v = check_engine(
+        &s,
+        &FrameDriver::<TestBuddy<true>>::factory(),
+        EngineOptions::REPLAY,
+    );
     // Completeness fails the request; at the end, nothing-lost fails the first one's repeat.
     let got: Vec<(u32, F)> = v.failures.iter().map(|f| (f.line, f.kind)).collect();
     assert_eq!(
@@ -398,7 +403,11 @@ fn a_lost_top_merge_is_shown_in_a_readable_scenario() {
     );
     assert!(out.contains("verdict: fail"), "{out}");
     // The correct buddy hands the whole arena out again.
-    let v = check_engine(&s, &FrameDriver::<TestBuddy<false>>::factory(), true);
+    let v = check_engine(
+        &s,
+        &FrameDriver::<TestBuddy<false>>::factory(),
+        EngineOptions::REPLAY,
+    );
     assert!(v.pass(), "{}", v.to_text());
 }
 
@@ -406,7 +415,11 @@ fn a_lost_top_merge_is_shown_in_a_readable_scenario() {
 fn caller_errors_are_not_passed_and_not_failures() {
     let text = "engine good-heap arena=4K\na = allocate 16 8\nfree a\nfree a\nwrite a 1 0x1\nb = allocate 8 3\nc = allocate 0x8000000000000000 1\nread 0x1234 4\n";
     let s = parse_engine(text).unwrap();
-    let v = check_engine(&s, &SimHeapDriver::<GoodHeap>::factory(), true);
+    let v = check_engine(
+        &s,
+        &SimHeapDriver::<GoodHeap>::factory(),
+        EngineOptions::REPLAY,
+    );
     assert!(v.pass(), "{}", v.to_text());
     let kinds: Vec<&str> = v.misuse.iter().map(|m| m.1.as_str()).collect();
     assert_eq!(kinds, ["double-free", "use-after-free", "wild-access"]);
