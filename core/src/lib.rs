@@ -7,21 +7,15 @@
 //! reported the way Linux reports it, into the machine's kernel log, and never panics.
 #![forbid(unsafe_code)]
 
-pub mod config;
-pub mod flags;
-pub mod gfp;
+// The vocabulary shared with the oracle lives in its own crate (kmem-vocab); kmem speaks it
+// under the same paths as before.
+pub use kmem_vocab::{config, flags, gfp, slab_flags};
+pub use kmem_vocab::{MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE};
+
 pub mod report;
-pub mod slab_flags;
 
 pub use config::{Arch, BootConfig, ConfigError, SlubDebug};
 pub use report::{KernelLog, Report, ReportKind};
-
-pub const PAGE_SHIFT: u32 = 12;
-pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
-/// MAX_PAGE_ORDER (formerly MAX_ORDER - 1): the largest buddy order.
-pub const MAX_PAGE_ORDER: u32 = 10;
-/// NR_PAGE_ORDERS: orders 0..=MAX_PAGE_ORDER.
-pub const NR_PAGE_ORDERS: usize = MAX_PAGE_ORDER as usize + 1;
 
 mod access;
 pub mod buddy;
@@ -42,7 +36,7 @@ mod translate;
 pub mod vmalloc;
 pub mod zone;
 
-pub use buddy::{Buddy, BuddyFaults, PageAllocator};
+pub use buddy::{Buddy, FreeAreas, FreeBlocks, FreeBlocksFactory, PageAllocator};
 pub use highmem::HighmemFaults;
 pub use machine::{Machine, PageEvent};
 pub use slub::SlubFaults;

@@ -10,12 +10,7 @@ use crate::page::{MemMap, Page};
 use crate::report::{KernelLog, Report};
 use crate::zone::{build_zones, Zone};
 
-/// One block handed out or taken back by the page allocator, whoever asked for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageEvent {
-    Alloc { pfn: u64, order: u32 },
-    Free { pfn: u64, order: u32 },
-}
+pub use kmem_vocab::PageEvent;
 
 /// PAGE_POISON: what page poisoning fills freed pages with.
 pub const PAGE_POISON: u8 = 0xaa;

@@ -92,13 +92,17 @@ fn run(
     setup(&mut m);
     m.log_mut().set_keep_lines(false);
     m.record_page_events(true);
+    let facts = Facts::new(&s.boot);
     let l = m.layout();
-    let facts = Facts::new(
-        &s.boot,
-        l.reserved.iter().map(|&(a, b, _)| (a, b)).collect(),
-        l.mem_map,
-        l.struct_page_size,
-    );
+    let reserved: Vec<(u64, u64)> = l.reserved.iter().map(|&(a, b, _)| (a, b)).collect();
+    if let Some(msg) = facts.boot_mismatch(&reserved, l.mem_map, l.struct_page_size) {
+        v.failures.push(Failure {
+            line: 1,
+            kind: FailureKind::WrongValue,
+            message: format!("boot: {msg}"),
+        });
+        return;
+    }
     let mut model = Model::new(facts, s.boot.clone());
     let mut env = Env::default();
     for stmt in &s.stmts {
@@ -107,30 +111,24 @@ fn run(
         let reports = m.take_reports();
         let warnings = m.take_warnings();
         let events = m.take_page_events();
-        let mut j = model.step(stmt.line, &stmt.op, &env, &out);
+        let j = model.judge(stmt.line, &stmt.op, &env, &out, &events);
         let page_op = stmt.op.family() == crate::scenario::Family::Pages;
-        if !page_op {
-            for ev in &events {
-                model.pages.observe(&mut j, stmt.line, ev);
-            }
-        }
-        model.settle(&mut j, stmt.line, &stmt.op, &env, &out, &events);
         v.misuse.extend(j.misuse.iter().map(|&k| (stmt.line, k)));
-        // Once tainted, only a panic fails the run (DESIGN.md, "Taint").
-        for (kind, message) in j.failures.into_iter().filter(|_| !model.tainted) {
+        // Once tainted, only a panic fails the run (docs/design.md, "Taint").
+        for (kind, message) in j.failures.into_iter().filter(|_| !model.tainted()) {
             v.failures.push(Failure {
                 line: stmt.line,
                 kind,
                 message,
             });
         }
-        if !model.tainted {
+        if !model.tainted() {
             if compare_reports(stmt.line, &j.expect, &j.allow, &reports, v) {
                 // A report the model allowed but could not pin down: from here on the
                 // kernel's state is no longer predicted.
-                model.tainted = true;
+                model.taint();
             }
-            if (page_op || !events.is_empty()) && model.pages.exact {
+            if page_op || !events.is_empty() {
                 compare_buddyinfo(stmt.line, &model, &m, v);
             }
         }
@@ -149,14 +147,17 @@ fn run(
             });
         }
     }
-    v.tainted = model.tainted;
+    v.tainted = model.tainted();
 }
 
 /// The free lists must be exactly what the free pages call for (a lost or wrong merge shows
 /// here at once, long before memory runs out).
 fn compare_buddyinfo(line: u32, model: &Model, m: &Machine, v: &mut Verdict) {
+    let Some(expected) = model.expected_buddyinfo() else {
+        return;
+    };
     let alloc = m.page_allocator();
-    for (zi, want) in model.pages.expected_buddyinfo().iter().enumerate() {
+    for (zi, want) in expected.iter().enumerate() {
         let got: Vec<u64> = (0..want.len() as u32)
             .map(|o| alloc.nr_free(zi, o))
             .collect();
@@ -166,7 +167,7 @@ fn compare_buddyinfo(line: u32, model: &Model, m: &Machine, v: &mut Verdict) {
                 kind: FailureKind::Buddyinfo,
                 message: format!(
                     "zone {}: /proc/buddyinfo shows {:?}, the free pages call for {:?}",
-                    model.pages.facts.zones[zi].kind.name(),
+                    model.zone_name(zi),
                     got,
                     want
                 ),

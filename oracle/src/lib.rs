@@ -1,20 +1,19 @@
 #![forbid(unsafe_code)]
-//! `kmem-oracle`: the operation language, the reference model and the differential checker
-//! for `kmem`.
+//! `kmem-oracle`: the differential checker for `kmem`. The rules (scenario language, generator,
+//! reference model) are in `kmem-rules`, which does not depend on `kmem`; this crate adds the
+//! one adapter that drives a `kmem::Machine` ([`run`]), the checker that runs both side by side
+//! ([`checker`]) and what the fuzz targets call ([`fuzz`]).
 
-pub mod scenario;
-
-pub use scenario::{
+pub use kmem_rules::{
     generate, parse, scenario_from_bytes, BuddyInput, Family, GenConfig, Generated, KernelInput,
     KmallocInput, KmapInput, MempoolInput, Misuse, Op, OpKind, Operand, ParseError, Ret, Scenario,
     SlabInput, Stmt, VmallocInput,
 };
+pub use kmem_rules::{model, outcome, scenario, verdict};
 pub mod checker;
 pub mod engine;
 pub mod fuzz;
-pub mod model;
 pub mod run;
-pub mod verdict;
 
 pub use checker::{check, check_with, check_with_setup, execute_only, MachineSetup, Options};
 pub use verdict::Verdict;

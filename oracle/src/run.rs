@@ -1,56 +1,11 @@
 //! Runs one statement on a `kmem::Machine`: evaluates the operands and calls the kernel
 //! function of that name.
 
-use std::collections::BTreeMap;
-
 use kmem::Machine;
 
 use crate::scenario::{Op, Operand};
 
-/// Values bound to names so far.
-#[derive(Clone, Debug, Default)]
-pub struct Env {
-    names: BTreeMap<String, u64>,
-}
-
-impl Env {
-    pub fn bind(&mut self, name: &str, v: u64) {
-        self.names.insert(name.to_string(), v);
-    }
-
-    /// The operand's value, truncated to the machine's word size on i386.
-    pub fn eval(&self, o: &Operand, i386: bool) -> u64 {
-        let v = match o {
-            Operand::Name { name, offset } => self
-                .names
-                .get(name)
-                .copied()
-                .unwrap_or(0)
-                .wrapping_add(*offset as u64),
-            Operand::Lit(v) => *v,
-            Operand::Null => 0,
-        };
-        if i386 {
-            v & 0xffff_ffff
-        } else {
-            v
-        }
-    }
-}
-
-/// The largest client access the runner performs; longer ones are cut to it (a scenario
-/// that wants more memory touched writes several statements).
-pub const MAX_ACCESS: u64 = 64 << 20;
-
-/// What one statement did on the machine.
-#[derive(Clone, Debug, Default)]
-pub struct Outcome {
-    pub value: Option<u64>,
-    /// The bytes a `read` returned (None when it faulted).
-    pub read: Option<Vec<u8>>,
-    /// Whether a `write` happened (false when it faulted).
-    pub wrote: bool,
-}
+pub use kmem_rules::outcome::{Env, Outcome, MAX_ACCESS};
 
 /// Executes `op` on `m`.
 pub fn execute(m: &mut Machine, env: &Env, op: &Op) -> Outcome {

@@ -38,21 +38,7 @@ pub const SLAB_FLAGS_PERMITTED: SlabFlags = SLAB_CONSISTENCY_CHECKS
 
 /// The flags slub_debug= adds to every cache (kmem_cache_flags()).
 pub fn slub_debug_flags(d: Option<SlubDebug>) -> SlabFlags {
-    let Some(d) = d else { return 0 };
-    let mut f = 0;
-    if d.consistency {
-        f |= SLAB_CONSISTENCY_CHECKS;
-    }
-    if d.red_zone {
-        f |= SLAB_RED_ZONE;
-    }
-    if d.poison {
-        f |= SLAB_POISON;
-    }
-    if d.store_user {
-        f |= SLAB_STORE_USER;
-    }
-    f
+    d.map_or(0, SlubDebug::slab_flags)
 }
 
 /// sizeof(void *).

@@ -1,0 +1,106 @@
+//! The oracle's model of the execution context: which calls may sleep, and which unlocks or
+//! enables are unbalanced.
+
+use kmem_vocab::ReportKind;
+
+#[derive(Clone, Debug, Default)]
+pub struct CtxModel {
+    preempt: u32,
+    softirq_disable: u32,
+    hardirq: u32,
+    irqs_off: bool,
+    locks: u32,
+    saved: Vec<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtxOp {
+    SpinLock,
+    SpinUnlock,
+    LocalIrqDisable,
+    LocalIrqEnable,
+    IrqEnter,
+    IrqExit,
+    LocalBhDisable,
+    LocalBhEnable,
+    PreemptDisable,
+    PreemptEnable,
+}
+
+impl CtxModel {
+    /// May a sleeping function be called now?
+    pub fn may_sleep(&self) -> bool {
+        self.preempt == 0 && self.softirq_disable == 0 && self.hardirq == 0 && !self.irqs_off
+    }
+
+    pub fn in_interrupt(&self) -> bool {
+        self.hardirq > 0 || self.softirq_disable > 0
+    }
+
+    pub fn in_hardirq(&self) -> bool {
+        self.hardirq > 0
+    }
+
+    /// Extra preemption disable from outside (kmap_atomic).
+    pub fn preempt_add(&mut self, n: i32) {
+        self.preempt = self.preempt.saturating_add_signed(n);
+    }
+
+    /// Applies a context statement; returns the reports Linux must print for it.
+    pub fn apply(&mut self, op: CtxOp) -> Vec<ReportKind> {
+        let bad = vec![ReportKind::ContextImbalance];
+        match op {
+            CtxOp::SpinLock => {
+                self.preempt += 1;
+                self.locks += 1;
+            }
+            CtxOp::SpinUnlock => {
+                if self.locks == 0 {
+                    return bad;
+                }
+                self.locks -= 1;
+                if self.preempt == 0 {
+                    return bad;
+                }
+                self.preempt -= 1;
+            }
+            CtxOp::LocalIrqDisable => self.irqs_off = true,
+            CtxOp::LocalIrqEnable => self.irqs_off = false,
+            CtxOp::IrqEnter => {
+                self.saved.push(self.irqs_off);
+                self.irqs_off = true;
+                self.hardirq += 1;
+            }
+            CtxOp::IrqExit => {
+                if self.hardirq == 0 {
+                    return bad;
+                }
+                self.hardirq -= 1;
+                self.irqs_off = self.saved.pop().unwrap_or(false);
+            }
+            CtxOp::LocalBhDisable => self.softirq_disable += 1,
+            CtxOp::LocalBhEnable => {
+                // A warning for enabling bottom halves in hardirq or with irqs off, and one
+                // for the underflow: each is its own report.
+                let mut out = vec![];
+                if self.hardirq > 0 || self.irqs_off {
+                    out.push(ReportKind::ContextImbalance);
+                }
+                if self.softirq_disable == 0 {
+                    out.push(ReportKind::ContextImbalance);
+                } else {
+                    self.softirq_disable -= 1;
+                }
+                return out;
+            }
+            CtxOp::PreemptDisable => self.preempt += 1,
+            CtxOp::PreemptEnable => {
+                if self.preempt == 0 {
+                    return bad;
+                }
+                self.preempt -= 1;
+            }
+        }
+        vec![]
+    }
+}

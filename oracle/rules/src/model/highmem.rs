@@ -1,0 +1,311 @@
+//! The highmem rules (mm/highmem.c, include/linux/highmem-internal.h), worked out by the
+//! oracle itself: which pkmap slot kmap() must take (get_next_pkmap_nr() and the flush on
+//! wrap-around are Linux's algorithm, so the address is predicted exactly), the pkmap counts,
+//! page_address() of a kmapped highmem page, and the strictly LIFO kmap_atomic /
+//! kmap_local_page stack of KM_MAX_IDX fixmap slots. On x86_64 there is no highmem: every
+//! kmap function is page_address().
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kmem_vocab::{Arch, ReportKind};
+
+use super::context::{CtxModel, CtxOp};
+use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
+use super::{FailureKind as F, Judgement, MisuseKind as M};
+use crate::outcome::Outcome;
+
+/// PKMAP_BASE on i386 (arch/x86/include/asm/pgtable_32_areas.h).
+pub const PKMAP_BASE: u64 = 0xFF80_0000;
+/// LAST_PKMAP on i386 without PAE.
+pub const LAST_PKMAP: u64 = 1024;
+/// FIXADDR_TOP on i386.
+pub const FIXADDR_TOP: u64 = 0xFFFF_F000;
+/// KM_MAX_IDX: the kmap_local / kmap_atomic stack depth.
+pub const KM_MAX_IDX: u64 = 16;
+/// The fixmap index of the first kmap_local slot (FIX_KMAP_BEGIN) in the model's fixmap.
+pub const FIX_KMAP_BEGIN: u64 = 16;
+
+/// How a kmap statement maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum How {
+    Kmap,
+    Atomic,
+    Local,
+}
+
+#[derive(Clone, Debug)]
+pub struct HighmemModel {
+    i386: bool,
+    /// pkmap_count[] (empty without highmem support).
+    count: Vec<u32>,
+    /// The page each pkmap PTE maps.
+    slot_pfn: Vec<Option<u64>>,
+    /// last_pkmap_nr.
+    last_nr: u64,
+    /// page->virtual of highmem pages that have a pkmap address.
+    virt: BTreeMap<u64, u64>,
+    /// The kmap_local stack: (address, pfn), bottom first.
+    stack: Vec<(u64, u64)>,
+    /// Slots (pkmap numbers, and kmap_local indexes + LAST_PKMAP) that were ever used: an
+    /// access to one after it is gone is a use after unmap, not a wild access.
+    used: BTreeSet<u64>,
+}
+
+/// A pkmap or kmap_local address as the oracle sees it.
+pub enum Slot {
+    /// Mapped to `pfn`; `live` when the mapping is still held (not only left for the flush).
+    Mapped { pfn: u64, live: bool },
+    /// Not mapped; `was_used` when it was mapped before.
+    Unmapped { was_used: bool },
+}
+
+impl HighmemModel {
+    pub fn new(f: &Facts) -> HighmemModel {
+        let i386 = f.arch == Arch::I386;
+        let n = if i386 { LAST_PKMAP as usize } else { 0 };
+        HighmemModel {
+            i386,
+            count: vec![0; n],
+            slot_pfn: vec![None; n],
+            last_nr: 0,
+            virt: BTreeMap::new(),
+            stack: Vec::new(),
+            used: BTreeSet::new(),
+        }
+    }
+
+    pub fn pkmap_addr(nr: u64) -> u64 {
+        PKMAP_BASE + (nr << PAGE_SHIFT)
+    }
+
+    /// __fix_to_virt(FIX_KMAP_BEGIN + idx).
+    pub fn local_addr(idx: u64) -> u64 {
+        FIXADDR_TOP - ((FIX_KMAP_BEGIN + idx) << PAGE_SHIFT)
+    }
+
+    fn pkmap_nr(&self, va: u64) -> Option<usize> {
+        if !self.i386 || !(PKMAP_BASE..PKMAP_BASE + LAST_PKMAP * PAGE_SIZE).contains(&va) {
+            return None;
+        }
+        Some(((va - PKMAP_BASE) >> PAGE_SHIFT) as usize)
+    }
+
+    fn local_idx(&self, va: u64) -> Option<u64> {
+        let lo = Self::local_addr(KM_MAX_IDX - 1);
+        let hi = Self::local_addr(0) + PAGE_SIZE;
+        (self.i386 && (lo..hi).contains(&va))
+            .then(|| (hi - PAGE_SIZE - (va & !(PAGE_SIZE - 1))) >> PAGE_SHIFT)
+    }
+
+    /// page_address() of a highmem page: its pkmap address until the slot is flushed.
+    pub fn page_virtual(&self, pfn: u64) -> Option<u64> {
+        self.virt.get(&pfn).copied()
+    }
+
+    /// What the page table holds for `va` if it is a pkmap or kmap_local address.
+    pub fn slot(&self, va: u64) -> Option<Slot> {
+        if let Some(nr) = self.pkmap_nr(va) {
+            return Some(match (self.count[nr], self.slot_pfn[nr]) {
+                (c, Some(pfn)) if c >= 1 => Slot::Mapped { pfn, live: c >= 2 },
+                _ => Slot::Unmapped {
+                    was_used: self.used.contains(&(nr as u64)),
+                },
+            });
+        }
+        let idx = self.local_idx(va)?;
+        Some(match self.stack.get(idx as usize) {
+            Some(&(_, pfn)) => Slot::Mapped { pfn, live: true },
+            None => Slot::Unmapped {
+                was_used: self.used.contains(&(LAST_PKMAP + idx)),
+            },
+        })
+    }
+
+    /// The pfn the page table maps at `va` (for vmalloc_to_page of a kmap address).
+    pub fn pte(&self, va: u64) -> Option<u64> {
+        match self.slot(va)? {
+            Slot::Mapped { pfn, .. } => Some(pfn),
+            Slot::Unmapped { .. } => None,
+        }
+    }
+
+    /// flush_all_zero_pkmaps().
+    fn flush(&mut self) {
+        for nr in 0..self.count.len() {
+            if self.count[nr] != 1 {
+                continue;
+            }
+            self.count[nr] = 0;
+            if let Some(pfn) = self.slot_pfn[nr].take() {
+                if self.virt.get(&pfn) == Some(&Self::pkmap_addr(nr as u64)) {
+                    self.virt.remove(&pfn);
+                }
+            }
+        }
+    }
+
+    /// map_new_virtual(): the slot Linux takes, or None when every slot is pinned.
+    fn map_new_virtual(&mut self, pfn: u64) -> Option<u64> {
+        let last = self.count.len() as u64;
+        if last == 0 {
+            return None;
+        }
+        let mut left = last;
+        loop {
+            self.last_nr = (self.last_nr + 1) & (last - 1);
+            if self.last_nr == 0 {
+                self.flush();
+                left = last;
+            }
+            let nr = self.last_nr as usize;
+            if self.count[nr] == 0 {
+                self.count[nr] = 1;
+                self.slot_pfn[nr] = Some(pfn);
+                let va = Self::pkmap_addr(nr as u64);
+                self.virt.insert(pfn, va);
+                self.used.insert(nr as u64);
+                return Some(va);
+            }
+            left -= 1;
+            if left == 0 {
+                return None;
+            }
+        }
+    }
+
+    /// The pfn of a `struct page *` operand, or the oops reading it (the misuse is recorded).
+    fn page(&self, j: &mut Judgement, f: &Facts, page: u64) -> Option<u64> {
+        let pfn = f.pfn_of_page(page);
+        if pfn.is_none() {
+            j.misuse(
+                M::Report(ReportKind::PageFault),
+                Some(ReportKind::PageFault),
+            );
+        }
+        pfn
+    }
+
+    fn kmap_misuse(j: &mut Judgement) {
+        j.misuse(
+            M::Report(ReportKind::KmapMisuse),
+            Some(ReportKind::KmapMisuse),
+        );
+    }
+
+    /// kmap(), kmap_atomic(), kmap_local_page(): returns the address it must give.
+    pub fn map(
+        &mut self,
+        j: &mut Judgement,
+        ctx: &mut CtxModel,
+        f: &Facts,
+        how: How,
+        page: u64,
+    ) -> u64 {
+        match how {
+            How::Kmap => {
+                if !ctx.may_sleep() {
+                    j.misuse(
+                        M::Report(ReportKind::SleepInAtomic),
+                        Some(ReportKind::SleepInAtomic),
+                    );
+                }
+            }
+            How::Atomic => {
+                for r in ctx.apply(CtxOp::PreemptDisable) {
+                    j.misuse(M::Report(r), Some(r));
+                }
+            }
+            How::Local => {}
+        }
+        let Some(pfn) = self.page(j, f, page) else {
+            return 0;
+        };
+        if !f.is_highmem(pfn) {
+            return f.lowmem_va(pfn);
+        }
+        match how {
+            How::Kmap => {
+                let va = match self.virt.get(&pfn) {
+                    Some(&va) => va,
+                    None => match self.map_new_virtual(pfn) {
+                        Some(va) => va,
+                        None => {
+                            // Every slot pinned: Linux sleeps for ever (the model's hung task).
+                            Self::kmap_misuse(j);
+                            return 0;
+                        }
+                    },
+                };
+                if let Some(nr) = self.pkmap_nr(va) {
+                    self.count[nr] = self.count[nr].saturating_add(1);
+                }
+                va
+            }
+            How::Atomic | How::Local => {
+                let idx = self.stack.len() as u64;
+                if idx >= KM_MAX_IDX {
+                    Self::kmap_misuse(j);
+                    return 0;
+                }
+                let va = Self::local_addr(idx);
+                self.stack.push((va, pfn));
+                self.used.insert(LAST_PKMAP + idx);
+                va
+            }
+        }
+    }
+
+    /// kunmap().
+    pub fn kunmap(&mut self, j: &mut Judgement, f: &Facts, page: u64) {
+        let Some(pfn) = self.page(j, f, page) else {
+            return;
+        };
+        if !f.is_highmem(pfn) {
+            return;
+        }
+        let nr = self.virt.get(&pfn).and_then(|&va| self.pkmap_nr(va));
+        match nr {
+            Some(nr) if self.count[nr] >= 2 => self.count[nr] -= 1,
+            // Not kmapped at all, or its last kmap already dropped: BUG.
+            _ => Self::kmap_misuse(j),
+        }
+    }
+
+    /// kunmap_atomic() (`atomic`) or kunmap_local() of `addr`.
+    pub fn unmap_local(&mut self, j: &mut Judgement, ctx: &mut CtxModel, addr: u64, atomic: bool) {
+        if self.i386 {
+            let a = addr & !(PAGE_SIZE - 1);
+            if self.local_idx(a).is_some() {
+                match self.stack.last() {
+                    None => Self::kmap_misuse(j),
+                    Some(&(top, _)) => {
+                        if top != a {
+                            Self::kmap_misuse(j);
+                        }
+                        // The top slot goes, whichever address was passed.
+                        self.stack.pop();
+                    }
+                }
+            } else if addr < 0xC000_0000 {
+                // WARN_ON_ONCE(addr < PAGE_OFFSET).
+                Self::kmap_misuse(j);
+            }
+        }
+        if atomic {
+            for r in ctx.apply(CtxOp::PreemptEnable) {
+                j.misuse(M::Report(r), Some(r));
+            }
+        }
+    }
+
+    /// Checks a kmap result.
+    pub fn expect(j: &mut Judgement, what: &str, want: u64, out: &Outcome) {
+        let got = out.value.unwrap_or(0);
+        if got != want {
+            j.fail(
+                F::WrongTranslation,
+                format!("{what} gave {got:#x}, expected {want:#x}"),
+            );
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The reference model: deliberately simple, sharing no code with `kmem`. It knows which
+//! allocations are live, which pages they own, what bytes they must hold, the zone and GFP
+//! rules, and which misuse each enabled debug option must catch. It predicts; it never
+//! allocates.
+
+pub mod context;
+pub mod facts;
+pub mod highmem;
+pub mod pages;
+pub mod shadow;
+pub mod slab;
+pub mod step;
+pub mod translate;
+pub mod vmalloc;
+
+pub use step::Model;
+
+use kmem_vocab::ReportKind;
+
+/// Why a step failed: stable names used in replay output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailureKind {
+    Overlap,
+    Misaligned,
+    WrongZone,
+    Content,
+    NotZeroed,
+    WrongTranslation,
+    WrongValue,
+    SpuriousFailure,
+    Watermark,
+    Buddyinfo,
+    MissedReport,
+    FalseReport,
+    Fault,
+    Panic,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Overlap => "overlap",
+            FailureKind::Misaligned => "misaligned",
+            FailureKind::WrongZone => "wrong-zone",
+            FailureKind::Content => "content",
+            FailureKind::NotZeroed => "not-zeroed",
+            FailureKind::WrongTranslation => "wrong-translation",
+            FailureKind::WrongValue => "wrong-value",
+            FailureKind::SpuriousFailure => "spurious-failure",
+            FailureKind::Watermark => "watermark",
+            FailureKind::Buddyinfo => "buddyinfo",
+            FailureKind::MissedReport => "missed-report",
+            FailureKind::FalseReport => "false-report",
+            FailureKind::Fault => "fault",
+            FailureKind::Panic => "panic",
+        }
+    }
+}
+
+/// What the client did wrong: report kinds where one fits, and the access kinds below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MisuseKind {
+    Report(ReportKind),
+    UseAfterFree,
+    OutOfBounds,
+    WildAccess,
+}
+
+impl MisuseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MisuseKind::Report(k) => k.as_str(),
+            MisuseKind::UseAfterFree => "use-after-free",
+            MisuseKind::OutOfBounds => "out-of-bounds",
+            MisuseKind::WildAccess => "wild-access",
+        }
+    }
+}
+
+/// The model's judgement of one step.
+#[derive(Clone, Debug, Default)]
+pub struct Judgement {
+    pub misuse: Vec<MisuseKind>,
+    /// Reports the kernel must print for this step, in any order.
+    pub expect: Vec<ReportKind>,
+    /// Reports the kernel may print for this step though the model cannot say whether it
+    /// must; if one is printed, the kernel's state is no longer predictable (taint).
+    pub allow: Vec<ReportKind>,
+    pub failures: Vec<(FailureKind, String)>,
+}
+
+impl Judgement {
+    pub fn misuse(&mut self, kind: MisuseKind, report: Option<ReportKind>) {
+        self.misuse.push(kind);
+        if let Some(r) = report {
+            self.expect.push(r);
+        }
+    }
+    pub fn fail(&mut self, kind: FailureKind, msg: String) {
+        self.failures.push((kind, msg));
+    }
+}

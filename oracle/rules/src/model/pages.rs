@@ -1,0 +1,516 @@
+//! The page allocator's rules: live blocks, where a block may come from, when an allocation
+//! may fail, what freeing must report, translations and client accesses.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kmem_vocab::gfp::*;
+use kmem_vocab::{BootConfig, ReportKind};
+
+use super::context::CtxModel;
+use super::facts::{Facts, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
+use super::shadow::Shadow;
+use super::{FailureKind as F, Judgement, MisuseKind as M};
+
+const PAGE_POISON: u8 = 0xaa;
+
+/// A live block from the page allocator.
+#[derive(Clone, Copy, Debug)]
+pub struct Block {
+    pub order: u32,
+    /// The scenario line that allocated it.
+    pub line: u32,
+    /// Pages handed to the client (false for pages the model only knows another allocator
+    /// holds).
+    pub client: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct PageModel {
+    pub facts: Facts,
+    pub cfg: BootConfig,
+    pub blocks: BTreeMap<u64, Block>,
+    /// Pages allocated in each zone.
+    used: Vec<u64>,
+    pub shadow: Shadow,
+    /// Pages last filled by __GFP_ZERO and not written since.
+    zeroed: BTreeSet<u64>,
+    /// Pages the client freed (to tell a use after free from a wild access).
+    freed: BTreeSet<u64>,
+    /// Whether every page the buddy handed out is known here (always, while the machine
+    /// reports its page traffic); the exact failure rule and /proc/buddyinfo depend on it.
+    pub exact: bool,
+}
+
+impl PageModel {
+    pub fn new(facts: Facts, cfg: BootConfig) -> PageModel {
+        let n = facts.zones.len();
+        PageModel {
+            facts,
+            cfg,
+            blocks: BTreeMap::new(),
+            used: vec![0; n],
+            shadow: Shadow::default(),
+            zeroed: BTreeSet::new(),
+            freed: BTreeSet::new(),
+            exact: true,
+        }
+    }
+
+    fn zone_free(&self, zi: usize) -> u64 {
+        self.facts.zones[zi].managed.saturating_sub(self.used[zi])
+    }
+
+    /// The live block containing `pfn`: (head, block).
+    pub fn block_of(&self, pfn: u64) -> Option<(u64, Block)> {
+        let (&head, &b) = self.blocks.range(..=pfn).next_back()?;
+        (pfn < head + (1 << b.order)).then_some((head, b))
+    }
+
+    fn overlapping(&self, pfn: u64, n: u64) -> Option<(u64, Block)> {
+        if let Some(x) = self.block_of(pfn) {
+            return Some(x);
+        }
+        self.blocks
+            .range(pfn..pfn + n)
+            .next()
+            .map(|(&h, &b)| (h, b))
+    }
+
+    /// The zone's reserved ranges and live blocks as sorted [start, end) pfn intervals,
+    /// closed by an empty interval at the zone's end.
+    fn busy(&self, zi: usize) -> Vec<(u64, u64)> {
+        let z = &self.facts.zones[zi];
+        let mut busy: Vec<(u64, u64)> = self
+            .facts
+            .reserved
+            .iter()
+            .map(|&(s, e)| (s.max(z.start), e.min(z.end)))
+            .filter(|r| r.0 < r.1)
+            .collect();
+        busy.extend(
+            self.blocks
+                .range(z.start..z.end)
+                .map(|(&h, b)| (h, h + (1 << b.order))),
+        );
+        busy.sort_unstable();
+        busy.push((z.end, z.end));
+        busy
+    }
+
+    /// Is there a naturally aligned run of 2^order pages in zone `zi` that is neither
+    /// reserved nor allocated?
+    fn has_free_block(&self, zi: usize, order: u32) -> bool {
+        let z = &self.facts.zones[zi];
+        let size = 1u64 << order;
+        let mut cur = z.start;
+        for (s, e) in self.busy(zi) {
+            let c = cur.next_multiple_of(size);
+            if c + size <= s {
+                return true;
+            }
+            cur = cur.max(e);
+        }
+        false
+    }
+
+    /// __zone_watermark_ok() at the min watermark with the flags the mask earns.
+    fn watermark_ok(&self, zi: usize, order: u32, highest: usize, gfp: Gfp) -> bool {
+        if gfp & __GFP_MEMALLOC != 0 && gfp & __GFP_NOMEMALLOC == 0 {
+            return true;
+        }
+        let z = &self.facts.zones[zi];
+        let mut min = z.min as i64;
+        if gfp & __GFP_HIGH != 0 {
+            min -= min / 2;
+            if gfp & __GFP_DIRECT_RECLAIM == 0 && gfp & __GFP_NOMEMALLOC == 0 {
+                min -= min / 4;
+            }
+        }
+        let free = self.zone_free(zi) as i64 - ((1i64 << order) - 1);
+        free > min + z.reserve.get(highest).copied().unwrap_or(0) as i64
+    }
+
+    /// Checks an allocation's result and records the block. `pfn` is None for NULL.
+    pub fn allocated(
+        &mut self,
+        j: &mut Judgement,
+        line: u32,
+        gfp: Gfp,
+        order: u32,
+        pfn: Option<u64>,
+        ctx: &CtxModel,
+    ) {
+        if gfp & __GFP_DIRECT_RECLAIM != 0 && !ctx.may_sleep() {
+            j.misuse(
+                M::Report(ReportKind::SleepInAtomic),
+                Some(ReportKind::SleepInAtomic),
+            );
+        }
+        let highest = self.facts.highest_zone(gfp);
+        let Some(pfn) = pfn else {
+            if order <= MAX_ORDER && self.exact {
+                if let Some(zi) = (0..=highest).rev().find(|&zi| {
+                    self.watermark_ok(zi, order, highest, gfp) && self.has_free_block(zi, order)
+                }) {
+                    j.fail(
+                        F::SpuriousFailure,
+                        format!(
+                            "order-{order} allocation failed, but zone {} has {} free pages above its watermark and a free aligned block",
+                            self.facts.zones[zi].kind.name(),
+                            self.zone_free(zi)
+                        ),
+                    );
+                }
+            }
+            return;
+        };
+        if order > MAX_ORDER {
+            j.fail(
+                F::WrongValue,
+                format!("an order-{order} allocation above MAX_PAGE_ORDER must fail"),
+            );
+            return;
+        }
+        let n = 1u64 << order;
+        if pfn & (n - 1) != 0 {
+            j.fail(
+                F::Misaligned,
+                format!("order-{order} block at pfn {pfn:#x} is not aligned to {n} pages"),
+            );
+        }
+        match (
+            self.facts.zone_index(pfn),
+            self.facts.zone_index(pfn + n - 1),
+        ) {
+            (Some(a), Some(b)) if a == b => {
+                if a > highest {
+                    j.fail(
+                        F::WrongZone,
+                        format!(
+                            "{} allows zones up to {}, the block at pfn {pfn:#x} is in {}",
+                            format_gfp(gfp),
+                            self.facts.zones[highest].kind.name(),
+                            self.facts.zones[a].kind.name()
+                        ),
+                    );
+                } else if self.exact && !self.watermark_ok(a, order, highest, gfp) {
+                    j.fail(
+                        F::Watermark,
+                        format!(
+                            "{} took an order-{order} block from {} with {} free pages, below its min watermark {} + reserve",
+                            format_gfp(gfp),
+                            self.facts.zones[a].kind.name(),
+                            self.zone_free(a),
+                            self.facts.zones[a].min
+                        ),
+                    );
+                }
+            }
+            _ => j.fail(
+                F::WrongZone,
+                format!("the block at pfn {pfn:#x} of order {order} is not inside one zone"),
+            ),
+        }
+        if (pfn..pfn + n).any(|p| self.facts.is_reserved(p)) {
+            j.fail(
+                F::Overlap,
+                format!("the block at pfn {pfn:#x} overlaps memory reserved at boot"),
+            );
+        }
+        if let Some((h, b)) = self.overlapping(pfn, n) {
+            j.fail(F::Overlap, format!("the block at pfn {pfn:#x} (order {order}) overlaps the live block at pfn {h:#x} (order {}) from line {}", b.order, b.line));
+            return;
+        }
+        for p in pfn..pfn + n {
+            if self.cfg.page_poison && self.shadow.page_is(p, PAGE_POISON) == Some(false) {
+                j.expect.push(ReportKind::PagePoisonOverwritten);
+            }
+            if gfp & __GFP_ZERO != 0 {
+                self.shadow.fill_page(p, 0);
+                self.zeroed.insert(p);
+            } else if !self.cfg.page_poison {
+                self.shadow.forget_page(p);
+            }
+            self.freed.remove(&p);
+        }
+        if let Some(zi) = self.facts.zone_index(pfn) {
+            self.used[zi] += n;
+        }
+        self.blocks.insert(
+            pfn,
+            Block {
+                order,
+                line,
+                client: true,
+            },
+        );
+    }
+
+    /// Judges a free of the block at `pfn` with `order` (page pointer already resolved),
+    /// in the order Linux's checks run; returns whether the free happens.
+    pub fn free(&mut self, j: &mut Judgement, pfn: u64, order: u32) -> bool {
+        let invalid = |j: &mut Judgement| {
+            j.misuse(
+                M::Report(ReportKind::InvalidFree),
+                Some(ReportKind::InvalidFree),
+            )
+        };
+        if pfn >= self.facts.max_pfn || order > MAX_ORDER || pfn & ((1 << order) - 1) != 0 {
+            invalid(j);
+            return false;
+        }
+        let block = self.block_of(pfn);
+        match block {
+            None if self.facts.is_reserved(pfn) => {
+                j.misuse(
+                    M::Report(ReportKind::BadPageState),
+                    Some(ReportKind::BadPageState),
+                );
+                false
+            }
+            None => {
+                j.misuse(
+                    M::Report(ReportKind::DoubleFree),
+                    Some(ReportKind::DoubleFree),
+                );
+                false
+            }
+            Some((h, b)) if h != pfn || b.order != order || !b.client => {
+                invalid(j);
+                false
+            }
+            Some(_) => {
+                self.release(pfn, order);
+                true
+            }
+        }
+    }
+
+    /// Drops a block the kernel has taken back.
+    pub fn release(&mut self, pfn: u64, order: u32) {
+        self.blocks.remove(&pfn);
+        let n = 1u64 << order;
+        if let Some(zi) = self.facts.zone_index(pfn) {
+            self.used[zi] = self.used[zi].saturating_sub(n);
+        }
+        for p in pfn..pfn + n {
+            if self.cfg.page_poison {
+                self.shadow.fill_page(p, PAGE_POISON);
+            } else {
+                self.shadow.forget_page(p);
+            }
+            self.zeroed.remove(&p);
+            self.freed.insert(p);
+        }
+    }
+
+    /// Checks and records page allocator traffic the client did not ask for directly: the
+    /// pages slab, kmalloc, vmalloc and mempool take and give back. The model cannot say
+    /// which pages they will take, but every page they take must have been free, and every
+    /// page they give back must be one they took; then the free-page set stays exact.
+    pub fn observe(&mut self, j: &mut Judgement, line: u32, ev: &kmem_vocab::PageEvent) {
+        match *ev {
+            kmem_vocab::PageEvent::Alloc { pfn, order } => {
+                let n = 1u64 << order;
+                if !pfn.is_multiple_of(n) || self.facts.zone_index(pfn).is_none() || self.facts.zone_index(pfn + n - 1) != self.facts.zone_index(pfn) {
+                    j.fail(F::Misaligned, format!("the page allocator handed out pfn {pfn:#x} with order {order}"));
+                }
+                if (pfn..pfn + n).any(|p| self.facts.is_reserved(p)) {
+                    j.fail(F::Overlap, format!("pages at pfn {pfn:#x} (order {order}) were taken from memory reserved at boot"));
+                }
+                if let Some((h, b)) = self.overlapping(pfn, n) {
+                    j.fail(F::Overlap, format!("pages at pfn {pfn:#x} (order {order}) were taken while the block at pfn {h:#x} (order {}) from line {} is live", b.order, b.line));
+                    return;
+                }
+                if let Some(zi) = self.facts.zone_index(pfn) {
+                    self.used[zi] += n;
+                }
+                for p in pfn..pfn + n {
+                    // Page poisoning checks every page it hands out, to any allocator.
+                    if self.cfg.page_poison && self.shadow.page_is(p, PAGE_POISON) == Some(false) {
+                        j.expect.push(ReportKind::PagePoisonOverwritten);
+                    }
+                    self.shadow.forget_page(p);
+                    self.freed.remove(&p);
+                }
+                self.blocks.insert(pfn, Block { order, line, client: false });
+            }
+            kmem_vocab::PageEvent::Free { pfn, order } => match self.blocks.get(&pfn) {
+                Some(b) if b.order == order && !b.client => self.release(pfn, order),
+                Some(b) if b.order == order => {
+                    j.fail(F::Overlap, format!("the kernel freed pfn {pfn:#x}, which the client holds since line {}", b.line));
+                    self.release(pfn, order);
+                }
+                _ => j.fail(F::WrongValue, format!("the kernel freed pfn {pfn:#x} with order {order}, which no allocator holds with that order")),
+            },
+        }
+    }
+
+    /// Is the direct-map page `pfn` mapped right now?
+    pub fn direct_mapped(&self, pfn: u64) -> bool {
+        pfn < self.facts.lowmem_end_pfn
+            && (!self.cfg.debug_pagealloc
+                || self.facts.is_reserved(pfn)
+                || self.block_of(pfn).is_some())
+    }
+
+    /// DEBUG_VIRTUAL's VIRTUAL_BUG_ON conditions for __pa(x) (arch/x86/mm/physaddr.c).
+    pub fn virtual_bug(&self, x: u64) -> bool {
+        let f = &self.facts;
+        match f.arch {
+            kmem_vocab::Arch::I386 => {
+                x < f.page_offset
+                    || (x >= f.vmalloc_start && x < f.vmalloc_end)
+                    || (f.word(x.wrapping_sub(f.page_offset)) >> PAGE_SHIFT) > f.lowmem_end_pfn
+            }
+            kmem_vocab::Arch::X86_64 => x < f.page_offset || x - f.page_offset >= 1 << 46,
+        }
+    }
+
+    /// A translation of `addr` that is only valid on the direct map.
+    pub fn translate_misuse(&self, j: &mut Judgement, addr: u64) {
+        if !self.facts.is_lowmem_va(addr) {
+            let report = (self.cfg.debug_virtual && self.virtual_bug(addr))
+                .then_some(ReportKind::BadVirtToPhys);
+            j.misuse(M::Report(ReportKind::BadVirtToPhys), report);
+        }
+    }
+
+    /// Classifies a client access to the lowmem page `pfn` that lies outside any live
+    /// client allocation.
+    pub fn stray_kind(&self, pfn: u64) -> M {
+        if self.freed.contains(&pfn) {
+            M::UseAfterFree
+        } else {
+            M::WildAccess
+        }
+    }
+
+    /// Is the lowmem page `pfn` part of a live client allocation?
+    pub fn owned(&self, pfn: u64) -> bool {
+        self.block_of(pfn).is_some_and(|(_, b)| b.client)
+    }
+
+    /// Records a client write of `len` bytes of `byte` at physical `pa` (within one page).
+    pub fn wrote(&mut self, pa: u64, len: usize, byte: u8) {
+        let pfn = pa >> PAGE_SHIFT;
+        if self.cfg.page_poison
+            && self.block_of(pfn).is_none()
+            && self.shadow.page_is(pfn, PAGE_POISON).is_none()
+            && !self.facts.is_reserved(pfn)
+        {
+            // A free page under page poisoning holds 0xaa until written.
+            self.shadow.fill_page(pfn, PAGE_POISON);
+        }
+        self.shadow.set(pa, len, byte);
+        self.zeroed.remove(&pfn);
+    }
+
+    /// Checks bytes read at physical `pa` (within one page).
+    pub fn check_read(&self, j: &mut Judgement, va: u64, pa: u64, got: &[u8]) {
+        let pfn = pa >> PAGE_SHIFT;
+        let mut cmp = self.shadow.check(pa, got);
+        if cmp.is_none()
+            && self.cfg.page_poison
+            && self.block_of(pfn).is_none()
+            && !self.facts.is_reserved(pfn)
+            && self.shadow.page_is(pfn, PAGE_POISON).is_none()
+        {
+            // Never written since boot poisoned it.
+            cmp = got
+                .iter()
+                .position(|&b| b != PAGE_POISON)
+                .map(|i| super::shadow::Mismatch {
+                    index: i,
+                    expected: PAGE_POISON,
+                    got: got[i],
+                });
+        }
+        if let Some(m) = cmp {
+            let kind = if m.expected == 0 && self.zeroed.contains(&pfn) {
+                F::NotZeroed
+            } else {
+                F::Content
+            };
+            j.fail(
+                kind,
+                format!(
+                    "byte at {:#x} reads {:#04x}, expected {:#04x}",
+                    va + m.index as u64,
+                    m.got,
+                    m.expected
+                ),
+            );
+        }
+    }
+
+    pub fn page_size() -> u64 {
+        PAGE_SIZE
+    }
+}
+
+impl PageModel {
+    /// /proc/buddyinfo as a correct buddy allocator must show it: its free blocks are the
+    /// maximal naturally aligned runs of free pages in each zone (no two free buddies are
+    /// ever left unmerged), so the free-page set alone decides nr_free of every order.
+    pub fn expected_buddyinfo(&self) -> Vec<[u64; (MAX_ORDER + 1) as usize]> {
+        self.facts
+            .zones
+            .iter()
+            .enumerate()
+            .map(|(zi, z)| {
+                let mut nr = [0u64; (MAX_ORDER + 1) as usize];
+                let mut cur = z.start;
+                for (s, e) in self.busy(zi) {
+                    if cur < s {
+                        count_blocks(&mut nr, cur, s);
+                    }
+                    cur = cur.max(e);
+                }
+                nr
+            })
+            .collect()
+    }
+}
+
+/// Adds the maximal aligned blocks of [s, e) to `nr`; whole top-order blocks are counted,
+/// not walked.
+fn count_blocks(nr: &mut [u64; (MAX_ORDER + 1) as usize], mut s: u64, e: u64) {
+    let top = 1u64 << MAX_ORDER;
+    while s < e {
+        if s.is_multiple_of(top) && e - s >= top {
+            let n = (e - s) / top;
+            nr[MAX_ORDER as usize] += n;
+            s += n * top;
+            continue;
+        }
+        let mut o = MAX_ORDER;
+        while o > 0 && (!s.is_multiple_of(1 << o) || s + (1 << o) > e) {
+            o -= 1;
+        }
+        nr[o as usize] += 1;
+        s += 1 << o;
+    }
+}
+
+/// What vmalloc's judgement needs from the page model.
+impl PageModel {
+    /// Free pages a run of order-0 allocations with `gfp` can take before every zone it may
+    /// use is down to its min watermark (plus the lowmem reserve against that mask).
+    pub fn free_above_watermarks(&self, gfp: Gfp) -> u64 {
+        let highest = self.facts.highest_zone(gfp);
+        (0..=highest)
+            .map(|zi| {
+                let z = &self.facts.zones[zi];
+                let floor = z.min + z.reserve.get(highest).copied().unwrap_or(0) + 1;
+                self.zone_free(zi).saturating_sub(floor)
+            })
+            .sum()
+    }
+
+    /// The page `pfn` (just taken by another allocator) must read as zero until written.
+    pub fn expect_zeroed(&mut self, pfn: u64) {
+        self.shadow.fill_page(pfn, 0);
+        self.zeroed.insert(pfn);
+    }
+}

@@ -1,0 +1,52 @@
+//! What a statement had to work with and what it did: the names bound so far, and the value,
+//! bytes read or write of one statement on the machine. The checker's adapter fills an
+//! [`Outcome`] from the machine; the rules judge it.
+
+use std::collections::BTreeMap;
+
+use crate::scenario::Operand;
+
+/// Values bound to names so far.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    names: BTreeMap<String, u64>,
+}
+
+impl Env {
+    pub fn bind(&mut self, name: &str, v: u64) {
+        self.names.insert(name.to_string(), v);
+    }
+
+    /// The operand's value, truncated to the machine's word size on i386.
+    pub fn eval(&self, o: &Operand, i386: bool) -> u64 {
+        let v = match o {
+            Operand::Name { name, offset } => self
+                .names
+                .get(name)
+                .copied()
+                .unwrap_or(0)
+                .wrapping_add(*offset as u64),
+            Operand::Lit(v) => *v,
+            Operand::Null => 0,
+        };
+        if i386 {
+            v & 0xffff_ffff
+        } else {
+            v
+        }
+    }
+}
+
+/// The largest client access the runner performs; longer ones are cut to it (a scenario
+/// that wants more memory touched writes several statements).
+pub const MAX_ACCESS: u64 = 64 << 20;
+
+/// What one statement did on the machine.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub value: Option<u64>,
+    /// The bytes a `read` returned (None when it faulted).
+    pub read: Option<Vec<u8>>,
+    /// Whether a `write` happened (false when it faulted).
+    pub wrote: bool,
+}

@@ -1,0 +1,186 @@
+//! The generator: any byte string decodes to a meaningful scenario.
+//!
+//! The generator keeps a list of what each statement returned (pages with their order,
+//! addresses with their size, caches, pools, mappings) and refers to earlier results by
+//! picking from that list, so a scenario frees, touches and translates what it allocated.
+//! Names say what they hold and where they came from: `p3` is the page returned by statement
+//! 3 (counting from 0), `a4` an address from the page allocator, `c5` a cache, `obj6` a slab
+//! object, `k7` a kmalloc object, `v8` a vmalloc or vmap area, `m9` a kmap address, `pool10`
+//! a mempool, `e11` a mempool element, `phys12` a physical address.
+//!
+//! By default the client is well behaved: in-bounds accesses to live memory, frees with the
+//! right order and cache, balanced sections, GFP_ATOMIC inside atomic sections. With
+//! probability `misuse_percent` per operation it instead injects one [`Misuse`] that the
+//! scenario so far allows, and records it.
+
+mod boot;
+mod choose;
+mod inject;
+mod input;
+mod misuse;
+mod ops;
+mod state;
+
+use std::fmt;
+
+use arbitrary::Unstructured;
+
+use super::ast::Scenario;
+use super::kind::Family;
+use state::Gen;
+
+pub use input::{
+    BuddyInput, KernelInput, KmallocInput, KmapInput, MempoolInput, SlabInput, VmallocInput,
+};
+pub use misuse::Misuse;
+
+/// What to generate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenConfig {
+    /// The families whose functions may be called.
+    pub families: Vec<Family>,
+    /// The chance, in percent, that an operation is a deliberate misuse.
+    pub misuse_percent: u8,
+    /// How many operations to generate at most; sections still open at the end are then
+    /// closed, which may add a few statements.
+    pub max_ops: usize,
+    /// The chance, in percent, of booting x86_64 rather than i386.
+    pub x86_64_percent: u8,
+    /// Whether to turn on random debug options (slub_debug, page_poison, ...).
+    pub debug_options: bool,
+    /// A fixed boot configuration instead of a generated one.
+    pub boot: Option<kmem_vocab::BootConfig>,
+}
+
+impl GenConfig {
+    /// A configuration with these families and the default rates.
+    pub fn new(families: &[Family]) -> Self {
+        GenConfig {
+            families: families.to_vec(),
+            misuse_percent: 5,
+            max_ops: 64,
+            x86_64_percent: 15,
+            debug_options: true,
+            boot: None,
+        }
+    }
+
+    /// The buddy allocator: pages, translation, context, access.
+    pub fn buddy() -> Self {
+        use Family::*;
+        GenConfig::new(&[Pages, Translate, Context, Access])
+    }
+
+    pub fn slab() -> Self {
+        use Family::*;
+        GenConfig::new(&[Slab, Translate, Context, Access])
+    }
+
+    pub fn kmalloc() -> Self {
+        use Family::*;
+        GenConfig::new(&[Kmalloc, Translate, Context, Access])
+    }
+
+    /// Mempools, with slab caches to build slab pools on.
+    pub fn mempool() -> Self {
+        use Family::*;
+        GenConfig::new(&[Mempool, Slab, Translate, Context, Access])
+    }
+
+    /// vmalloc, with pages to vmap.
+    pub fn vmalloc() -> Self {
+        use Family::*;
+        GenConfig::new(&[Vmalloc, Pages, Translate, Context, Access])
+    }
+
+    /// Highmem mappings, with pages to map.
+    pub fn kmap() -> Self {
+        use Family::*;
+        GenConfig::new(&[Highmem, Pages, Translate, Context, Access])
+    }
+
+    /// Every family.
+    pub fn kernel() -> Self {
+        GenConfig::new(&Family::ALL)
+    }
+}
+
+impl Default for GenConfig {
+    fn default() -> Self {
+        GenConfig::kernel()
+    }
+}
+
+/// A generated scenario and the misuse injected into it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Generated {
+    pub scenario: Scenario,
+    /// Each misuse injected, in order.
+    pub misuse: Vec<Misuse>,
+    /// The line of each misuse in `misuse` (parallel to it): the statement that misbehaves.
+    pub misuse_lines: Vec<u32>,
+}
+
+impl Generated {
+    /// (line, misuse) pairs.
+    pub fn misuse_at(&self) -> impl Iterator<Item = (u32, Misuse)> + '_ {
+        self.misuse_lines
+            .iter()
+            .copied()
+            .zip(self.misuse.iter().copied())
+    }
+}
+
+/// The scenario text, then one `# misuse: LINE KIND` comment per injected misuse, so that the
+/// whole is still a scenario.
+impl fmt::Display for Generated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.scenario.fmt(f)?;
+        for (line, m) in self.misuse_at() {
+            writeln!(f, "# misuse: line {line}: {m}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Generates a scenario from the fuzzer's bytes. Running out of bytes ends the scenario early
+/// (what was built so far is returned), so in practice this never fails.
+pub fn generate(u: &mut Unstructured<'_>, cfg: &GenConfig) -> arbitrary::Result<Generated> {
+    let boot = boot::boot(u, cfg).unwrap_or_default();
+    let mut g = Gen::new(cfg, boot);
+    // An error only means the bytes ran out: keep what was built.
+    let _ = run(&mut g, u);
+    while g.close_top().is_some() {}
+    let (misuse_lines, misuse) = g.misuse.iter().copied().unzip();
+    Ok(Generated {
+        scenario: Scenario {
+            boot: g.boot,
+            stmts: g.stmts,
+        },
+        misuse,
+        misuse_lines,
+    })
+}
+
+fn run(g: &mut Gen<'_>, u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
+    while g.stmts.len().saturating_add(g.ctx.len()) < g.cfg.max_ops && !u.is_empty() {
+        let room = g.stmts.len().saturating_add(g.ctx.len()).saturating_add(3) <= g.cfg.max_ops;
+        if room && g.cfg.misuse_percent > 0 && choose::chance(u, g.cfg.misuse_percent)? {
+            if let Some(m) = choose::one_of(u, &g.applicable())? {
+                if g.inject(u, m)? {
+                    continue;
+                }
+            }
+        }
+        let Some(a) = choose::one_of(u, &g.actions())? else {
+            break;
+        };
+        g.act(u, a)?;
+    }
+    Ok(())
+}
+
+/// The scenario these bytes decode to.
+pub fn scenario_from_bytes(data: &[u8], cfg: &GenConfig) -> Generated {
+    generate(&mut Unstructured::new(data), cfg).unwrap_or_default()
+}

@@ -1,0 +1,488 @@
+//! What the generator knows about the scenario it is writing: every result it bound (its
+//! handles), which of them are still live, the open atomic sections and kmaps, and a memory
+//! budget that keeps allocations from running the machine dry.
+
+use kmem_vocab::{Arch, BootConfig, PAGE_SIZE};
+
+use super::super::ast::{printed_line, Op, Operand, Stmt};
+use super::super::kind::Family;
+use super::{GenConfig, Misuse};
+
+/// The lifetime of a handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Life {
+    Live,
+    /// Freed the way it was allocated: touching or freeing it again is a misuse.
+    Freed,
+    /// Its state is not known any more (moved by krealloc, freed wrongly): never used again.
+    Gone,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapHow {
+    Kmap,
+    Atomic,
+    Local,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolKind {
+    Kmalloc { size: u64 },
+    Slab { cache: usize, size: u32 },
+    Page { order: u32 },
+}
+
+/// What a handle holds. Views (`PageView`, `AddrView`, `Phys`) are translations of an owning
+/// handle `of` and live as long as it does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `alloc_pages`: a `struct page` owning `1 << order` pages.
+    Pages {
+        order: u32,
+        high: bool,
+    },
+    /// `__get_free_pages` and friends: a direct-map address owning `1 << order` pages.
+    FreePages {
+        order: u32,
+    },
+    Cache {
+        size: u32,
+        ctor: bool,
+    },
+    SlabObj {
+        cache: usize,
+        size: u32,
+    },
+    Kmalloc {
+        size: u64,
+    },
+    Vmalloc {
+        size: u64,
+        low: bool,
+    },
+    /// A `vmap` of these page handles, one page each.
+    Vmap {
+        pages: Vec<usize>,
+    },
+    /// The address of a mapped page (`page` is the page handle).
+    Kmap {
+        page: usize,
+        how: MapHow,
+        high: bool,
+    },
+    Pool {
+        kind: PoolKind,
+    },
+    /// A mempool element: `order` is `Some` for a page pool, whose elements are pages.
+    PoolElem {
+        pool: usize,
+        size: u64,
+        order: Option<u32>,
+    },
+    /// A `struct page` found by translation; `whole` when `of` owns the whole page.
+    PageView {
+        of: usize,
+        high: bool,
+        whole: bool,
+    },
+    /// A direct-map address found by translation, `size` bytes of it usable.
+    AddrView {
+        of: usize,
+        size: u64,
+    },
+    /// A physical address of `of`, `size` bytes from it usable; `low` when in the direct map.
+    Phys {
+        of: usize,
+        size: u64,
+        low: bool,
+    },
+}
+
+impl Kind {
+    /// The prefix of the names bound to this kind of result.
+    fn prefix(&self) -> &'static str {
+        match self {
+            Kind::Pages { .. } | Kind::PageView { .. } => "p",
+            Kind::FreePages { .. } | Kind::AddrView { .. } => "a",
+            Kind::Cache { .. } => "c",
+            Kind::SlabObj { .. } => "obj",
+            Kind::Kmalloc { .. } => "k",
+            Kind::Vmalloc { .. } | Kind::Vmap { .. } => "v",
+            Kind::Kmap { .. } => "m",
+            Kind::Pool { .. } => "pool",
+            Kind::PoolElem { .. } => "e",
+            Kind::Phys { .. } => "phys",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Handle {
+    pub name: String,
+    pub kind: Kind,
+    pub life: Life,
+    /// Bytes charged to the budget while live.
+    pub bytes: u64,
+    /// Live counts of what depends on this handle, kept by [`Gen::bind`] and
+    /// [`Gen::release`]: mappings (kmap, kmap_atomic, kmap_local_page, vmap) of its pages,
+    /// `kmap` mappings alone, slab objects or pool elements out of it, slab pools over it.
+    pub pins: u32,
+    pub kmaps: u32,
+    pub children: u32,
+    pub pools: u32,
+}
+
+/// An open section, closed in LIFO order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ctx {
+    Spin,
+    IrqOff,
+    Hardirq,
+    Bh,
+    Preempt,
+    /// A `kmap_atomic` or `kmap_local_page` mapping: the Kmap handle.
+    Map(usize, MapHow),
+}
+
+/// The bytes of `1 << order` pages.
+pub fn order_bytes(order: u32) -> u64 {
+    1u64.checked_shl(order)
+        .map_or(u64::MAX, |n| n.saturating_mul(PAGE_SIZE))
+}
+
+/// The most sections open at once.
+pub const MAX_CTX: usize = 6;
+
+pub struct Gen<'c> {
+    pub cfg: &'c GenConfig,
+    pub boot: BootConfig,
+    /// i386 with more than 896 MiB: `__GFP_HIGHMEM` allocations give highmem pages.
+    pub has_highmem: bool,
+    pub stmts: Vec<Stmt>,
+    pub handles: Vec<Handle>,
+    /// The handles a candidate set may hold, in handle order: every view (whose liveness
+    /// is its owner's) and every other handle while it is live. Candidate scans walk this
+    /// rather than every handle ever bound.
+    scan: Vec<usize>,
+    pub ctx: Vec<Ctx>,
+    pub misuse: Vec<(u32, Misuse)>,
+    pub live_bytes: u64,
+    pub budget: u64,
+}
+
+impl<'c> Gen<'c> {
+    pub fn new(cfg: &'c GenConfig, boot: BootConfig) -> Self {
+        let lowmem = match boot.arch {
+            Arch::I386 => boot.mem.min(896 << 20),
+            Arch::X86_64 => boot.mem,
+        };
+        Gen {
+            cfg,
+            has_highmem: boot.arch == Arch::I386 && boot.mem > 896 << 20,
+            boot,
+            stmts: Vec::new(),
+            handles: Vec::new(),
+            scan: Vec::new(),
+            ctx: Vec::new(),
+            misuse: Vec::new(),
+            live_bytes: 0,
+            budget: lowmem / 4,
+        }
+    }
+
+    pub fn on(&self, f: Family) -> bool {
+        self.cfg.families.contains(&f)
+    }
+
+    /// Whether sleeping is forbidden: a lock, interrupts off, an interrupt, softirqs off,
+    /// preemption off or a kmap_atomic is open.
+    pub fn atomic(&self) -> bool {
+        self.ctx
+            .iter()
+            .any(|c| !matches!(c, Ctx::Map(_, MapHow::Local)))
+    }
+
+    pub fn fits(&self, bytes: u64) -> bool {
+        self.live_bytes.saturating_add(bytes) <= self.budget
+    }
+
+    pub fn get(&self, i: usize) -> Option<&Handle> {
+        self.handles.get(i)
+    }
+
+    pub fn kind(&self, i: usize) -> Option<&Kind> {
+        self.handles.get(i).map(|h| &h.kind)
+    }
+
+    pub fn name(&self, i: usize) -> String {
+        self.get(i).map_or_else(String::new, |h| h.name.clone())
+    }
+
+    /// The operand naming handle `i`, `offset` bytes in.
+    pub fn at(&self, i: usize, offset: i64) -> Operand {
+        Operand::Name {
+            name: self.name(i),
+            offset,
+        }
+    }
+
+    pub fn operand(&self, i: usize) -> Operand {
+        self.at(i, 0)
+    }
+
+    /// The handle that owns `i`: itself, or what a view translates.
+    pub fn root(&self, i: usize) -> usize {
+        match self.kind(i) {
+            Some(Kind::PageView { of, .. } | Kind::AddrView { of, .. } | Kind::Phys { of, .. }) => {
+                *of
+            }
+            _ => i,
+        }
+    }
+
+    fn life(&self, i: usize) -> Life {
+        self.get(i).map_or(Life::Gone, |h| h.life)
+    }
+
+    /// The life of what `i` refers to: a view's owner's, a mapping's own and its page's.
+    pub fn life_of(&self, i: usize) -> Life {
+        let r = self.root(i);
+        match self.kind(r) {
+            Some(Kind::Kmap { page, .. }) => match (self.life(r), self.life(self.root(*page))) {
+                (Life::Live, Life::Live) => Life::Live,
+                (Life::Live, _) | (_, Life::Gone) | (Life::Gone, _) => Life::Gone,
+                (Life::Freed, _) => Life::Freed,
+            },
+            _ => self.life(r),
+        }
+    }
+
+    pub fn alive(&self, i: usize) -> bool {
+        self.life_of(i) == Life::Live
+    }
+
+    /// For a page handle: whether it may be in highmem, and how many bytes from it belong to
+    /// its owner (0 when the page is shared, e.g. a slab page).
+    pub fn page_like(&self, i: usize) -> Option<(bool, u64)> {
+        match self.kind(i)? {
+            Kind::Pages { order, high } => Some((*high, order_bytes(*order))),
+            Kind::PoolElem {
+                order: Some(order), ..
+            } => Some((false, order_bytes(*order))),
+            Kind::PageView { high, whole, .. } => Some((*high, if *whole { PAGE_SIZE } else { 0 })),
+            _ => None,
+        }
+    }
+
+    /// For an address handle: how many bytes from it may be touched.
+    pub fn addr_size(&self, i: usize) -> Option<u64> {
+        Some(match self.kind(i)? {
+            Kind::FreePages { order } => order_bytes(*order),
+            Kind::SlabObj { size, .. } => u64::from(*size),
+            Kind::Kmalloc { size } | Kind::Vmalloc { size, .. } | Kind::AddrView { size, .. } => {
+                *size
+            }
+            Kind::Vmap { pages } => PAGE_SIZE.saturating_mul(u64::try_from(pages.len()).ok()?),
+            Kind::Kmap { .. } => PAGE_SIZE,
+            Kind::PoolElem {
+                size, order: None, ..
+            } => *size,
+            _ => return None,
+        })
+    }
+
+    /// Whether the address is in the direct map, where virt_to_phys is valid.
+    pub fn is_linear(&self, i: usize) -> bool {
+        match self.kind(i) {
+            Some(
+                Kind::FreePages { .. }
+                | Kind::SlabObj { .. }
+                | Kind::Kmalloc { .. }
+                | Kind::AddrView { .. }
+                | Kind::PoolElem { order: None, .. },
+            ) => true,
+            Some(Kind::Kmap { high, .. }) => !high,
+            _ => false,
+        }
+    }
+
+    /// Whether the address is in the vmalloc area.
+    pub fn is_vmalloc_area(&self, i: usize) -> bool {
+        matches!(self.kind(i), Some(Kind::Vmalloc { .. } | Kind::Vmap { .. }))
+    }
+
+    /// Whether the address owns whole pages from its start (so a translation to its page may
+    /// be mapped and touched).
+    pub fn owns_whole_page(&self, i: usize) -> bool {
+        let owner_has_pages = matches!(
+            self.kind(self.root(i)),
+            Some(
+                Kind::Pages { .. }
+                    | Kind::FreePages { .. }
+                    | Kind::Vmalloc { .. }
+                    | Kind::PoolElem { order: Some(_), .. }
+            )
+        );
+        owner_has_pages && self.addr_size(i).is_some_and(|s| s >= PAGE_SIZE)
+    }
+
+    /// Whether the owner `r` has pages mapped by a live kmap or vmap, so it must not be freed.
+    pub fn pinned(&self, r: usize) -> bool {
+        self.get(r).is_some_and(|h| h.pins > 0)
+    }
+
+    /// Whether page handle `i`'s owner is mapped by a live `kmap`.
+    pub fn kmapped(&self, i: usize) -> bool {
+        self.get(self.root(i)).is_some_and(|h| h.kmaps > 0)
+    }
+
+    /// Whether cache `c` has live objects.
+    pub fn cache_has_objects(&self, c: usize) -> bool {
+        self.get(c).is_some_and(|h| h.children > 0)
+    }
+
+    /// Whether a live slab pool is built over cache `c`.
+    pub fn cache_has_pool(&self, c: usize) -> bool {
+        self.get(c).is_some_and(|h| h.pools > 0)
+    }
+
+    /// Whether cache `c` has live objects or a live pool over it.
+    pub fn cache_busy(&self, c: usize) -> bool {
+        self.cache_has_objects(c) || self.cache_has_pool(c)
+    }
+
+    /// Whether pool `p` has elements out.
+    pub fn pool_busy(&self, p: usize) -> bool {
+        self.get(p).is_some_and(|h| h.children > 0)
+    }
+
+    /// Counts live handle `i` in (`up`) or out of the handles it depends on.
+    fn link(&mut self, i: usize, up: bool) {
+        #[derive(Clone, Copy)]
+        enum Count {
+            Pins,
+            Kmaps,
+            Children,
+            Pools,
+        }
+        let mut targets: Vec<(usize, Count)> = Vec::new();
+        match self.kind(i) {
+            Some(&Kind::Kmap { page, how, .. }) => {
+                targets.push((self.root(page), Count::Pins));
+                if how == MapHow::Kmap {
+                    targets.push((self.root(page), Count::Kmaps));
+                }
+            }
+            Some(Kind::Vmap { pages }) => {
+                targets.extend(pages.iter().map(|&p| (self.root(p), Count::Pins)));
+            }
+            Some(&Kind::SlabObj { cache, .. }) => targets.push((cache, Count::Children)),
+            Some(&Kind::PoolElem { pool, .. }) => targets.push((pool, Count::Children)),
+            Some(&Kind::Pool {
+                kind: PoolKind::Slab { cache, .. },
+            }) => targets.push((cache, Count::Pools)),
+            _ => {}
+        }
+        for (t, count) in targets {
+            if let Some(h) = self.handles.get_mut(t) {
+                let n = match count {
+                    Count::Pins => &mut h.pins,
+                    Count::Kmaps => &mut h.kmaps,
+                    Count::Children => &mut h.children,
+                    Count::Pools => &mut h.pools,
+                };
+                *n = match up {
+                    true => n.saturating_add(1),
+                    false => n.saturating_sub(1),
+                };
+            }
+        }
+    }
+
+    /// Every handle index for which `pred` holds.
+    pub fn find(&self, pred: impl Fn(usize, &Handle) -> bool) -> Vec<usize> {
+        self.handles
+            .iter()
+            .enumerate()
+            .filter(|&(i, h)| pred(i, h))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The handle indices in [`Gen::scan`] for which `pred` holds, in handle order; a
+    /// predicate that holds only for views or live handles gets what [`Gen::find`] would.
+    pub fn find_scanned(&self, pred: impl Fn(usize, &Handle) -> bool) -> Vec<usize> {
+        self.scan
+            .iter()
+            .filter(|&&i| self.handles.get(i).is_some_and(|h| pred(i, h)))
+            .copied()
+            .collect()
+    }
+
+    /// Whether `pred` holds for a handle in [`Gen::scan`].
+    pub fn any_scanned(&self, pred: impl Fn(usize, &Handle) -> bool) -> bool {
+        self.scan
+            .iter()
+            .any(|&i| self.handles.get(i).is_some_and(|h| pred(i, h)))
+    }
+
+    /// Appends a statement; returns its line.
+    pub fn emit(&mut self, bind: Option<String>, op: Op) -> u32 {
+        let line = printed_line(self.stmts.len());
+        self.stmts.push(Stmt {
+            line,
+            col: 1,
+            bind,
+            op,
+        });
+        line
+    }
+
+    /// Appends a statement whose result is bound to a new handle charged `bytes`.
+    pub fn bind(&mut self, op: Op, kind: Kind, bytes: u64) -> usize {
+        let name = format!("{}{}", kind.prefix(), self.stmts.len());
+        self.emit(Some(name.clone()), op);
+        self.live_bytes = self.live_bytes.saturating_add(bytes);
+        self.handles.push(Handle {
+            name,
+            kind,
+            life: Life::Live,
+            bytes,
+            pins: 0,
+            kmaps: 0,
+            children: 0,
+            pools: 0,
+        });
+        let i = self.handles.len() - 1;
+        self.scan.push(i);
+        self.link(i, true);
+        i
+    }
+
+    /// Marks `i` freed (or gone) and returns its bytes to the budget.
+    pub fn release(&mut self, i: usize, life: Life) {
+        let Some(h) = self.handles.get_mut(i) else {
+            return;
+        };
+        let was_live = h.life == Life::Live;
+        h.life = life;
+        let view = matches!(
+            h.kind,
+            Kind::PageView { .. } | Kind::AddrView { .. } | Kind::Phys { .. }
+        );
+        if life != Life::Live && !view {
+            if let Ok(k) = self.scan.binary_search(&i) {
+                self.scan.remove(k);
+            }
+        }
+        if was_live {
+            self.live_bytes = self.live_bytes.saturating_sub(h.bytes);
+            self.link(i, false);
+        }
+    }
+
+    /// Records a misuse injected at `line`.
+    pub fn record(&mut self, line: u32, m: Misuse) {
+        self.misuse.push((line, m));
+    }
+}

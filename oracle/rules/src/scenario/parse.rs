@@ -1,0 +1,768 @@
+//! The parser: text in the `.kmem` format (docs/scenario.md) into a [`Scenario`].
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use kmem_vocab::gfp::{parse_gfp, Gfp};
+use kmem_vocab::slab_flags::{parse_slab_flags, SlabFlags};
+use kmem_vocab::BootConfig;
+
+use super::ast::{Op, Operand, Scenario, Stmt};
+use super::kind::OpKind;
+use super::lex::{self, shown, Tok};
+
+/// Why a text is not a scenario, and where: `line` and `col` are 1-based and point at the
+/// offending token (columns count characters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.col, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses a whole scenario. Without a `boot` line the machine boots with the defaults.
+pub fn parse(text: &str) -> Result<Scenario, ParseError> {
+    let mut p = Parser::default();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = u32::try_from(i).unwrap_or(u32::MAX).saturating_add(1);
+        let toks = lex::tokenize(line);
+        if toks.is_empty() {
+            continue;
+        }
+        let stmt = p.statement(&toks).map_err(|(col, message)| ParseError {
+            line: line_no,
+            col,
+            message,
+        })?;
+        if let Some((bind, op, col)) = stmt {
+            p.scenario.stmts.push(Stmt {
+                line: line_no,
+                col,
+                bind,
+                op,
+            });
+        }
+    }
+    Ok(p.scenario)
+}
+
+/// An error inside one line: the column and the message.
+type LineError = (u32, String);
+
+#[derive(Default)]
+struct Parser {
+    scenario: Scenario,
+    seen_boot: bool,
+    bound: BTreeSet<String>,
+}
+
+impl Parser {
+    /// One non-empty line: `Ok(None)` for the boot line, else the statement's parts.
+    #[allow(clippy::type_complexity)]
+    fn statement(
+        &mut self,
+        toks: &[Tok<'_>],
+    ) -> Result<Option<(Option<String>, Op, u32)>, LineError> {
+        let (bind, call) = match toks {
+            [name, eq, call @ ..] if eq.text == "=" => {
+                if !lex::is_name(name.text) {
+                    return Err((
+                        name.col,
+                        format!(
+                            "bad name '{}' (names are [a-z_][a-z0-9_]*)",
+                            shown(name.text)
+                        ),
+                    ));
+                }
+                if call.is_empty() {
+                    return Err((eq.col, "expected a function after '='".into()));
+                }
+                (Some(*name), call)
+            }
+            _ => (None, toks),
+        };
+        let Some((func, operands)) = call.split_first() else {
+            return Err((
+                toks.first().map_or(1, |t| t.col),
+                "expected a function".into(),
+            ));
+        };
+        let first_col = toks.first().map_or(func.col, |t| t.col);
+        if func.text == "boot" {
+            if let Some(name) = bind {
+                return Err((name.col, "the boot line cannot be bound to a name".into()));
+            }
+            if self.seen_boot || !self.scenario.stmts.is_empty() {
+                return Err((func.col, "boot must be the first statement".into()));
+            }
+            self.scenario.boot = boot(operands, func.col)?;
+            self.seen_boot = true;
+            return Ok(None);
+        }
+        let Some(kind) = OpKind::from_name(func.text) else {
+            let hint = match operands.first() {
+                Some(t) if OpKind::from_name(t.text).is_some() => " (missing '='?)",
+                _ => "",
+            };
+            return Err((
+                func.col,
+                format!("unknown function '{}'{hint}", shown(func.text)),
+            ));
+        };
+        let mut args = Args {
+            kind,
+            func: *func,
+            toks: operands,
+            next: 0,
+            bound: &self.bound,
+        };
+        let op = args.op()?;
+        args.done()?;
+        let bind = bind.map(|t| t.text.to_string());
+        if let Some(name) = &bind {
+            self.bound.insert(name.clone());
+        }
+        Ok(Some((bind, op, first_col)))
+    }
+}
+
+/// The boot line's words: each `key=value` or a bare `key`.
+fn boot(words: &[Tok<'_>], boot_col: u32) -> Result<BootConfig, LineError> {
+    fn key_of<'a>(t: &Tok<'a>) -> &'a str {
+        t.text.split_once('=').map_or(t.text, |(k, _)| k)
+    }
+    BootConfig::parse_words(words.iter().map(|t| t.text)).map_err(|e| {
+        // The word that failed on its own, else the last word that set the key.
+        let failing = words.iter().find(|t| {
+            let (k, v) = t
+                .text
+                .split_once('=')
+                .map_or((t.text, None), |(k, v)| (k, Some(v)));
+            k == e.key && BootConfig::default().set(k, v).is_err()
+        });
+        let col = failing
+            .or_else(|| words.iter().rev().find(|t| key_of(t) == e.key))
+            .map_or(boot_col, |t| t.col);
+        (col, format!("boot: {e}"))
+    })
+}
+
+/// The operands of one call, consumed left to right.
+struct Args<'t, 'a> {
+    kind: OpKind,
+    func: Tok<'a>,
+    toks: &'t [Tok<'a>],
+    next: usize,
+    bound: &'t BTreeSet<String>,
+}
+
+impl<'a> Args<'_, 'a> {
+    fn op(&mut self) -> Result<Op, LineError> {
+        use OpKind as K;
+        Ok(match self.kind {
+            K::AllocPages => Op::AllocPages {
+                gfp: self.gfp()?,
+                order: self.u32()?,
+            },
+            K::FreePagesPage => Op::FreePagesPage {
+                page: self.operand()?,
+                order: self.u32()?,
+            },
+            K::GetFreePages => Op::GetFreePages {
+                gfp: self.gfp()?,
+                order: self.u32()?,
+            },
+            K::GetFreePage => Op::GetFreePage { gfp: self.gfp()? },
+            K::GetZeroedPage => Op::GetZeroedPage { gfp: self.gfp()? },
+            K::FreePages => Op::FreePages {
+                addr: self.operand()?,
+                order: self.u32()?,
+            },
+            K::FreePage => Op::FreePage {
+                addr: self.operand()?,
+            },
+            K::PageAddress => Op::PageAddress {
+                page: self.operand()?,
+            },
+            K::VirtToPage => Op::VirtToPage {
+                addr: self.operand()?,
+            },
+            K::PageToPhys => Op::PageToPhys {
+                page: self.operand()?,
+            },
+            K::VirtToPhys => Op::VirtToPhys {
+                addr: self.operand()?,
+            },
+            K::PhysToVirt => Op::PhysToVirt {
+                phys: self.operand()?,
+            },
+            K::KmemCacheCreate => Op::KmemCacheCreate {
+                name: self.cache_name()?,
+                size: self.size_u32()?,
+                align: self.size_u32()?,
+                flags: self.slab_flags()?,
+                ctor: match self.has_more() {
+                    true => Some(self.byte()?),
+                    false => None,
+                },
+            },
+            K::KmemCacheAlloc => Op::KmemCacheAlloc {
+                cache: self.operand()?,
+                gfp: self.gfp()?,
+            },
+            K::KmemCacheZalloc => Op::KmemCacheZalloc {
+                cache: self.operand()?,
+                gfp: self.gfp()?,
+            },
+            K::KmemCacheFree => Op::KmemCacheFree {
+                cache: self.operand()?,
+                addr: self.operand()?,
+            },
+            K::KmemCacheDestroy => Op::KmemCacheDestroy {
+                cache: self.operand()?,
+            },
+            K::KmemCacheShrink => Op::KmemCacheShrink {
+                cache: self.operand()?,
+            },
+            K::ValidateSlabCache => Op::ValidateSlabCache {
+                cache: self.operand()?,
+            },
+            K::Kmalloc => Op::Kmalloc {
+                size: self.size()?,
+                gfp: self.gfp()?,
+            },
+            K::Kzalloc => Op::Kzalloc {
+                size: self.size()?,
+                gfp: self.gfp()?,
+            },
+            K::Krealloc => Op::Krealloc {
+                addr: self.operand()?,
+                size: self.size()?,
+                gfp: self.gfp()?,
+            },
+            K::Ksize => Op::Ksize {
+                addr: self.operand()?,
+            },
+            K::Kfree => Op::Kfree {
+                addr: self.operand()?,
+            },
+            K::Vmalloc => Op::Vmalloc { size: self.size()? },
+            K::Vzalloc => Op::Vzalloc { size: self.size()? },
+            K::Vmalloc32 => Op::Vmalloc32 { size: self.size()? },
+            K::VmallocNode => Op::VmallocNode {
+                size: self.size()?,
+                align: self.size()?,
+                gfp: self.gfp()?,
+            },
+            K::Vfree => Op::Vfree {
+                addr: self.operand()?,
+            },
+            K::Vmap => self.vmap()?,
+            K::Vunmap => Op::Vunmap {
+                addr: self.operand()?,
+            },
+            K::VmallocToPage => Op::VmallocToPage {
+                addr: self.operand()?,
+            },
+            K::IsVmallocAddr => Op::IsVmallocAddr {
+                addr: self.operand()?,
+            },
+            K::Kmap => Op::Kmap {
+                page: self.operand()?,
+            },
+            K::Kunmap => Op::Kunmap {
+                page: self.operand()?,
+            },
+            K::KmapAtomic => Op::KmapAtomic {
+                page: self.operand()?,
+            },
+            K::KunmapAtomic => Op::KunmapAtomic {
+                addr: self.operand()?,
+            },
+            K::KmapLocalPage => Op::KmapLocalPage {
+                page: self.operand()?,
+            },
+            K::KunmapLocal => Op::KunmapLocal {
+                addr: self.operand()?,
+            },
+            K::MempoolCreateKmallocPool => Op::MempoolCreateKmallocPool {
+                min: self.u32()?,
+                size: self.size()?,
+            },
+            K::MempoolCreateSlabPool => Op::MempoolCreateSlabPool {
+                min: self.u32()?,
+                cache: self.operand()?,
+            },
+            K::MempoolCreatePagePool => Op::MempoolCreatePagePool {
+                min: self.u32()?,
+                order: self.u32()?,
+            },
+            K::MempoolAlloc => Op::MempoolAlloc {
+                pool: self.operand()?,
+                gfp: self.gfp()?,
+            },
+            K::MempoolFree => Op::MempoolFree {
+                addr: self.operand()?,
+                pool: self.operand()?,
+            },
+            K::MempoolDestroy => Op::MempoolDestroy {
+                pool: self.operand()?,
+            },
+            K::SpinLock => Op::SpinLock,
+            K::SpinUnlock => Op::SpinUnlock,
+            K::LocalIrqDisable => Op::LocalIrqDisable,
+            K::LocalIrqEnable => Op::LocalIrqEnable,
+            K::IrqEnter => Op::IrqEnter,
+            K::IrqExit => Op::IrqExit,
+            K::LocalBhDisable => Op::LocalBhDisable,
+            K::LocalBhEnable => Op::LocalBhEnable,
+            K::PreemptDisable => Op::PreemptDisable,
+            K::PreemptEnable => Op::PreemptEnable,
+            K::Write => Op::Write {
+                addr: self.operand()?,
+                len: self.size()?,
+                byte: self.byte()?,
+            },
+            K::Read => Op::Read {
+                addr: self.operand()?,
+                len: self.size()?,
+            },
+            K::Allocate => Op::Allocate {
+                size: self.size()?,
+                align: self.size()?,
+            },
+            K::Free => Op::Free {
+                addr: self.operand()?,
+            },
+            K::Reallocate => Op::Reallocate {
+                addr: self.operand()?,
+                size: self.size()?,
+            },
+        })
+    }
+
+    /// `vmap COUNT PAGE...`: COUNT must equal the number of pages that follow.
+    fn vmap(&mut self) -> Result<Op, LineError> {
+        let count_tok = self.peek();
+        let count = self.next_with(lex::number)?;
+        let mut pages = Vec::new();
+        while self.has_more() {
+            pages.push(self.operand()?);
+        }
+        if u64::try_from(pages.len()).ok() != Some(count) {
+            let col = count_tok.map_or(self.func.col, |t| t.col);
+            return Err((
+                col,
+                format!("vmap COUNT is {count} but {} pages follow", pages.len()),
+            ));
+        }
+        Ok(Op::Vmap { pages })
+    }
+
+    fn peek(&self) -> Option<Tok<'a>> {
+        self.toks.get(self.next).copied()
+    }
+
+    fn has_more(&self) -> bool {
+        self.next < self.toks.len()
+    }
+
+    fn arity_message(&self) -> String {
+        let usage = self.kind.usage();
+        if usage.is_empty() {
+            format!("{} takes no operands", self.kind)
+        } else {
+            format!(
+                "{} takes {usage}, got {} operands",
+                self.kind,
+                self.toks.len()
+            )
+        }
+    }
+
+    /// The next operand token, converted; too few operands is an error at the function.
+    fn next_with<T>(&mut self, f: impl FnOnce(&str) -> Result<T, String>) -> Result<T, LineError> {
+        let Some(tok) = self.peek() else {
+            return Err((self.func.col, self.arity_message()));
+        };
+        self.next = self.next.saturating_add(1);
+        f(tok.text).map_err(|m| (tok.col, m))
+    }
+
+    /// Too many operands is an error at the first extra one.
+    fn done(&self) -> Result<(), LineError> {
+        match self.peek() {
+            None => Ok(()),
+            Some(extra) => Err((extra.col, self.arity_message())),
+        }
+    }
+
+    fn operand(&mut self) -> Result<Operand, LineError> {
+        let col = self.peek().map_or(self.func.col, |t| t.col);
+        let op = self.next_with(lex::operand)?;
+        if let Operand::Name { name, .. } = &op {
+            if !self.bound.contains(name) {
+                return Err((col, format!("'{}' is used before it is bound", shown(name))));
+            }
+        }
+        Ok(op)
+    }
+
+    fn gfp(&mut self) -> Result<Gfp, LineError> {
+        self.next_with(|s| {
+            lex::check_flag_numbers(s)?;
+            parse_gfp(s)
+        })
+    }
+
+    fn slab_flags(&mut self) -> Result<SlabFlags, LineError> {
+        self.next_with(|s| {
+            lex::check_flag_numbers(s)?;
+            parse_slab_flags(s)
+        })
+    }
+
+    fn u32(&mut self) -> Result<u32, LineError> {
+        self.next_with(lex::number_u32)
+    }
+
+    fn size(&mut self) -> Result<u64, LineError> {
+        self.next_with(lex::size)
+    }
+
+    fn size_u32(&mut self) -> Result<u32, LineError> {
+        self.next_with(lex::size_u32)
+    }
+
+    fn byte(&mut self) -> Result<u8, LineError> {
+        self.next_with(lex::byte)
+    }
+
+    fn cache_name(&mut self) -> Result<String, LineError> {
+        self.next_with(|s| {
+            if lex::is_cache_name(s) {
+                Ok(s.to_string())
+            } else {
+                Err(format!(
+                    "bad cache name '{}' (names are [A-Za-z0-9_.-]+)",
+                    shown(s)
+                ))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::kind::OP_NAMES;
+    use kmem_vocab::gfp::{__GFP_ZERO, GFP_KERNEL};
+    use kmem_vocab::slab_flags::{SLAB_POISON, SLAB_RED_ZONE};
+
+    /// One line of every function, each name bound before use.
+    const EVERY_FORM: &str = "\
+boot arch=i386 mem=160M slub_debug page_poison=1
+p = alloc_pages GFP_KERNEL 0
+__free_pages p 0
+a = __get_free_pages GFP_KERNEL|__GFP_ZERO 2
+b = __get_free_page GFP_ATOMIC
+z = get_zeroed_page GFP_KERNEL
+free_pages a 2
+free_page b
+x = page_address p
+q = virt_to_page z+16
+ph = page_to_phys q
+ph2 = virt_to_phys z
+y = phys_to_virt ph2
+c = kmem_cache_create my_cache.v-1 100 8 SLAB_POISON|SLAB_RED_ZONE
+d = kmem_cache_create ctor_cache 64 0 0 0x6b
+o = kmem_cache_alloc c GFP_KERNEL
+o2 = kmem_cache_zalloc c GFP_ATOMIC
+kmem_cache_free c o
+kmem_cache_shrink c
+n = validate_slab_cache c
+kmem_cache_destroy d
+k = kmalloc 1K GFP_KERNEL
+k2 = kzalloc 0x40 GFP_ATOMIC
+k3 = krealloc k 4096 GFP_KERNEL
+s = ksize k3
+kfree k3
+v = vmalloc 2M
+v2 = vzalloc 8192
+v3 = vmalloc_32 4096
+v4 = __vmalloc_node 20K 64K GFP_KERNEL|__GFP_ZERO
+vfree v
+vm = vmap 2 p q
+vunmap vm
+pg = vmalloc_to_page v2+4096
+t = is_vmalloc_addr v2
+m = kmap p
+kunmap p
+ma = kmap_atomic p
+kunmap_atomic ma
+ml = kmap_local_page p
+kunmap_local ml
+pk = mempool_create_kmalloc_pool 4 128
+ps = mempool_create_slab_pool 2 c
+pp = mempool_create_page_pool 1 0
+e = mempool_alloc pk GFP_KERNEL
+mempool_free e pk
+mempool_destroy pp
+spin_lock
+spin_unlock
+local_irq_disable
+local_irq_enable
+irq_enter
+irq_exit
+local_bh_disable
+local_bh_enable
+preempt_disable
+preempt_enable
+write k2+8 16 0xaa
+read k2-8 24
+nothing = spin_lock
+write 0xc0001000 1 0
+read NULL 1
+g = allocate 24 8
+g2 = reallocate g 100
+free g2
+";
+
+    #[test]
+    fn every_function_form_parses() {
+        let s = parse(EVERY_FORM).unwrap();
+        assert_eq!(s.boot.mem, 160 << 20);
+        assert!(s.boot.page_poison);
+        let mut seen: Vec<&str> = s.stmts.iter().map(|s| s.op.name()).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let mut all = OP_NAMES.to_vec();
+        all.sort_unstable();
+        assert_eq!(seen, all, "EVERY_FORM must use every function");
+
+        // The statement on the line that starts with `start`.
+        let stmt = |start: &str| {
+            let i = EVERY_FORM
+                .lines()
+                .position(|l| l.starts_with(start))
+                .unwrap();
+            s.stmts.iter().find(|s| s.line as usize == i + 1).unwrap()
+        };
+        let by_line = |start: &str| &stmt(start).op;
+        assert_eq!(
+            by_line("p = alloc"),
+            &Op::AllocPages {
+                gfp: GFP_KERNEL,
+                order: 0
+            }
+        );
+        assert_eq!(
+            by_line("a = __get"),
+            &Op::GetFreePages {
+                gfp: GFP_KERNEL | __GFP_ZERO,
+                order: 2
+            }
+        );
+        assert_eq!(
+            by_line("q = virt"),
+            &Op::VirtToPage {
+                addr: Operand::Name {
+                    name: "z".into(),
+                    offset: 16
+                }
+            }
+        );
+        assert_eq!(
+            by_line("c = kmem"),
+            &Op::KmemCacheCreate {
+                name: "my_cache.v-1".into(),
+                size: 100,
+                align: 8,
+                flags: SLAB_POISON | SLAB_RED_ZONE,
+                ctor: None,
+            }
+        );
+        assert_eq!(
+            by_line("d = kmem"),
+            &Op::KmemCacheCreate {
+                name: "ctor_cache".into(),
+                size: 64,
+                align: 0,
+                flags: 0,
+                ctor: Some(0x6b),
+            }
+        );
+        assert_eq!(
+            by_line("k = kmalloc"),
+            &Op::Kmalloc {
+                size: 1024,
+                gfp: GFP_KERNEL
+            }
+        );
+        assert_eq!(by_line("v = vmalloc"), &Op::Vmalloc { size: 2 << 20 });
+        assert_eq!(
+            by_line("vm = vmap"),
+            &Op::Vmap {
+                pages: vec![Operand::name("p"), Operand::name("q")]
+            }
+        );
+        assert_eq!(
+            by_line("pk = "),
+            &Op::MempoolCreateKmallocPool { min: 4, size: 128 }
+        );
+        assert_eq!(
+            by_line("e = mempool"),
+            &Op::MempoolAlloc {
+                pool: Operand::name("pk"),
+                gfp: GFP_KERNEL
+            }
+        );
+        assert_eq!(
+            by_line("write k2"),
+            &Op::Write {
+                addr: Operand::Name {
+                    name: "k2".into(),
+                    offset: 8
+                },
+                len: 16,
+                byte: 0xaa
+            }
+        );
+        assert_eq!(
+            by_line("read k2"),
+            &Op::Read {
+                addr: Operand::Name {
+                    name: "k2".into(),
+                    offset: -8
+                },
+                len: 24
+            }
+        );
+        let bound = stmt("nothing =");
+        assert_eq!(bound.bind.as_deref(), Some("nothing"));
+        assert_eq!(bound.op, Op::SpinLock);
+        assert_eq!(
+            by_line("write 0xc"),
+            &Op::Write {
+                addr: Operand::Lit(0xc000_1000),
+                len: 1,
+                byte: 0
+            }
+        );
+        assert_eq!(
+            by_line("read NULL"),
+            &Op::Read {
+                addr: Operand::Null,
+                len: 1
+            }
+        );
+        assert_eq!(
+            by_line("__free_pages"),
+            &Op::FreePagesPage {
+                page: Operand::name("p"),
+                order: 0
+            }
+        );
+    }
+
+    #[test]
+    fn comments_blank_lines_tabs_and_positions() {
+        let s =
+            parse("# a comment\n\n\t  p = alloc_pages\tGFP_KERNEL 0 # trailing\r\n  kfree NULL\n")
+                .unwrap();
+        assert_eq!(s.boot, BootConfig::default());
+        assert_eq!(s.stmts.len(), 2);
+        assert_eq!((s.stmts[0].line, s.stmts[0].col), (3, 4));
+        assert_eq!((s.stmts[1].line, s.stmts[1].col), (4, 3));
+        assert!(parse("").unwrap().stmts.is_empty());
+        // Rebinding is allowed; order > MAX_PAGE_ORDER is the kernel's business.
+        let s = parse("p = alloc_pages 0 11\np = alloc_pages 0 0\n__free_pages p 12").unwrap();
+        assert_eq!(s.stmts.len(), 3);
+    }
+
+    /// (text, line, col, part of the message)
+    const ERRORS: &[(&str, u32, u32, &str)] = &[
+        ("frobnicate 1", 1, 1, "unknown function 'frobnicate'"),
+        ("\n  p kmalloc 8 GFP_KERNEL", 2, 3, "missing '='"),
+        ("kmalloc 8", 1, 1, "kmalloc takes SIZE GFP, got 1 operands"),
+        ("kmalloc 8 GFP_KERNEL 9", 1, 22, "takes SIZE GFP"),
+        ("spin_lock now", 1, 11, "spin_lock takes no operands"),
+        ("kfree p", 1, 7, "'p' is used before it is bound"),
+        (
+            "p = kmalloc 8 0\nkfree p\nkfree q+8",
+            3,
+            7,
+            "'q' is used before",
+        ),
+        ("p = kfree p", 1, 11, "used before it is bound"),
+        ("kmalloc 12Q GFP_KERNEL", 1, 9, "bad size '12Q'"),
+        ("alloc_pages GFP_KERNEL 0x", 1, 24, "bad number"),
+        ("alloc_pages GFP_KERNEL 4294967296", 1, 24, "out of range"),
+        ("write NULL 1 256", 1, 14, "out of range for a byte"),
+        ("kmalloc 99999999999999999999 0", 1, 9, "too large"),
+        ("kmalloc 8 GFP_BOGUS", 1, 11, "unknown GFP flag"),
+        ("kmalloc 8 GFP_KERNEL|", 1, 11, "empty GFP flag"),
+        ("kmalloc 8 GFP_KERNEL|0x+1", 1, 11, "bad number"),
+        ("kmem_cache_create a/b 8 0 0", 1, 19, "bad cache name"),
+        (
+            "kmem_cache_create a 8 0 SLAB_NOPE",
+            1,
+            25,
+            "unknown SLAB flag",
+        ),
+        ("Px = kmalloc 8 0", 1, 1, "bad name 'Px'"),
+        ("p =", 1, 3, "expected a function after '='"),
+        ("kfree P", 1, 7, "expected an operand"),
+        ("kfree p+", 1, 7, "bad offset"),
+        (
+            "p = alloc_pages 0 0\nvmap 3 p p",
+            2,
+            6,
+            "vmap COUNT is 3 but 2 pages follow",
+        ),
+        (
+            "kfree NULL\nboot mem=64M",
+            2,
+            1,
+            "boot must be the first statement",
+        ),
+        (
+            "boot mem=64M\nboot mem=64M",
+            2,
+            1,
+            "boot must be the first statement",
+        ),
+        ("b = boot mem=64M", 1, 1, "cannot be bound"),
+        ("boot arch=i386 mem=8M", 1, 16, "below the 16M minimum"),
+        ("boot arch=arm", 1, 6, "unknown architecture"),
+        ("boot mem=64M frob=1", 1, 14, "unknown boot option"),
+        ("  boot mem=5G", 1, 8, "above the 4G maximum"),
+        ("é = kmalloc 8 0", 1, 1, "bad name"),
+        ("kfree é", 1, 7, "expected an operand"),
+    ];
+
+    #[test]
+    fn errors_point_at_the_offending_token() {
+        for &(text, line, col, msg) in ERRORS {
+            let e = parse(text).expect_err(text);
+            assert_eq!((e.line, e.col), (line, col), "{text:?}: {e}");
+            assert!(e.message.contains(msg), "{text:?}: {e}");
+            assert_eq!(e.to_string(), format!("{line}:{col}: {}", e.message));
+        }
+    }
+
+    #[test]
+    fn long_tokens_are_shortened_in_messages() {
+        let text = format!("kmalloc {} 0", "9".repeat(10_000));
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.len() < 200, "{}", e.message);
+    }
+}

@@ -1,0 +1,48 @@
+//! Page allocators for the checker's allocator factory: kmem's zone policy over a chosen
+//! free-block mechanism, and a zone policy with a bug of its own.
+
+use kmem::gfp::{Gfp, __GFP_DMA};
+use kmem::zone::Zone;
+use kmem::{Buddy, PageAllocator};
+
+use super::free_blocks::{Bug, ListBuddy, Pick};
+
+/// kmem's zone policy over [`ListBuddy`] with `pick` and `bug`.
+pub fn list_buddy(
+    zones: Vec<Zone>,
+    reserved: &[(u64, u64)],
+    pick: Pick,
+    bug: Option<Bug>,
+) -> Box<dyn PageAllocator> {
+    Box::new(Buddy::with_free_blocks(zones, reserved, |span, runs| {
+        ListBuddy::new(span, runs, pick, bug)
+    }))
+}
+
+/// A zone policy whose zonelist ignores __GFP_DMA: DMA requests are served from the zones
+/// above ZONE_DMA.
+pub struct IgnoresZoneDma(pub Buddy);
+
+impl PageAllocator for IgnoresZoneDma {
+    fn alloc(&mut self, gfp: Gfp, order: u32) -> Option<u64> {
+        self.0.alloc(gfp & !__GFP_DMA, order)
+    }
+    fn free(&mut self, pfn: u64, order: u32) {
+        self.0.free(pfn, order)
+    }
+    fn is_free(&self, pfn: u64) -> bool {
+        self.0.is_free(pfn)
+    }
+    fn free_block_order(&self, pfn: u64) -> Option<u32> {
+        self.0.free_block_order(pfn)
+    }
+    fn zones(&self) -> &[Zone] {
+        self.0.zones()
+    }
+    fn nr_free(&self, zone: usize, order: u32) -> u64 {
+        self.0.nr_free(zone, order)
+    }
+    fn free_pages(&self, zone: usize) -> u64 {
+        self.0.free_pages(zone)
+    }
+}

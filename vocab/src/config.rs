@@ -1,0 +1,392 @@
+//! The boot configuration: the scenario `boot` line, modelled on the kernel command line.
+
+use std::fmt;
+
+/// The architecture being modelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Arch {
+    /// 32-bit x86 with the 3G/1G split: PAGE_OFFSET 0xC0000000, highmem above 896 MiB.
+    I386,
+    /// x86_64 with 4-level paging: direct map at 0xffff888000000000, no highmem.
+    X86_64,
+}
+
+impl Arch {
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::I386 => "i386",
+            Arch::X86_64 => "x86_64",
+        }
+    }
+}
+
+/// `slub_debug=` letters. Each field is one letter of Linux's option.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SlubDebug {
+    /// `F`: SLAB_CONSISTENCY_CHECKS.
+    pub consistency: bool,
+    /// `Z`: SLAB_RED_ZONE.
+    pub red_zone: bool,
+    /// `P`: SLAB_POISON.
+    pub poison: bool,
+    /// `U`: SLAB_STORE_USER.
+    pub store_user: bool,
+}
+
+impl SlubDebug {
+    /// What `slub_debug` alone means: every check.
+    pub const ALL: SlubDebug = SlubDebug {
+        consistency: true,
+        red_zone: true,
+        poison: true,
+        store_user: true,
+    };
+
+    /// Parses the letters after `slub_debug=`; upper or lower case, as Linux accepts.
+    /// `-` (Linux's "switch all debugging off") gives no options.
+    pub fn parse(letters: &str) -> Result<SlubDebug, String> {
+        let mut d = SlubDebug::default();
+        for c in letters.chars() {
+            match c.to_ascii_uppercase() {
+                'F' => d.consistency = true,
+                'Z' => d.red_zone = true,
+                'P' => d.poison = true,
+                'U' => d.store_user = true,
+                '-' => {}
+                _ => {
+                    return Err(format!(
+                        "unknown slub_debug option '{c}' (expected letters of FZPU)"
+                    ))
+                }
+            }
+        }
+        Ok(d)
+    }
+
+    /// The SLAB_* debug flags these letters add to every cache (kmem_cache_flags() and
+    /// parse_slub_debug_flags() in mm/slub.c).
+    pub fn slab_flags(self) -> crate::slab_flags::SlabFlags {
+        use crate::slab_flags::*;
+        let mut f = 0;
+        if self.consistency {
+            f |= SLAB_CONSISTENCY_CHECKS;
+        }
+        if self.red_zone {
+            f |= SLAB_RED_ZONE;
+        }
+        if self.poison {
+            f |= SLAB_POISON;
+        }
+        if self.store_user {
+            f |= SLAB_STORE_USER;
+        }
+        f
+    }
+
+    pub fn letters(self) -> String {
+        let mut s = String::new();
+        for (on, c) in [
+            (self.consistency, 'F'),
+            (self.red_zone, 'Z'),
+            (self.poison, 'P'),
+            (self.store_user, 'U'),
+        ] {
+            if on {
+                s.push(c);
+            }
+        }
+        if s.is_empty() {
+            s.push('-');
+        }
+        s
+    }
+}
+
+/// The largest kmalloc size: today's 4 MiB (order 10 pages) or the 128 KiB of older kernels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KmallocMax {
+    #[default]
+    Current,
+    /// KMALLOC_MAX_SIZE of 128 KiB, as in Linux 2.6 and the texts written about it.
+    Legacy,
+}
+
+/// A machine's boot configuration. `Default` is the scenario default (i386, 128M, no debugging).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BootConfig {
+    pub arch: Arch,
+    /// Physical memory in bytes, a whole number of pages.
+    pub mem: u64,
+    /// `None` when `slub_debug` is absent.
+    pub slub_debug: Option<SlubDebug>,
+    pub page_poison: bool,
+    pub debug_pagealloc: bool,
+    pub debug_virtual: bool,
+    pub kmalloc_max: KmallocMax,
+}
+
+impl Default for BootConfig {
+    fn default() -> Self {
+        BootConfig {
+            arch: Arch::I386,
+            mem: 128 << 20,
+            slub_debug: None,
+            page_poison: false,
+            debug_pagealloc: false,
+            debug_virtual: false,
+            kmalloc_max: KmallocMax::Current,
+        }
+    }
+}
+
+/// A configuration error: which key, and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub const MIN_MEM: u64 = 16 << 20;
+pub const MAX_MEM_I386: u64 = 4 << 30;
+pub const MAX_MEM_X86_64: u64 = 64 << 30;
+
+/// Parses a number as the scenario format writes it: decimal or `0x` hex, optionally followed by
+/// `K`, `M` or `G` (powers of 1024).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let (digits, shift) = match s.as_bytes().last()? {
+        b'K' | b'k' => (&s[..s.len() - 1], 10),
+        b'M' | b'm' => (&s[..s.len() - 1], 20),
+        b'G' | b'g' => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    let v = parse_number(digits)?;
+    v.checked_mul(1u64 << shift)
+}
+
+/// Decimal or `0x` hex, no suffix.
+pub fn parse_number(s: &str) -> Option<u64> {
+    if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        // from_str_radix would also take a sign: "0x+1" is no number.
+        if hex.is_empty() || hex.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u64::from_str_radix(hex, 16).ok()
+    } else {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    }
+}
+
+/// Prints a byte count the way a person would write it on the boot line.
+pub fn format_size(v: u64) -> String {
+    for (shift, suffix) in [(30, "G"), (20, "M"), (10, "K")] {
+        if v != 0 && v.is_multiple_of(1u64 << shift) {
+            return format!("{}{}", v >> shift, suffix);
+        }
+    }
+    v.to_string()
+}
+
+fn parse_bool01(key: &str, v: &str) -> Result<bool, ConfigError> {
+    match v {
+        "0" | "off" | "n" => Ok(false),
+        "1" | "on" | "y" => Ok(true),
+        _ => Err(ConfigError {
+            key: key.into(),
+            message: format!("expected 0 or 1, got '{v}'"),
+        }),
+    }
+}
+
+impl BootConfig {
+    /// Applies one `key=value` (or bare `key`) of the boot line.
+    pub fn set(&mut self, key: &str, value: Option<&str>) -> Result<(), ConfigError> {
+        let err = |m: String| ConfigError {
+            key: key.into(),
+            message: m,
+        };
+        let need = || value.ok_or_else(|| err("needs a value".into()));
+        match key {
+            "arch" => {
+                self.arch = match need()? {
+                    "i386" | "x86" | "x86_32" => Arch::I386,
+                    "x86_64" | "amd64" => Arch::X86_64,
+                    v => return Err(err(format!("unknown architecture '{v}' (i386 or x86_64)"))),
+                }
+            }
+            "mem" => {
+                let v = need()?;
+                self.mem = parse_size(v).ok_or_else(|| err(format!("bad size '{v}'")))?;
+            }
+            "slub_debug" => {
+                self.slub_debug = Some(match value {
+                    None | Some("") => SlubDebug::ALL,
+                    Some(v) => SlubDebug::parse(v).map_err(err)?,
+                })
+            }
+            "page_poison" => self.page_poison = parse_bool01(key, need()?)?,
+            "debug_pagealloc" => self.debug_pagealloc = parse_bool01(key, need()?)?,
+            "debug_virtual" => self.debug_virtual = parse_bool01(key, need()?)?,
+            "kmalloc_max" => {
+                self.kmalloc_max = match need()? {
+                    "4M" | "4096K" | "current" => KmallocMax::Current,
+                    "128K" | "legacy" => KmallocMax::Legacy,
+                    v => return Err(err(format!("expected 4M or 128K, got '{v}'"))),
+                }
+            }
+            _ => return Err(err("unknown boot option".into())),
+        }
+        Ok(())
+    }
+
+    /// Checks the whole configuration once every key is applied.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |m: String| {
+            Err(ConfigError {
+                key: "mem".into(),
+                message: m,
+            })
+        };
+        let max = match self.arch {
+            Arch::I386 => MAX_MEM_I386,
+            Arch::X86_64 => MAX_MEM_X86_64,
+        };
+        if self.mem < MIN_MEM {
+            return err(format!(
+                "{} is below the 16M minimum",
+                format_size(self.mem)
+            ));
+        }
+        if self.mem > max {
+            return err(format!(
+                "{} is above the {} maximum for {}",
+                format_size(self.mem),
+                format_size(max),
+                self.arch.name()
+            ));
+        }
+        if !self.mem.is_multiple_of(crate::PAGE_SIZE) {
+            return err(format!("{} is not a whole number of pages", self.mem));
+        }
+        Ok(())
+    }
+
+    /// Parses `key=value` words (the boot line without `boot`).
+    pub fn parse_words<'a>(
+        words: impl IntoIterator<Item = &'a str>,
+    ) -> Result<BootConfig, ConfigError> {
+        let mut c = BootConfig::default();
+        for w in words {
+            match w.split_once('=') {
+                Some((k, v)) => c.set(k, Some(v))?,
+                None => c.set(w, None)?,
+            }
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// The boot line's words, each `key=value`, omitting defaults except `arch` and `mem`.
+    pub fn boot_words(&self) -> Vec<String> {
+        let mut w = vec![
+            format!("arch={}", self.arch.name()),
+            format!("mem={}", format_size(self.mem)),
+        ];
+        if let Some(d) = self.slub_debug {
+            w.push(if d == SlubDebug::ALL {
+                "slub_debug".into()
+            } else {
+                format!("slub_debug={}", d.letters())
+            });
+        }
+        if self.page_poison {
+            w.push("page_poison=1".into());
+        }
+        if self.debug_pagealloc {
+            w.push("debug_pagealloc=on".into());
+        }
+        if self.debug_virtual {
+            w.push("debug_virtual=1".into());
+        }
+        if self.kmalloc_max == KmallocMax::Legacy {
+            w.push("kmalloc_max=128K".into());
+        }
+        w
+    }
+}
+
+impl fmt::Display for BootConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "boot {}", self.boot_words().join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_round_trip() {
+        let c = BootConfig::parse_words([]).unwrap();
+        assert_eq!(c, BootConfig::default());
+        let c =
+            BootConfig::parse_words(["arch=x86_64", "mem=4G", "slub_debug=FZ", "page_poison=1"])
+                .unwrap();
+        assert_eq!(c.arch, Arch::X86_64);
+        assert_eq!(c.mem, 4 << 30);
+        assert_eq!(
+            c.slub_debug,
+            Some(SlubDebug {
+                consistency: true,
+                red_zone: true,
+                ..Default::default()
+            })
+        );
+        let words = c.boot_words();
+        assert_eq!(
+            BootConfig::parse_words(words.iter().map(|s| s.as_str())).unwrap(),
+            c
+        );
+        assert_eq!(
+            BootConfig::parse_words(["slub_debug"]).unwrap().slub_debug,
+            Some(SlubDebug::ALL)
+        );
+    }
+
+    #[test]
+    fn bad_configurations_are_errors() {
+        assert!(BootConfig::parse_words(["mem=8M"]).is_err());
+        assert!(BootConfig::parse_words(["mem=5G"]).is_err());
+        assert!(BootConfig::parse_words(["arch=x86_64", "mem=64G"]).is_ok());
+        assert!(BootConfig::parse_words(["arch=x86_64", "mem=65G"]).is_err());
+        assert!(BootConfig::parse_words(["mem=16M1"]).is_err());
+        assert!(BootConfig::parse_words(["arch=arm"]).is_err());
+        assert!(BootConfig::parse_words(["slub_debug=Q"]).is_err());
+        assert!(BootConfig::parse_words(["page_poison=2"]).is_err());
+        assert!(BootConfig::parse_words(["frobnicate=1"]).is_err());
+        assert!(BootConfig::parse_words(["mem=99999999999999999999G"]).is_err());
+        assert!(BootConfig::parse_words(["mem=16777217"]).is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("160M"), Some(160 << 20));
+        assert_eq!(parse_size("0x1000"), Some(4096));
+        assert_eq!(parse_size("4K"), Some(4096));
+        assert_eq!(parse_size("K"), None);
+        assert_eq!(parse_size("0x"), None);
+        assert_eq!(parse_number("0x+1"), None);
+        assert_eq!(format_size(160 << 20), "160M");
+        assert_eq!(format_size(4097), "4097");
+    }
+}
