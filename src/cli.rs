@@ -8,7 +8,7 @@ use kmem_oracle::{parse, Scenario};
 
 use crate::{engines, stress};
 
-const USAGE: &str = "usage: kmemfuzz replay FILE... [--json]
+const USAGE: &str = "usage: kmemfuzz replay FILE... [--json] [--engine NAME]
        kmemfuzz show FILE [--target NAME]
        kmemfuzz layout [arch=i386|x86_64] [mem=SIZE] [OPTION=VALUE...]
        kmemfuzz stress [--target NAME] [--seed N] [--iters N] [--oracle on|off]
@@ -77,9 +77,17 @@ pub fn load(path: &str) -> Result<Scenario, UsageError> {
 fn replay(args: &[String]) -> Result<i32, UsageError> {
     let mut json = false;
     let mut files = vec![];
-    for a in args {
+    let mut engine = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
         match a.as_str() {
             "--json" => json = true,
+            "--engine" => {
+                let name = it
+                    .next()
+                    .ok_or_else(|| UsageError("--engine needs a NAME".into()))?;
+                engine = Some(engines::machine_engine(name)?);
+            }
             s if s.starts_with('-') && s.len() > 1 => {
                 return Err(UsageError(format!("unknown option '{s}' for replay")))
             }
@@ -97,7 +105,7 @@ fn replay(args: &[String]) -> Result<i32, UsageError> {
     let mut out = std::io::stdout().lock();
     let mut failed = false;
     for (f, s) in files.iter().zip(&scenarios) {
-        let v = engines::check_loaded(s);
+        let v = engines::check_loaded(s, engine.as_ref());
         failed |= !v.pass();
         let text = if json {
             format!("{}\n", v.to_json())

@@ -5,7 +5,14 @@
 use kmem_oracle::engine::{is_engine_text, parse_engine, EngineOptions, EngineScenario};
 use kmem_oracle::{Family, Scenario, Verdict};
 
+use kmemfuzz_engines::machine::{check_on, MachineEngine};
+
 use crate::cli::{read_text, UsageError};
+
+/// The frame engine `--engine NAME` names, for a machine to run on.
+pub fn machine_engine(name: &str) -> Result<MachineEngine, UsageError> {
+    kmemfuzz_engines::machine::machine_engine(name).map_err(UsageError)
+}
 
 /// A scenario file: a kernel scenario or an engine scenario.
 pub enum Loaded {
@@ -35,10 +42,14 @@ pub fn load_any(path: &str) -> Result<Loaded, UsageError> {
     Ok(Loaded::Kernel(s))
 }
 
-/// Runs a loaded scenario: a kernel one on the kernel model, an engine one on its engine.
-pub fn check_loaded(l: &Loaded) -> Verdict {
+/// Runs a loaded scenario: a kernel one on the kernel model (its zones on `engine` when one
+/// is named), an engine one on its engine.
+pub fn check_loaded(l: &Loaded, engine: Option<&MachineEngine>) -> Verdict {
     match l {
-        Loaded::Kernel(s) => kmem_oracle::check(s),
+        Loaded::Kernel(s) => match engine {
+            Some(m) => check_on(s, m, kmem_oracle::Options::default()),
+            None => kmem_oracle::check(s),
+        },
         // The engine and arena were checked when the file was loaded.
         Loaded::Engine(s) => kmemfuzz_engines::check(s, EngineOptions::REPLAY).unwrap_or_default(),
     }

@@ -10,6 +10,7 @@
 
 pub mod adapters;
 pub mod arena;
+pub mod machine;
 
 pub use arena::{HeapDriver, RawArena};
 pub use kmem_oracle::engine;

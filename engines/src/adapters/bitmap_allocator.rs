@@ -3,19 +3,23 @@
 
 use std::ops::Range;
 
-use bitmap_allocator::{BitAlloc, BitAlloc4K};
+use bitmap_allocator::{BitAlloc, BitAlloc16M};
 use kmem_oracle::engine::{Fit, FrameEngine, Info, Level};
 
-pub struct Bitmap(Box<BitAlloc4K>);
+pub struct Bitmap(Box<BitAlloc16M>);
 
 impl FrameEngine for Bitmap {
-    // 4096 bits: frame numbers below 4096, so arenas of up to 8 MiB (frames 1024..2048 of
-    // a 4 MiB arena).
+    // 16M bits: frame numbers below 16M, which covers a 64 GiB machine's memory map.
     const INFO: Info = Info::frame("bitmap-allocator", Level::Complete(Fit::AnyRun));
 
-    fn new(frames: Range<u64>) -> Self {
-        let mut b = Box::<BitAlloc4K>::default();
-        b.insert(frames.start as usize..frames.end as usize);
+    fn new(runs: &[Range<u64>]) -> Self {
+        // Built in place (2 MiB would not fit on a test thread's stack).
+        // SAFETY: BitAlloc16M is nested arrays of u16 bitsets; all zeros is a valid value
+        // and is its DEFAULT (no bit available).
+        let mut b: Box<BitAlloc16M> = unsafe { Box::new_zeroed().assume_init() };
+        for r in runs {
+            b.insert(r.start as usize..r.end as usize);
+        }
         Bitmap(b)
     }
 

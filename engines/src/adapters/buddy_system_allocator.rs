@@ -58,9 +58,11 @@ impl FrameEngine for BsaFrames {
         }),
     );
 
-    fn new(frames: Range<u64>) -> Self {
+    fn new(runs: &[Range<u64>]) -> Self {
         let mut f = FrameAllocator::<ORDER>::new();
-        f.add_frame(frames.start as usize, frames.end as usize);
+        for r in runs {
+            f.add_frame(r.start as usize, r.end as usize);
+        }
         BsaFrames(f)
     }
 

@@ -1,16 +1,14 @@
-//! kmem's own buddy allocator (`kmem::Buddy`) as a frame engine: one Normal zone over the
-//! frames, no watermarks, so only the buddy itself is judged. Linux's buddy promises
-//! completeness by the buddy rule up to MAX_PAGE_ORDER.
+//! kmem's own free-block mechanism (`kmem::FreeAreas`, the free lists of Linux's buddy
+//! allocator beneath its zone policy) as a frame engine. Linux's buddy promises completeness
+//! by the buddy rule up to MAX_PAGE_ORDER.
 
 use std::ops::Range;
 
-use kmem::gfp::GFP_KERNEL;
 use kmem::layout::{ZoneSpan, ZoneType};
-use kmem::zone::Zone;
-use kmem::{Buddy, PageAllocator};
+use kmem::{FreeAreas, FreeBlocks, MAX_PAGE_ORDER};
 use kmem_oracle::engine::{Fit, FrameEngine, Info, Level};
 
-pub struct KmemBuddy(Buddy);
+pub struct KmemBuddy(FreeAreas);
 
 /// The order of a run of `count` frames aligned to `align` frames.
 fn order(count: u64, align: u64) -> Option<u32> {
@@ -23,34 +21,29 @@ impl FrameEngine for KmemBuddy {
         "kmem-buddy",
         Level::Complete(Fit::Buddy {
             min_block: 4 << 10,
-            max_block: (4 << 10) << kmem::MAX_PAGE_ORDER,
+            max_block: (4 << 10) << MAX_PAGE_ORDER,
         }),
     );
 
-    fn new(frames: Range<u64>) -> Self {
-        let zone = Zone {
-            span: ZoneSpan {
-                zone: ZoneType::Normal,
-                start_pfn: frames.start,
-                end_pfn: frames.end,
-            },
-            managed: frames.end - frames.start,
-            wmark_min: 0,
-            wmark_low: 0,
-            wmark_high: 0,
-            lowmem_reserve: vec![0],
+    fn new(runs: &[Range<u64>]) -> Self {
+        let span = ZoneSpan {
+            zone: ZoneType::Normal,
+            start_pfn: runs.first().map_or(0, |r| r.start),
+            end_pfn: runs.last().map_or(0, |r| r.end),
         };
-        KmemBuddy(Buddy::new(vec![zone], &[]))
+        let free: Vec<(u64, u64)> = runs.iter().map(|r| (r.start, r.end)).collect();
+        KmemBuddy(FreeAreas::new(&span, &free))
     }
 
     fn alloc(&mut self, count: u64, align: u64) -> Option<u64> {
-        self.0.alloc(GFP_KERNEL, order(count, align)?)
+        let o = order(count, align).filter(|&o| o <= MAX_PAGE_ORDER)?;
+        self.0.take(o)
     }
 
     fn free(&mut self, frame: u64, count: u64, align: u64) -> bool {
-        match order(count, align) {
+        match order(count, align).filter(|&o| o <= MAX_PAGE_ORDER) {
             Some(o) => {
-                self.0.free(frame, o);
+                self.0.give(frame, o);
                 true
             }
             None => false,

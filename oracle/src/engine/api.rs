@@ -15,8 +15,8 @@ use super::contract::Info;
 /// bytes itself (a frame allocator does not touch the memory it manages).
 pub trait FrameEngine: Sized + 'static {
     const INFO: Info;
-    /// The allocator managing the frames `frames` (all free).
-    fn new(frames: Range<u64>) -> Self;
+    /// The allocator managing these runs of free frames (sorted, disjoint, none empty).
+    fn new(runs: &[Range<u64>]) -> Self;
     /// A run of `count` frames (0 is a legal request) whose first frame number is a multiple
     /// of `align` (a power of two, at least 1); `None` when it cannot.
     fn alloc(&mut self, count: u64, align: u64) -> Option<u64>;
@@ -159,7 +159,7 @@ impl<E: FrameEngine> FrameDriver<E> {
         let start = arena.max(f).next_power_of_two() / f * f;
         let end = start.saturating_add(arena / f * f);
         FrameDriver {
-            engine: E::new(start / f..end / f),
+            engine: E::new(std::slice::from_ref(&(start / f..end / f))),
             start,
             end,
             mem: SimMemory::default(),

@@ -121,8 +121,8 @@ macro_rules! first_fit_engines {
     (@impl $name:ident, $text:literal, Frame, $level:expr, $faults:expr) => {
         impl FrameEngine for $name {
             const INFO: Info = Info::frame($text, $level).with_arena(4 << 10, 256 << 10);
-            fn new(frames: Range<u64>) -> Self {
-                $name(FirstFit::new(frames.start, frames.end, $faults))
+            fn new(runs: &[Range<u64>]) -> Self {
+                $name(FirstFit::new(runs[0].start, runs[0].end, $faults))
             }
             fn alloc(&mut self, count: u64, align: u64) -> Option<u64> {
                 self.0.alloc(count, align)
@@ -197,8 +197,9 @@ impl<const LOSE_TOP: bool> FrameEngine for TestBuddy<LOSE_TOP> {
     )
     .with_arena(4 << 10, 256 << 10);
 
-    fn new(frames: Range<u64>) -> Self {
+    fn new(runs: &[Range<u64>]) -> Self {
         let mut free = vec![BTreeSet::new(); MAX_ORDER as usize + 1];
+        let frames = runs[0].clone();
         let mut s = frames.start;
         while s < frames.end {
             let mut o = s.trailing_zeros().min(MAX_ORDER);
