@@ -144,3 +144,32 @@ pub fn fuzz(target: &str, data: &[u8]) {
 pub fn scenario_for(target: &str, data: &[u8]) -> Option<EngineScenario> {
     by_name(target).map(|r| engine_scenario_from_bytes(data, &r.info))
 }
+
+/// Your own engine, as your fuzz target runs it: `fuzz_heap::<MyEngine>(data)` decodes the
+/// bytes into a scenario for it, checks it, and panics with the failures and the scenario's
+/// text (a readable `.kmem` reproducer) when it fails. Known bugs declared in its `INFO`
+/// are kept out.
+pub fn fuzz_heap<E: kmem_oracle::engine::HeapEngine>(data: &[u8]) {
+    kmem_oracle::engine::fuzz(data, &E::INFO, HeapDriver::<E>::factory())
+}
+
+/// [`fuzz_heap`] for a frame engine.
+pub fn fuzz_frame<E: kmem_oracle::engine::FrameEngine>(data: &[u8]) {
+    kmem_oracle::engine::fuzz(data, &E::INFO, FrameDriver::<E>::factory())
+}
+
+/// [`fuzz_heap`] for a range engine.
+pub fn fuzz_range<E: kmem_oracle::engine::RangeEngine>(data: &[u8]) {
+    kmem_oracle::engine::fuzz(data, &E::INFO, RangeDriver::<E>::factory())
+}
+
+/// Replays an engine scenario (the text of a reproducer) on your heap engine: the replay
+/// text, as `kmemfuzz replay` prints it, and whether it passed; Err for text that does not
+/// parse (`LINE:COL: message`).
+pub fn replay_heap<E: kmem_oracle::engine::HeapEngine>(
+    text: &str,
+) -> Result<(bool, String), String> {
+    let s = kmem_oracle::engine::parse_engine(text).map_err(|e| e.to_string())?;
+    let v = check_engine(&s, &HeapDriver::<E>::factory(), EngineOptions::REPLAY);
+    Ok((v.pass(), v.to_text()))
+}
