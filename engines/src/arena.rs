@@ -10,7 +10,7 @@ use kmem_oracle::engine::{layout, Engine, Factory, HeapEngine, Info};
 pub struct RawArena {
     raw: *mut u8,
     whole: Layout,
-    /// The arena starts this many bytes into the allocation (S).
+    /// The arena starts this many bytes into the allocation.
     skip: usize,
     start: usize,
     len: usize,
@@ -19,19 +19,22 @@ pub struct RawArena {
 impl RawArena {
     /// None when the memory cannot be had.
     pub fn new(len: usize) -> Option<RawArena> {
-        // The whole allocation is 2S bytes aligned to 2S; the arena is its upper half.
+        // 4S zeroed bytes from calloc (which maps fresh zero pages for large sizes, so only
+        // what is touched costs), and the arena at the first address that is S past a
+        // multiple of 2S: at most 3S - 1 bytes in, so it ends inside the allocation.
         let s = len.max(1).checked_next_power_of_two()?;
-        let whole = Layout::from_size_align(s.checked_mul(2)?, s.checked_mul(2)?).ok()?;
+        let whole = Layout::from_size_align(s.checked_mul(4)?, 16).ok()?;
         // SAFETY: `whole` has a nonzero size.
         let raw = unsafe { alloc_zeroed(whole) };
         if raw.is_null() {
             return None;
         }
+        let start = (raw as usize).checked_next_multiple_of(2 * s)? + s;
         Some(RawArena {
             raw,
             whole,
-            skip: s,
-            start: raw as usize + s,
+            skip: start - raw as usize,
+            start,
             len,
         })
     }

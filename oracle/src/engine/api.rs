@@ -143,6 +143,25 @@ impl SimMemory {
     }
 }
 
+/// What every driver that keeps the bytes itself says the same way: the engine's `INFO`, the
+/// arena's place, and the client's bytes in a [`SimMemory`].
+macro_rules! sim_common {
+    () => {
+        fn info(&self) -> Info {
+            E::INFO
+        }
+        fn region(&self) -> (u64, u64) {
+            (self.start, self.end)
+        }
+        fn write(&mut self, addr: u64, len: u64, byte: u8) {
+            self.mem.write(addr, len, byte)
+        }
+        fn read(&mut self, addr: u64, len: u64) -> Vec<u8> {
+            self.mem.read(addr, len)
+        }
+    };
+}
+
 /// A [`FrameEngine`] as an [`Engine`].
 pub struct FrameDriver<E> {
     engine: E,
@@ -176,12 +195,7 @@ impl<E: FrameEngine> FrameDriver<E> {
 }
 
 impl<E: FrameEngine> Engine for FrameDriver<E> {
-    fn info(&self) -> Info {
-        E::INFO
-    }
-    fn region(&self) -> (u64, u64) {
-        (self.start, self.end)
-    }
+    sim_common!();
     fn allocate(&mut self, size: u64, align: u64) -> Result<Option<u64>, String> {
         let f = E::INFO.frame.max(1);
         let got = self.engine.alloc(size.div_ceil(f), (align / f).max(1));
@@ -194,12 +208,6 @@ impl<E: FrameEngine> Engine for FrameDriver<E> {
     }
     fn reallocate(&mut self, _: u64, _: u64, _: u64, _: u64) -> Result<Option<u64>, String> {
         Err("a frame engine has no reallocate".into())
-    }
-    fn write(&mut self, addr: u64, len: u64, byte: u8) {
-        self.mem.write(addr, len, byte)
-    }
-    fn read(&mut self, addr: u64, len: u64) -> Vec<u8> {
-        self.mem.read(addr, len)
     }
 }
 
@@ -229,12 +237,7 @@ impl<E: RangeEngine> RangeDriver<E> {
 }
 
 impl<E: RangeEngine> Engine for RangeDriver<E> {
-    fn info(&self) -> Info {
-        E::INFO
-    }
-    fn region(&self) -> (u64, u64) {
-        (self.start, self.end)
-    }
+    sim_common!();
     fn allocate(&mut self, size: u64, align: u64) -> Result<Option<u64>, String> {
         Ok(self.engine.alloc(size, align))
     }
@@ -243,12 +246,6 @@ impl<E: RangeEngine> Engine for RangeDriver<E> {
     }
     fn reallocate(&mut self, _: u64, _: u64, _: u64, _: u64) -> Result<Option<u64>, String> {
         Err("a range engine has no reallocate".into())
-    }
-    fn write(&mut self, addr: u64, len: u64, byte: u8) {
-        self.mem.write(addr, len, byte)
-    }
-    fn read(&mut self, addr: u64, len: u64) -> Vec<u8> {
-        self.mem.read(addr, len)
     }
 }
 
@@ -280,12 +277,7 @@ impl<E: HeapEngine> SimHeapDriver<E> {
 }
 
 impl<E: HeapEngine> Engine for SimHeapDriver<E> {
-    fn info(&self) -> Info {
-        E::INFO
-    }
-    fn region(&self) -> (u64, u64) {
-        (self.start, self.end)
-    }
+    sim_common!();
     fn allocate(&mut self, size: u64, align: u64) -> Result<Option<u64>, String> {
         let l = layout(size, align)?;
         Ok(self.engine.allocate(l).map(|p| p as u64))
@@ -313,11 +305,5 @@ impl<E: HeapEngine> Engine for SimHeapDriver<E> {
             }
         }
         Ok(got.map(|p| p as u64))
-    }
-    fn write(&mut self, addr: u64, len: u64, byte: u8) {
-        self.mem.write(addr, len, byte)
-    }
-    fn read(&mut self, addr: u64, len: u64) -> Vec<u8> {
-        self.mem.read(addr, len)
     }
 }
