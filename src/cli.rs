@@ -1,187 +1,266 @@
-//! Command-line parsing and the subcommands. Every error on bad input is one line on stderr
-//! and exit status 2; a failed verdict is exit status 1.
+//! The command line: subcommands and options (clap), and how every run ends. Bad input is
+//! one line on stderr and exit status 2; a failed verdict is exit status 1; a closed pipe
+//! ends quietly with 141.
 
-use std::io::Write as _;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use kmem::{BootConfig, Machine};
-use kmem_oracle::{parse, Scenario};
+use crate::out::{Fail, Out, Outcome};
+use crate::{functions, layout, replay, show, stress};
 
-use crate::{engines, stress};
+const AFTER_HELP: &str = "\
+Exit status: 0 when every verdict is pass, 1 when any is fail, 2 on bad input (then one
+line on stderr, FILE:LINE:COL where it applies) or when standard output cannot be written,
+141 when the reader of standard output went away.";
 
-const USAGE: &str = "usage: kmemfuzz replay FILE... [--json] [--engine NAME]
-       kmemfuzz show FILE [--target NAME]
-       kmemfuzz layout [arch=i386|x86_64] [mem=SIZE] [OPTION=VALUE...]
-       kmemfuzz stress [--target NAME] [--seed N] [--iters N] [--oracle on|off]
-targets: buddy slab kmalloc mempool vmalloc kmap kernel, and one per engine (docs/engines.md)";
+/// Differential fuzzer and executable model of the Linux kernel's memory allocators.
+#[derive(Parser, Debug)]
+#[command(name = "kmemfuzz", version, after_help = AFTER_HELP)]
+#[command(propagate_version = true, disable_help_subcommand = false)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
 
-/// A one-line error for the user; exit status 2.
-#[derive(Debug)]
-pub struct UsageError(pub String);
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run scenarios (.kmem) on the model with the oracle beside it and print the verdicts.
+    #[command(
+        long_about = "Run each scenario (.kmem) on a freshly booted machine with the reference oracle
+beside it. Prints the boot line with its defaults, every statement with its value,
+the kernel's reports under the statement that raised them, the bytes each `read`
+returned, what the client did wrong and where the kernel caught it, then the
+verdict; several files end with `N passed, M failed`. Every input is parsed before
+any runs.",
+        after_help = "Examples:\n  kmemfuzz replay corpus/regressions/page-double-free.kmem\n  \
+                      kmemfuzz replay --json corpus/regressions/*.kmem\n  \
+                      echo 'p = kmalloc 8 GFP_KERNEL' | kmemfuzz replay -"
+    )]
+    Replay(ReplayArgs),
+    /// Print a raw fuzzer input as the scenario it decodes to.
+    #[command(
+        long_about = "Print a raw fuzzer input (a file of bytes from a corpus or a crash) as the
+scenario its target decodes it to. The target is --target, or the name of the folder
+that directly holds the input (corpus/slab/x, fuzz/artifacts/kmalloc/crash-x). A .kmem
+scenario text is no fuzzer input: replay it.",
+        after_help = "Example:\n  kmemfuzz show fuzz/artifacts/slab/crash-0123abcd"
+    )]
+    Show(ShowArgs),
+    /// Boot a machine and print its memory layout, /proc/buddyinfo and /proc/meminfo.
+    #[command(after_help = "Example:\n  kmemfuzz layout arch=x86_64 mem=1G")]
+    Layout(LayoutArgs),
+    /// Run seeded random scenarios through the checker in-process and report ops/s.
+    Stress(StressArgs),
+    /// List every scenario function, GFP flag, slab flag, boot key and report kind.
+    Functions(FunctionsArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Example:\n  kmemfuzz completions bash > ~/.local/share/bash-completion/completions/kmemfuzz"
+    )]
+    Completions(CompletionsArgs),
+}
 
-pub fn main(args: Vec<String>) -> i32 {
-    match run(&args) {
-        Ok(code) => code,
-        Err(UsageError(msg)) => {
-            eprintln!("kmemfuzz: {msg}");
-            2
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// Scenario files; `-` reads one from standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// One JSON object per file on one line each (docs/scenario.md gives the schema); parse errors
+    /// are JSON objects too.
+    #[arg(long)]
+    pub json: bool,
+    /// Run kernel scenarios with this frame engine beneath the zones (docs/engines.md):
+    /// kmem-buddy, buddy_system_allocator-frame or bitmap-allocator.
+    #[arg(long, value_name = "NAME")]
+    pub engine: Option<String>,
+}
+
+/// A fuzz target: which allocators its inputs drive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    Buddy,
+    Slab,
+    Kmalloc,
+    Mempool,
+    Vmalloc,
+    Kmap,
+    Kernel,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Buddy => "buddy",
+            Target::Slab => "slab",
+            Target::Kmalloc => "kmalloc",
+            Target::Mempool => "mempool",
+            Target::Vmalloc => "vmalloc",
+            Target::Kmap => "kmap",
+            Target::Kernel => "kernel",
         }
     }
-}
 
-fn run(args: &[String]) -> Result<i32, UsageError> {
-    let Some((cmd, rest)) = args.split_first() else {
-        return Err(UsageError(format!("no command\n{USAGE}")));
-    };
-    match cmd.as_str() {
-        "replay" => replay(rest),
-        "show" => show(rest),
-        "layout" => layout(rest),
-        "stress" => stress::command(rest),
-        "help" | "--help" | "-h" => {
-            println!("{USAGE}");
-            Ok(0)
-        }
-        other => Err(UsageError(format!(
-            "unknown command '{other}' (try kmemfuzz help)"
-        ))),
-    }
-}
-
-/// Reads a file as UTF-8 text, or a one-line error naming it.
-pub fn read_text(path: &str) -> Result<String, UsageError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| UsageError(format!("{path}: {}", io_reason(&e))))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
-        let col = upto.len() - upto.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
-        UsageError(format!("{path}:{line}:{col}: not valid UTF-8"))
-    })
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ if e.raw_os_error() == Some(21) => "is a directory".into(),
-        _ => e.to_string(),
-    }
-}
-
-/// Parses a scenario file, or a one-line `FILE:LINE:COL: message` error.
-pub fn load(path: &str) -> Result<Scenario, UsageError> {
-    let text = read_text(path)?;
-    parse(&text).map_err(|e| UsageError(format!("{path}:{e}")))
-}
-
-fn replay(args: &[String]) -> Result<i32, UsageError> {
-    let mut json = false;
-    let mut files = vec![];
-    let mut engine = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--json" => json = true,
-            "--engine" => {
-                let name = it
-                    .next()
-                    .ok_or_else(|| UsageError("--engine needs a NAME".into()))?;
-                engine = Some(engines::machine_engine(name)?);
-            }
-            s if s.starts_with('-') && s.len() > 1 => {
-                return Err(UsageError(format!("unknown option '{s}' for replay")))
-            }
-            s => files.push(s),
-        }
-    }
-    if files.is_empty() {
-        return Err(UsageError("replay needs at least one FILE".into()));
-    }
-    // Every input must parse before anything runs.
-    let scenarios: Vec<engines::Loaded> = files
-        .iter()
-        .map(|f| engines::load_any(f))
-        .collect::<Result<_, _>>()?;
-    let mut out = std::io::stdout().lock();
-    let mut failed = false;
-    for (f, s) in files.iter().zip(&scenarios) {
-        let v = engines::check_loaded(s, engine.as_ref());
-        failed |= !v.pass();
-        let text = if json {
-            format!("{}\n", v.to_json())
-        } else if files.len() > 1 {
-            format!("== {f}\n{}", v.to_text())
-        } else {
-            v.to_text()
-        };
-        let _ = out.write_all(text.as_bytes());
-    }
-    Ok(if failed { 1 } else { 0 })
-}
-
-fn show(args: &[String]) -> Result<i32, UsageError> {
-    let mut target: Option<&str> = None;
-    let mut file = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--target" => {
-                target = Some(
-                    it.next()
-                        .ok_or_else(|| UsageError("--target needs a NAME".into()))?,
-                )
-            }
-            s if s.starts_with('-') && s.len() > 1 => {
-                return Err(UsageError(format!("unknown option '{s}' for show")))
-            }
-            s if file.is_none() => file = Some(s),
-            s => {
-                return Err(UsageError(format!(
-                    "show takes one FILE, got another: '{s}'"
-                )))
-            }
-        }
-    }
-    let file = file.ok_or_else(|| UsageError("show needs a FILE".into()))?;
-    let data = std::fs::read(file).map_err(|e| UsageError(format!("{file}: {}", io_reason(&e))))?;
-    // The target is named, or read off a path like corpus/<target>/... or artifacts/<target>/...
-    let target = match target {
-        Some(t) => t.to_string(),
-        None => stress::TARGETS
+    pub fn from_name(s: &str) -> Option<Target> {
+        Target::value_variants()
             .iter()
             .copied()
-            .chain(kmemfuzz_engines::registry().iter().map(|r| r.target))
-            .find(|t| file.split('/').any(|c| c == *t))
-            .map(|t| t.to_string())
-            .ok_or_else(|| {
-                UsageError(format!(
-                    "{file}: cannot tell the target from the path; pass --target NAME"
-                ))
-            })?,
-    };
-    if let Some(text) = engines::show(&target, &data) {
-        print!("{text}");
-        return Ok(0);
+            .find(|t| t.name() == s)
     }
-    let cfg = stress::gen_config(&target)?;
-    let g = kmem_oracle::scenario_from_bytes(&data, &cfg);
-    print!("# {target} input {file}\n{}", g.scenario);
-    Ok(0)
 }
 
-fn layout(args: &[String]) -> Result<i32, UsageError> {
-    let cfg = BootConfig::parse_words(args.iter().map(|s| s.as_str()))
-        .map_err(|e| UsageError(format!("boot option {e}")))?;
-    let m = Machine::boot(&cfg).map_err(|e| UsageError(format!("boot option {e}")))?;
-    let mut s = format!("{cfg}\n");
-    for l in m.layout().boot_log() {
-        s.push_str(&l);
-        s.push('\n');
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// A raw fuzzer input (not a .kmem text: replay that).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// The target whose decoder reads the input (default: the folder holding FILE).
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<Target>,
+}
+
+#[derive(Args, Debug)]
+pub struct LayoutArgs {
+    /// Boot options as on a scenario's boot line, e.g. arch=x86_64 mem=1G slub_debug=FZ
+    /// (see kmemfuzz functions).
+    #[arg(value_name = "OPTION=VALUE")]
+    pub options: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OracleMode {
+    /// Model and oracle together.
+    On,
+    /// The model alone (the baseline).
+    Off,
+    /// Both, and the oracle's overhead.
+    Both,
+}
+
+#[derive(Args, Debug)]
+pub struct StressArgs {
+    /// The fuzz target whose generator makes the scenarios.
+    #[arg(long, value_name = "NAME", default_value = "buddy")]
+    pub target: Target,
+    /// The seed of the byte source (decimal or 0x hex).
+    #[arg(long, value_name = "N", default_value = "1", value_parser = number)]
+    pub seed: u64,
+    /// How many scenarios (decimal or 0x hex).
+    #[arg(long, value_name = "N", default_value = "2000", value_parser = number)]
+    pub iters: u64,
+    /// Run the model with the oracle, alone, or both ways.
+    #[arg(long, value_name = "MODE", default_value = "both")]
+    pub oracle: OracleMode,
+}
+
+#[derive(Args, Debug)]
+pub struct FunctionsArgs {
+    /// Markdown tables (docs/functions.md is this output).
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+fn number(s: &str) -> Result<u64, String> {
+    kmem::config::parse_number(s).ok_or_else(|| "expected a decimal or 0x hex number".into())
+}
+
+/// Runs the command line `args` (without the program name) and returns the exit status.
+pub fn main(args: Vec<String>) -> i32 {
+    let sub = subcommand_of(&args);
+    let argv = std::iter::once("kmemfuzz".to_string()).chain(args);
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e, sub),
+    };
+    let mut out = Out::stdout();
+    let result = run(cli.command, &mut out).and_then(|code| out.finish().map(|()| code));
+    match result {
+        Ok(code) => code,
+        Err(f) => f.report(),
     }
-    s.push_str("\n/proc/buddyinfo:\n");
-    s.push_str(&m.proc_buddyinfo());
-    s.push_str("\n/proc/meminfo:\n");
-    s.push_str(&m.proc_meminfo());
-    print!("{s}");
-    Ok(0)
+}
+
+fn run(cmd: Command, out: &mut Out) -> Outcome {
+    match cmd {
+        Command::Replay(a) => replay::command(&a, out),
+        Command::Show(a) => show::command(&a, out),
+        Command::Layout(a) => layout::command(&a, out),
+        Command::Stress(a) => stress::command(&a, out),
+        Command::Functions(a) => functions::command(&a, out),
+        Command::Completions(a) => {
+            let mut buf = Vec::new();
+            clap_complete::generate(a.shell, &mut Cli::command(), "kmemfuzz", &mut buf);
+            out.put(&String::from_utf8_lossy(&buf))?;
+            Ok(0)
+        }
+    }
+}
+
+/// Help and version go to stdout (exit 0); a usage error is one line on stderr with clap's
+/// suggestion, exit 2.
+fn clap_error(e: clap::Error, sub: Option<String>) -> i32 {
+    use clap::error::ErrorKind as K;
+    match e.kind() {
+        K::DisplayHelp | K::DisplayVersion => {
+            let mut out = Out::stdout();
+            match out.put(&e.render().to_string()).and_then(|()| out.finish()) {
+                Ok(()) => 0,
+                Err(f) => f.report(),
+            }
+        }
+        K::DisplayHelpOnMissingArgumentOrSubcommand | K::MissingSubcommand => {
+            let names: Vec<String> = Cli::command()
+                .get_subcommands()
+                .map(|c| c.get_name().to_string())
+                .collect();
+            Fail::usage(format!(
+                "a command is needed: {} (see kmemfuzz --help)",
+                names.join(", ")
+            ))
+            .report()
+        }
+        _ => Fail::Usage(one_line(&e.render().to_string(), sub.as_deref())).report(),
+    }
+}
+
+/// clap's error (several lines: the error, tips, usage) as one line: the error, its tips,
+/// and where help is.
+pub fn one_line(text: &str, sub: Option<&str>) -> String {
+    let mut msg = String::new();
+    // The error's own lines run to the first blank line (e.g. the missing arguments).
+    let mut in_error = false;
+    for raw in text.lines() {
+        let l = raw.trim();
+        if l.is_empty() {
+            in_error = false;
+            continue;
+        }
+        if let Some(m) = l.strip_prefix("error: ") {
+            msg.push_str(m.trim_end_matches(':'));
+            in_error = true;
+        } else if in_error && !l.starts_with("tip: ") && !l.starts_with('[') {
+            msg.push_str(&format!(": {l}"));
+        } else if let Some(t) = l.strip_prefix("tip: ") {
+            msg.push_str(&format!("; {t}"));
+        } else if l.starts_with("[possible values:") {
+            msg.push_str(&format!(" {l}"));
+        }
+    }
+    match sub {
+        Some(sub) => format!("{msg} (see kmemfuzz {sub} --help)"),
+        None => format!("{msg} (see kmemfuzz --help)"),
+    }
+}
+
+/// The subcommand the arguments name, if any (the first word that is one).
+fn subcommand_of(args: &[String]) -> Option<String> {
+    let cmd = Cli::command();
+    args.iter()
+        .find(|a| !a.starts_with('-'))
+        .filter(|a| cmd.find_subcommand(a.as_str()).is_some())
+        .cloned()
 }

@@ -5,28 +5,19 @@ use std::time::Instant;
 
 use kmem_oracle::{check_with, execute_only, scenario_from_bytes, GenConfig, Options};
 
-use crate::cli::UsageError;
+use crate::cli::{OracleMode, StressArgs, Target};
+use crate::out::{Out, Outcome};
 
-pub const TARGETS: &[&str] = &[
-    "buddy", "slab", "kmalloc", "mempool", "vmalloc", "kmap", "kernel",
-];
-
-pub fn gen_config(target: &str) -> Result<GenConfig, UsageError> {
-    Ok(match target {
-        "buddy" => GenConfig::buddy(),
-        "slab" => GenConfig::slab(),
-        "kmalloc" => GenConfig::kmalloc(),
-        "mempool" => GenConfig::mempool(),
-        "vmalloc" => GenConfig::vmalloc(),
-        "kmap" => GenConfig::kmap(),
-        "kernel" => GenConfig::kernel(),
-        t => {
-            return Err(UsageError(format!(
-                "unknown target '{t}' (one of {})",
-                TARGETS.join(" ")
-            )))
-        }
-    })
+pub fn gen_config(target: Target) -> GenConfig {
+    match target {
+        Target::Buddy => GenConfig::buddy(),
+        Target::Slab => GenConfig::slab(),
+        Target::Kmalloc => GenConfig::kmalloc(),
+        Target::Mempool => GenConfig::mempool(),
+        Target::Vmalloc => GenConfig::vmalloc(),
+        Target::Kmap => GenConfig::kmap(),
+        Target::Kernel => GenConfig::kernel(),
+    }
 }
 
 /// splitmix64: a seeded byte source, so every run of the same seed sees the same inputs.
@@ -49,40 +40,18 @@ impl SplitMix {
     }
 }
 
-fn parse_num(flag: &str, v: Option<&String>) -> Result<u64, UsageError> {
-    let v = v.ok_or_else(|| UsageError(format!("{flag} needs a number")))?;
-    kmem::config::parse_number(v).ok_or_else(|| UsageError(format!("{flag}: bad number '{v}'")))
+/// `N ops/s`, right-aligned; `-` when nothing ran or no time passed (never NaN or inf).
+fn rate(ops: usize, secs: f64) -> String {
+    if ops == 0 || secs <= 0.0 {
+        format!("{:>10}", "-")
+    } else {
+        format!("{:>10.0}", ops as f64 / secs)
+    }
 }
 
-pub fn command(args: &[String]) -> Result<i32, UsageError> {
-    let (mut target, mut seed, mut iters, mut oracle) =
-        ("buddy".to_string(), 1u64, 2000u64, "both".to_string());
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--target" => {
-                target = it
-                    .next()
-                    .ok_or_else(|| UsageError("--target needs a NAME".into()))?
-                    .clone()
-            }
-            "--seed" => seed = parse_num("--seed", it.next())?,
-            "--iters" => iters = parse_num("--iters", it.next())?,
-            "--oracle" => {
-                oracle = it
-                    .next()
-                    .ok_or_else(|| UsageError("--oracle needs on, off or both".into()))?
-                    .clone()
-            }
-            s => return Err(UsageError(format!("unknown option '{s}' for stress"))),
-        }
-    }
-    let cfg = gen_config(&target)?;
-    if !["on", "off", "both"].contains(&oracle.as_str()) {
-        return Err(UsageError(format!(
-            "--oracle takes on, off or both, not '{oracle}'"
-        )));
-    }
+pub fn command(a: &StressArgs, out: &mut Out) -> Outcome {
+    let (target, seed, iters) = (a.target.name(), a.seed, a.iters);
+    let cfg = gen_config(a.target);
     let mut rng = SplitMix(seed);
     let inputs: Vec<Vec<u8>> = (0..iters)
         .map(|_| {
@@ -97,24 +66,26 @@ pub fn command(args: &[String]) -> Result<i32, UsageError> {
         .collect();
     let decode_secs = t.elapsed().as_secs_f64();
     let ops: usize = scenarios.iter().map(|s| s.stmts.len()).sum();
-    println!("target {target}, seed {seed}: {iters} scenarios, {ops} operations");
-    println!(
-        "decoding:         {:>10.0} ops/s  ({ops} ops in {decode_secs:.3} s)",
-        ops as f64 / decode_secs
-    );
+    out.line(&format!(
+        "target {target}, seed {seed}: {iters} scenarios, {ops} operations"
+    ))?;
+    out.line(&format!(
+        "decoding:         {} ops/s  ({ops} ops in {decode_secs:.3} s)",
+        rate(ops, decode_secs)
+    ))?;
     let mut alone = None;
-    if oracle != "on" {
+    if a.oracle != OracleMode::On {
         let t = Instant::now();
         let ran: usize = scenarios.iter().map(execute_only).sum();
         let secs = t.elapsed().as_secs_f64();
-        println!(
-            "model alone:      {:>10.0} ops/s  ({ran} ops in {secs:.3} s)",
-            ran as f64 / secs
-        );
-        alone = Some(ran as f64 / secs);
+        out.line(&format!(
+            "model alone:      {} ops/s  ({ran} ops in {secs:.3} s)",
+            rate(ran, secs)
+        ))?;
+        alone = Some((ran, secs));
     }
     let mut found = 0;
-    if oracle != "off" {
+    if a.oracle != OracleMode::Off {
         let t = Instant::now();
         let make = |z, r: &[(u64, u64)]| -> Box<dyn kmem::PageAllocator> {
             Box::new(kmem::Buddy::new(z, r))
@@ -129,16 +100,25 @@ pub fn command(args: &[String]) -> Result<i32, UsageError> {
             );
             if !v.pass() {
                 if found == 0 {
-                    println!("FAILED verdict on this scenario:\n{s}{}", v.explain());
+                    out.line(&format!(
+                        "FAILED verdict on this scenario:\n{s}{}",
+                        v.explain()
+                    ))?;
                 }
                 found += 1;
             }
         }
         let secs = t.elapsed().as_secs_f64();
-        let rate = ops as f64 / secs;
-        println!("model + oracle:   {rate:>10.0} ops/s  ({ops} ops in {secs:.3} s), {found} failing scenarios");
-        if let Some(a) = alone {
-            println!("oracle overhead:  {:.2}x the model alone", a / rate);
+        out.line(&format!(
+            "model + oracle:   {} ops/s  ({ops} ops in {secs:.3} s), {found} failing scenarios",
+            rate(ops, secs)
+        ))?;
+        // The overhead is the ratio of the two times per operation.
+        if let Some((ran, alone_secs)) = alone {
+            if ran > 0 && ops > 0 && alone_secs > 0.0 && secs > 0.0 {
+                let overhead = (secs / ops as f64) / (alone_secs / ran as f64);
+                out.line(&format!("oracle overhead:  {overhead:.2}x the model alone"))?;
+            }
         }
     }
     Ok(if found > 0 { 1 } else { 0 })

@@ -90,13 +90,7 @@ impl Machine {
 
     /// Physical-memory access for the allocators themselves (no MMU, no fault): reads.
     pub(crate) fn phys_read(&self, pa: u64, out: &mut [u8]) {
-        let mut off = 0usize;
-        while off < out.len() {
-            let p = pa + off as u64;
-            let n = ((PAGE_SIZE - (p & (PAGE_SIZE - 1))) as usize).min(out.len() - off);
-            self.mem.read_in_page(p, &mut out[off..off + n]);
-            off += n;
-        }
+        self.mem.read(pa, out)
     }
 
     /// Physical-memory access for the allocators themselves: fills.
@@ -112,12 +106,6 @@ impl Machine {
 
     /// Physical-memory access for the allocators themselves: writes.
     pub(crate) fn phys_write(&mut self, pa: u64, data: &[u8]) {
-        let mut off = 0usize;
-        while off < data.len() {
-            let p = pa + off as u64;
-            let n = ((PAGE_SIZE - (p & (PAGE_SIZE - 1))) as usize).min(data.len() - off);
-            self.mem.write_in_page(p, &data[off..off + n]);
-            off += n;
-        }
+        self.mem.write(pa, data)
     }
 }

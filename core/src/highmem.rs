@@ -19,10 +19,13 @@
 //! - Line numbers in mm/highmem.c and highmem-internal.h for Linux 6.6 are not confirmed
 //!   (docs/kernel-texts.md §12); they are gathered in the constants below.
 
+use std::collections::BTreeMap;
+
 use crate::config::Arch;
 use crate::context::{SleepSite, TASK_COMM, TASK_PID};
-use crate::layout::KM_MAX_IDX;
+use crate::layout::{Layout, KM_MAX_IDX};
 use crate::machine::Machine;
+use crate::mmu::PageTable;
 use crate::report::{ReportKind, Taint};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
@@ -43,16 +46,6 @@ const KMAP_LOCAL_POP_LINE: u32 = 520;
 const KUNMAP_LOCAL_USER_ADDR_LINE: u32 = 603;
 /// WARN_ON_ONCE(addr != __fix_to_virt(FIX_KMAP_BEGIN + idx)) (line unverified).
 const KUNMAP_LOCAL_ORDER_LINE: u32 = 609;
-
-/// Deliberate bugs, for the tests that prove the oracle finds them (like
-/// [`crate::BuddyFaults`]). All off by default; the real model never sets them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct HighmemFaults {
-    /// map_new_virtual() takes the last slot it handed out again, although it is in use.
-    pub pkmap_reuse_in_use: bool,
-    /// kunmap_local_indexed() tears down the bottom slot of the stack instead of the top.
-    pub kunmap_pops_wrong_slot: bool,
-}
 
 /// One pkmap slot in use or awaiting a flush.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,45 +73,173 @@ pub struct KmapLocalSlot {
     pub atomic: bool,
 }
 
+/// map_new_virtual()'s choice of a pkmap slot for a highmem page: the seam beneath kmap().
+///
+/// The real alternative: on architectures whose data cache aliases (ARCH_PKMAP_COLORING, as
+/// xtensa defines it) a page may only be mapped at a slot of its own cache colour, and
+/// get_pkmap_color(), get_next_pkmap_nr(color), no_more_pkmaps() and
+/// get_pkmap_entries_count() walk the slots of that colour. x86 has one colour: every slot
+/// in turn, after the last one taken ([`NextPkmapNr`]).
+pub trait PkmapSlots {
+    /// A slot whose count is 0 for a new mapping of `pfn`, flushing the unused slots
+    /// ([`Pkmap::flush_all_zero_pkmaps`]) where the search wraps around. None when every
+    /// slot is pinned (where Linux sleeps until a kunmap()).
+    fn choose(&mut self, pfn: u64, pkmap: &mut Pkmap<'_>) -> Option<u64>;
+}
+
+/// kmem's (and x86's) slot choice: get_next_pkmap_nr() without colours.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NextPkmapNr {
+    /// get_next_pkmap_nr()'s static last_pkmap_nr: the slot taken last.
+    pub last_pkmap_nr: u64,
+}
+
+impl PkmapSlots for NextPkmapNr {
+    fn choose(&mut self, _pfn: u64, pkmap: &mut Pkmap<'_>) -> Option<u64> {
+        let last = pkmap.len();
+        if last == 0 {
+            return None;
+        }
+        let mask = last - 1;
+        let mut count = last;
+        // The scan ends within two rounds: `count` runs out before the next wrap.
+        for _ in 0..2 * last + 2 {
+            self.last_pkmap_nr = (self.last_pkmap_nr + 1) & mask;
+            let nr = self.last_pkmap_nr;
+            if nr == 0 {
+                pkmap.flush_all_zero_pkmaps();
+                count = last;
+            }
+            if pkmap.count(nr) == 0 {
+                return Some(nr);
+            }
+            count -= 1;
+            if count == 0 {
+                break;
+            }
+        }
+        None
+    }
+}
+
+/// The pkmap slots as a [`PkmapSlots`] implementation sees them while it chooses.
+pub struct Pkmap<'a> {
+    counts: &'a mut [u32],
+    pages: &'a mut [Option<u64>],
+    page_address: &'a mut BTreeMap<u64, u64>,
+    pt: &'a mut PageTable,
+    layout: &'a Layout,
+}
+
+impl Pkmap<'_> {
+    /// LAST_PKMAP.
+    pub fn len(&self) -> u64 {
+        self.counts.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// pkmap_count[nr] (0 for a slot that does not exist).
+    pub fn count(&self, nr: u64) -> u32 {
+        usize::try_from(nr)
+            .ok()
+            .and_then(|i| self.counts.get(i))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// flush_all_zero_pkmaps(): every slot with count 1 is unmapped and freed.
+    pub fn flush_all_zero_pkmaps(&mut self) {
+        for nr in 0..self.counts.len() {
+            if self.counts[nr] != 1 {
+                continue;
+            }
+            self.counts[nr] = 0;
+            let addr = self.layout.pkmap_addr(nr as u64);
+            self.pt.unmap(addr);
+            if let Some(pfn) = self.pages[nr].take() {
+                // set_page_address(page, NULL), for the page this slot mapped.
+                if self.page_address.get(&pfn) == Some(&addr) {
+                    self.page_address.remove(&pfn);
+                }
+            }
+        }
+    }
+}
+
+/// kmap_local_idx_push() / kmap_local_idx_pop(): which fixmap slot of the task's
+/// kmap_local stack a new mapping takes, and which entry an unmap takes down.
+///
+/// The real alternative: with CONFIG_DEBUG_KMAP_LOCAL the stack index moves by two
+/// (KM_INCR), so every second slot stays unmapped as a guard between mappings and
+/// KM_MAX_IDX doubles; without it ([`KmapLocalStack`], the model's configuration) the
+/// slots are used one after the other.
+pub trait KmapLocalIdx {
+    /// The slot index for a new mapping on top of `stack`; None when the stack is full
+    /// (kmap_local_idx_push()'s BUG).
+    fn push(&mut self, stack: &[KmapLocalSlot]) -> Option<u64>;
+    /// The entry of `stack` (not empty) an unmap takes down.
+    fn pop(&mut self, stack: &[KmapLocalSlot]) -> usize;
+}
+
+/// kmem's kmap_local stack: KM_INCR 1, the top entry popped.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KmapLocalStack;
+
+impl KmapLocalIdx for KmapLocalStack {
+    fn push(&mut self, stack: &[KmapLocalSlot]) -> Option<u64> {
+        let idx = stack.len() as u64;
+        (idx < KM_MAX_IDX).then_some(idx)
+    }
+
+    fn pop(&mut self, stack: &[KmapLocalSlot]) -> usize {
+        stack.len().saturating_sub(1)
+    }
+}
+
 /// The highmem mapping state of a machine.
-#[derive(Clone, Debug, Default)]
 pub struct Highmem {
     /// pkmap_count[], LAST_PKMAP entries (none on x86_64).
     pkmap_count: Vec<u32>,
     /// The pfn each pkmap PTE maps (mirrors pkmap_page_table).
     pkmap_page: Vec<Option<u64>>,
-    /// get_next_pkmap_nr()'s static last_pkmap_nr.
-    last_pkmap_nr: u64,
+    /// How a slot is chosen for a new mapping.
+    slots: Box<dyn PkmapSlots>,
     /// current->kmap_ctrl: the slots in use, bottom first.
     local: Vec<KmapLocalSlot>,
+    /// How the kmap_local stack is indexed.
+    local_idx: Box<dyn KmapLocalIdx>,
     /// current->pagefault_disabled.
     pagefault_disabled: u32,
     /// page_address_htable (mm/highmem.c, without WANT_PAGE_VIRTUAL as on x86): the pkmap
     /// address of each highmem page that has one, by pfn. It lives outside struct page, so a
     /// page freed while its slot awaits the flush keeps its address, as in Linux.
-    page_address: std::collections::BTreeMap<u64, u64>,
-    /// Deliberate bugs (tests only).
-    pub faults: HighmemFaults,
+    page_address: BTreeMap<u64, u64>,
 }
 
 impl Highmem {
-    pub fn new(last_pkmap: u64) -> Highmem {
+    pub fn new(
+        last_pkmap: u64,
+        slots: Box<dyn PkmapSlots>,
+        local_idx: Box<dyn KmapLocalIdx>,
+    ) -> Highmem {
         let n = last_pkmap.min(1 << 16) as usize;
         Highmem {
             pkmap_count: vec![0; n],
             pkmap_page: vec![None; n],
-            ..Default::default()
+            slots,
+            local: Vec::new(),
+            local_idx,
+            pagefault_disabled: 0,
+            page_address: BTreeMap::new(),
         }
     }
 }
 
 impl Machine {
     // ----- introspection -------------------------------------------------------------
-
-    /// Turns deliberate highmem bugs on (for the oracle's own tests).
-    pub fn set_highmem_faults(&mut self, faults: HighmemFaults) {
-        self.highmem.faults = faults;
-    }
 
     /// The pkmap slots whose count is not 0, in slot order.
     pub fn pkmap_slots(&self) -> Vec<PkmapSlot> {
@@ -201,75 +322,47 @@ impl Machine {
 
     // ----- pkmap --------------------------------------------------------------------
 
-    /// flush_all_zero_pkmaps(): every slot with count 1 is unmapped and freed.
-    fn flush_all_zero_pkmaps(&mut self) {
-        for nr in 0..self.highmem.pkmap_count.len() {
-            if self.highmem.pkmap_count[nr] != 1 {
-                continue;
-            }
-            self.highmem.pkmap_count[nr] = 0;
-            let addr = self.layout.pkmap_addr(nr as u64);
-            self.pt.unmap(addr);
-            if let Some(pfn) = self.highmem.pkmap_page[nr].take() {
-                // set_page_address(page, NULL), for the page this slot mapped.
-                if self.highmem.page_address.get(&pfn) == Some(&addr) {
-                    self.highmem.page_address.remove(&pfn);
-                }
-            }
-        }
+    /// The pkmap slots, for a [`PkmapSlots`] implementation.
+    fn pkmap(&mut self) -> (&mut Box<dyn PkmapSlots>, Pkmap<'_>) {
+        let h = &mut self.highmem;
+        (
+            &mut h.slots,
+            Pkmap {
+                counts: &mut h.pkmap_count,
+                pages: &mut h.pkmap_page,
+                page_address: &mut h.page_address,
+                pt: &mut self.pt,
+                layout: &self.layout,
+            },
+        )
     }
 
     /// kmap_flush_unused().
     pub fn kmap_flush_unused(&mut self) {
-        self.flush_all_zero_pkmaps();
+        self.pkmap().1.flush_all_zero_pkmaps();
     }
 
-    /// map_new_virtual(): the next free slot after last_pkmap_nr, flushing on wrap-around.
-    /// None when every slot is pinned (where Linux sleeps).
+    /// map_new_virtual(): the slot the seam chooses, mapped. None when every slot is
+    /// pinned (where Linux sleeps).
     fn map_new_virtual(&mut self, pfn: u64) -> Option<u64> {
-        let last = self.highmem.pkmap_count.len() as u64;
-        if last == 0 {
-            return None;
-        }
-        let mask = last - 1;
-        let mut count = last;
-        let mut found = None;
-        let prev = self.highmem.last_pkmap_nr as usize;
-        if self.highmem.faults.pkmap_reuse_in_use && prev != 0 {
-            // The bug: the slot just handed out is taken again, whoever holds it.
-            if let Some(old) = self.highmem.pkmap_page[prev] {
-                self.highmem.page_address.remove(&old);
-            }
-            let vaddr = self.layout.pkmap_addr(prev as u64);
-            self.pt.map(vaddr, pfn);
-            self.highmem.pkmap_count[prev] = 1;
-            self.highmem.pkmap_page[prev] = Some(pfn);
-            self.highmem.page_address.insert(pfn, vaddr);
-            return Some(vaddr);
-        }
-        // The scan ends within two rounds: `count` runs out before the next wrap.
-        for _ in 0..2 * last + 2 {
-            self.highmem.last_pkmap_nr = (self.highmem.last_pkmap_nr + 1) & mask;
-            let nr = self.highmem.last_pkmap_nr;
-            if nr == 0 {
-                self.flush_all_zero_pkmaps();
-                count = last;
-            }
-            if self.highmem.pkmap_count[nr as usize] == 0 {
-                found = Some(nr);
-                break;
-            }
-            count -= 1;
-            if count == 0 {
-                break;
-            }
-        }
-        let nr = found?;
+        let (slots, mut pkmap) = self.pkmap();
+        let nr = slots.choose(pfn, &mut pkmap)?;
+        let i = usize::try_from(nr)
+            .ok()
+            .filter(|&i| i < pkmap.counts.len())?;
         let vaddr = self.layout.pkmap_addr(nr);
+        let h = &mut self.highmem;
+        // A correct choice is a slot the flush emptied; one still naming a page (handed out
+        // again while in use) takes that page's address away, as set_page_address() would.
+        if let Some(old) = h.pkmap_page[i] {
+            if h.page_address.get(&old) == Some(&vaddr) {
+                h.page_address.remove(&old);
+            }
+        }
         self.pt.map(vaddr, pfn);
-        self.highmem.pkmap_count[nr as usize] = 1;
-        self.highmem.pkmap_page[nr as usize] = Some(pfn);
-        self.highmem.page_address.insert(pfn, vaddr);
+        h.pkmap_count[i] = 1;
+        h.pkmap_page[i] = Some(pfn);
+        h.page_address.insert(pfn, vaddr);
         Some(vaddr)
     }
 
@@ -366,8 +459,8 @@ impl Machine {
             return self.lowmem_page_address(pfn);
         }
         // __kmap_local_pfn_prot(): kmap_local_idx_push().
-        let idx = self.highmem.local.len() as u64;
-        if idx >= KM_MAX_IDX {
+        let h = &mut self.highmem;
+        let Some(idx) = h.local_idx.push(&h.local) else {
             let w = self.ptr_width() + 2;
             let t = self.highmem_bug_text(
                 KMAP_LOCAL_PUSH_LINE,
@@ -383,7 +476,7 @@ impl Machine {
             self.log
                 .report_tainting(ReportKind::KmapMisuse, t, Taint::Die);
             return 0;
-        }
+        };
         let addr = self.layout.kmap_slot_addr(idx);
         self.pt.map(addr, pfn);
         self.highmem.local.push(KmapLocalSlot {
@@ -441,15 +534,11 @@ impl Machine {
             self.log
                 .report_tainting(ReportKind::KmapMisuse, t, Taint::Warn);
         }
-        if self.highmem.faults.kunmap_pops_wrong_slot && self.highmem.local.len() >= 2 {
-            // The bug: the bottom slot goes instead of the top.
-            let bottom = self.highmem.local.remove(0);
-            self.pt.unmap(bottom.addr);
-            return;
-        }
-        // The top slot is torn down whatever address was passed.
-        self.pt.unmap(top.addr);
-        self.highmem.local.pop();
+        // kmap_local_idx_pop(): the top slot is torn down whatever address was passed.
+        let h = &mut self.highmem;
+        let i = h.local_idx.pop(&h.local).min(h.local.len() - 1);
+        let gone = h.local.remove(i);
+        self.pt.unmap(gone.addr);
     }
 
     /// kmap_atomic(): disables preemption and page faults, then maps like kmap_local_page().

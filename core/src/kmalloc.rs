@@ -106,6 +106,31 @@ pub fn kmalloc_index(size: u64) -> usize {
     (64 - (size - 1).leading_zeros()) as usize
 }
 
+/// kmalloc_slab()'s size classes: which kmalloc cache serves a request, the seam beneath
+/// kmalloc().
+///
+/// Real alternatives: where KMALLOC_MIN_SIZE is above 8 (ARCH_DMA_MINALIGN of an
+/// architecture whose DMA is not cache-coherent), setup_kmalloc_cache_index_table() points
+/// the smallest sizes at larger caches and kmalloc-96 and kmalloc-192 may go; with
+/// CONFIG_RANDOM_KMALLOC_CACHES each size class has sixteen copies and the caller's address
+/// picks one. kmem serves x86's classes ([`SizeIndex`]).
+pub trait KmallocSizes {
+    /// The index into kmalloc_caches[type] ([`KMALLOC_INFO`]) for a request of `size`
+    /// bytes, 1 <= size <= KMALLOC_MAX_CACHE_SIZE.
+    fn kmalloc_index(&self, size: u64) -> usize;
+}
+
+/// x86's size classes (KMALLOC_MIN_SIZE 8, kmalloc-96 and kmalloc-192 present):
+/// [`kmalloc_index`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SizeIndex;
+
+impl KmallocSizes for SizeIndex {
+    fn kmalloc_index(&self, size: u64) -> usize {
+        kmalloc_index(size)
+    }
+}
+
 /// The size class kmalloc(size) is served from (0 for sizes above KMALLOC_MAX_CACHE_SIZE).
 pub fn kmalloc_size_class(size: u64) -> u64 {
     if size == 0 || size > KMALLOC_MAX_CACHE_SIZE {
@@ -148,7 +173,11 @@ impl Machine {
         if size == 0 || size > KMALLOC_MAX_CACHE_SIZE {
             return None;
         }
-        let id = self.slub.kmalloc_caches[kmalloc_type(gfp) as usize][kmalloc_index(size)]?;
+        let index = self.slub.sizes.kmalloc_index(size);
+        let id = self.slub.kmalloc_caches[kmalloc_type(gfp) as usize]
+            .get(index)
+            .copied()
+            .flatten()?;
         Some(self.slub.caches[id].handle)
     }
 
@@ -161,10 +190,7 @@ impl Machine {
         if size == 0 {
             return ZERO_SIZE_PTR;
         }
-        let mut index = kmalloc_index(size);
-        if self.slub.faults.wrong_size_class && (65..=96).contains(&size) {
-            index = kmalloc_index(64);
-        }
+        let index = self.slub.sizes.kmalloc_index(size);
         let Some(id) = self.kmalloc_cache_id(kmalloc_type(gfp), index) else {
             self.slub_flush();
             return 0;

@@ -14,7 +14,7 @@ pub use kmem_vocab::{MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE};
 
 pub mod report;
 
-pub use config::{Arch, BootConfig, ConfigError, SlubDebug};
+pub use config::{Arch, BootConfig, BootKey, ConfigError, SlubDebug, BOOT_KEYS};
 pub use report::{KernelLog, Report, ReportKind};
 
 mod access;
@@ -31,13 +31,12 @@ pub mod page;
 mod page_alloc;
 mod proc;
 mod radix;
+pub mod seams;
 pub mod slub;
 mod translate;
 pub mod vmalloc;
 pub mod zone;
 
 pub use buddy::{Buddy, FreeAreas, FreeBlocks, FreeBlocksFactory, PageAllocator};
-pub use highmem::HighmemFaults;
 pub use machine::{Machine, PageEvent};
-pub use slub::SlubFaults;
-pub use vmalloc::VmallocFaults;
+pub use seams::{KmemSeams, Seams};

@@ -8,6 +8,7 @@ use crate::mem::{PhysMem, PowerOnFill};
 use crate::mmu::PageTable;
 use crate::page::{MemMap, Page};
 use crate::report::{KernelLog, Report};
+use crate::seams::{KmemSeams, Seams};
 use crate::zone::{build_zones, Zone};
 
 pub use kmem_vocab::PageEvent;
@@ -44,6 +45,16 @@ impl Machine {
         cfg: &BootConfig,
         make: impl FnOnce(Vec<Zone>, &[(u64, u64)]) -> Box<dyn PageAllocator>,
     ) -> Result<Machine, ConfigError> {
+        Machine::boot_with_seams(cfg, make, &KmemSeams)
+    }
+
+    /// Boots a machine whose page allocator `make` builds and whose other seams `seams`
+    /// builds (see [`crate::seams`]).
+    pub fn boot_with_seams(
+        cfg: &BootConfig,
+        make: impl FnOnce(Vec<Zone>, &[(u64, u64)]) -> Box<dyn PageAllocator>,
+        seams: &dyn Seams,
+    ) -> Result<Machine, ConfigError> {
         cfg.validate()?;
         let layout = Layout::new(cfg);
         let reserved: Vec<(u64, u64)> = layout.reserved.iter().map(|&(s, e, _)| (s, e)).collect();
@@ -62,9 +73,20 @@ impl Machine {
             ctx: Context::default(),
             log: KernelLog::new(),
             page_events: None,
-            vmalloc: crate::vmalloc::Vmalloc::new(layout.vmalloc_start, layout.vmalloc_end),
-            highmem: crate::highmem::Highmem::new(layout.last_pkmap),
-            slub: crate::slub::Slub::default(),
+            vmalloc: crate::vmalloc::Vmalloc::new(
+                seams.vmap_space(layout.vmalloc_start, layout.vmalloc_end),
+                seams.vmap_pages(),
+            ),
+            highmem: crate::highmem::Highmem::new(
+                layout.last_pkmap,
+                seams.pkmap_slots(),
+                seams.kmap_local_idx(),
+            ),
+            slub: crate::slub::Slub::new(
+                seams.slab_objects(),
+                seams.object_checks(),
+                seams.kmalloc_sizes(),
+            ),
             mempools: crate::mempool::Mempools::default(),
             layout,
         })

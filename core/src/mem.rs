@@ -183,6 +183,28 @@ impl PhysMem {
         }
     }
 
+    /// Reads bytes that may cross page boundaries (each page below max_pfn).
+    pub fn read(&self, pa: u64, out: &mut [u8]) {
+        let mut off = 0usize;
+        while off < out.len() {
+            let p = pa + off as u64;
+            let n = ((PAGE_SIZE - (p & (PAGE_SIZE - 1))) as usize).min(out.len() - off);
+            self.read_in_page(p, &mut out[off..off + n]);
+            off += n;
+        }
+    }
+
+    /// Writes bytes that may cross page boundaries (each page below max_pfn).
+    pub fn write(&mut self, pa: u64, data: &[u8]) {
+        let mut off = 0usize;
+        while off < data.len() {
+            let p = pa + off as u64;
+            let n = ((PAGE_SIZE - (p & (PAGE_SIZE - 1))) as usize).min(data.len() - off);
+            self.write_in_page(p, &data[off..off + n]);
+            off += n;
+        }
+    }
+
     /// Frames materialised so far (the cost of a run).
     pub fn materialised(&self) -> usize {
         self.frames.count()

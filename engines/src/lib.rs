@@ -171,5 +171,5 @@ pub fn replay_heap<E: kmem_oracle::engine::HeapEngine>(
 ) -> Result<(bool, String), String> {
     let s = kmem_oracle::engine::parse_engine(text).map_err(|e| e.to_string())?;
     let v = check_engine(&s, &HeapDriver::<E>::factory(), EngineOptions::REPLAY);
-    Ok((v.pass(), v.to_text()))
+    Ok((v.pass(), kmem_oracle::engine::engine_text(&s, &v)))
 }

@@ -4,13 +4,13 @@
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use kmem::{Buddy, Machine, PageAllocator, ReportKind};
+use kmem::{Buddy, KmemSeams, Machine, PageAllocator, ReportKind, Seams};
 
 use crate::model::facts::Facts;
 use crate::model::{FailureKind, Model};
 use crate::run::{execute, Env};
-use crate::scenario::Scenario;
-use crate::verdict::{Failure, Step, Verdict};
+use crate::scenario::{Op, Scenario};
+use crate::verdict::{Failure, ReadBytes, Step, TaintCause, Verdict};
 
 /// Builds the page allocator the machine runs on (the real buddy, or one under test).
 pub type AllocatorFactory<'a> =
@@ -33,27 +33,23 @@ pub fn check(s: &Scenario) -> Verdict {
     check_with(s, Options::default(), &|z, r| Box::new(Buddy::new(z, r)))
 }
 
-/// Prepares a freshly booted machine before the scenario runs (e.g. turns on the deliberate
-/// bugs of [`kmem::VmallocFaults`] or [`kmem::HighmemFaults`] in the oracle's own tests).
-pub type MachineSetup<'a> = &'a dyn Fn(&mut Machine);
-
 /// Checks a scenario on a machine whose page allocator `make` builds.
 pub fn check_with(s: &Scenario, opts: Options, make: AllocatorFactory<'_>) -> Verdict {
-    check_with_setup(s, opts, make, &|_| {})
+    check_with_seams(s, opts, make, &KmemSeams)
 }
 
-/// Checks a scenario on a machine whose page allocator `make` builds and that `setup`
-/// prepares after boot.
-pub fn check_with_setup(
+/// Checks a scenario on a machine whose page allocator `make` builds and whose other seams
+/// `seams` builds (the broken implementations of the oracle's own tests, legal variants).
+pub fn check_with_seams(
     s: &Scenario,
     opts: Options,
     make: AllocatorFactory<'_>,
-    setup: MachineSetup<'_>,
+    seams: &dyn Seams,
 ) -> Verdict {
     let mut v = Verdict::default();
     let line = Cell::new(1u32);
     let result = catch_unwind(AssertUnwindSafe(|| {
-        run(s, opts, make, setup, &mut v, &line)
+        run(s, opts, make, seams, &mut v, &line)
     }));
     if let Err(p) = result {
         let msg = p
@@ -74,11 +70,11 @@ fn run(
     s: &Scenario,
     opts: Options,
     make: AllocatorFactory<'_>,
-    setup: MachineSetup<'_>,
+    seams: &dyn Seams,
     v: &mut Verdict,
     line: &Cell<u32>,
 ) {
-    let mut m = match Machine::boot_with(&s.boot, make) {
+    let mut m = match Machine::boot_with_seams(&s.boot, make, seams) {
         Ok(m) => m,
         Err(e) => {
             v.failures.push(Failure {
@@ -89,7 +85,6 @@ fn run(
             return;
         }
     };
-    setup(&mut m);
     m.log_mut().set_keep_lines(false);
     m.record_page_events(true);
     let facts = Facts::new(&s.boot);
@@ -105,8 +100,10 @@ fn run(
     }
     let mut model = Model::new(facts, s.boot.clone());
     let mut env = Env::default();
-    for stmt in &s.stmts {
+    for (index, stmt) in (1u32..).zip(&s.stmts) {
         line.set(stmt.line);
+        // SLUB's tracks name the statement that allocated or freed (docs/model.md).
+        m.set_caller(u64::from(index));
         let out = execute(&mut m, &env, &stmt.op);
         let reports = m.take_reports();
         let warnings = m.take_warnings();
@@ -127,15 +124,23 @@ fn run(
                 // A report the model allowed but could not pin down: from here on the
                 // kernel's state is no longer predicted.
                 model.taint();
+                v.taint = Some((stmt.line, TaintCause::AllowedReport));
             }
             if page_op || !events.is_empty() {
                 compare_buddyinfo(stmt.line, &model, &m, v);
             }
         }
+        let read = opts
+            .record_steps
+            .then(|| read_bytes(&m, &env, &stmt.op, out.read.as_deref()))
+            .flatten();
         let value =
             (stmt.op.returns() != crate::scenario::Ret::Nothing).then(|| out.value.unwrap_or(0));
         if let Some(name) = &stmt.bind {
             env.bind(name, value.unwrap_or(0));
+        }
+        if v.taint.is_none() && model.tainted_or_pending() {
+            v.taint = Some((stmt.line, TaintCause::Misuse));
         }
         if opts.record_steps {
             v.steps.push(Step {
@@ -144,10 +149,24 @@ fn run(
                 value,
                 reports,
                 warnings,
+                op: index,
+                read,
             });
         }
     }
     v.tainted = model.tainted();
+}
+
+/// The address and bytes of a `read` that did not fault, the first [`ReadBytes::KEPT`] kept.
+fn read_bytes(m: &Machine, env: &Env, op: &Op, got: Option<&[u8]>) -> Option<ReadBytes> {
+    let (Op::Read { addr, len }, Some(bytes)) = (op, got) else {
+        return None;
+    };
+    Some(ReadBytes {
+        addr: env.eval(addr, m.layout().arch == kmem::Arch::I386),
+        len: *len.min(&crate::run::MAX_ACCESS),
+        bytes: bytes.iter().take(ReadBytes::KEPT).copied().collect(),
+    })
 }
 
 /// The free lists must be exactly what the free pages call for (a lost or wrong merge shows
@@ -223,7 +242,8 @@ pub fn execute_only(s: &Scenario) -> usize {
     m.log_mut().set_keep_lines(false);
     let mut env = Env::default();
     let mut n = 0;
-    for stmt in &s.stmts {
+    for (index, stmt) in (1u64..).zip(&s.stmts) {
+        m.set_caller(index);
         let out = execute(&mut m, &env, &stmt.op);
         m.take_reports();
         m.take_warnings();

@@ -10,10 +10,12 @@ pub use kmem_rules::{
     SlabInput, Stmt, VmallocInput,
 };
 pub use kmem_rules::{model, outcome, scenario, verdict};
+pub use scenario::suggest;
 pub mod checker;
 pub mod engine;
 pub mod fuzz;
+pub mod reduce;
 pub mod run;
 
-pub use checker::{check, check_with, check_with_setup, execute_only, MachineSetup, Options};
-pub use verdict::Verdict;
+pub use checker::{check, check_with, check_with_seams, execute_only, Options};
+pub use verdict::{ReadBytes, TaintCause, Verdict};

@@ -331,6 +331,94 @@ impl fmt::Display for BootConfig {
     }
 }
 
+/// One key of the boot line, as `kmemfuzz functions` lists it: its values, its default, what
+/// it does, and how a configuration's value is written.
+#[derive(Clone, Copy, Debug)]
+pub struct BootKey {
+    pub name: &'static str,
+    pub values: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+    /// The configuration's value as the boot line writes it.
+    pub value: fn(&BootConfig) -> String,
+}
+
+fn on_off(v: bool) -> String {
+    (if v { "on" } else { "off" }).into()
+}
+
+fn one_zero(v: bool) -> String {
+    (if v { "1" } else { "0" }).into()
+}
+
+/// Every key [`BootConfig::set`] accepts, in the order of SCENARIO.md. A key added to `set`
+/// gets its row here (a test checks each row against `set`).
+pub const BOOT_KEYS: &[BootKey] = &[
+    BootKey {
+        name: "arch",
+        values: "i386, x86_64",
+        default: "i386",
+        meaning: "i386: the 3G/1G split, PAGE_OFFSET 0xC0000000, highmem; x86_64: 4-level paging",
+        value: |c| c.arch.name().into(),
+    },
+    BootKey {
+        name: "mem",
+        values: "a size: 16M up to 4G (i386) or 64G (x86_64)",
+        default: "128M",
+        meaning: "physical memory",
+        value: |c| format_size(c.mem),
+    },
+    BootKey {
+        name: "slub_debug",
+        values: "letters of FZPU; alone: FZPU; -: off",
+        default: "off",
+        meaning: "SLUB debugging of every cache: F consistency checks, Z red zones, P poisoning, U owner tracking",
+        value: |c| c.slub_debug.map_or("-".into(), SlubDebug::letters),
+    },
+    BootKey {
+        name: "page_poison",
+        values: "0, 1",
+        default: "0",
+        meaning: "freed pages are filled with 0xaa and checked when handed out again",
+        value: |c| one_zero(c.page_poison),
+    },
+    BootKey {
+        name: "debug_pagealloc",
+        values: "off, on",
+        default: "off",
+        meaning: "freed pages are unmapped from the direct map, so touching them faults",
+        value: |c| on_off(c.debug_pagealloc),
+    },
+    BootKey {
+        name: "debug_virtual",
+        values: "0, 1",
+        default: "0",
+        meaning: "virt_to_phys() and friends reject addresses outside the direct map",
+        value: |c| one_zero(c.debug_virtual),
+    },
+    BootKey {
+        name: "kmalloc_max",
+        values: "4M, 128K",
+        default: "4M",
+        meaning: "the largest kmalloc(): 4M as today, or the 128K of Linux 2.6",
+        value: |c| match c.kmalloc_max {
+            KmallocMax::Current => "4M".into(),
+            KmallocMax::Legacy => "128K".into(),
+        },
+    },
+];
+
+impl BootConfig {
+    /// Every key of [`BOOT_KEYS`] with its value, defaults included: the boot line the
+    /// machine really ran with (`slub_debug=-` when SLUB debugging is off).
+    pub fn full_words(&self) -> Vec<String> {
+        BOOT_KEYS
+            .iter()
+            .map(|k| format!("{}={}", k.name, (k.value)(self)))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,5 +476,32 @@ mod tests {
         assert_eq!(parse_number("0x+1"), None);
         assert_eq!(format_size(160 << 20), "160M");
         assert_eq!(format_size(4097), "4097");
+    }
+
+    #[test]
+    fn every_boot_key_row_is_accepted_and_the_full_line_round_trips() {
+        for k in BOOT_KEYS {
+            let v = (k.value)(&BootConfig::default());
+            assert!(
+                BootConfig::default().set(k.name, Some(&v)).is_ok(),
+                "{}",
+                k.name
+            );
+        }
+        assert!(BootConfig::default().set("frobnicate", Some("1")).is_err());
+        let mut c = BootConfig::parse_words(["arch=x86_64", "mem=1G", "slub_debug=ZP"]).unwrap();
+        c.page_poison = true;
+        c.debug_pagealloc = true;
+        c.debug_virtual = true;
+        c.kmalloc_max = KmallocMax::Legacy;
+        for c in [c, BootConfig::default()] {
+            let words = c.full_words();
+            let mut back = BootConfig::parse_words(words.iter().map(|s| s.as_str())).unwrap();
+            // slub_debug=- is "no options", the same machine as no slub_debug at all.
+            if back.slub_debug == Some(SlubDebug::default()) {
+                back.slub_debug = None;
+            }
+            assert_eq!(back, c, "{words:?}");
+        }
     }
 }

@@ -15,7 +15,7 @@ pub mod gfp;
 pub mod report;
 pub mod slab_flags;
 
-pub use config::{Arch, BootConfig, ConfigError, KmallocMax, SlubDebug};
+pub use config::{Arch, BootConfig, BootKey, ConfigError, KmallocMax, SlubDebug, BOOT_KEYS};
 pub use event::PageEvent;
 pub use report::{Report, ReportKind};
 

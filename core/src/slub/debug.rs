@@ -2,6 +2,7 @@
 //! slab_pad_check(), on_freelist()) and the one function that formats every SLUB report
 //! (`slub_bug_text`, Linux's slab_bug() + print_trailer() / print_slab_info()).
 
+use super::check::{CheckAreas, CheckedObject};
 use super::slab::TrackItem;
 use super::{POISON_END, POISON_FREE, POISON_INUSE, SLUB_RED_ACTIVE};
 use crate::machine::Machine;
@@ -325,110 +326,29 @@ impl Machine {
         false
     }
 
-    /// check_pad_bytes(): the padding after the metadata must be POISON_INUSE.
-    fn check_pad_bytes(&mut self, id: usize, pfn: u64, obj: u64) -> bool {
-        let l = self.slub.caches[id].layout;
-        if l.pad_offset == l.size_from_object {
-            return true;
-        }
-        self.check_bytes_and_report(
-            id,
-            pfn,
-            obj,
-            "Object padding",
-            obj + l.pad_offset as u64,
-            POISON_INUSE,
-            (l.size_from_object - l.pad_offset) as u64,
-        )
-    }
-
-    /// check_object() (Linux 6.6): red zones, kmalloc red zone, poison, padding, free pointer.
+    /// check_object() (Linux 6.6): the areas the cache's [`ObjectChecks`] names, each
+    /// compared with its byte (the first mismatch of a stopping area ends the check), then
+    /// the free pointer.
     pub(crate) fn check_object(&mut self, id: usize, pfn: u64, obj: u64, val: u8) -> bool {
         let c = &self.slub.caches[id];
         let l = c.layout;
-        let (rz, p, poison, orig) = (
-            c.has(SLAB_RED_ZONE),
-            c.has(SLAB_POISON),
-            c.object_poison,
-            c.orig_size_on(),
-        );
-        let endobject = obj + l.object_size as u64;
-        if rz {
-            if !self.check_bytes_and_report(
-                id,
-                pfn,
-                obj,
-                "Left Redzone",
-                obj - l.red_left_pad as u64,
-                val,
-                l.red_left_pad as u64,
-            ) {
+        let rz = c.has(SLAB_RED_ZONE);
+        let keeps_orig = rz && c.orig_size_on() && val == SLUB_RED_ACTIVE;
+        let checked = CheckedObject {
+            layout: l,
+            red_zone: rz,
+            poison: c.has(SLAB_POISON),
+            object_poison: c.object_poison,
+            val,
+            orig_size: keeps_orig.then(|| self.get_orig_size(id, obj)),
+        };
+        let mut areas = CheckAreas::new();
+        self.slub.checks.areas(&checked, &mut areas);
+        for a in areas.iter() {
+            let start = obj.wrapping_add_signed(a.start);
+            if !self.check_bytes_and_report(id, pfn, obj, a.what, start, a.value, a.len) && a.stop {
                 return false;
             }
-            let late = u64::from(self.slub.faults.redzone_off_by_one);
-            if !self.check_bytes_and_report(
-                id,
-                pfn,
-                obj,
-                "Right Redzone",
-                endobject + late,
-                val,
-                ((l.inuse - l.object_size) as u64).saturating_sub(late),
-            ) {
-                return false;
-            }
-            if orig && val == SLUB_RED_ACTIVE {
-                let o = self.get_orig_size(id, obj);
-                if l.object_size > o
-                    && !self.check_bytes_and_report(
-                        id,
-                        pfn,
-                        obj,
-                        "kmalloc Redzone",
-                        obj + o as u64,
-                        val,
-                        (l.object_size - o) as u64,
-                    )
-                {
-                    return false;
-                }
-            }
-        } else if p && l.object_size < l.inuse {
-            self.check_bytes_and_report(
-                id,
-                pfn,
-                obj,
-                "Alignment padding",
-                endobject,
-                POISON_INUSE,
-                (l.inuse - l.object_size) as u64,
-            );
-        }
-        if p {
-            if val != SLUB_RED_ACTIVE
-                && poison
-                && !self.slub.faults.poison_unchecked
-                && (!self.check_bytes_and_report(
-                    id,
-                    pfn,
-                    obj,
-                    "Poison",
-                    obj,
-                    POISON_FREE,
-                    l.object_size as u64 - 1,
-                ) || !self.check_bytes_and_report(
-                    id,
-                    pfn,
-                    obj,
-                    "End Poison",
-                    endobject - 1,
-                    POISON_END,
-                    1,
-                ))
-            {
-                return false;
-            }
-            self.check_pad_bytes(id, pfn, obj);
         }
         if !l.freeptr_outside && val == SLUB_RED_ACTIVE {
             // Object and free pointer overlap: nothing to check while allocated.

@@ -28,7 +28,9 @@
 //!   [`Machine::set_caller`], printed as `op_<N>+0x0/0x1`; jiffies is the same index.
 
 mod cache;
+mod check;
 mod debug;
+mod freelist;
 mod proc;
 mod slab;
 
@@ -36,10 +38,13 @@ use std::collections::BTreeMap;
 
 pub use cache::{get_order, SlotLayout};
 pub(crate) use cache::{ptr_size, KmemCache};
+pub use check::{CheckArea, CheckAreas, CheckedObject, ObjectChecks, SlubChecks};
+pub use freelist::{Freelist, LifoFreelist, SlabObjects};
 pub(crate) use slab::GFP_SLAB_BUG_MASK;
 
 use crate::context::SleepSite;
 use crate::gfp::*;
+use crate::kmalloc::KmallocSizes;
 use crate::machine::Machine;
 use crate::report::{ReportKind, Taint};
 use crate::slab_flags::*;
@@ -76,26 +81,7 @@ pub(crate) struct Slab {
     pub freelist: u64,
 }
 
-/// Bugs the tests inject into SLUB to prove the harness finds them. All off in a real
-/// machine (like [`crate::BuddyFaults`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SlubFaults {
-    /// new_slab() chains the second object of every slab one word into the first, so the
-    /// two overlap.
-    pub overlap_objects: bool,
-    /// check_object() starts the right red zone check one byte late.
-    pub redzone_off_by_one: bool,
-    /// check_object() never checks the poison of a free object.
-    pub poison_unchecked: bool,
-    /// A freed object is linked to itself, as if put on the free list twice: it is handed
-    /// out again while live.
-    pub double_free_list: bool,
-    /// kmalloc serves 65..96 bytes from kmalloc-64.
-    pub wrong_size_class: bool,
-}
-
 /// The slab allocator's state in a [`Machine`].
-#[derive(Clone, Debug, Default)]
 pub struct Slub {
     pub(crate) caches: Vec<KmemCache>,
     /// struct kmem_cache address -> cache index, for live caches.
@@ -116,8 +102,35 @@ pub struct Slub {
     /// SLUB reports of the current operation, pushed to the log at its end so that FIX lines
     /// that follow a report (slab_fix()) land in its text.
     pub(crate) pending: Vec<(ReportKind, String)>,
-    /// Injected bugs (tests only).
-    pub faults: SlubFaults,
+    /// How objects are handed out from a slab and taken back.
+    pub(crate) objects: Box<dyn SlabObjects>,
+    /// Which areas of an object the debug checks compare.
+    pub(crate) checks: Box<dyn ObjectChecks>,
+    /// Which kmalloc cache serves a request size.
+    pub(crate) sizes: Box<dyn KmallocSizes>,
+}
+
+impl Slub {
+    pub fn new(
+        objects: Box<dyn SlabObjects>,
+        checks: Box<dyn ObjectChecks>,
+        sizes: Box<dyn KmallocSizes>,
+    ) -> Slub {
+        Slub {
+            caches: Vec::new(),
+            by_handle: BTreeMap::new(),
+            slab_caches: Vec::new(),
+            slabs: BTreeMap::new(),
+            kmalloc_caches: Default::default(),
+            kmem_cache: None,
+            large: BTreeMap::new(),
+            caller: 0,
+            pending: Vec::new(),
+            objects,
+            checks,
+            sizes,
+        }
+    }
 }
 
 /// What the introspection API tells about a cache.
@@ -166,11 +179,6 @@ pub struct SlabObjectInfo {
 }
 
 impl Machine {
-    /// Injects SLUB bugs (tests only; see [`SlubFaults`]).
-    pub fn set_slub_faults(&mut self, faults: SlubFaults) {
-        self.slub.faults = faults;
-    }
-
     /// Sets the caller recorded in SLUB's alloc/free tracks (`_RET_IP_` in Linux): the
     /// runner passes the index of the operation about to run. It also serves as jiffies.
     pub fn set_caller(&mut self, caller: u64) {

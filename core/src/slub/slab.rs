@@ -1,13 +1,14 @@
 //! Slabs: new_slab(), the free list kept in simulated memory, allocation from the partial
 //! list, free_to_partial_list(), discard_slab(), shutdown and validation.
 
+use super::freelist::{Freelist, SlabObjects};
 use super::{Slab, POISON_INUSE, SLUB_RED_ACTIVE, SLUB_RED_INACTIVE};
 use crate::gfp::*;
 use crate::machine::Machine;
 use crate::page::{PG_HEAD, PG_SLAB};
 use crate::report::ReportKind;
 use crate::slab_flags::*;
-use crate::PAGE_SIZE;
+use crate::{PAGE_SHIFT, PAGE_SIZE};
 
 /// GFP_SLAB_BUG_MASK: bits a slab allocation must not carry (kmalloc_fix_flags()).
 pub(crate) const GFP_SLAB_BUG_MASK: Gfp = __GFP_DMA32 | __GFP_HIGHMEM | !__GFP_BITS_MASK;
@@ -79,6 +80,30 @@ impl Machine {
             nr += 1;
         }
         Some(false)
+    }
+
+    /// Runs `f` with the machine's object allocator on the free list of slab `pfn`, whose
+    /// objects are laid out as cache `id`'s.
+    fn with_freelist<R>(
+        &mut self,
+        id: usize,
+        pfn: u64,
+        f: impl FnOnce(&mut dyn SlabObjects, &mut Freelist<'_>) -> R,
+    ) -> Option<R> {
+        let page_offset = self.layout.page_offset;
+        let slub = &mut self.slub;
+        let slab = slub.slabs.get_mut(&pfn)?;
+        let c = &slub.caches[id];
+        let mut list = Freelist {
+            first: page_offset + (pfn << PAGE_SHIFT) + c.layout.red_left_pad as u64,
+            size: c.layout.size as u64,
+            offset: c.layout.offset as u64,
+            width: (c.ptr_size as usize).min(8),
+            page_offset,
+            slab,
+            mem: &mut self.mem,
+        };
+        Some(f(&mut *slub.objects, &mut list))
     }
 
     /// The object pointers of a slab, in address order.
@@ -246,11 +271,7 @@ impl Machine {
                 POISON_INUSE,
             );
         }
-        let mut objs = self.slab_objects(id, pfn);
-        if self.slub.faults.overlap_objects && objs.len() > 1 {
-            objs[1] = objs[0] + self.slub.caches[id].ptr_size as u64;
-        }
-        for &obj in &objs {
+        for obj in self.slab_objects(id, pfn) {
             if setup_debug {
                 self.init_object(id, obj, SLUB_RED_INACTIVE);
                 if let Some(t) = toff {
@@ -261,13 +282,7 @@ impl Machine {
                 self.phys_fill(self.slab_pa(obj), osize, b);
             }
         }
-        for (i, &obj) in objs.iter().enumerate() {
-            let next = objs.get(i + 1).copied().unwrap_or(0);
-            self.set_freepointer(id, obj, next);
-        }
-        if let Some(s) = self.slub.slabs.get_mut(&pfn) {
-            s.freelist = objs.first().copied().unwrap_or(0);
-        }
+        self.with_freelist(id, pfn, |objects, list| objects.new_slab(list));
         Some(pfn)
     }
 
@@ -320,9 +335,8 @@ impl Machine {
     /// alloc_single_from_new_slab()), with alloc_debug_processing(). None when this slab
     /// cannot give one (it is then off the partial list).
     fn alloc_from_slab(&mut self, id: usize, pfn: u64, orig_size: u32) -> Option<u64> {
-        let slab = self.slub.slabs.get(&pfn)?.clone();
-        let object = slab.freelist;
-        if object == 0 || slab.inuse >= slab.objects {
+        let slab = self.slub.slabs.get(&pfn)?;
+        if slab.freelist == 0 || slab.inuse >= slab.objects {
             // A free list longer than the slab (a double free made it cyclic): Linux would
             // keep handing out the same objects; the model stops at `objects`.
             if let Some(s) = self.slub.slabs.get_mut(&pfn) {
@@ -331,11 +345,11 @@ impl Machine {
             self.remove_partial(id, pfn);
             return None;
         }
-        let next = self.get_freepointer(id, object);
-        if let Some(s) = self.slub.slabs.get_mut(&pfn) {
-            s.freelist = next;
-            s.inuse += 1;
-        }
+        let (object, next) = self.with_freelist(id, pfn, |objects, list| {
+            let object = objects.take(list);
+            list.slab.inuse += 1;
+            (object, list.head())
+        })?;
         let c = &self.slub.caches[id];
         let f = c.has(SLAB_CONSISTENCY_CHECKS);
         if c.debug() && !self.alloc_debug_processing(id, pfn, object, orig_size) {
@@ -466,20 +480,13 @@ impl Machine {
             self.slab_fix(id, &format!("Object at 0x{addr:0w$x} not freed"));
             return;
         }
-        let Some(slab) = self.slub.slabs.get(&pfn).cloned() else {
+        let Some(inuse) = self.with_freelist(id, pfn, |objects, list| {
+            objects.give_back(list, addr);
+            list.slab.inuse = list.slab.inuse.saturating_sub(1);
+            list.slab.inuse
+        }) else {
             return;
         };
-        let prior = if self.slub.faults.double_free_list {
-            addr
-        } else {
-            slab.freelist
-        };
-        self.set_freepointer(id, addr, prior);
-        let inuse = slab.inuse.saturating_sub(1);
-        if let Some(s) = self.slub.slabs.get_mut(&pfn) {
-            s.freelist = addr;
-            s.inuse = inuse;
-        }
         let c = &self.slub.caches[id];
         let nr_partial = c.partial.len() as u32;
         let discard = inuse == 0 && nr_partial >= c.min_partial;

@@ -1,4 +1,5 @@
-//! A verdict and its two renderings: the replay text and one JSON line (docs/scenario.md).
+//! A verdict, and the JSON line of docs/scenario.md's fields (the replay text and the full
+//! JSON, with what kmemfuzz adds, are rendered by the `kmemfuzz` command).
 
 use std::fmt::Write as _;
 
@@ -14,6 +15,32 @@ pub struct Step {
     pub reports: Vec<Report>,
     /// Warnings the kernel printed (not misuse reports): allocation failures and the like.
     pub warnings: Vec<String>,
+    /// The statement's index, from 1: the caller (`op_<N>`) SLUB's tracks record for it.
+    pub op: u32,
+    /// What a `read` returned (None for other statements and for a read that faulted).
+    pub read: Option<ReadBytes>,
+}
+
+/// The bytes a `read` statement returned, for the hex dump of replay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadBytes {
+    pub addr: u64,
+    /// How many bytes were read; `bytes` keeps at most [`ReadBytes::KEPT`] of them.
+    pub len: u64,
+    pub bytes: Vec<u8>,
+}
+
+impl ReadBytes {
+    pub const KEPT: usize = 4096;
+}
+
+/// Why the model stopped predicting the kernel's state (DESIGN.md, "Taint").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaintCause {
+    /// A misuse whose effect the model cannot follow.
+    Misuse,
+    /// The kernel printed a report the model allowed there but could not pin down.
+    AllowedReport,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +56,8 @@ pub struct Verdict {
     pub misuse: Vec<(u32, MisuseKind)>,
     pub failures: Vec<Failure>,
     pub tainted: bool,
+    /// The line of the statement after which the state was no longer predicted, and why.
+    pub taint: Option<(u32, TaintCause)>,
 }
 
 impl Verdict {
@@ -41,41 +70,6 @@ impl Verdict {
         let mut s = String::new();
         for f in &self.failures {
             let _ = writeln!(s, "line {}: {}: {}", f.line, f.kind.as_str(), f.message);
-        }
-        s
-    }
-
-    /// The replay text: every statement with its value, the kernel's output under it, the
-    /// misuse found, then the verdict.
-    pub fn to_text(&self) -> String {
-        let mut s = String::new();
-        for st in &self.steps {
-            let _ = write!(s, "{:>4}: {}", st.line, st.text);
-            if let Some(v) = st.value {
-                let _ = write!(s, "  -> {v:#x}");
-            }
-            s.push('\n');
-            for w in &st.warnings {
-                for l in w.lines() {
-                    let _ = writeln!(s, "      {l}");
-                }
-            }
-            for r in &st.reports {
-                let _ = writeln!(s, "      [{}]", r.kind);
-                for l in r.text.lines() {
-                    let _ = writeln!(s, "      {l}");
-                }
-            }
-        }
-        for (line, k) in &self.misuse {
-            let _ = writeln!(s, "misuse: line {line}: {}", k.as_str());
-        }
-        if self.tainted {
-            s.push_str("tainted: the kernel's state is unpredictable after a misuse no check caught; only panics are judged from there\n");
-        }
-        let _ = writeln!(s, "verdict: {}", if self.pass() { "pass" } else { "fail" });
-        for f in &self.failures {
-            let _ = writeln!(s, "  line {}: {}: {}", f.line, f.kind.as_str(), f.message);
         }
         s
     }

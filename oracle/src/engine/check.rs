@@ -175,6 +175,8 @@ impl Run<'_> {
                 value: out.value,
                 reports: vec![],
                 warnings: out.notes,
+                op: u32::try_from(self.v.steps.len() + 1).unwrap_or(u32::MAX),
+                read: None,
             });
         }
     }
@@ -510,6 +512,8 @@ impl Run<'_> {
                 value,
                 reports: vec![],
                 warnings: vec![],
+                op: 0,
+                read: None,
             });
         }
     }

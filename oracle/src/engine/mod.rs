@@ -17,6 +17,7 @@ mod check;
 mod contract;
 mod generate;
 mod model;
+mod render;
 mod text;
 
 pub use crate::verdict::Verdict;
@@ -27,6 +28,7 @@ pub use api::{
 pub use check::{check_engine, EngineOptions};
 pub use contract::{Fit, Info, Kind, Level, Preconditions};
 pub use generate::{arenas, engine_scenario_from_bytes, generate_engine, MAX_OPS};
+pub use render::engine_text;
 pub use text::{is_engine_text, parse_engine, size_text, EngineScenario, DEFAULT_ARENA};
 
 /// The fuzz target of an engine: decode the bytes into a scenario for it, check it, and

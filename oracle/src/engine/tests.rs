@@ -395,9 +395,9 @@ fn a_lost_top_merge_is_shown_in_a_readable_scenario() {
         got,
         [(4, F::SpuriousFailure), (5, F::SpuriousFailure)],
         "{}",
-        v.to_text()
+        engine_text(&s, &v)
     );
-    let out = v.to_text();
+    let out = engine_text(&s, &v);
     assert!(
         out.contains("   4: b = allocate 65536 1  -> 0x0\n"),
         "{out}"
@@ -409,7 +409,7 @@ fn a_lost_top_merge_is_shown_in_a_readable_scenario() {
         &FrameDriver::<TestBuddy<false>>::factory(),
         EngineOptions::REPLAY,
     );
-    assert!(v.pass(), "{}", v.to_text());
+    assert!(v.pass(), "{}", engine_text(&s, &v));
 }
 
 #[test]
@@ -421,10 +421,10 @@ fn caller_errors_are_not_passed_and_not_failures() {
         &SimHeapDriver::<GoodHeap>::factory(),
         EngineOptions::REPLAY,
     );
-    assert!(v.pass(), "{}", v.to_text());
+    assert!(v.pass(), "{}", engine_text(&s, &v));
     let kinds: Vec<&str> = v.misuse.iter().map(|m| m.1.as_str()).collect();
     assert_eq!(kinds, ["double-free", "use-after-free", "wild-access"]);
-    let out = v.to_text();
+    let out = engine_text(&s, &v);
     assert!(
         out.contains("not passed to the engine: ALIGN 0x3 is not a power of two"),
         "{out}"

@@ -46,3 +46,20 @@ impl PageAllocator for IgnoresZoneDma {
         self.0.free_pages(zone)
     }
 }
+
+/// A broken page allocator by name: a broken free-block mechanism beneath kmem's zone policy,
+/// or the broken zone policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokenBuddy {
+    Mechanism(Bug),
+    IgnoresZoneDma,
+}
+
+impl BrokenBuddy {
+    pub fn build(self, zones: Vec<Zone>, reserved: &[(u64, u64)]) -> Box<dyn PageAllocator> {
+        match self {
+            BrokenBuddy::Mechanism(bug) => list_buddy(zones, reserved, Pick::Lowest, Some(bug)),
+            BrokenBuddy::IgnoresZoneDma => Box::new(IgnoresZoneDma(Buddy::new(zones, reserved))),
+        }
+    }
+}

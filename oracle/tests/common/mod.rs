@@ -1,7 +1,7 @@
 //! What the bounded-run tests share (each test crate uses part of it).
 #![allow(dead_code)]
 
-use kmem_oracle::{check_with, scenario_from_bytes, GenConfig, Options};
+use kmem_oracle::{check_with_seams, scenario_from_bytes, GenConfig, Options};
 use rand::{Rng, SeedableRng};
 
 /// A fixed byte source (xorshift64): the same `n` inputs of 256 to 2303 bytes on every run.
@@ -21,6 +21,17 @@ pub fn inputs(seed: u64, n: usize) -> Vec<Vec<u8>> {
 /// Runs `n` seeded scenarios of `cfg` on the real kernel model: every verdict must pass, and
 /// every misuse kind in `kinds` must have been judged in at least one of them.
 pub fn misuse_heavy(cfg: &GenConfig, seed: u64, n: usize, kinds: &[&str]) {
+    misuse_heavy_on(&kmem::KmemSeams, cfg, seed, n, kinds)
+}
+
+/// [`misuse_heavy`] on a machine whose seams `seams` builds.
+pub fn misuse_heavy_on(
+    seams: &dyn kmem::Seams,
+    cfg: &GenConfig,
+    seed: u64,
+    n: usize,
+    kinds: &[&str],
+) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let make =
         |z, r: &[(u64, u64)]| -> Box<dyn kmem::PageAllocator> { Box::new(kmem::Buddy::new(z, r)) };
@@ -28,12 +39,13 @@ pub fn misuse_heavy(cfg: &GenConfig, seed: u64, n: usize, kinds: &[&str]) {
     for i in 0..n {
         let bytes: Vec<u8> = (0..rng.gen_range(64..2048)).map(|_| rng.gen()).collect();
         let g = scenario_from_bytes(&bytes, cfg);
-        let v = check_with(
+        let v = check_with_seams(
             &g.scenario,
             Options {
                 record_steps: false,
             },
             &make,
+            seams,
         );
         assert!(
             v.pass(),

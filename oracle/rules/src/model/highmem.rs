@@ -11,8 +11,9 @@ use kmem_vocab::{Arch, ReportKind};
 
 use super::context::{CtxModel, CtxOp};
 use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
-use super::{FailureKind as F, Judgement, MisuseKind as M};
-use crate::outcome::Outcome;
+use super::{FailureKind as F, Judgement, MisuseKind as M, Model};
+use crate::outcome::{Env, Outcome};
+use crate::scenario::Op;
 
 /// PKMAP_BASE on i386 (arch/x86/include/asm/pgtable_32_areas.h).
 pub const PKMAP_BASE: u64 = 0xFF80_0000;
@@ -307,5 +308,35 @@ impl HighmemModel {
                 format!("{what} gave {got:#x}, expected {want:#x}"),
             );
         }
+    }
+}
+
+/// The highmem family's statements: kmap, kmap_atomic, kmap_local_page and their unmaps.
+impl Model {
+    pub(crate) fn highmem_op(&mut self, j: &mut Judgement, op: &Op, env: &Env, out: &Outcome) {
+        let ev = self.evaluator(env);
+        match op {
+            Op::Kmap { page } => self.kmap(j, How::Kmap, ev(page), out),
+            Op::KmapAtomic { page } => self.kmap(j, How::Atomic, ev(page), out),
+            Op::KmapLocalPage { page } => self.kmap(j, How::Local, ev(page), out),
+            Op::Kunmap { page } => {
+                let f = self.pages.facts.clone();
+                self.highmem.kunmap(j, &f, ev(page));
+            }
+            Op::KunmapAtomic { addr } => self.highmem.unmap_local(j, &mut self.ctx, ev(addr), true),
+            Op::KunmapLocal { addr } => self.highmem.unmap_local(j, &mut self.ctx, ev(addr), false),
+            _ => {}
+        }
+    }
+
+    fn kmap(&mut self, j: &mut Judgement, how: How, page: u64, out: &Outcome) {
+        let f = self.pages.facts.clone();
+        let want = self.highmem.map(j, &mut self.ctx, &f, how, page);
+        let what = match how {
+            How::Kmap => "kmap",
+            How::Atomic => "kmap_atomic",
+            How::Local => "kmap_local_page",
+        };
+        HighmemModel::expect(j, what, want, out);
     }
 }

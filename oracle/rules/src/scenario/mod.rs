@@ -10,6 +10,7 @@ mod kind;
 pub mod lex;
 mod parse;
 mod print;
+pub mod suggest;
 #[cfg(test)]
 mod tests;
 

@@ -10,6 +10,7 @@ use kmem_vocab::BootConfig;
 use super::ast::{Op, Operand, Scenario, Stmt};
 use super::kind::OpKind;
 use super::lex::{self, shown, Tok};
+use super::suggest;
 
 /// Why a text is not a scenario, and where: `line` and `col` are 1-based and point at the
 /// offending token (columns count characters).
@@ -109,8 +110,8 @@ impl Parser {
         }
         let Some(kind) = OpKind::from_name(func.text) else {
             let hint = match operands.first() {
-                Some(t) if OpKind::from_name(t.text).is_some() => " (missing '='?)",
-                _ => "",
+                Some(t) if OpKind::from_name(t.text).is_some() => " (missing '='?)".into(),
+                _ => suggest::function_hint(func.text),
             };
             return Err((
                 func.col,
@@ -151,7 +152,7 @@ fn boot(words: &[Tok<'_>], boot_col: u32) -> Result<BootConfig, LineError> {
         let col = failing
             .or_else(|| words.iter().rev().find(|t| key_of(t) == e.key))
             .map_or(boot_col, |t| t.col);
-        (col, format!("boot: {e}"))
+        (col, format!("boot: {e}{}", suggest::boot_key_hint(&e.key)))
     })
 }
 
@@ -419,14 +420,14 @@ impl<'a> Args<'_, 'a> {
     fn gfp(&mut self) -> Result<Gfp, LineError> {
         self.next_with(|s| {
             lex::check_flag_numbers(s)?;
-            parse_gfp(s)
+            parse_gfp(s).map_err(|e| format!("{e}{}", suggest::gfp_hint(s)))
         })
     }
 
     fn slab_flags(&mut self) -> Result<SlabFlags, LineError> {
         self.next_with(|s| {
             lex::check_flag_numbers(s)?;
-            parse_slab_flags(s)
+            parse_slab_flags(s).map_err(|e| format!("{e}{}", suggest::slab_flags_hint(s)))
         })
     }
 
@@ -709,6 +710,25 @@ free g2
         ("write NULL 1 256", 1, 14, "out of range for a byte"),
         ("kmalloc 99999999999999999999 0", 1, 9, "too large"),
         ("kmalloc 8 GFP_BOGUS", 1, 11, "unknown GFP flag"),
+        (
+            "kmalloc 8 GFP_KERNL",
+            1,
+            11,
+            "unknown GFP flag 'GFP_KERNL' (did you mean GFP_KERNEL?)",
+        ),
+        (
+            "kmaloc 8 0",
+            1,
+            1,
+            "unknown function 'kmaloc' (did you mean kmalloc?)",
+        ),
+        (
+            "kmem_cache_create a 8 0 SLAB_RED_ZONES",
+            1,
+            25,
+            "(did you mean SLAB_RED_ZONE?)",
+        ),
+        ("boot slab_debug=FZ", 1, 6, "(did you mean slub_debug?)"),
         ("kmalloc 8 GFP_KERNEL|", 1, 11, "empty GFP flag"),
         ("kmalloc 8 GFP_KERNEL|0x+1", 1, 11, "bad number"),
         ("kmem_cache_create a/b 8 0 0", 1, 19, "bad cache name"),

@@ -1,0 +1,232 @@
+//! vmalloc: virtually contiguous kernel memory built from single pages (mm/vmalloc.c).
+//!
+//! Every area lives in [VMALLOC_START, VMALLOC_END), is placed at the lowest free range that
+//! fits its size plus one unmapped guard page (alloc_vmap_area()'s first fit), gets its pages
+//! from the buddy allocator one at a time, and is mapped page by page through the kernel page
+//! table, so touching the guard page or a freed area faults.
+//!
+//! Simplifications, each where Linux differs in timing or internal state only:
+//! - A freed vmap_area is returned to the free ranges at once; Linux frees it lazily (purged
+//!   once lazy_max_pages() accumulate), so it reuses addresses later than the model does.
+//! - The vm_struct and vmap_area metadata and a page array small enough for kmalloc are kept
+//!   in Rust, not in slab memory. A page array larger than a page is vmalloc'ed as Linux
+//!   does (its own area, " vpages" in /proc/vmallocinfo), but the page pointers are not
+//!   written into it: the model's own list is what vfree() frees.
+//! - vfree() from interrupt context is deferred as vfree_atomic() does (the area's first word
+//!   becomes the llist node); the work item runs at the next vmalloc-family call made where
+//!   the worker could be scheduled (process context, preemption and interrupts enabled), or
+//!   when the caller runs [`Machine::delayed_vfree_work`].
+//! - `%p` / `%pK` print the raw pointer (as with no_hash_pointers), so output is readable and
+//!   deterministic. WARN_ON_ONCE and the rate-limited messages are printed every time.
+//! - Line numbers in mm/vmalloc.c for Linux 6.6 are not confirmed (docs/kernel-texts.md §12);
+//!   they are gathered in the constants below so they can be corrected in one place.
+
+mod alloc;
+mod report;
+mod vfree;
+mod vm_struct;
+mod vmap;
+mod vmap_area;
+
+use std::collections::BTreeMap;
+
+use crate::config::Arch;
+use crate::context::SleepSite;
+use crate::machine::Machine;
+use crate::PAGE_SIZE;
+
+pub use vmap::{PtePerPage, VmapPages};
+pub use vmap_area::{FreeRanges, VmapSpace};
+
+/// vm_struct flags (include/linux/vmalloc.h).
+pub const VM_IOREMAP: u32 = 0x0000_0001;
+pub const VM_ALLOC: u32 = 0x0000_0002;
+pub const VM_MAP: u32 = 0x0000_0004;
+
+/// might_sleep() in vfree() (mm/vmalloc.c, 6.6; line unverified).
+pub const VFREE_SLEEP_SITE: SleepSite = SleepSite {
+    file: "mm/vmalloc.c",
+    line: 2839,
+};
+/// might_sleep() in vunmap() (line unverified).
+pub const VUNMAP_SLEEP_SITE: SleepSite = SleepSite {
+    file: "mm/vmalloc.c",
+    line: 2880,
+};
+/// might_sleep() in vmap() (line unverified).
+pub const VMAP_SLEEP_SITE: SleepSite = SleepSite {
+    file: "mm/vmalloc.c",
+    line: 2907,
+};
+/// might_sleep() in alloc_vmap_area(): what reports sleeping when the vm_struct's own
+/// allocation did not (a mask that does not allow blocking) (line unverified).
+pub const ALLOC_VMAP_AREA_SLEEP_SITE: SleepSite = SleepSite {
+    file: "mm/vmalloc.c",
+    line: 1636,
+};
+/// WARN in vfree() for an unknown area (line unverified).
+const VFREE_WARN_LINE: u32 = 2845;
+/// WARN in remove_vm_area() for an unaligned address (line unverified).
+const REMOVE_VM_AREA_WARN_LINE: u32 = 2741;
+/// WARN in vunmap() for an unknown area (line unverified).
+const VUNMAP_WARN_LINE: u32 = 2885;
+/// BUG_ON(in_interrupt()) in vunmap() (line unverified).
+const VUNMAP_BUG_LINE: u32 = 2879;
+/// BUG_ON(in_interrupt()) in __get_vm_area_node() (line unverified).
+const GET_VM_AREA_BUG_LINE: u32 = 2599;
+/// WARN_ON_ONCE(!size) in __vmalloc_node_range() (line unverified).
+const VMALLOC_ZERO_SIZE_WARN_LINE: u32 = 3235;
+/// WARN_ON(!page) / WARN_ON(!pfn_valid()) in vmap_pages_pte_range() (lines unverified).
+const VMAP_NULL_PAGE_WARN_LINE: u32 = 486;
+const VMAP_BAD_PFN_WARN_LINE: u32 = 488;
+/// VIRTUAL_BUG_ON(!is_vmalloc_or_module_addr()) in vmalloc_to_page() (line unverified).
+const VMALLOC_TO_PAGE_BUG_LINE: u32 = 667;
+/// WARN_ON_ONCE(pmd_leaf()) in vmalloc_to_page() for a large-page mapping (line unverified).
+const VMALLOC_TO_PAGE_LEAF_WARN_LINE: u32 = 708;
+
+/// One area: vm_struct and its vmap_area together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmStruct {
+    /// The start address (vm_struct.addr).
+    pub addr: u64,
+    /// The size including the guard page (vm_struct.size, as /proc/vmallocinfo shows it).
+    pub size: u64,
+    /// VM_ALLOC for vmalloc, VM_MAP for vmap.
+    pub flags: u32,
+    /// The pages vmalloc allocated for the area, as pfns, in address order; empty for vmap
+    /// areas (their vm_struct has nr_pages 0: the pages stay the caller's).
+    pub pages: Vec<u64>,
+    /// For a vmap area, the pfns it maps (the caller's pages), in address order.
+    pub mapped: Vec<u64>,
+    /// Whether an unmapped guard page follows the area (always, without VM_NO_GUARD).
+    pub guard: bool,
+    /// The `%pS` of the caller, as /proc/vmallocinfo prints it.
+    pub caller: String,
+    /// The start of the vmalloc'ed page array, when the array was larger than a page.
+    pub pages_array: Option<u64>,
+}
+
+impl VmStruct {
+    /// get_vm_area_size(): the usable size, without the guard page.
+    pub fn usable_size(&self) -> u64 {
+        if self.guard {
+            self.size.saturating_sub(PAGE_SIZE)
+        } else {
+            self.size
+        }
+    }
+    /// The exclusive end, guard page included.
+    pub fn end(&self) -> u64 {
+        self.addr.saturating_add(self.size)
+    }
+    pub fn nr_pages(&self) -> usize {
+        self.pages.len()
+    }
+}
+
+/// The vmalloc state of a machine.
+pub struct Vmalloc {
+    /// Live areas by start address.
+    areas: BTreeMap<u64, VmStruct>,
+    /// The address space the areas are carved from.
+    space: Box<dyn VmapSpace>,
+    /// How an area's pages are entered in the page table.
+    mapper: Box<dyn VmapPages>,
+    /// Areas freed and whose start no live area has taken since: start to size. Used only
+    /// to tell a second vfree() from a vfree() of an address that never was an area.
+    freed: BTreeMap<u64, u64>,
+    /// vfree_atomic()'s llist: addresses in the order they were queued.
+    deferred: Vec<u64>,
+    /// nr_vmalloc_pages.
+    nr_vmalloc_pages: u64,
+    /// The caller symbol the next areas record; None: the API function's own name.
+    caller: Option<String>,
+}
+
+impl Vmalloc {
+    /// No areas yet: the whole of `space` free.
+    pub fn new(space: Box<dyn VmapSpace>, mapper: Box<dyn VmapPages>) -> Vmalloc {
+        Vmalloc {
+            areas: BTreeMap::new(),
+            space,
+            mapper,
+            freed: BTreeMap::new(),
+            deferred: Vec::new(),
+            nr_vmalloc_pages: 0,
+            caller: None,
+        }
+    }
+
+    /// The live area containing `addr` (guard page included), if any.
+    pub fn find(&self, addr: u64) -> Option<&VmStruct> {
+        self.areas
+            .range(..=addr)
+            .next_back()
+            .map(|(_, v)| v)
+            .filter(|v| addr < v.end())
+    }
+}
+
+impl Machine {
+    // ----- introspection -------------------------------------------------------------
+
+    /// The live vmalloc and vmap areas, in address order.
+    pub fn vm_areas(&self) -> impl Iterator<Item = &VmStruct> + '_ {
+        self.vmalloc.areas.values()
+    }
+
+    /// find_vm_area(): the live area whose range (guard page included) contains `addr`.
+    pub fn find_vm_area(&self, addr: u64) -> Option<&VmStruct> {
+        self.vmalloc.find(addr)
+    }
+
+    /// The free ranges of the vmalloc space, [start, end), in address order.
+    pub fn vmalloc_free_ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.vmalloc.space.free_ranges().into_iter()
+    }
+
+    /// Addresses vfree()d from interrupt context and not yet freed, oldest first.
+    pub fn deferred_vfrees(&self) -> &[u64] {
+        &self.vmalloc.deferred
+    }
+
+    /// nr_vmalloc_pages: pages currently held by vmalloc areas.
+    pub fn nr_vmalloc_pages(&self) -> u64 {
+        self.vmalloc.nr_vmalloc_pages
+    }
+
+    /// Sets the `%pS` the next areas record as their caller (/proc/vmallocinfo), e.g. the
+    /// scenario line that calls; None restores the default, the API function's name.
+    pub fn set_vmalloc_caller(&mut self, caller: Option<String>) {
+        self.vmalloc.caller = caller;
+    }
+
+    /// is_vmalloc_addr().
+    pub fn is_vmalloc_addr(&self, addr: u64) -> bool {
+        self.layout.is_vmalloc_addr(addr)
+    }
+
+    // ----- helpers ------------------------------------------------------------------
+
+    fn ulong(&self, v: u64) -> u64 {
+        match self.layout.arch {
+            Arch::I386 => v & 0xffff_ffff,
+            Arch::X86_64 => v,
+        }
+    }
+
+    fn totalram_pages(&self) -> u64 {
+        self.zones().iter().map(|z| z.managed).sum()
+    }
+
+    fn vm_caller(&self, func: &str) -> String {
+        match &self.vmalloc.caller {
+            Some(c) => c.clone(),
+            None => format!("{func}+0x0/0x0"),
+        }
+    }
+
+    fn ptr_hex(&self, v: u64) -> String {
+        format!("{v:0w$x}", w = self.ptr_width())
+    }
+}

@@ -1,0 +1,192 @@
+//! The replay text: the boot line with every default, each statement with its value, the
+//! kernel's warnings and reports under it, the bytes a `read` returned, what the client did
+//! wrong and what became of it, the taint, then the verdict.
+
+use std::fmt::Write as _;
+
+use kmem::{Arch, BootConfig};
+use kmem_oracle::{ReadBytes, TaintCause, Verdict};
+
+use crate::caught::{Catch, MisuseNote};
+
+/// Bytes of a `read` shown in the text; the JSON carries all that the verdict kept.
+pub const SHOWN: usize = 256;
+
+pub fn text(boot: &BootConfig, v: &Verdict, notes: &[MisuseNote]) -> String {
+    let mut s = format!("{}\n", crate::layout::boot_line(boot));
+    for st in &v.steps {
+        let _ = write!(s, "{:>4}: {}", st.line, st.text);
+        if let Some(v) = st.value {
+            let _ = write!(s, "  -> {v:#x}");
+        }
+        s.push('\n');
+        if let Some(r) = &st.read {
+            for l in hex_dump(r, boot.arch, SHOWN) {
+                let _ = writeln!(s, "      {l}");
+            }
+        }
+        for w in &st.warnings {
+            for l in w.lines() {
+                let _ = writeln!(s, "      {l}");
+            }
+        }
+        for r in &st.reports {
+            let _ = writeln!(s, "      [{}]", r.kind);
+            for l in r.text.lines() {
+                let _ = writeln!(s, "      {l}");
+            }
+            if let Some(l) = callers_line(&r.text, v) {
+                let _ = writeln!(s, "      {l}");
+            }
+        }
+    }
+    for n in notes {
+        let _ = writeln!(s, "misuse: {}", misuse_line(n));
+    }
+    if let Some(t) = taint_line(v) {
+        let _ = writeln!(s, "tainted: {t}");
+    }
+    let _ = writeln!(s, "verdict: {}", if v.pass() { "pass" } else { "fail" });
+    for f in &v.failures {
+        let _ = writeln!(s, "  line {}: {}: {}", f.line, f.kind.as_str(), f.message);
+    }
+    s
+}
+
+/// The statements a report's `op_<N>` callers name (SLUB's `Allocated in` / `Freed in`), as
+/// kmemfuzz's own line under the kernel's text: `kmemfuzz: op_2 is line 4: p = ...`.
+pub fn callers_line(text: &str, v: &Verdict) -> Option<String> {
+    let mut named: Vec<u32> = Vec::new();
+    for part in text.split("op_").skip(1) {
+        let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+        if !part[digits.len()..].starts_with("+0x0/0x1") {
+            continue;
+        }
+        if let Ok(n) = digits.parse::<u32>() {
+            if !named.contains(&n) {
+                named.push(n);
+            }
+        }
+    }
+    let said: Vec<String> = named
+        .iter()
+        .filter_map(|&n| {
+            let st = v.steps.iter().find(|st| st.op == n)?;
+            Some(format!("op_{n} is line {}: {}", st.line, st.text))
+        })
+        .collect();
+    (!said.is_empty()).then(|| format!("kmemfuzz: {}", said.join("; ")))
+}
+
+/// `line 5: out-of-bounds (caught at line 7 by [redzone-overwritten])`.
+pub fn misuse_line(n: &MisuseNote) -> String {
+    let what = match &n.catch {
+        Catch::Caught { line, report } if *line == n.line => format!("caught here by [{report}]"),
+        Catch::Caught { line, report } => format!("caught at line {line} by [{report}]"),
+        Catch::NotCaught { would: Some(w) } => format!("not caught: {w} would report it"),
+        Catch::NotCaught { would: None } => {
+            "not caught: no boot option of the model would report it".to_string()
+        }
+        Catch::Unjudged => "where it is caught not worked out: too many misuses to replay".into(),
+    };
+    format!("line {}: {} ({what})", n.line, n.kind.as_str())
+}
+
+/// What the taint means, and where it began.
+pub fn taint_line(v: &Verdict) -> Option<String> {
+    if !v.tainted {
+        return None;
+    }
+    let why = match v.taint {
+        Some((line, TaintCause::Misuse)) => format!(
+            "after line {line} the model no longer predicts the kernel's state (a misuse whose effects it cannot follow)"
+        ),
+        Some((line, TaintCause::AllowedReport)) => format!(
+            "after line {line} the model no longer predicts the kernel's state (a report it allowed there but cannot pin down)"
+        ),
+        None => "the model no longer predicts the kernel's state".to_string(),
+    };
+    Some(format!("{why}; only panics are judged from there"))
+}
+
+/// A `read`'s bytes as print_hex_dump() with DUMP_PREFIX_ADDRESS shows them: 16 bytes a line,
+/// then the printable characters; a line the same as the one before is shown once, and `*`
+/// stands for its repeats (as hexdump(1) does). At most `max` bytes are shown.
+pub fn hex_dump(r: &ReadBytes, arch: Arch, max: usize) -> Vec<String> {
+    let width = if arch == Arch::I386 { 8 } else { 16 };
+    let shown = &r.bytes[..r.bytes.len().min(max)];
+    let mut out = Vec::new();
+    let mut prev: Option<&[u8]> = None;
+    let mut starred = false;
+    for (i, chunk) in shown.chunks(16).enumerate() {
+        let full = chunk.len() == 16;
+        if full && prev == Some(chunk) {
+            if !starred {
+                out.push("*".to_string());
+                starred = true;
+            }
+            continue;
+        }
+        prev = Some(chunk);
+        starred = false;
+        let addr = r.addr.wrapping_add(16 * i as u64);
+        let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+        let ascii: String = chunk
+            .iter()
+            .map(|&b| {
+                if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        out.push(format!("{addr:0width$x}: {:<47}  {ascii}", hex.join(" ")));
+    }
+    if starred {
+        // Where the repeated lines end, as hexdump(1) closes a dump.
+        let end = r.addr.wrapping_add(shown.len() as u64);
+        out.push(format!("{end:0width$x}"));
+    }
+    if (shown.len() as u64) < r.len {
+        out.push(format!(
+            "... {} more bytes not shown",
+            r.len - shown.len() as u64
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_dump_lines() {
+        let r = ReadBytes {
+            addr: 0xc000_0000,
+            len: 40,
+            bytes: b"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00\x01hello!".to_vec(),
+        };
+        let l = hex_dump(&r, Arch::I386, 256);
+        assert_eq!(
+            l,
+            [
+                "c0000000: 41 41 41 41 41 41 41 41 41 41 41 41 41 41 41 41  AAAAAAAAAAAAAAAA",
+                "*",
+                "c0000020: 00 01 68 65 6c 6c 6f 21                          ..hello!",
+            ]
+        );
+        let l = hex_dump(&r, Arch::X86_64, 16);
+        assert_eq!(l.len(), 2);
+        assert!(l[0].starts_with("00000000c0000000: 41"));
+        assert_eq!(l[1], "... 24 more bytes not shown");
+        let r = ReadBytes {
+            addr: 0x1000,
+            len: 48,
+            bytes: vec![0; 48],
+        };
+        let l = hex_dump(&r, Arch::I386, 256);
+        assert_eq!(l[1..], ["*".to_string(), "00001030".to_string()]);
+    }
+}
