@@ -41,6 +41,11 @@ pub fn registry() -> Vec<Registered> {
             FrameDriver::<kmem_buddy::KmemBuddy>::factory(),
         ),
         r(
+            "engine_kmem_vmap",
+            kmem_vmap::KmemVmap::INFO,
+            RangeDriver::<kmem_vmap::KmemVmap>::factory(),
+        ),
+        r(
             "engine_bsa_heap",
             buddy_system_allocator::BsaHeap::INFO,
             HeapDriver::<buddy_system_allocator::BsaHeap>::factory(),

@@ -34,6 +34,10 @@ pub enum Fit {
     /// `max(size.next_power_of_two(), align, min_block)` bytes, and fails only when that block
     /// is larger than `max_block` or no naturally aligned block of that size is free.
     Buddy { min_block: u64, max_block: u64 },
+    /// Linux's alloc_vmap_area(): a request fails only when no free run is `size + align - 1`
+    /// bytes long (`size` for an alignment up to the engine's unit). A run that long always
+    /// holds an aligned block, so this is weaker than [`Fit::AnyRun`].
+    Padded,
 }
 
 /// The contract level an engine declares; the oracle judges exactly that.
@@ -54,6 +58,9 @@ impl fmt::Display for Level {
         match self {
             Level::Safety => f.write_str("safety"),
             Level::Complete(Fit::AnyRun) => f.write_str("completeness (any free run)"),
+            Level::Complete(Fit::Padded) => {
+                f.write_str("completeness (a free run of size + align - 1)")
+            }
             Level::Complete(Fit::Buddy {
                 min_block,
                 max_block,

@@ -131,7 +131,7 @@ fn footprint(fit: Fit, frame: u64, size: u64, align: u64) -> Option<u64> {
     let unit = frame.max(1);
     let rounded = size.max(1).checked_next_multiple_of(unit)?;
     match fit {
-        Fit::AnyRun => Some(rounded),
+        Fit::AnyRun | Fit::Padded => Some(rounded),
         Fit::Buddy { min_block, .. } => Some(
             rounded
                 .checked_next_power_of_two()?
@@ -157,9 +157,15 @@ pub fn fits(
     if size == 0 {
         return None;
     }
-    let need = footprint(fit, info.frame, size, align)?;
+    let mut need = footprint(fit, info.frame, size, align)?;
     let need_align = match fit {
         Fit::AnyRun => align.max(1),
+        Fit::Padded => {
+            if align > info.frame.max(1) {
+                need = need.checked_add(align - 1)?;
+            }
+            1
+        }
         Fit::Buddy { max_block, .. } => {
             if need > max_block {
                 return None;
@@ -255,5 +261,13 @@ mod tests {
         assert_eq!(fits(&buddy, r, &Blocks::default(), 0x40, 1), Some(0x1000));
         assert_eq!(fits(&buddy, r, &Blocks::default(), 0x41, 1), None);
         assert_eq!(fits(&Info::heap("s", Level::Safety), r, &b, 1, 1), None);
+        // Padded: a 16-byte hole fits 16 bytes, but not 16 at 32 (it needs 16 + 31 free).
+        let padded = Info::heap("t", Level::Complete(Fit::Padded)).with_unit(8);
+        assert_eq!(fits(&padded, r, &b, 0x10, 8), Some(0x1010));
+        assert_eq!(fits(&padded, r, &b, 0x10, 0x20), None);
+        assert_eq!(
+            fits(&padded, r, &Blocks::default(), 0x10, 0x20),
+            Some(0x1000)
+        );
     }
 }
