@@ -37,9 +37,11 @@ pub enum How {
 #[derive(Clone, Debug)]
 pub struct HighmemModel {
     i386: bool,
-    /// pkmap_count[] (empty without highmem support).
+    /// LAST_PKMAP (0 without highmem support).
+    last_pkmap: usize,
+    /// pkmap_count[], held up to the highest slot ever mapped (the rest are 0).
     count: Vec<u32>,
-    /// The page each pkmap PTE maps.
+    /// The page each pkmap PTE maps, as far as `count` goes.
     slot_pfn: Vec<Option<u64>>,
     /// last_pkmap_nr.
     last_nr: u64,
@@ -66,8 +68,9 @@ impl HighmemModel {
         let n = if i386 { LAST_PKMAP as usize } else { 0 };
         HighmemModel {
             i386,
-            count: vec![0; n],
-            slot_pfn: vec![None; n],
+            last_pkmap: n,
+            count: Vec::new(),
+            slot_pfn: Vec::new(),
             last_nr: 0,
             virt: BTreeMap::new(),
             stack: Vec::new(),
@@ -106,7 +109,11 @@ impl HighmemModel {
     /// What the page table holds for `va` if it is a pkmap or kmap_local address.
     pub fn slot(&self, va: u64) -> Option<Slot> {
         if let Some(nr) = self.pkmap_nr(va) {
-            return Some(match (self.count[nr], self.slot_pfn[nr]) {
+            let held = (
+                self.count.get(nr).copied().unwrap_or(0),
+                self.slot_pfn.get(nr).copied().flatten(),
+            );
+            return Some(match held {
                 (c, Some(pfn)) if c >= 1 => Slot::Mapped { pfn, live: c >= 2 },
                 _ => Slot::Unmapped {
                     was_used: self.used.contains(&(nr as u64)),
@@ -147,7 +154,7 @@ impl HighmemModel {
 
     /// map_new_virtual(): the slot Linux takes, or None when every slot is pinned.
     fn map_new_virtual(&mut self, pfn: u64) -> Option<u64> {
-        let last = self.count.len() as u64;
+        let last = self.last_pkmap as u64;
         if last == 0 {
             return None;
         }
@@ -159,6 +166,10 @@ impl HighmemModel {
                 left = last;
             }
             let nr = self.last_nr as usize;
+            if nr >= self.count.len() {
+                self.count.resize(nr + 1, 0);
+                self.slot_pfn.resize(nr + 1, None);
+            }
             if self.count[nr] == 0 {
                 self.count[nr] = 1;
                 self.slot_pfn[nr] = Some(pfn);
@@ -237,8 +248,8 @@ impl HighmemModel {
                         }
                     },
                 };
-                if let Some(nr) = self.pkmap_nr(va) {
-                    self.count[nr] = self.count[nr].saturating_add(1);
+                if let Some(c) = self.pkmap_nr(va).and_then(|nr| self.count.get_mut(nr)) {
+                    *c = c.saturating_add(1);
                 }
                 va
             }
@@ -266,7 +277,7 @@ impl HighmemModel {
         }
         let nr = self.virt.get(&pfn).and_then(|&va| self.pkmap_nr(va));
         match nr {
-            Some(nr) if self.count[nr] >= 2 => self.count[nr] -= 1,
+            Some(nr) if self.count.get(nr).is_some_and(|&c| c >= 2) => self.count[nr] -= 1,
             // Not kmapped at all, or its last kmap already dropped: BUG.
             _ => Self::kmap_misuse(j),
         }

@@ -1,13 +1,14 @@
-//! `kmemfuzz-campaign` as scripts/fuzz and the nightly workflow run it.
+//! `kmemfuzz campaign` as scripts/fuzz and the nightly workflow run it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_kmemfuzz-campaign"))
+    let o = Command::new(env!("CARGO_BIN_EXE_kmemfuzz"))
+        .arg("campaign")
         .args(args)
         .output()
-        .expect("run kmemfuzz-campaign");
+        .expect("run kmemfuzz campaign");
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -91,15 +92,12 @@ fn errors_are_one_line_and_exit_2() {
     let (code, _, err) = run(&["compare", "/no/such/dir", "/no/such/other"]);
     assert_eq!(
         (code, err.as_str()),
-        (2, "kmemfuzz-campaign: /no/such/dir: no such file\n")
+        (2, "kmemfuzz: /no/such/dir: no such file\n")
     );
     let (code, _, err) = run(&["report", "/no/such/dir"]);
     assert_eq!(
         (code, err.as_str()),
-        (
-            2,
-            "kmemfuzz-campaign: /no/such/dir: not a campaign directory\n"
-        )
+        (2, "kmemfuzz: /no/such/dir: not a campaign directory\n")
     );
     let (code, _, err) = run(&["frobnicate"]);
     assert_eq!(code, 2);
