@@ -87,6 +87,10 @@ pub struct ReplayArgs {
     /// are JSON objects too.
     #[arg(long)]
     pub json: bool,
+    /// Run kernel scenarios with this frame engine beneath the zones (docs/engines.md):
+    /// kmem-buddy, buddy_system_allocator-frame or bitmap-allocator.
+    #[arg(long, value_name = "NAME")]
+    pub engine: Option<String>,
 }
 
 /// A fuzz target: which allocators its inputs drive.
