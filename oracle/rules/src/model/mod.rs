@@ -6,6 +6,7 @@
 pub mod context;
 pub mod facts;
 pub mod highmem;
+mod i386_areas;
 pub mod pages;
 pub mod shadow;
 pub mod slab;
