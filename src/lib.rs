@@ -2,6 +2,7 @@
 //! The `kmemfuzz` command: replay scenarios, show fuzzer inputs as scenarios, print a
 //! machine's layout, list what a scenario can name, and drive the checker in-process.
 
+pub mod campaign;
 pub mod caught;
 pub mod cli;
 pub mod functions;

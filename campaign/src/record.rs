@@ -315,6 +315,22 @@ impl Campaign {
         Ok(c)
     }
 
+    /// One record of several campaigns run side by side (a CI matrix, one target each):
+    /// their targets and findings in the order given, the longest time budget, the most
+    /// jobs, the first commit and the earliest start.
+    pub fn merge(parts: &[Campaign]) -> Campaign {
+        Campaign {
+            format: FORMAT,
+            started: parts.iter().filter_map(|c| c.started.clone()).min(),
+            commit: parts.iter().find_map(|c| c.commit.clone()),
+            time_budget_s: parts.iter().map(|c| c.time_budget_s).max().unwrap_or(0),
+            jobs: parts.iter().map(|c| c.jobs).max().unwrap_or(0),
+            sample_every_s: parts.iter().map(|c| c.sample_every_s).max().unwrap_or(0),
+            targets: parts.iter().flat_map(|c| c.targets.clone()).collect(),
+            findings: parts.iter().flat_map(|c| c.findings.clone()).collect(),
+        }
+    }
+
     pub fn target(&self, name: &str) -> Option<&TargetRecord> {
         self.targets.iter().find(|t| t.name == name)
     }
@@ -416,6 +432,38 @@ mod tests {
         assert_eq!(Campaign::load(&d).unwrap(), c);
         assert_eq!(Campaign::load(&d.join("campaign.json")).unwrap(), c);
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn campaigns_run_side_by_side_merge_into_one() {
+        let part = |name: &str, started: &str, budget| Campaign {
+            format: FORMAT,
+            started: Some(started.into()),
+            commit: Some("abc".into()),
+            time_budget_s: budget,
+            jobs: 2,
+            targets: vec![TargetRecord {
+                name: name.into(),
+                ..TargetRecord::default()
+            }],
+            findings: vec![Finding {
+                target: name.into(),
+                status: "new".into(),
+                path: format!("{name}.kmem"),
+                signature: "s".into(),
+            }],
+            ..Campaign::default()
+        };
+        let m = Campaign::merge(&[
+            part("buddy", "2025-01-02T00:00:00Z", 1800),
+            part("slab", "2025-01-01T23:59:00Z", 600),
+        ]);
+        let names: Vec<&str> = m.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["buddy", "slab"]);
+        assert_eq!(m.findings.len(), 2);
+        assert_eq!((m.time_budget_s, m.jobs), (1800, 2));
+        assert_eq!(m.started.as_deref(), Some("2025-01-01T23:59:00Z"));
+        assert_eq!(Campaign::merge(&[]).targets.len(), 0);
     }
 
     #[test]

@@ -79,11 +79,10 @@ impl Machine {
     /// Loads `len` bytes from `va`, or None (after a page-fault report).
     pub fn read(&mut self, va: u64, len: u64) -> Option<Vec<u8>> {
         let chunks = self.translate_range(va, len, false)?;
-        let mut out = vec![0u8; len as usize];
-        let mut off = 0;
+        // Filled as it is read, not zeroed first.
+        let mut out = Vec::with_capacity(len as usize);
         for (pa, n) in chunks {
-            self.mem.read_in_page(pa, &mut out[off..off + n]);
-            off += n;
+            self.mem.read_in_page_into(pa, n, &mut out);
         }
         Some(out)
     }
@@ -91,6 +90,17 @@ impl Machine {
     /// Physical-memory access for the allocators themselves (no MMU, no fault): reads.
     pub(crate) fn phys_read(&self, pa: u64, out: &mut [u8]) {
         self.mem.read(pa, out)
+    }
+
+    /// The first offset of [pa, pa+len) whose byte is not `byte`, if any: checks of poison,
+    /// red zones and padding, without copying the bytes (O(1) per page one byte fills).
+    pub(crate) fn phys_find_not(&self, pa: u64, len: u64, byte: u8) -> Option<u64> {
+        self.mem.find_not_in(pa, len, byte)
+    }
+
+    /// The last offset of [pa, pa+len) whose byte is not `byte`, if any.
+    pub(crate) fn phys_rfind_not(&self, pa: u64, len: u64, byte: u8) -> Option<u64> {
+        self.mem.rfind_not_in(pa, len, byte)
     }
 
     /// Physical-memory access for the allocators themselves: fills.

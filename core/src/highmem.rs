@@ -124,8 +124,7 @@ impl PkmapSlots for NextPkmapNr {
 
 /// The pkmap slots as a [`PkmapSlots`] implementation sees them while it chooses.
 pub struct Pkmap<'a> {
-    counts: &'a mut [u32],
-    pages: &'a mut [Option<u64>],
+    table: &'a mut PkmapTable,
     page_address: &'a mut BTreeMap<u64, u64>,
     pt: &'a mut PageTable,
     layout: &'a Layout,
@@ -134,32 +133,29 @@ pub struct Pkmap<'a> {
 impl Pkmap<'_> {
     /// LAST_PKMAP.
     pub fn len(&self) -> u64 {
-        self.counts.len() as u64
+        self.table.len as u64
     }
 
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
+        self.table.len == 0
     }
 
     /// pkmap_count[nr] (0 for a slot that does not exist).
     pub fn count(&self, nr: u64) -> u32 {
-        usize::try_from(nr)
-            .ok()
-            .and_then(|i| self.counts.get(i))
-            .copied()
-            .unwrap_or(0)
+        self.table.count(nr)
     }
 
     /// flush_all_zero_pkmaps(): every slot with count 1 is unmapped and freed.
     pub fn flush_all_zero_pkmaps(&mut self) {
-        for nr in 0..self.counts.len() {
-            if self.counts[nr] != 1 {
+        // Slots past those ever used hold count 0: nothing to flush there.
+        for nr in 0..self.table.count.len() {
+            if self.table.count[nr] != 1 {
                 continue;
             }
-            self.counts[nr] = 0;
+            self.table.count[nr] = 0;
             let addr = self.layout.pkmap_addr(nr as u64);
             self.pt.unmap(addr);
-            if let Some(pfn) = self.pages[nr].take() {
+            if let Some(pfn) = self.table.page[nr].take() {
                 // set_page_address(page, NULL), for the page this slot mapped.
                 if self.page_address.get(&pfn) == Some(&addr) {
                     self.page_address.remove(&pfn);
@@ -199,12 +195,63 @@ impl KmapLocalIdx for KmapLocalStack {
     }
 }
 
+/// pkmap_count[] (LAST_PKMAP entries, none on x86_64) and the pfn each pkmap PTE maps
+/// (mirrors pkmap_page_table). Held only up to the highest slot ever mapped: the slots past
+/// it have count 0 and map nothing, so a boot allocates nothing for them.
+#[derive(Clone, Debug, Default)]
+struct PkmapTable {
+    /// LAST_PKMAP.
+    len: usize,
+    count: Vec<u32>,
+    page: Vec<Option<u64>>,
+}
+
+impl PkmapTable {
+    fn new(len: usize) -> Self {
+        PkmapTable {
+            len,
+            ..Default::default()
+        }
+    }
+
+    /// pkmap_count[nr] (0 for a slot that does not exist).
+    fn count(&self, nr: u64) -> u32 {
+        usize::try_from(nr)
+            .ok()
+            .and_then(|i| self.count.get(i))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The page slot `nr` maps, if any.
+    fn page(&self, nr: usize) -> Option<u64> {
+        self.page.get(nr).copied().flatten()
+    }
+
+    /// pkmap_count[nr] for changing, held from now on; None past LAST_PKMAP.
+    fn count_mut(&mut self, nr: usize) -> Option<&mut u32> {
+        if nr >= self.len {
+            return None;
+        }
+        if nr >= self.count.len() {
+            self.count.resize(nr + 1, 0);
+            self.page.resize(nr + 1, None);
+        }
+        Some(&mut self.count[nr])
+    }
+
+    /// Maps slot `nr` (below LAST_PKMAP) to `pfn` with count 1.
+    fn set(&mut self, nr: usize, pfn: u64) {
+        if let Some(c) = self.count_mut(nr) {
+            *c = 1;
+            self.page[nr] = Some(pfn);
+        }
+    }
+}
+
 /// The highmem mapping state of a machine.
 pub struct Highmem {
-    /// pkmap_count[], LAST_PKMAP entries (none on x86_64).
-    pkmap_count: Vec<u32>,
-    /// The pfn each pkmap PTE maps (mirrors pkmap_page_table).
-    pkmap_page: Vec<Option<u64>>,
+    pkmap: PkmapTable,
     /// How a slot is chosen for a new mapping.
     slots: Box<dyn PkmapSlots>,
     /// current->kmap_ctrl: the slots in use, bottom first.
@@ -227,8 +274,7 @@ impl Highmem {
     ) -> Highmem {
         let n = last_pkmap.min(1 << 16) as usize;
         Highmem {
-            pkmap_count: vec![0; n],
-            pkmap_page: vec![None; n],
+            pkmap: PkmapTable::new(n),
             slots,
             local: Vec::new(),
             local_idx,
@@ -244,9 +290,10 @@ impl Machine {
     /// The pkmap slots whose count is not 0, in slot order.
     pub fn pkmap_slots(&self) -> Vec<PkmapSlot> {
         let h = &self.highmem;
-        h.pkmap_count
+        h.pkmap
+            .count
             .iter()
-            .zip(&h.pkmap_page)
+            .zip(&h.pkmap.page)
             .enumerate()
             .filter(|(_, (&c, _))| c != 0)
             .map(|(nr, (&count, pfn))| PkmapSlot {
@@ -260,11 +307,7 @@ impl Machine {
 
     /// pkmap_count[nr] (0 for a slot that does not exist).
     pub fn pkmap_count(&self, nr: u64) -> u32 {
-        usize::try_from(nr)
-            .ok()
-            .and_then(|i| self.highmem.pkmap_count.get(i))
-            .copied()
-            .unwrap_or(0)
+        self.highmem.pkmap.count(nr)
     }
 
     /// The kmap_local / kmap_atomic stack, bottom first.
@@ -328,8 +371,7 @@ impl Machine {
         (
             &mut h.slots,
             Pkmap {
-                counts: &mut h.pkmap_count,
-                pages: &mut h.pkmap_page,
+                table: &mut h.pkmap,
                 page_address: &mut h.page_address,
                 pt: &mut self.pt,
                 layout: &self.layout,
@@ -347,21 +389,18 @@ impl Machine {
     fn map_new_virtual(&mut self, pfn: u64) -> Option<u64> {
         let (slots, mut pkmap) = self.pkmap();
         let nr = slots.choose(pfn, &mut pkmap)?;
-        let i = usize::try_from(nr)
-            .ok()
-            .filter(|&i| i < pkmap.counts.len())?;
+        let i = usize::try_from(nr).ok().filter(|&i| i < pkmap.table.len)?;
         let vaddr = self.layout.pkmap_addr(nr);
         let h = &mut self.highmem;
         // A correct choice is a slot the flush emptied; one still naming a page (handed out
         // again while in use) takes that page's address away, as set_page_address() would.
-        if let Some(old) = h.pkmap_page[i] {
+        if let Some(old) = h.pkmap.page(i) {
             if h.page_address.get(&old) == Some(&vaddr) {
                 h.page_address.remove(&old);
             }
         }
         self.pt.map(vaddr, pfn);
-        h.pkmap_count[i] = 1;
-        h.pkmap_page[i] = Some(pfn);
+        h.pkmap.set(i, pfn);
         h.page_address.insert(pfn, vaddr);
         Some(vaddr)
     }
@@ -370,7 +409,7 @@ impl Machine {
     fn kmap_high(&mut self, pfn: u64) -> u64 {
         let cur = self.highmem_page_address(pfn);
         let vaddr = match self.pkmap_nr(cur) {
-            Some(nr) if self.highmem.pkmap_page.get(nr) == Some(&Some(pfn)) => cur,
+            Some(nr) if self.highmem.pkmap.page(nr) == Some(pfn) => cur,
             _ => match self.map_new_virtual(pfn) {
                 Some(v) => v,
                 None => {
@@ -382,7 +421,7 @@ impl Machine {
                          Call Trace:\n __schedule\n schedule\n kmap_high\n\
                          (every one of the {} pkmap slots is kmapped and nothing will kunmap one)",
                         self.log.taint_str(),
-                        self.highmem.pkmap_count.len()
+                        self.highmem.pkmap.len
                     );
                     // check_hung_task() adds no taint.
                     self.log.report(ReportKind::KmapMisuse, text);
@@ -391,7 +430,7 @@ impl Machine {
             },
         };
         if let Some(nr) = self.pkmap_nr(vaddr) {
-            if let Some(c) = self.highmem.pkmap_count.get_mut(nr) {
+            if let Some(c) = self.highmem.pkmap.count_mut(nr) {
                 *c = c.saturating_add(1);
             }
         }
@@ -431,7 +470,8 @@ impl Machine {
                 .report_tainting(ReportKind::KmapMisuse, t, Taint::Die);
             return;
         };
-        let Some(c) = self.highmem.pkmap_count.get_mut(nr) else {
+        // A slot never mapped has count 0, as a slot that exists and was flushed.
+        let Some(c) = self.highmem.pkmap.count_mut(nr) else {
             return;
         };
         if *c <= 1 {

@@ -87,10 +87,28 @@ fn power_on_bytes(fill: PowerOnFill, pa: u64, out: &mut [u8]) {
     }
 }
 
+/// A frame of `byte`s, built on the heap (no page-sized value on the stack).
+fn uniform_frame(byte: u8) -> Frame {
+    let f: Box<[u8]> = vec![byte; PAGE_SIZE as usize].into_boxed_slice();
+    // A boxed slice of PAGE_SIZE bytes is a boxed page.
+    f.try_into().unwrap_or_else(|_| unreachable!())
+}
+
 fn power_on_frame(fill: PowerOnFill, pfn: u64) -> Frame {
-    let mut f: Frame = Box::new([0u8; PAGE_SIZE as usize]);
-    power_on_bytes(fill, pfn << PAGE_SHIFT, &mut f[..]);
-    f
+    match fill {
+        PowerOnFill::Byte(b) => uniform_frame(b),
+        PowerOnFill::Junk => {
+            // Built word by word into an empty vector: the page is written once, not zeroed
+            // first.
+            let pa = pfn << PAGE_SHIFT;
+            let mut v = Vec::with_capacity(PAGE_SIZE as usize);
+            for w in 0..PAGE_SIZE / 8 {
+                v.extend_from_slice(&junk8(pa + 8 * w));
+            }
+            let f: Box<[u8]> = v.into_boxed_slice();
+            f.try_into().unwrap_or_else(|_| unreachable!())
+        }
+    }
 }
 
 impl PhysMem {
@@ -115,8 +133,7 @@ impl PhysMem {
             .slot(pfn)
             .get_or_insert_with(|| FrameData::bytes(power_on_frame(fill, pfn)));
         let u = fd.uniform;
-        fd.bytes
-            .get_or_insert_with(|| Box::new([u; PAGE_SIZE as usize]))
+        fd.bytes.get_or_insert_with(|| uniform_frame(u))
     }
 
     /// Reads bytes within one frame. `pa..pa+out.len()` must not cross a page boundary and
@@ -180,6 +197,101 @@ impl PhysMem {
                     buf.iter().position(|&b| b != byte)
                 }
             },
+        }
+    }
+
+    /// The first (or, with `last`, the last) offset in [off, off+n) of frame `pfn` whose
+    /// byte is not `byte`: O(1) for a frame one byte fills, no copy for a materialised one.
+    fn find_not_in_page(
+        &self,
+        pfn: u64,
+        off: usize,
+        n: usize,
+        byte: u8,
+        last: bool,
+    ) -> Option<usize> {
+        let scan = |s: &[u8]| {
+            if last {
+                s.iter().rposition(|&b| b != byte)
+            } else {
+                s.iter().position(|&b| b != byte)
+            }
+        };
+        let whole = |u: u8| (u != byte).then_some(if last { n - 1 } else { 0 });
+        match self.frames.get(pfn) {
+            Some(FrameData { bytes: Some(f), .. }) => scan(&f[off..off + n]),
+            Some(FrameData {
+                bytes: None,
+                uniform,
+            }) => whole(*uniform),
+            None => match self.fill {
+                PowerOnFill::Byte(b) => whole(b),
+                PowerOnFill::Junk => {
+                    let mut buf = [0u8; PAGE_SIZE as usize];
+                    self.power_on_bytes((pfn << PAGE_SHIFT) + off as u64, &mut buf[..n]);
+                    scan(&buf[..n])
+                }
+            },
+        }
+    }
+
+    /// The first offset in [pa, pa+len) (which may cross pages, each below max_pfn) whose
+    /// byte is not `byte`, without copying: what a check of poison or a red zone needs.
+    pub fn find_not_in(&self, pa: u64, len: u64, byte: u8) -> Option<u64> {
+        let mut off = 0u64;
+        while off < len {
+            let p = pa + off;
+            let n = (PAGE_SIZE - (p & (PAGE_SIZE - 1))).min(len - off);
+            let in_page = (p & (PAGE_SIZE - 1)) as usize;
+            if let Some(i) =
+                self.find_not_in_page(p >> PAGE_SHIFT, in_page, n as usize, byte, false)
+            {
+                return Some(off + i as u64);
+            }
+            off += n;
+        }
+        None
+    }
+
+    /// The last offset in [pa, pa+len) whose byte is not `byte`.
+    pub fn rfind_not_in(&self, pa: u64, len: u64, byte: u8) -> Option<u64> {
+        let mut end = len;
+        while end > 0 {
+            // The piece [start, end) of the range that lies in the page of its last byte.
+            let p_last = pa + end - 1;
+            let in_page = p_last & (PAGE_SIZE - 1);
+            let n = (in_page + 1).min(end);
+            let start = end - n;
+            let p = pa + start;
+            let found = self.find_not_in_page(
+                p >> PAGE_SHIFT,
+                (p & (PAGE_SIZE - 1)) as usize,
+                n as usize,
+                byte,
+                true,
+            );
+            if let Some(i) = found {
+                return Some(start + i as u64);
+            }
+            end = start;
+        }
+        None
+    }
+
+    /// Appends the `n` bytes at `pa` (within one page) to `out`.
+    pub fn read_in_page_into(&self, pa: u64, n: usize, out: &mut Vec<u8>) {
+        let off = (pa & (PAGE_SIZE - 1)) as usize;
+        match self.frames.get(pa >> PAGE_SHIFT) {
+            Some(FrameData { bytes: Some(f), .. }) => out.extend_from_slice(&f[off..off + n]),
+            Some(FrameData {
+                bytes: None,
+                uniform,
+            }) => out.resize(out.len() + n, *uniform),
+            None => {
+                let start = out.len();
+                out.resize(start + n, 0);
+                self.power_on_bytes(pa, &mut out[start..]);
+            }
         }
     }
 
@@ -259,6 +371,70 @@ mod tests {
         m.read_in_page(4 << 12, &mut b);
         assert_eq!(b, [junk(4 << 12), 9]);
         assert_eq!(m.materialised(), 3);
+    }
+
+    #[test]
+    fn range_searches_agree_with_a_byte_by_byte_read() {
+        for fill in [PowerOnFill::Junk, PowerOnFill::Byte(0xaa)] {
+            let mut m = PhysMem::new(16, fill);
+            m.fill_page(1, 0x6b);
+            m.fill_page(2, 0x6b);
+            m.fill_page(3, 0x6b);
+            m.fill_in_page((2 << 12) + 100, 3, 0x11);
+            m.fill_in_page((3 << 12) + 4000, 1, 0x6a);
+            m.fill_page(5, 0xaa);
+            let mut all = vec![0u8; 16 << 12];
+            m.read(0, &mut all);
+            for (pa, len) in [
+                (0u64, 16u64 << 12),
+                (1 << 12, 3 << 12),
+                ((1 << 12) + 5, 200),
+                ((2 << 12) + 99, 5),
+                ((2 << 12) + 104, 4000),
+                ((2 << 12) + 104, 8000),
+                ((3 << 12) + 4001, 95),
+                (5 << 12, 4096),
+                ((4 << 12) + 7, 4096),
+                (0, 0),
+            ] {
+                for byte in [0x6b, 0xaa, 0x11] {
+                    let s = &all[pa as usize..(pa + len) as usize];
+                    let first = s.iter().position(|&b| b != byte).map(|i| i as u64);
+                    let last = s.iter().rposition(|&b| b != byte).map(|i| i as u64);
+                    assert_eq!(
+                        m.find_not_in(pa, len, byte),
+                        first,
+                        "{fill:?} {pa:#x}+{len} {byte:#x}"
+                    );
+                    assert_eq!(
+                        m.rfind_not_in(pa, len, byte),
+                        last,
+                        "{fill:?} {pa:#x}+{len} {byte:#x}"
+                    );
+                }
+                let mut v = vec![9u8];
+                let mut off = 0;
+                while off < len {
+                    let p = pa + off;
+                    let n = (PAGE_SIZE - (p & (PAGE_SIZE - 1))).min(len - off);
+                    m.read_in_page_into(p, n as usize, &mut v);
+                    off += n;
+                }
+                assert_eq!(&v[1..], &all[pa as usize..(pa + len) as usize]);
+            }
+        }
+    }
+
+    #[test]
+    fn materialised_frames_keep_their_power_on_contents() {
+        let mut m = PhysMem::new(16, PowerOnFill::Junk);
+        let mut before = vec![0u8; 4096];
+        m.read_in_page(7 << 12, &mut before);
+        m.write_in_page((7 << 12) + 10, &[1]);
+        let mut after = vec![0u8; 4096];
+        m.read_in_page(7 << 12, &mut after);
+        before[10] = 1;
+        assert_eq!(before, after);
     }
 
     #[test]

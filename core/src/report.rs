@@ -255,27 +255,42 @@ pub fn die_header_line(what: &str, err: u64, counter: u32, debug_pagealloc: bool
 /// (rowsize * 2 + rowsize / groupsize + 1 = 49), then each byte as itself when it is
 /// printable ASCII (0x20..=0x7e) and as '.' otherwise.
 pub fn hex_dump_lines(prefix: &str, addr: u64, ptr_width: usize, buf: &[u8]) -> Vec<String> {
+    use std::fmt::Write;
     const ROWSIZE: usize = 16;
     const ASCII_COLUMN: usize = ROWSIZE * 2 + ROWSIZE + 1;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // Built a character at a time (reports over whole pages and large objects print
+    // thousands of rows; per-byte formatting was most of their cost).
     buf.chunks(ROWSIZE)
         .enumerate()
         .map(|(i, row)| {
-            let hex: Vec<String> = row.iter().map(|b| format!("{b:02x}")).collect();
-            let ascii: String = row
-                .iter()
-                .map(|&b| {
-                    if (0x20..0x7f).contains(&b) {
-                        b as char
-                    } else {
-                        '.'
-                    }
-                })
-                .collect();
-            format!(
-                "{prefix}{:0ptr_width$x}: {:<ASCII_COLUMN$}{ascii}",
-                addr.wrapping_add((i * ROWSIZE) as u64),
-                hex.join(" ")
-            )
+            let mut line =
+                String::with_capacity(prefix.len() + ptr_width + 2 + ASCII_COLUMN + ROWSIZE);
+            line.push_str(prefix);
+            // Writing to a String cannot fail.
+            let _ = write!(
+                line,
+                "{:0ptr_width$x}: ",
+                addr.wrapping_add((i * ROWSIZE) as u64)
+            );
+            let hex_start = line.len();
+            for (j, &b) in row.iter().enumerate() {
+                if j > 0 {
+                    line.push(' ');
+                }
+                line.push(HEX[usize::from(b >> 4)] as char);
+                line.push(HEX[usize::from(b & 15)] as char);
+            }
+            let pad = ASCII_COLUMN.saturating_sub(line.len() - hex_start);
+            line.extend(std::iter::repeat_n(' ', pad));
+            line.extend(row.iter().map(|&b| {
+                if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                }
+            }));
+            line
         })
         .collect()
 }
@@ -327,5 +342,48 @@ mod tests {
         log.add_taint(Taint::BadPage, &mut t);
         assert_eq!(t, "BUG");
         assert_eq!(log.taint_str(), "Tainted: G    B D           ");
+    }
+
+    /// The row format, computed the slow way (per-byte `format!`), for comparison.
+    fn reference_hex_dump(prefix: &str, addr: u64, w: usize, buf: &[u8]) -> Vec<String> {
+        buf.chunks(16)
+            .enumerate()
+            .map(|(i, row)| {
+                let hex: Vec<String> = row.iter().map(|b| format!("{b:02x}")).collect();
+                let ascii: String = row
+                    .iter()
+                    .map(|&b| {
+                        if (0x20..0x7f).contains(&b) {
+                            b as char
+                        } else {
+                            '.'
+                        }
+                    })
+                    .collect();
+                format!(
+                    "{prefix}{:0w$x}: {:<49}{ascii}",
+                    addr.wrapping_add((i * 16) as u64),
+                    hex.join(" ")
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hex_dump_rows_match_print_hex_dump() {
+        let bytes: Vec<u8> = (0..=255u8).chain(b"Hello, kmem!".iter().copied()).collect();
+        for len in [0usize, 1, 15, 16, 17, 31, 200, bytes.len()] {
+            for (prefix, addr, w) in [("", 0xc1000000u64, 8), ("Object ", u64::MAX - 20, 16)] {
+                assert_eq!(
+                    hex_dump_lines(prefix, addr, w, &bytes[..len]),
+                    reference_hex_dump(prefix, addr, w, &bytes[..len]),
+                    "len {len}"
+                );
+            }
+        }
+        assert_eq!(
+            hex_dump_lines("", 0xc1234560, 8, b"\xaa\xaaAB"),
+            vec!["c1234560: aa aa 41 42                                      ..AB".to_string()]
+        );
     }
 }

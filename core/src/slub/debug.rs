@@ -285,20 +285,21 @@ impl Machine {
         value: u8,
         len: u64,
     ) -> bool {
-        let mut buf = vec![0u8; len as usize];
-        self.phys_read(self.slab_pa(start), &mut buf);
-        let Some(first) = buf.iter().position(|&b| b != value) else {
+        let pa = self.slab_pa(start);
+        let Some(first) = self.phys_find_not(pa, len, value) else {
             return true;
         };
-        let last = buf.iter().rposition(|&b| b != value).unwrap_or(first);
-        let fault = start + first as u64;
-        let end = start + last as u64 + 1;
+        let last = self.phys_rfind_not(pa, len, value).unwrap_or(first);
+        let mut bad = [0u8];
+        self.phys_read(pa + first, &mut bad);
+        let fault = start + first;
+        let end = start + last + 1;
         let range = format!(
             "0x{}-0x{} @offset={}. First byte 0x{:x} instead of 0x{:x}",
             self.px(fault),
             self.px(end - 1),
             fault - self.slab_address(pfn),
-            buf[first],
+            bad[0],
             value
         );
         let title = format!("{what} overwritten");
@@ -386,17 +387,15 @@ impl Machine {
             return;
         }
         let pad = start + length - remainder;
-        let mut buf = vec![0u8; remainder as usize];
-        self.phys_read(self.slab_pa(pad), &mut buf);
-        let Some(first) = buf.iter().position(|&b| b != POISON_INUSE) else {
+        let pad_pa = self.slab_pa(pad);
+        let Some(first) = self.phys_find_not(pad_pa, remainder, POISON_INUSE) else {
             return;
         };
-        let last = buf
-            .iter()
-            .rposition(|&b| b != POISON_INUSE)
+        let last = self
+            .phys_rfind_not(pad_pa, remainder, POISON_INUSE)
             .unwrap_or(first);
-        let fault = pad + first as u64;
-        let end = pad + last as u64 + 1;
+        let fault = pad + first;
+        let end = pad + last + 1;
         let title = format!(
             "Padding overwritten. 0x{}-0x{} @offset={}",
             self.px(fault),

@@ -3,6 +3,9 @@
 
 use kmem_vocab::ReportKind;
 
+use super::{Judgement, MisuseKind as M, Model};
+use crate::scenario::Op;
+
 #[derive(Clone, Debug, Default)]
 pub struct CtxModel {
     preempt: u32,
@@ -102,5 +105,27 @@ impl CtxModel {
             }
         }
         vec![]
+    }
+}
+
+/// The context family's statements: locks, interrupts, softirqs and preemption.
+impl Model {
+    pub(crate) fn context_op(&mut self, j: &mut Judgement, op: &Op) {
+        let op = match op {
+            Op::SpinLock => CtxOp::SpinLock,
+            Op::SpinUnlock => CtxOp::SpinUnlock,
+            Op::LocalIrqDisable => CtxOp::LocalIrqDisable,
+            Op::LocalIrqEnable => CtxOp::LocalIrqEnable,
+            Op::IrqEnter => CtxOp::IrqEnter,
+            Op::IrqExit => CtxOp::IrqExit,
+            Op::LocalBhDisable => CtxOp::LocalBhDisable,
+            Op::LocalBhEnable => CtxOp::LocalBhEnable,
+            Op::PreemptDisable => CtxOp::PreemptDisable,
+            Op::PreemptEnable => CtxOp::PreemptEnable,
+            _ => return,
+        };
+        for r in self.ctx.apply(op) {
+            j.misuse(M::Report(r), Some(r));
+        }
     }
 }

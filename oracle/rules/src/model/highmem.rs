@@ -11,8 +11,9 @@ use kmem_vocab::{Arch, ReportKind};
 
 use super::context::{CtxModel, CtxOp};
 use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
-use super::{FailureKind as F, Judgement, MisuseKind as M};
-use crate::outcome::Outcome;
+use super::{FailureKind as F, Judgement, MisuseKind as M, Model};
+use crate::outcome::{Env, Outcome};
+use crate::scenario::Op;
 
 /// KM_MAX_IDX: the kmap_local / kmap_atomic stack depth.
 pub const KM_MAX_IDX: u64 = 16;
@@ -35,9 +36,11 @@ pub struct HighmemModel {
     pkmap_base: u64,
     fixaddr_top: u64,
     fix_kmap_begin: u64,
-    /// pkmap_count[] (empty without highmem support).
+    /// LAST_PKMAP (0 without highmem support).
+    last_pkmap: usize,
+    /// pkmap_count[], held up to the highest slot ever mapped (the rest are 0).
     count: Vec<u32>,
-    /// The page each pkmap PTE maps.
+    /// The page each pkmap PTE maps, as far as `count` goes.
     slot_pfn: Vec<Option<u64>>,
     /// last_pkmap_nr.
     last_nr: u64,
@@ -45,7 +48,7 @@ pub struct HighmemModel {
     virt: BTreeMap<u64, u64>,
     /// The kmap_local stack: (address, pfn), bottom first.
     stack: Vec<(u64, u64)>,
-    /// Slots (pkmap numbers, and kmap_local indexes + 1 << 20) that were ever used: an
+    /// Slots (pkmap numbers, and kmap_local indexes + LOCAL_SLOTS) that were ever used: an
     /// access to one after it is gone is a use after unmap, not a wild access.
     used: BTreeSet<u64>,
 }
@@ -67,8 +70,9 @@ impl HighmemModel {
             pkmap_base: f.pkmap_base,
             fixaddr_top: f.fixaddr_top,
             fix_kmap_begin: f.fix_kmap_begin,
-            count: vec![0; n],
-            slot_pfn: vec![None; n],
+            last_pkmap: n,
+            count: Vec::new(),
+            slot_pfn: Vec::new(),
             last_nr: 0,
             virt: BTreeMap::new(),
             stack: Vec::new(),
@@ -86,7 +90,7 @@ impl HighmemModel {
     }
 
     fn pkmap_nr(&self, va: u64) -> Option<usize> {
-        let end = self.pkmap_base + self.count.len() as u64 * PAGE_SIZE;
+        let end = self.pkmap_base + self.last_pkmap as u64 * PAGE_SIZE;
         if !self.i386 || !(self.pkmap_base..end).contains(&va) {
             return None;
         }
@@ -111,7 +115,11 @@ impl HighmemModel {
     /// What the page table holds for `va` if it is a pkmap or kmap_local address.
     pub fn slot(&self, va: u64) -> Option<Slot> {
         if let Some(nr) = self.pkmap_nr(va) {
-            return Some(match (self.count[nr], self.slot_pfn[nr]) {
+            let held = (
+                self.count.get(nr).copied().unwrap_or(0),
+                self.slot_pfn.get(nr).copied().flatten(),
+            );
+            return Some(match held {
                 (c, Some(pfn)) if c >= 1 => Slot::Mapped { pfn, live: c >= 2 },
                 _ => Slot::Unmapped {
                     was_used: self.used.contains(&(nr as u64)),
@@ -152,7 +160,7 @@ impl HighmemModel {
 
     /// map_new_virtual(): the slot Linux takes, or None when every slot is pinned.
     fn map_new_virtual(&mut self, pfn: u64) -> Option<u64> {
-        let last = self.count.len() as u64;
+        let last = self.last_pkmap as u64;
         if last == 0 {
             return None;
         }
@@ -164,6 +172,10 @@ impl HighmemModel {
                 left = last;
             }
             let nr = self.last_nr as usize;
+            if nr >= self.count.len() {
+                self.count.resize(nr + 1, 0);
+                self.slot_pfn.resize(nr + 1, None);
+            }
             if self.count[nr] == 0 {
                 self.count[nr] = 1;
                 self.slot_pfn[nr] = Some(pfn);
@@ -242,8 +254,8 @@ impl HighmemModel {
                         }
                     },
                 };
-                if let Some(nr) = self.pkmap_nr(va) {
-                    self.count[nr] = self.count[nr].saturating_add(1);
+                if let Some(c) = self.pkmap_nr(va).and_then(|nr| self.count.get_mut(nr)) {
+                    *c = c.saturating_add(1);
                 }
                 va
             }
@@ -271,7 +283,7 @@ impl HighmemModel {
         }
         let nr = self.virt.get(&pfn).and_then(|&va| self.pkmap_nr(va));
         match nr {
-            Some(nr) if self.count[nr] >= 2 => self.count[nr] -= 1,
+            Some(nr) if self.count.get(nr).is_some_and(|&c| c >= 2) => self.count[nr] -= 1,
             // Not kmapped at all, or its last kmap already dropped: BUG.
             _ => Self::kmap_misuse(j),
         }
@@ -313,5 +325,35 @@ impl HighmemModel {
                 format!("{what} gave {got:#x}, expected {want:#x}"),
             );
         }
+    }
+}
+
+/// The highmem family's statements: kmap, kmap_atomic, kmap_local_page and their unmaps.
+impl Model {
+    pub(crate) fn highmem_op(&mut self, j: &mut Judgement, op: &Op, env: &Env, out: &Outcome) {
+        let ev = self.evaluator(env);
+        match op {
+            Op::Kmap { page } => self.kmap(j, How::Kmap, ev(page), out),
+            Op::KmapAtomic { page } => self.kmap(j, How::Atomic, ev(page), out),
+            Op::KmapLocalPage { page } => self.kmap(j, How::Local, ev(page), out),
+            Op::Kunmap { page } => {
+                let f = self.pages.facts.clone();
+                self.highmem.kunmap(j, &f, ev(page));
+            }
+            Op::KunmapAtomic { addr } => self.highmem.unmap_local(j, &mut self.ctx, ev(addr), true),
+            Op::KunmapLocal { addr } => self.highmem.unmap_local(j, &mut self.ctx, ev(addr), false),
+            _ => {}
+        }
+    }
+
+    fn kmap(&mut self, j: &mut Judgement, how: How, page: u64, out: &Outcome) {
+        let f = self.pages.facts.clone();
+        let want = self.highmem.map(j, &mut self.ctx, &f, how, page);
+        let what = match how {
+            How::Kmap => "kmap",
+            How::Atomic => "kmap_atomic",
+            How::Local => "kmap_local_page",
+        };
+        HighmemModel::expect(j, what, want, out);
     }
 }

@@ -2,11 +2,20 @@
 //! allocations are live, which pages they own, what bytes they must hold, the zone and GFP
 //! rules, and which misuse each enabled debug option must catch. It predicts; it never
 //! allocates.
+//!
+//! One module per family of the scenario language, each holding that allocator's state and
+//! the rules of its statements: [`pages`] (the buddy allocator), [`translate`], [`context`],
+//! [`highmem`] (kmap), [`vmalloc`], [`slab`], [`kmalloc`], [`mempool`], and [`access`] (the
+//! client's reads and writes). [`step`] only dispatches a statement to them; [`facts`] is
+//! what the boot configuration fixes (zones, layout), [`shadow`] the bytes memory must hold.
 
+pub mod access;
 pub mod context;
 pub mod facts;
 pub mod highmem;
 mod i386_areas;
+pub mod kmalloc;
+pub mod mempool;
 pub mod pages;
 pub mod shadow;
 pub mod slab;

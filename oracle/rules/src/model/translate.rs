@@ -6,7 +6,9 @@ use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
 use super::highmem::{HighmemModel, Slot};
 use super::pages::PageModel;
 use super::vmalloc::{VmAddr, VmallocModel};
-use super::MisuseKind as M;
+use super::{FailureKind as F, Judgement, MisuseKind as M, Model};
+use crate::outcome::{Env, Outcome};
+use crate::scenario::Op;
 
 /// The physical address `va` maps to right now, by the model's tables; None when an access
 /// there must fault.
@@ -64,4 +66,62 @@ pub fn classify(
             },
         ),
     })
+}
+
+/// The translation family's statements: page_address, virt_to_page, page_to_phys,
+/// virt_to_phys and phys_to_virt.
+impl Model {
+    pub(crate) fn translate_op(&mut self, j: &mut Judgement, op: &Op, env: &Env, out: &Outcome) {
+        let ev = self.evaluator(env);
+        match op {
+            Op::PageAddress { page } => {
+                if let Some(pfn) = self.facts().pfn_of_page(ev(page)) {
+                    let want = if self.facts().is_highmem(pfn) {
+                        self.highmem.page_virtual(pfn).unwrap_or(0)
+                    } else {
+                        self.facts().lowmem_va(pfn)
+                    };
+                    self.expect_value(j, "page_address", want, out);
+                }
+            }
+            Op::VirtToPage { addr } => {
+                let a = ev(addr);
+                self.pages.translate_misuse(j, a);
+                if self.facts().is_lowmem_va(a) {
+                    let want = self
+                        .facts()
+                        .page_ptr((a - self.facts().page_offset) >> PAGE_SHIFT);
+                    self.expect_value(j, "virt_to_page", want, out);
+                }
+            }
+            Op::PageToPhys { page } => {
+                if let Some(pfn) = self.facts().pfn_of_page(ev(page)) {
+                    self.expect_value(j, "page_to_phys", pfn << PAGE_SHIFT, out);
+                }
+            }
+            Op::VirtToPhys { addr } => {
+                let a = ev(addr);
+                self.pages.translate_misuse(j, a);
+                let want = self.facts().word(a.wrapping_sub(self.facts().page_offset));
+                self.expect_value(j, "virt_to_phys", want, out);
+            }
+            Op::PhysToVirt { phys } => {
+                let want = self
+                    .facts()
+                    .word(ev(phys).wrapping_add(self.facts().page_offset));
+                self.expect_value(j, "phys_to_virt", want, out);
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn expect_value(&self, j: &mut Judgement, what: &str, want: u64, out: &Outcome) {
+        let got = out.value.unwrap_or(0);
+        if got != want {
+            j.fail(
+                F::WrongTranslation,
+                format!("{what} gave {got:#x}, expected {want:#x}"),
+            );
+        }
+    }
 }

@@ -1,30 +1,17 @@
-//! The vmalloc rules (mm/vmalloc.c), worked out by the oracle itself: every area lies in
-//! [VMALLOC_START, VMALLOC_END), page aligned, followed by an unmapped guard page, and
-//! overlaps no other area (guards included); its pages come from the page allocator one at a
-//! time (they arrive as page events during the call: the i-th page taken is mapped at the
-//! i-th page of the area), from any zone for vmalloc/vzalloc, from 32-bit addressable lowmem
-//! for vmalloc_32; vzalloc memory reads as zero; vfree of an unknown or interior address and
-//! a second vfree are reported; vmalloc and vmap from interrupt context are a BUG, vfree from
-//! interrupt context is deferred.
-//!
-//! The deferred free's timing is the machine's documented convention (the work item runs at
-//! the next vmalloc-family call made where the worker could be scheduled); the oracle checks
-//! that the pages come back exactly then and that the area stays mapped until they do.
-//!
-//! A vmalloc of more than PAGE_SIZE / sizeof(void *) pages vmallocs its page array too: the
-//! oracle knows how many pages that takes but not where that area lies, so while such an
-//! area is live it does not judge a failure for lack of address space.
-
-use std::collections::BTreeMap;
+//! vmalloc, vzalloc, vmalloc_32, __vmalloc_node and vmap judged: where the area may lie,
+//! which pages it must take and from which zones, when the call must fail and when a
+//! failure is spurious.
 
 use kmem_vocab::gfp::*;
-use kmem_vocab::{Arch, ReportKind};
 
-use super::context::CtxModel;
-use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
-use super::pages::PageModel;
-use super::{FailureKind as F, Judgement, MisuseKind as M};
+use super::free::check_frees;
+use super::{Area, AreaKind, VmallocModel};
+use crate::model::context::CtxModel;
+use crate::model::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
+use crate::model::pages::PageModel;
+use crate::model::{FailureKind as F, Judgement};
 use crate::outcome::Outcome;
+use crate::scenario::Op;
 
 /// One call of the vmalloc family: vmalloc() is `__vmalloc_node(size, 1, GFP_KERNEL)`.
 #[derive(Clone, Copy, Debug)]
@@ -36,248 +23,25 @@ pub struct VmallocCall {
     pub gfp: Gfp,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AreaKind {
-    /// vmalloc, vzalloc, vmalloc_32: the pages belong to the area.
-    Vmalloc,
-    /// vmap: the caller's pages.
-    Vmap,
-}
-
-#[derive(Clone, Debug)]
-pub struct Area {
-    pub kind: AreaKind,
-    /// The requested size (the usable size for vmap).
-    pub size: u64,
-    /// The pfn mapped at each page, in address order.
-    pub pfns: Vec<u64>,
-    /// The pages of a vmalloc'ed page array (its area's address is not known).
-    pub array: Vec<u64>,
-    /// vfree()d from interrupt context and not yet freed.
-    pub queued: bool,
-    pub line: u32,
-}
-
-impl Area {
-    fn mapped_len(&self) -> u64 {
-        (self.pfns.len() as u64) << PAGE_SHIFT
-    }
-    /// The end of the area, guard page included.
-    fn end(&self, start: u64) -> u64 {
-        start + self.mapped_len() + PAGE_SIZE
-    }
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct VmallocModel {
-    pub areas: BTreeMap<u64, Area>,
-    /// Areas freed and whose start no area has taken since: start to end (guard included).
-    freed: BTreeMap<u64, u64>,
-    /// vfree_atomic()'s queue, oldest first.
-    deferred: Vec<u64>,
-}
-
-/// The vmalloc address space as the oracle sees it at one address.
-pub enum VmAddr {
-    /// Mapped to `pfn`: `owned` when the bytes [va, va+len) are the client's to touch.
-    Mapped { pfn: u64, owned: bool, kind: M },
-    /// Must fault.
-    Unmapped { kind: M },
+/// The vmalloc-family call an operation is, with the mask and alignment its wrapper uses.
+pub(crate) fn vmalloc_call(op: &Op) -> Option<VmallocCall> {
+    let (what, size, align, gfp) = match *op {
+        Op::Vmalloc { size } => ("vmalloc", size, 1, GFP_KERNEL),
+        Op::Vzalloc { size } => ("vzalloc", size, 1, GFP_KERNEL | __GFP_ZERO),
+        // GFP_VMALLOC32.
+        Op::Vmalloc32 { size } => ("vmalloc_32", size, 1, GFP_KERNEL | GFP_DMA32),
+        Op::VmallocNode { size, align, gfp } => ("__vmalloc_node", size, align, gfp),
+        _ => return None,
+    };
+    Some(VmallocCall {
+        what,
+        size,
+        align,
+        gfp,
+    })
 }
 
 impl VmallocModel {
-    fn ptr_size(f: &Facts) -> u64 {
-        match f.arch {
-            Arch::I386 => 4,
-            Arch::X86_64 => 8,
-        }
-    }
-
-    fn totalram(f: &Facts) -> u64 {
-        f.zones.iter().map(|z| z.managed).sum()
-    }
-
-    /// The live area whose range, guard page included, contains `va`: (start, area).
-    fn find(&self, va: u64) -> Option<(u64, &Area)> {
-        let (&s, a) = self.areas.range(..=va).next_back()?;
-        (va < a.end(s)).then_some((s, a))
-    }
-
-    /// Whether an area with a page array of unknown address is live.
-    fn hidden_areas(&self) -> bool {
-        self.areas.values().any(|a| !a.array.is_empty())
-    }
-
-    /// What `va` is, for an access of `len` bytes within one page. None outside the vmalloc
-    /// space.
-    pub fn classify(&self, f: &Facts, pages: &PageModel, va: u64, len: u64) -> Option<VmAddr> {
-        if va < f.vmalloc_start || va >= f.vmalloc_end {
-            return None;
-        }
-        if let Some((s, a)) = self.find(va) {
-            let off = va - s;
-            if off >= a.mapped_len() {
-                return Some(VmAddr::Unmapped {
-                    kind: M::OutOfBounds,
-                });
-            }
-            let pfn = a.pfns[(off >> PAGE_SHIFT) as usize];
-            if a.queued {
-                return Some(VmAddr::Mapped {
-                    pfn,
-                    owned: false,
-                    kind: M::UseAfterFree,
-                });
-            }
-            return Some(match a.kind {
-                AreaKind::Vmalloc => VmAddr::Mapped {
-                    pfn,
-                    owned: off + len <= a.size,
-                    kind: M::OutOfBounds,
-                },
-                AreaKind::Vmap => VmAddr::Mapped {
-                    pfn,
-                    owned: pages.owned(pfn),
-                    kind: pages.stray_kind(pfn),
-                },
-            });
-        }
-        let was = self
-            .freed
-            .range(..=va)
-            .next_back()
-            .is_some_and(|(_, &e)| va < e);
-        Some(VmAddr::Unmapped {
-            kind: if was { M::UseAfterFree } else { M::WildAccess },
-        })
-    }
-
-    /// Whether a live vmalloc area holds page `pfn` (as a page of the area or of its page
-    /// array): the oracle follows its bytes.
-    pub fn holds(&self, pfn: u64) -> bool {
-        self.areas.values().any(|a| {
-            a.kind == AreaKind::Vmalloc && (a.pfns.contains(&pfn) || a.array.contains(&pfn))
-        })
-    }
-
-    /// The pfn the page table maps at `va` in the vmalloc space.
-    pub fn pte(&self, va: u64) -> Option<u64> {
-        let (s, a) = self.find(va)?;
-        a.pfns.get(((va - s) >> PAGE_SHIFT) as usize).copied()
-    }
-
-    /// Where the queued vfree() of `addr` must write its llist node, and what: the address
-    /// queued before it, or 0.
-    pub fn llist_next(&self) -> u64 {
-        self.deferred.last().copied().unwrap_or(0)
-    }
-
-    /// vfree() from interrupt context of `addr`, after the node was written (`mapped`:
-    /// the write did not fault).
-    pub fn queue(&mut self, addr: u64) {
-        if let Some(a) = self.areas.get_mut(&addr) {
-            a.queued = true;
-        }
-        self.deferred.push(addr);
-    }
-
-    /// Runs the deferred frees, newest first, as delayed_vfree_work() does.
-    fn flush(&mut self, j: &mut Judgement, frees: &mut Vec<u64>) {
-        let q = std::mem::take(&mut self.deferred);
-        for &a in q.iter().rev() {
-            self.vfree_process(j, a, frees);
-        }
-    }
-
-    fn flush_if(&mut self, j: &mut Judgement, ctx: &CtxModel, frees: &mut Vec<u64>) {
-        if ctx.may_sleep() {
-            self.flush(j, frees);
-        }
-    }
-
-    /// Removes the area at exactly `addr`; the pages it must give back go to `frees`.
-    fn remove(&mut self, addr: u64, free_pages: bool, frees: &mut Vec<u64>) -> bool {
-        let Some(a) = self.areas.remove(&addr) else {
-            return false;
-        };
-        if free_pages && a.kind == AreaKind::Vmalloc {
-            frees.extend(&a.pfns);
-            frees.extend(&a.array);
-        }
-        self.freed.insert(addr, a.end(addr));
-        true
-    }
-
-    fn unknown_free(&self, j: &mut Judgement, addr: u64) {
-        let kind = if self.freed.contains_key(&addr) && self.find(addr).is_none() {
-            ReportKind::DoubleFree
-        } else {
-            ReportKind::InvalidFree
-        };
-        j.misuse(M::Report(kind), Some(kind));
-    }
-
-    /// vfree() in process context, after its might_sleep().
-    fn vfree_process(&mut self, j: &mut Judgement, addr: u64, frees: &mut Vec<u64>) {
-        if addr == 0 {
-            return;
-        }
-        if !addr.is_multiple_of(PAGE_SIZE) {
-            j.misuse(
-                M::Report(ReportKind::InvalidFree),
-                Some(ReportKind::InvalidFree),
-            );
-            return;
-        }
-        if !self.remove(addr, true, frees) {
-            self.unknown_free(j, addr);
-        }
-    }
-
-    fn sleeping(j: &mut Judgement) {
-        j.misuse(
-            M::Report(ReportKind::SleepInAtomic),
-            Some(ReportKind::SleepInAtomic),
-        );
-    }
-
-    /// vfree() in process context (the interrupt-context path is the caller's: it must write
-    /// through the MMU first).
-    pub fn vfree(&mut self, j: &mut Judgement, ctx: &CtxModel, addr: u64) -> Vec<u64> {
-        let mut frees = vec![];
-        if !ctx.may_sleep() {
-            Self::sleeping(j);
-        }
-        self.flush_if(j, ctx, &mut frees);
-        self.vfree_process(j, addr, &mut frees);
-        frees
-    }
-
-    /// vunmap().
-    pub fn vunmap(&mut self, j: &mut Judgement, ctx: &CtxModel, addr: u64) -> Vec<u64> {
-        let mut frees = vec![];
-        if ctx.in_interrupt() {
-            Self::sleeping(j);
-            return frees;
-        }
-        if !ctx.may_sleep() {
-            Self::sleeping(j);
-        }
-        self.flush_if(j, ctx, &mut frees);
-        if addr == 0 {
-            return frees;
-        }
-        if !addr.is_multiple_of(PAGE_SIZE) {
-            j.misuse(
-                M::Report(ReportKind::InvalidFree),
-                Some(ReportKind::InvalidFree),
-            );
-        } else if !self.remove(addr, false, &mut frees) {
-            self.unknown_free(j, addr);
-        }
-        frees
-    }
-
     /// Checks an area the kernel placed at `v` spanning `pages` pages plus the guard.
     fn check_place(&self, j: &mut Judgement, f: &Facts, what: &str, v: u64, pages: u64) -> bool {
         let end = v as u128 + ((pages as u128 + 1) << PAGE_SHIFT);
@@ -589,38 +353,6 @@ impl VmallocModel {
                 queued: false,
                 line,
             },
-        );
-    }
-}
-
-/// The pages a call gave back must be exactly those of the areas it freed.
-pub fn check_frees(j: &mut Judgement, what: &str, want: &[u64], got: &[u64]) {
-    let mut want = want.to_vec();
-    let mut got = got.to_vec();
-    want.sort_unstable();
-    got.sort_unstable();
-    if want != got {
-        let extra: Vec<String> = got
-            .iter()
-            .filter(|p| !want.contains(p))
-            .take(4)
-            .map(|p| format!("{p:#x}"))
-            .collect();
-        let missing: Vec<String> = want
-            .iter()
-            .filter(|p| !got.contains(p))
-            .take(4)
-            .map(|p| format!("{p:#x}"))
-            .collect();
-        j.fail(
-            F::WrongValue,
-            format!(
-                "{what} gave back {} pages, the areas it freed held {} (not expected: [{}]; missing: [{}])",
-                got.len(),
-                want.len(),
-                extra.join(", "),
-                missing.join(", ")
-            ),
         );
     }
 }

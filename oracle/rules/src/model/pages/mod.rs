@@ -9,7 +9,11 @@ use kmem_vocab::{BootConfig, ReportKind};
 use super::context::CtxModel;
 use super::facts::{Facts, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
 use super::shadow::Shadow;
-use super::{FailureKind as F, Judgement, MisuseKind as M};
+
+mod buddyinfo;
+use super::{FailureKind as F, Judgement, MisuseKind as M, Model};
+use crate::outcome::{Env, Outcome};
+use crate::scenario::Op;
 
 const PAGE_POISON: u8 = 0xaa;
 
@@ -449,50 +453,6 @@ impl PageModel {
     }
 }
 
-impl PageModel {
-    /// /proc/buddyinfo as a correct buddy allocator must show it: its free blocks are the
-    /// maximal naturally aligned runs of free pages in each zone (no two free buddies are
-    /// ever left unmerged), so the free-page set alone decides nr_free of every order.
-    pub fn expected_buddyinfo(&self) -> Vec<[u64; (MAX_ORDER + 1) as usize]> {
-        self.facts
-            .zones
-            .iter()
-            .enumerate()
-            .map(|(zi, z)| {
-                let mut nr = [0u64; (MAX_ORDER + 1) as usize];
-                let mut cur = z.start;
-                for (s, e) in self.busy(zi) {
-                    if cur < s {
-                        count_blocks(&mut nr, cur, s);
-                    }
-                    cur = cur.max(e);
-                }
-                nr
-            })
-            .collect()
-    }
-}
-
-/// Adds the maximal aligned blocks of [s, e) to `nr`; whole top-order blocks are counted,
-/// not walked.
-fn count_blocks(nr: &mut [u64; (MAX_ORDER + 1) as usize], mut s: u64, e: u64) {
-    let top = 1u64 << MAX_ORDER;
-    while s < e {
-        if s.is_multiple_of(top) && e - s >= top {
-            let n = (e - s) / top;
-            nr[MAX_ORDER as usize] += n;
-            s += n * top;
-            continue;
-        }
-        let mut o = MAX_ORDER;
-        while o > 0 && (!s.is_multiple_of(1 << o) || s + (1 << o) > e) {
-            o -= 1;
-        }
-        nr[o as usize] += 1;
-        s += 1 << o;
-    }
-}
-
 /// What vmalloc's judgement needs from the page model.
 impl PageModel {
     /// Free pages a run of order-0 allocations with `gfp` can take before every zone it may
@@ -512,5 +472,104 @@ impl PageModel {
     pub fn expect_zeroed(&mut self, pfn: u64) {
         self.shadow.fill_page(pfn, 0);
         self.zeroed.insert(pfn);
+    }
+}
+
+/// The page family's statements: alloc_pages, __get_free_pages and their frees.
+impl Model {
+    pub(crate) fn pages_op(
+        &mut self,
+        j: &mut Judgement,
+        line: u32,
+        op: &Op,
+        env: &Env,
+        out: &Outcome,
+    ) {
+        let ev = self.evaluator(env);
+        match op {
+            Op::AllocPages { gfp, order } => {
+                let v = out.value.unwrap_or(0);
+                let pfn = match v {
+                    0 => None,
+                    v => match self.facts().pfn_of_page(v) {
+                        Some(p) => Some(p),
+                        None => {
+                            j.fail(
+                                F::WrongValue,
+                                format!("alloc_pages returned {v:#x}, which is no struct page"),
+                            );
+                            return;
+                        }
+                    },
+                };
+                self.pages.allocated(j, line, *gfp, *order, pfn, &self.ctx);
+            }
+            Op::GetFreePages { gfp, order } => self.get_free(j, line, *gfp, *order, out),
+            Op::GetFreePage { gfp } => self.get_free(j, line, *gfp, 0, out),
+            Op::GetZeroedPage { gfp } => self.get_free(j, line, *gfp | __GFP_ZERO, 0, out),
+            Op::FreePagesPage { page, order } => match self.facts().pfn_of_page(ev(page)) {
+                Some(pfn) => {
+                    if !self.foreign_free(j, pfn) {
+                        self.pages.free(j, pfn, *order);
+                    }
+                }
+                None => j.misuse(
+                    M::Report(ReportKind::InvalidFree),
+                    Some(ReportKind::InvalidFree),
+                ),
+            },
+            Op::FreePages { addr, order } => self.free_addr(j, ev(addr), *order),
+            Op::FreePage { addr } => self.free_addr(j, ev(addr), 0),
+            _ => {}
+        }
+    }
+
+    fn get_free(&mut self, j: &mut Judgement, line: u32, gfp: Gfp, order: u32, out: &Outcome) {
+        let v = out.value.unwrap_or(0);
+        let gfp = gfp & !__GFP_HIGHMEM;
+        let pfn = if v == 0 {
+            None
+        } else if !self.facts().is_lowmem_va(v) || !v.is_multiple_of(PAGE_SIZE) {
+            j.fail(
+                F::WrongValue,
+                format!("__get_free_pages returned {v:#x}, not a page-aligned lowmem address"),
+            );
+            return;
+        } else {
+            Some((v - self.facts().page_offset) >> PAGE_SHIFT)
+        };
+        self.pages.allocated(j, line, gfp, order, pfn, &self.ctx);
+    }
+
+    fn free_addr(&mut self, j: &mut Judgement, addr: u64, order: u32) {
+        if addr == 0 {
+            return;
+        }
+        if !self.facts().is_lowmem_va(addr) || !addr.is_multiple_of(PAGE_SIZE) {
+            j.misuse(
+                M::Report(ReportKind::InvalidFree),
+                Some(ReportKind::InvalidFree),
+            );
+            return;
+        }
+        let pfn = (addr - self.facts().page_offset) >> PAGE_SHIFT;
+        if !self.foreign_free(j, pfn) {
+            self.pages.free(j, pfn, order);
+        }
+    }
+
+    /// A client free of a page another allocator (vmalloc, the slab, a mempool) holds now:
+    /// the page allocator cannot tell it from a free of the client's own page (both are a
+    /// reference dropped), so it frees the page under that allocator's feet, unreported,
+    /// and what follows is no longer predictable (taint).
+    fn foreign_free(&mut self, j: &mut Judgement, pfn: u64) -> bool {
+        match self.pages.block_of(pfn) {
+            Some((_, b)) if !b.client => {
+                j.misuse.push(M::Report(ReportKind::InvalidFree));
+                self.tainted = true;
+                true
+            }
+            _ => false,
+        }
     }
 }

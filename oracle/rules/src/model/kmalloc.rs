@@ -1,0 +1,454 @@
+//! The kmalloc rules (mm/slab_common.c, mm/slub.c): the size classes and the kmalloc caches
+//! they name (kmalloc-, kmalloc-rcl-, dma-kmalloc-, kmalloc-cg-), large kmalloc straight from
+//! the page allocator above KMALLOC_MAX_CACHE_SIZE, KMALLOC_MAX_SIZE, ZERO_SIZE_PTR, and
+//! kmalloc/kzalloc/krealloc/ksize/kfree. Objects of the kmalloc caches are judged by the slab
+//! rules (super::slab).
+
+use std::collections::BTreeMap;
+
+use kmem_vocab::config::KmallocMax;
+use kmem_vocab::gfp::*;
+use kmem_vocab::slab_flags::*;
+use kmem_vocab::BootConfig;
+
+use super::context::CtxModel;
+use super::facts::{MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
+use super::pages::PageModel;
+use super::slab::{SlabModel, St};
+use super::{FailureKind as F, Judgement, MisuseKind as M, Model};
+use crate::outcome::{Env, Outcome};
+use crate::scenario::Op;
+
+pub const ZERO_SIZE_PTR: u64 = 16;
+pub(crate) const KMALLOC_MAX_CACHE_SIZE: u64 = 8192;
+
+/// The kmalloc size class serving 1 <= size <= 8192, by the rule of mm/slab_common.c rather
+/// than its tables: the powers of two from 8 to 8192 (KMALLOC_SHIFT_LOW 3 to
+/// KMALLOC_SHIFT_HIGH, PAGE_SHIFT + 1), plus 96 and 192 (for sizes 65..96 and 129..192, which
+/// would waste a third of a power of two).
+pub fn kmalloc_class(size: u64) -> u64 {
+    match size {
+        0..=8 => 8,
+        65..=96 => 96,
+        129..=192 => 192,
+        _ => size.next_power_of_two().min(8192),
+    }
+}
+
+/// The name a kmalloc cache of size class `size` gets: the size in bytes, or in KiB with a
+/// `k` from 1024 on (kmalloc-96, kmalloc-1k, kmalloc-8k).
+pub(crate) fn kmalloc_class_name(size: u64) -> String {
+    if size >= 1024 {
+        format!("{}k", size / 1024)
+    } else {
+        size.to_string()
+    }
+}
+
+pub(crate) fn get_order(size: u64) -> u32 {
+    if size <= PAGE_SIZE {
+        0
+    } else {
+        64 - (size.div_ceil(PAGE_SIZE) - 1).leading_zeros()
+    }
+}
+
+/// kmalloc's own state: the caches made so far, the large blocks, and what krealloc() copies.
+#[derive(Clone, Debug)]
+pub struct KmallocModel {
+    /// KMALLOC_MAX_SIZE: 4 MiB, or 128 KiB with `kmalloc_max=legacy`.
+    pub max: u64,
+    /// `kmalloc_max=legacy`.
+    pub legacy: bool,
+    /// The kmalloc caches made so far, by (type, size class).
+    pub(crate) ids: BTreeMap<(u8, u32), usize>,
+    /// Every object of the kmalloc caches passes through the client (no mempool yet).
+    pub(crate) exact: bool,
+    /// Large kmalloc blocks: address -> (order, requested size).
+    pub large: BTreeMap<u64, (u32, u64)>,
+    /// The bytes krealloc() copies, read before the statement's page events (which may
+    /// free the old block).
+    pub(crate) stash: Option<Vec<Option<u8>>>,
+}
+
+impl KmallocModel {
+    pub fn new(cfg: &BootConfig) -> KmallocModel {
+        let legacy = cfg.kmalloc_max == KmallocMax::Legacy;
+        KmallocModel {
+            max: if legacy { 128 << 10 } else { 4 << 20 },
+            legacy,
+            ids: BTreeMap::new(),
+            exact: true,
+            large: BTreeMap::new(),
+            stash: None,
+        }
+    }
+
+    /// The same limits with no caches, blocks or stash (for a scratch copy of the slab
+    /// model).
+    pub(crate) fn settings_only(&self) -> KmallocModel {
+        KmallocModel {
+            ids: BTreeMap::new(),
+            large: BTreeMap::new(),
+            stash: None,
+            ..*self
+        }
+    }
+}
+
+impl SlabModel {
+    pub(crate) fn kmalloc_cache(&mut self, size: u64, gfp: Gfp) -> usize {
+        let (ty, prefix, tflags) = if gfp & (__GFP_RECLAIMABLE | __GFP_DMA | __GFP_ACCOUNT) == 0 {
+            (0u8, "kmalloc-", 0)
+        } else if gfp & __GFP_DMA != 0 {
+            (2, "dma-kmalloc-", SLAB_CACHE_DMA)
+        } else if gfp & __GFP_RECLAIMABLE != 0 {
+            (1, "kmalloc-rcl-", SLAB_RECLAIM_ACCOUNT)
+        } else {
+            (3, "kmalloc-cg-", SLAB_ACCOUNT)
+        };
+        let csize = kmalloc_class(size) as u32;
+        if let Some(&id) = self.kmalloc.ids.get(&(ty, csize)) {
+            return id;
+        }
+        let short = kmalloc_class_name(csize.into());
+        let align = if csize.is_power_of_two() {
+            csize.max(8)
+        } else {
+            8
+        };
+        let id = self.new_cache(
+            format!("{prefix}{short}"),
+            csize,
+            align,
+            tflags | SLAB_KMALLOC,
+            None,
+            true,
+        );
+        self.kmalloc.ids.insert((ty, csize), id);
+        id
+    }
+
+    pub(crate) fn large_of(&self, va: u64) -> Option<(u64, u32, u64)> {
+        let (&a, &(order, req)) = self.kmalloc.large.range(..=va).next_back()?;
+        (va < a + (PAGE_SIZE << order)).then_some((a, order, req))
+    }
+
+    /// The kernel handed out `v` for a kmalloc of `size` (> 0).
+    pub(crate) fn kmalloc_result(
+        &mut self,
+        j: &mut Judgement,
+        pages: &mut PageModel,
+        size: u64,
+        gfp: Gfp,
+        v: u64,
+        zero: bool,
+    ) {
+        if size <= KMALLOC_MAX_CACHE_SIZE {
+            let cid = self.kmalloc_cache(size, gfp);
+            if v != 0 {
+                self.allocated(j, pages, cid, v, size, size as u32, zero);
+            } else if self.caches[cid].exact {
+                self.spurious(j, cid);
+            }
+            return;
+        }
+        let order = get_order(size);
+        if size > self.kmalloc.max || order > MAX_ORDER {
+            if v != 0 {
+                j.fail(
+                    F::WrongValue,
+                    format!("kmalloc({size}) is above KMALLOC_MAX_SIZE and must fail, got {v:#x}"),
+                );
+            }
+            return;
+        }
+        if v == 0 {
+            return;
+        }
+        if !v.is_multiple_of(PAGE_SIZE) || !pages.facts.is_lowmem_va(v) {
+            j.fail(
+                F::Misaligned,
+                format!("large kmalloc({size}) returned {v:#x}, not a page-aligned lowmem address"),
+            );
+            return;
+        }
+        let pfn = (v - self.page_offset) >> PAGE_SHIFT;
+        match pages.block_of(pfn) {
+            Some((h, b)) if h == pfn && b.order == order && !b.client && !self.slabs.contains_key(&h) && !self.kmalloc.large.contains_key(&v) => {
+                self.kmalloc.large.insert(v, (order, size));
+                if zero {
+                    self.shadow(pages, v, size, Some(0));
+                }
+            }
+            _ => j.fail(F::Overlap, format!("large kmalloc({size}) returned {v:#x}, which is not a block of order {order} just taken from the page allocator")),
+        }
+    }
+
+    /// A large kmalloc block went back (kfree judged it already).
+    pub fn pages_freed(&mut self, pfn: u64) {
+        let va = self.slab_base(pfn);
+        self.kmalloc.large.remove(&va);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn kmalloc(
+        &mut self,
+        j: &mut Judgement,
+        pages: &mut PageModel,
+        ctx: &CtxModel,
+        size: u64,
+        gfp: Gfp,
+        zero: bool,
+        v: u64,
+    ) {
+        if size == 0 {
+            if v != ZERO_SIZE_PTR {
+                j.fail(
+                    F::WrongValue,
+                    format!("kmalloc(0) must return ZERO_SIZE_PTR (16), got {v:#x}"),
+                );
+            }
+            return;
+        }
+        let legacy_big =
+            size > KMALLOC_MAX_CACHE_SIZE && size > self.kmalloc.max && self.kmalloc.legacy;
+        if !legacy_big {
+            self.sleep_check(j, gfp, ctx);
+        }
+        self.kmalloc_result(j, pages, size, gfp, v, zero || gfp & __GFP_ZERO != 0);
+    }
+
+    pub fn kfree(&mut self, j: &mut Judgement, pages: &mut PageModel, addr: u64) {
+        if addr <= ZERO_SIZE_PTR {
+            return;
+        }
+        self.free(j, pages, None, addr);
+    }
+
+    /// ksize(): the usable size; lifts the kmalloc red zone of an object. None when the
+    /// pointer is no object the model knows: Linux answers with whatever cache or folio the
+    /// page now belongs to, which the model cannot predict.
+    pub fn ksize(
+        &mut self,
+        j: &mut Judgement,
+        pages: &PageModel,
+        addr: u64,
+        v: Option<u64>,
+    ) -> Option<u64> {
+        if addr <= ZERO_SIZE_PTR {
+            return Some(0);
+        }
+        if let Some((head, slab)) = self.slab_of(pages, addr) {
+            let c = self.caches[slab.cache].clone();
+            let ks = c.ksize() as u64;
+            if let Some(slot) = self.slot_of_object(head, &slab, addr) {
+                match self.state(slab.cache, slot) {
+                    St::Live {
+                        req, client: true, ..
+                    } => {
+                        let s = self.slot_mut(slot);
+                        s.st = St::Live {
+                            req: req.max(ks.min(c.l.object_size as u64)),
+                            orig: c.l.object_size,
+                            client: true,
+                        };
+                    }
+                    St::Freed => j.misuse.push(M::UseAfterFree),
+                    St::Unknown => {
+                        self.taint_next = true;
+                    }
+                    _ => j.misuse.push(M::WildAccess),
+                }
+            } else {
+                j.misuse.push(M::OutOfBounds);
+            }
+            return Some(ks);
+        }
+        if let Some((order, _)) = self.kmalloc.large.get(&addr).copied() {
+            let ks = PAGE_SIZE << order;
+            self.kmalloc.large.insert(addr, (order, ks));
+            return Some(ks);
+        }
+        let _ = v;
+        j.misuse.push(M::WildAccess);
+        None
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn krealloc(
+        &mut self,
+        j: &mut Judgement,
+        pages: &mut PageModel,
+        ctx: &CtxModel,
+        p: u64,
+        n: u64,
+        gfp: Gfp,
+        v: u64,
+    ) {
+        if n == 0 {
+            self.kfree(j, pages, p);
+            if v != ZERO_SIZE_PTR {
+                j.fail(
+                    F::WrongValue,
+                    format!("krealloc(p, 0) must return ZERO_SIZE_PTR, got {v:#x}"),
+                );
+            }
+            return;
+        }
+        // The old object's bytes, for the copy.
+        let (ks, old_req) = if p > ZERO_SIZE_PTR {
+            match self.slab_of(pages, p) {
+                Some((head, slab)) if self.slot_of_object(head, &slab, p).is_some() => {
+                    let slot = self.slot_of_object(head, &slab, p).unwrap_or(0);
+                    let old = match self.state(slab.cache, slot) {
+                        St::Live {
+                            req, client: true, ..
+                        } => req,
+                        _ => 0,
+                    };
+                    (self.ksize(j, pages, p, None).unwrap_or(0), old)
+                }
+                Some(_) => (0, 0),
+                None => match self.kmalloc.large.get(&p).copied() {
+                    Some((order, req)) => (PAGE_SIZE << order, req),
+                    None => (0, 0),
+                },
+            }
+        } else {
+            (0, 0)
+        };
+        if ks >= n {
+            if v != p {
+                j.fail(F::WrongValue, format!("krealloc({p:#x}, {n}) fits in ksize {ks} and must return the same pointer, got {v:#x}"));
+                return;
+            }
+            if let Some((head, slab)) = self.slab_of(pages, p) {
+                if let Some(slot) = self.slot_of_object(head, &slab, p) {
+                    if let St::Live {
+                        orig, client: true, ..
+                    } = self.state(slab.cache, slot)
+                    {
+                        self.slot_mut(slot).st = St::Live {
+                            req: n,
+                            orig,
+                            client: true,
+                        };
+                    }
+                }
+            } else if let Some((order, _)) = self.kmalloc.large.get(&p).copied() {
+                self.kmalloc.large.insert(p, (order, n));
+            }
+            return;
+        }
+        let bytes: Vec<Option<u8>> = match self.kmalloc.stash.take() {
+            Some(b) => b,
+            None => (0..old_req.min(n))
+                .map(|i| pages.shadow.get(self.pa(p + i)))
+                .collect(),
+        };
+        self.kmalloc(j, pages, ctx, n, gfp, false, v);
+        if v != 0 {
+            for (i, b) in bytes.iter().enumerate() {
+                self.shadow(pages, v + i as u64, 1, *b);
+            }
+            // memcpy() copies ksize(p) bytes: beyond what the client asked, whatever they held.
+            let copied = bytes.len() as u64;
+            if ks.min(n) > copied {
+                self.shadow(pages, v + copied, ks.min(n) - copied, None);
+            }
+            if p > ZERO_SIZE_PTR {
+                self.kfree(j, pages, p);
+            }
+        }
+    }
+
+    /// The bytes the client may use at object pointer `p` (0 for anything else).
+    pub(crate) fn client_req(&self, pages: &PageModel, p: u64) -> u64 {
+        if p <= ZERO_SIZE_PTR {
+            return 0;
+        }
+        if let Some((head, slab)) = self.slab_of(pages, p) {
+            if let Some(slot) = self.slot_of_object(head, &slab, p) {
+                if let St::Live {
+                    req, client: true, ..
+                } = self.state(slab.cache, slot)
+                {
+                    return req;
+                }
+            }
+            return 0;
+        }
+        self.kmalloc.large.get(&p).map_or(0, |&(_, req)| req)
+    }
+}
+
+/// kmalloc's part of [`Model`].
+impl Model {
+    /// Before the statement's page events are observed (they may free the old block): the
+    /// bytes krealloc() copies.
+    pub(super) fn kmalloc_before_events(&mut self, op: &Op, env: &Env) {
+        self.slab.kmalloc.stash = None;
+        if let Op::Krealloc { addr, size, .. } = op {
+            let p = self.evaluator(env)(addr);
+            let old = self.slab.client_req(&self.pages, p);
+            let s = &self.slab;
+            let bytes = (0..old.min(*size))
+                .map(|i| self.pages.shadow.get(s.pa(p + i)))
+                .collect();
+            self.slab.kmalloc.stash = Some(bytes);
+        }
+    }
+
+    /// Judges a kmalloc-family statement, once its page events are observed.
+    pub(super) fn kmalloc_op(&mut self, j: &mut Judgement, op: &Op, env: &Env, out: &Outcome) {
+        let ev = self.evaluator(env);
+        let v = out.value.unwrap_or(0);
+        let (s, pages, ctx) = (&mut self.slab, &mut self.pages, &self.ctx);
+        match op {
+            Op::Kmalloc { size, gfp } => s.kmalloc(j, pages, ctx, *size, *gfp, false, v),
+            Op::Kzalloc { size, gfp } => s.kmalloc(j, pages, ctx, *size, *gfp, true, v),
+            Op::Krealloc { addr, size, gfp } => s.krealloc(j, pages, ctx, ev(addr), *size, *gfp, v),
+            Op::Ksize { addr } => {
+                if let Some(want) = s.ksize(j, pages, ev(addr), out.value) {
+                    if v != want {
+                        j.fail(F::WrongValue, format!("ksize gave {v}, expected {want}"));
+                    }
+                }
+            }
+            Op::Kfree { addr } => s.kfree(j, pages, ev(addr)),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod class_tests {
+    use super::*;
+
+    #[test]
+    fn kmalloc_classes_follow_slab_common() {
+        // kmalloc_info[] and size_index[] of mm/slab_common.c, by their rule.
+        let cases = [
+            (1, 8),
+            (8, 8),
+            (9, 16),
+            (33, 64),
+            (64, 64),
+            (65, 96),
+            (96, 96),
+            (97, 128),
+            (129, 192),
+            (192, 192),
+            (193, 256),
+            (4097, 8192),
+            (8192, 8192),
+        ];
+        for (size, class) in cases {
+            assert_eq!(kmalloc_class(size), class, "kmalloc({size})");
+        }
+        assert_eq!(kmalloc_class_name(96), "96");
+        assert_eq!(kmalloc_class_name(1024), "1k");
+        assert_eq!(kmalloc_class_name(8192), "8k");
+    }
+}

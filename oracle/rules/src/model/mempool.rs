@@ -1,0 +1,460 @@
+//! The mempool rules (mm/mempool.c): a pool's reserve of `min` elements filled at creation
+//! and refilled by mempool_free() up to `min`, mempool_alloc() from the allocator first and
+//! then from the reserve's top, mempool's own poisoning of reserve elements (checked when an
+//! element leaves the reserve), and the misuse Linux reports (a free to the wrong pool, a
+//! destroy with elements out).
+
+use std::collections::BTreeMap;
+
+use kmem_vocab::gfp::*;
+use kmem_vocab::slab_flags::*;
+use kmem_vocab::ReportKind;
+
+use super::context::CtxModel;
+use super::facts::{MAX_ORDER, PAGE_SIZE};
+use super::pages::PageModel;
+use super::slab::debug::POISON_INUSE;
+use super::slab::{SlabModel, St};
+use super::{FailureKind as F, Judgement, MisuseKind as M, Model};
+use crate::outcome::{Env, Outcome};
+use crate::scenario::Op;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolKind {
+    Kmalloc(u64),
+    Slab(usize),
+    Page(u32),
+}
+
+#[derive(Clone, Debug)]
+pub struct PoolM {
+    pub kind: PoolKind,
+    pub min: u32,
+    /// The reserve, top last; None for an element the oracle never saw.
+    pub reserve: Vec<Option<u64>>,
+    /// Elements handed out and not given back, with how many times (an address can be
+    /// handed out again after the client freed it behind the pool's back, and kmalloc(0)
+    /// is always ZERO_SIZE_PTR).
+    pub out: BTreeMap<u64, u32>,
+    /// Whether the reserve's size is known exactly.
+    pub exact: bool,
+}
+
+/// What mempool_free() of a page element finds when the client freed the pages behind the
+/// pool's back (the page rules, pages/).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PageGone {
+    /// The pages are free, or reserved: this report is certain.
+    Report(ReportKind),
+    /// Another allocator holds them now: __free_pages() drops its reference unreported
+    /// (a kmalloc or vmalloc page), or finds a slab page (Bad page state); which one
+    /// the oracle does not track, and what follows is unpredictable.
+    Foreign,
+}
+
+/// mempool's own state: the live pools, and what the statement being judged finds of a page
+/// element the client gives back.
+#[derive(Clone, Debug, Default)]
+pub struct MempoolModel {
+    /// Live pools by handle.
+    pub pools: BTreeMap<u64, PoolM>,
+    /// The page-pool element being freed was free already before the statement ran, or
+    /// another allocator holds its pages now: what __free_pages() will find.
+    pub(crate) page_gone: Option<PageGone>,
+}
+
+impl SlabModel {
+    pub(crate) fn pool_live(&self, j: &mut Judgement, h: u64) -> bool {
+        if self.mempool.pools.contains_key(&h) {
+            return true;
+        }
+        j.misuse(
+            M::Report(ReportKind::MempoolMisuse),
+            Some(ReportKind::MempoolMisuse),
+        );
+        false
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn pool_create(
+        &mut self,
+        j: &mut Judgement,
+        pages: &mut PageModel,
+        ctx: &CtxModel,
+        min: u32,
+        kind: Result<PoolKind, u64>,
+        v: u64,
+    ) {
+        let kind = match kind {
+            Ok(k) => k,
+            Err(h) => match self.by_handle.get(&h) {
+                Some(&id) if self.caches[id].alive => PoolKind::Slab(id),
+                _ => {
+                    self.bad_handle(j, h);
+                    return;
+                }
+            },
+        };
+        if let PoolKind::Page(o) = kind {
+            if o > MAX_ORDER {
+                return;
+            }
+        }
+        self.sleep_check(j, GFP_KERNEL, ctx);
+        let kids: Vec<usize> = self.kmalloc.ids.values().copied().collect();
+        // The pool's own allocations may run into objects the client corrupted.
+        for &id in &kids {
+            self.allow_cache(j, id);
+        }
+        if let PoolKind::Slab(id) = kind {
+            self.allow_cache(j, id);
+        }
+        self.kmalloc.exact = false;
+        self.make_inexact(pages, &kids);
+        if let PoolKind::Slab(id) = kind {
+            self.make_inexact(pages, &[id]);
+        }
+        if v == 0 {
+            return;
+        }
+        if let Some((head, slab)) = self.slab_of(pages, v) {
+            if let Some(slot) = self.slot_of_object(head, &slab, v) {
+                if let St::Live { client: true, .. } = self.state(slab.cache, slot) {
+                    j.fail(
+                        F::Overlap,
+                        format!("mempool_create returned {v:#x}, a live client object"),
+                    );
+                }
+            }
+        }
+        if self.mempool.pools.contains_key(&v) {
+            j.fail(
+                F::Overlap,
+                format!("mempool_create returned {v:#x}, a live pool"),
+            );
+        }
+        self.mempool.pools.insert(
+            v,
+            PoolM {
+                kind,
+                min,
+                reserve: vec![None; min as usize],
+                out: BTreeMap::new(),
+                exact: true,
+            },
+        );
+    }
+
+    pub(crate) fn elem_size(&self, kind: PoolKind) -> u64 {
+        match kind {
+            PoolKind::Kmalloc(s) => s,
+            PoolKind::Slab(id) => self.caches[id].l.object_size as u64,
+            PoolKind::Page(o) => PAGE_SIZE << o,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn pool_alloc(
+        &mut self,
+        j: &mut Judgement,
+        pages: &mut PageModel,
+        ctx: &CtxModel,
+        h: u64,
+        gfp: Gfp,
+        v: u64,
+    ) {
+        if !self.pool_live(j, h) {
+            return;
+        }
+        self.sleep_check(j, gfp, ctx);
+        let Some(pool) = self.mempool.pools.get(&h).cloned() else {
+            return;
+        };
+        if v == 0 {
+            if pool.exact && !pool.reserve.is_empty() {
+                j.fail(
+                    F::SpuriousFailure,
+                    format!(
+                        "mempool_alloc returned NULL with {} elements in the reserve",
+                        pool.reserve.len()
+                    ),
+                );
+            }
+            return;
+        }
+        let top = pool.reserve.last().copied();
+        let size = self.elem_size(pool.kind);
+        if top == Some(Some(v)) {
+            // From the reserve.
+            if let Some(p) = self.mempool.pools.get_mut(&h) {
+                p.reserve.pop();
+                *p.out.entry(v).or_insert(0) += 1;
+            }
+            self.take_from_reserve(j, pages, pool.kind, v, size);
+            return;
+        }
+        if pool.reserve.contains(&Some(v)) {
+            j.fail(
+                F::WrongValue,
+                format!("mempool_alloc returned {v:#x}, which is in the reserve but not on top"),
+            );
+            return;
+        }
+        if top == Some(None) {
+            if let Some(p) = self.mempool.pools.get_mut(&h) {
+                p.exact = false;
+            }
+        }
+        // From the allocator (or an element of the reserve never seen).
+        match pool.kind {
+            PoolKind::Kmalloc(s) => {
+                if s == 0 {
+                    return;
+                }
+                self.kmalloc_result(j, pages, s, gfp, v, false)
+            }
+            PoolKind::Slab(id) => {
+                let os = self.caches[id].l.object_size;
+                self.allocated(j, pages, id, v, os as u64, os, false);
+            }
+            PoolKind::Page(o) => {
+                if let Some(pfn) = pages.facts.pfn_of_page(v) {
+                    if let Some(b) = pages.blocks.get_mut(&pfn) {
+                        if b.order == o {
+                            b.client = true;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(p) = self.mempool.pools.get_mut(&h) {
+            *p.out.entry(v).or_insert(0) += 1;
+        }
+    }
+
+    pub(crate) fn take_from_reserve(
+        &mut self,
+        j: &mut Judgement,
+        pages: &mut PageModel,
+        kind: PoolKind,
+        v: u64,
+        size: u64,
+    ) {
+        if let PoolKind::Page(_) = kind {
+            if let Some(pfn) = pages.facts.pfn_of_page(v) {
+                if let Some(b) = pages.blocks.get_mut(&pfn) {
+                    b.client = true;
+                }
+            }
+            return;
+        }
+        if let Some((head, slab)) = self.slab_of(pages, v) {
+            if let Some(slot) = self.slot_of_object(head, &slab, v) {
+                let s = self.slot_mut(slot);
+                if s.pool_dirty {
+                    j.expect.push(ReportKind::PoisonOverwritten);
+                }
+                s.pool_dirty = false;
+                if let St::Live { orig, .. } = s.st {
+                    s.st = St::Live {
+                        req: size,
+                        orig,
+                        client: true,
+                    };
+                }
+            }
+        }
+        let fill = if self.poisoning {
+            Some(POISON_INUSE)
+        } else {
+            None
+        };
+        self.shadow(pages, v, size, fill);
+    }
+
+    pub fn pool_free(&mut self, j: &mut Judgement, pages: &mut PageModel, e: u64, h: u64) {
+        if e == 0 {
+            return;
+        }
+        if !self.pool_live(j, h) {
+            return;
+        }
+        let Some(pool) = self.mempool.pools.get(&h).cloned() else {
+            return;
+        };
+        if !pool.out.contains_key(&e) {
+            j.misuse(
+                M::Report(ReportKind::MempoolMisuse),
+                Some(ReportKind::MempoolMisuse),
+            );
+            return;
+        }
+        if let Some(p) = self.mempool.pools.get_mut(&h) {
+            if let Some(n) = p.out.get_mut(&e) {
+                *n -= 1;
+                if *n == 0 {
+                    p.out.remove(&e);
+                }
+            }
+        }
+        if pool.reserve.len() < pool.min as usize {
+            if let Some(p) = self.mempool.pools.get_mut(&h) {
+                p.reserve.push(Some(e));
+            }
+            self.put_in_reserve(pages, pool.kind, e);
+            return;
+        }
+        self.underlying_free(j, pages, pool.kind, e);
+    }
+
+    pub(crate) fn put_in_reserve(&mut self, pages: &mut PageModel, kind: PoolKind, e: u64) {
+        let size = self.elem_size(kind);
+        if let PoolKind::Page(_) = kind {
+            if let Some(pfn) = pages.facts.pfn_of_page(e) {
+                if let Some(b) = pages.blocks.get_mut(&pfn) {
+                    b.client = false;
+                }
+            }
+            return;
+        }
+        if let Some((head, slab)) = self.slab_of(pages, e) {
+            if let Some(slot) = self.slot_of_object(head, &slab, e) {
+                let s = self.slot_mut(slot);
+                if let St::Live { orig, .. } = s.st {
+                    s.st = St::Live {
+                        req: 0,
+                        orig,
+                        client: false,
+                    };
+                }
+                s.pool_dirty = false;
+            }
+        }
+        self.shadow(pages, e, size, None);
+    }
+
+    pub(crate) fn underlying_free(
+        &mut self,
+        j: &mut Judgement,
+        pages: &mut PageModel,
+        kind: PoolKind,
+        e: u64,
+    ) {
+        match kind {
+            PoolKind::Kmalloc(_) => self.kfree(j, pages, e),
+            PoolKind::Slab(id) => self.free(j, pages, Some(id), e),
+            PoolKind::Page(o) => {
+                if let Some(pfn) = pages.facts.pfn_of_page(e) {
+                    if let Some(b) = pages.blocks.get_mut(&pfn) {
+                        if b.order == o {
+                            b.client = false;
+                        }
+                    }
+                    // The client freed the page behind the pool's back: __free_pages() of a
+                    // free page, or of pages someone else holds now.
+                    match self.mempool.page_gone {
+                        Some(PageGone::Report(r)) => j.misuse(M::Report(r), Some(r)),
+                        Some(PageGone::Foreign) => {
+                            j.misuse(M::Report(ReportKind::InvalidFree), None);
+                            j.allow.push(ReportKind::InvalidFree);
+                            self.taint_next = true;
+                        }
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn pool_destroy(&mut self, j: &mut Judgement, pages: &mut PageModel, h: u64) {
+        if h == 0 {
+            return;
+        }
+        if !self.pool_live(j, h) {
+            return;
+        }
+        let Some(pool) = self.mempool.pools.remove(&h) else {
+            return;
+        };
+        if !pool.out.is_empty() {
+            j.misuse(
+                M::Report(ReportKind::MempoolMisuse),
+                Some(ReportKind::MempoolMisuse),
+            );
+        }
+        let size = self.elem_size(pool.kind);
+        for e in pool.reserve.iter().rev() {
+            match e {
+                Some(e) => {
+                    // remove_element() checks the poison, then the element is freed.
+                    self.take_from_reserve(j, pages, pool.kind, *e, size);
+                    self.underlying_free(j, pages, pool.kind, *e);
+                }
+                None => {
+                    if let PoolKind::Slab(id) = pool.kind {
+                        if self.caches[id].has(SLAB_CONSISTENCY_CHECKS) {
+                            self.allow_cache(j, id);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// mempool's part of [`Model`].
+impl Model {
+    /// Before the statement's page events are observed: a page-pool element the client
+    /// gives back is the kernel's again.
+    pub(super) fn mempool_before_events(&mut self, op: &Op, env: &Env) {
+        self.slab.mempool.page_gone = None;
+        if let Op::MempoolFree { addr, pool } = op {
+            let ev = self.evaluator(env);
+            let (e, h) = (ev(addr), ev(pool));
+            if let Some(p) = self.slab.mempool.pools.get(&h) {
+                if let PoolKind::Page(o) = p.kind {
+                    if p.out.contains_key(&e) {
+                        if let Some(pfn) = self.pages.facts.pfn_of_page(e) {
+                            match self.pages.blocks.get_mut(&pfn) {
+                                Some(b) if b.order == o && b.client => b.client = false,
+                                _ => {
+                                    // What __free_pages() will find (the page rules, pages/).
+                                    self.slab.mempool.page_gone =
+                                        Some(match self.pages.block_of(pfn) {
+                                            None if !self.pages.facts.is_reserved(pfn) => {
+                                                PageGone::Report(ReportKind::DoubleFree)
+                                            }
+                                            None => PageGone::Report(ReportKind::BadPageState),
+                                            Some(_) => PageGone::Foreign,
+                                        })
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Judges a mempool statement, once its page events are observed.
+    pub(super) fn mempool_op(&mut self, j: &mut Judgement, op: &Op, env: &Env, out: &Outcome) {
+        let ev = self.evaluator(env);
+        let v = out.value.unwrap_or(0);
+        let (s, pages, ctx) = (&mut self.slab, &mut self.pages, &self.ctx);
+        match op {
+            Op::MempoolCreateKmallocPool { min, size } => {
+                s.pool_create(j, pages, ctx, *min, Ok(PoolKind::Kmalloc(*size)), v)
+            }
+            Op::MempoolCreateSlabPool { min, cache } => {
+                s.pool_create(j, pages, ctx, *min, Err(ev(cache)), v)
+            }
+            Op::MempoolCreatePagePool { min, order } => {
+                s.pool_create(j, pages, ctx, *min, Ok(PoolKind::Page(*order)), v)
+            }
+            Op::MempoolAlloc { pool, gfp } => s.pool_alloc(j, pages, ctx, ev(pool), *gfp, v),
+            Op::MempoolFree { addr, pool } => s.pool_free(j, pages, ev(addr), ev(pool)),
+            Op::MempoolDestroy { pool } => s.pool_destroy(j, pages, ev(pool)),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The slab rules: kmem_cache_*, judged at byte granularity. kmalloc ([`super::kmalloc`])
+//! and mempool ([`super::mempool`]) build on the caches and objects kept here.
+//!
+//! The oracle works out each cache's slot layout itself, from calculate_sizes()'s rules
+//! (no code shared with `kmem`; [`layout`]), learns which slab pages belong to which cache
+//! from the page events and the objects it is handed (`object.rs`), and keeps, per slot,
+//! whether it is live (with the size the client asked for), freed, or unknown
+//! (kernel-internal objects: mempool structures and reserves), and the bytes the client
+//! wrote into areas that SLUB's debug checks inspect (`access.rs`). From that it predicts
+//! every check_object() verdict (`debug.rs`): which report the kernel must print, and when
+//! (at a free with F, at validate, at allocation of a poisoned object with F, when a slab is
+//! discarded with F). Where the kernel's state can no longer be predicted (a free pointer or
+//! orig_size overwritten, a double free without F, a check that marks a whole slab used),
+//! the run is tainted (docs/design.md, "Taint"). The cache statements are in `cache.rs`.
+
+use std::collections::BTreeMap;
+
+use kmem_vocab::gfp::*;
+use kmem_vocab::slab_flags::*;
+use kmem_vocab::{Arch, BootConfig, ReportKind};
+
+use super::context::CtxModel;
+use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
+use super::pages::PageModel;
+use super::{Judgement, MisuseKind as M, Model};
+use crate::outcome::{Env, Outcome};
+use crate::scenario::Op;
+
+mod access;
+mod cache;
+pub(crate) mod debug;
+pub mod layout;
+mod object;
+
+pub use layout::{alignment, layout, Layout};
+
+use super::kmalloc::KmallocModel;
+use super::mempool::MempoolModel;
+
+#[derive(Clone, Debug)]
+pub struct CacheM {
+    pub name: String,
+    pub flags: SlabFlags,
+    pub l: Layout,
+    pub ctor: Option<u8>,
+    pub kmalloc: bool,
+    pub alive: bool,
+    /// Every object of this cache passes through the client (no mempool behind it).
+    pub exact: bool,
+}
+
+impl CacheM {
+    pub(crate) fn has(&self, f: SlabFlags) -> bool {
+        self.flags & f != 0
+    }
+    pub(crate) fn debug(&self) -> bool {
+        self.has(SLAB_DEBUG_FLAGS)
+    }
+    pub(crate) fn object_poison(&self) -> bool {
+        self.has(SLAB_POISON) && self.ctor.is_none() && !self.has(SLAB_TYPESAFE_BY_RCU)
+    }
+    pub(crate) fn orig_on(&self) -> bool {
+        self.l.orig.is_some()
+    }
+    pub(crate) fn ksize(&self) -> u32 {
+        if self.has(SLAB_RED_ZONE | SLAB_POISON) {
+            self.l.object_size
+        } else if self.has(SLAB_TYPESAFE_BY_RCU | SLAB_STORE_USER) {
+            self.l.inuse
+        } else {
+            self.l.size
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum St {
+    /// Allocated: `req` the bytes the client may use, `orig` SLUB's orig_size. `client` is
+    /// false for an element sitting in a mempool's reserve.
+    Live { req: u64, orig: u32, client: bool },
+    /// Freed by the client.
+    Freed,
+    /// Never seen: free in an exact cache, unknown otherwise.
+    Untouched,
+    /// Unknown to the oracle (a kernel-internal object, or a slot that may be one).
+    Unknown,
+}
+
+#[derive(Clone, Debug)]
+pub struct Slot {
+    pub st: St,
+    /// Bytes the client wrote into checked areas, by offset from the slot start.
+    pub dirty: BTreeMap<u32, u8>,
+    /// A mempool reserve element written while poisoned by mempool.
+    pub pool_dirty: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct SlabM {
+    pub cache: usize,
+    pub order: u32,
+    pub objects: u32,
+    pub tail_dirty: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct SlabModel {
+    pub arch: Arch,
+    pub page_offset: u64,
+    pub debug: SlabFlags,
+    pub poisoning: bool,
+    pub caches: Vec<CacheM>,
+    pub by_handle: BTreeMap<u64, usize>,
+    pub slabs: BTreeMap<u64, SlabM>,
+    pub slots: BTreeMap<u64, Slot>,
+    /// kmalloc's own state (its caches are among `caches`).
+    pub kmalloc: KmallocModel,
+    /// mempool's own state (its elements are slab objects, large kmalloc blocks or pages).
+    pub mempool: MempoolModel,
+    /// Taint the run before the next statement (this one's reports were still predicted).
+    pub taint_next: bool,
+}
+
+pub(crate) fn ptr_of(arch: Arch) -> u64 {
+    match arch {
+        Arch::I386 => 4,
+        Arch::X86_64 => 8,
+    }
+}
+
+impl SlabModel {
+    pub fn new(facts: &Facts, cfg: &BootConfig) -> SlabModel {
+        let debug = cfg.slub_debug.map_or(0, |d| d.slab_flags());
+        SlabModel {
+            arch: facts.arch,
+            page_offset: facts.page_offset,
+            debug,
+            poisoning: debug & SLAB_POISON != 0,
+            caches: vec![],
+            by_handle: BTreeMap::new(),
+            slabs: BTreeMap::new(),
+            slots: BTreeMap::new(),
+            kmalloc: KmallocModel::new(cfg),
+            mempool: MempoolModel::default(),
+            taint_next: false,
+        }
+    }
+
+    pub(crate) fn pa(&self, va: u64) -> u64 {
+        va.wrapping_sub(self.page_offset)
+    }
+
+    pub(crate) fn slab_base(&self, pfn: u64) -> u64 {
+        self.page_offset + (pfn << PAGE_SHIFT)
+    }
+
+    pub(crate) fn sleep_check(&self, j: &mut Judgement, gfp: Gfp, ctx: &CtxModel) {
+        if gfp & __GFP_DIRECT_RECLAIM != 0 && !ctx.may_sleep() {
+            j.misuse(
+                M::Report(ReportKind::SleepInAtomic),
+                Some(ReportKind::SleepInAtomic),
+            );
+        }
+    }
+
+    pub(crate) fn bad_handle(&self, j: &mut Judgement, handle: u64) {
+        let r = if handle == 0 {
+            ReportKind::PageFault
+        } else {
+            ReportKind::MempoolMisuse
+        };
+        j.misuse(M::Report(r), Some(r));
+    }
+
+    pub(crate) fn slot_addrs(&self, pfn: u64) -> Vec<u64> {
+        let Some(s) = self.slabs.get(&pfn) else {
+            return vec![];
+        };
+        let size = self.caches[s.cache].l.size as u64;
+        let base = self.slab_base(pfn);
+        (0..s.objects as u64).map(|i| base + i * size).collect()
+    }
+
+    pub(crate) fn state(&self, cid: usize, slot: u64) -> St {
+        match self.slots.get(&slot).map(|s| s.st) {
+            Some(St::Untouched) | None => {
+                if self.caches[cid].exact {
+                    St::Untouched
+                } else {
+                    St::Unknown
+                }
+            }
+            Some(st) => st,
+        }
+    }
+
+    pub(crate) fn slot_mut(&mut self, slot: u64) -> &mut Slot {
+        self.slots.entry(slot).or_insert(Slot {
+            st: St::Untouched,
+            dirty: BTreeMap::new(),
+            pool_dirty: false,
+        })
+    }
+
+    /// The slab containing `va`, if the oracle knows it: (head pfn, slab).
+    /// The slab `va` lies in, from this model's own slab map: a slab is forgotten only
+    /// after the statement that discarded it is judged (its page-free event may already
+    /// have reached the page model when a kfree empties it).
+    pub(crate) fn slab_of(&self, pages: &PageModel, va: u64) -> Option<(u64, SlabM)> {
+        if !pages.facts.is_lowmem_va(va) {
+            return None;
+        }
+        let pfn = (va - self.page_offset) >> PAGE_SHIFT;
+        let (&head, s) = self.slabs.range(..=pfn).next_back()?;
+        (pfn < head + (1u64 << s.order)).then(|| (head, s.clone()))
+    }
+
+    /// The slot start of object pointer `p` in slab `pfn`, if `p` is one.
+    pub(crate) fn slot_of_object(&self, pfn: u64, s: &SlabM, p: u64) -> Option<u64> {
+        let l = self.caches[s.cache].l;
+        let base = self.slab_base(pfn);
+        let slot = p.checked_sub(l.rlp as u64)?;
+        let off = slot.checked_sub(base)?;
+        (off % l.size as u64 == 0 && off / (l.size as u64) < s.objects as u64).then_some(slot)
+    }
+
+    /// Sets the shadow of [va, va+len) to `byte` (None: unknown), page by page.
+    pub(crate) fn shadow(&self, pages: &mut PageModel, va: u64, len: u64, byte: Option<u8>) {
+        let mut cur = self.pa(va);
+        let end = cur + len;
+        while cur < end {
+            let n = (PAGE_SIZE - cur % PAGE_SIZE).min(end - cur);
+            match byte {
+                Some(b) => pages.shadow.set(cur, n as usize, b),
+                None => pages.shadow.unknown(cur, n as usize),
+            }
+            cur += n;
+        }
+    }
+}
+
+/// The slab family's part of [`Model`]: its statements are judged once the page allocator
+/// traffic they caused has been observed (new slabs arrive as events).
+impl Model {
+    /// Judges a kmem_cache_* statement.
+    pub(super) fn slab_op(&mut self, j: &mut Judgement, op: &Op, env: &Env, out: &Outcome) {
+        let ev = self.evaluator(env);
+        let v = out.value.unwrap_or(0);
+        let (s, pages, ctx) = (&mut self.slab, &mut self.pages, &self.ctx);
+        match op {
+            Op::KmemCacheCreate {
+                name,
+                size,
+                align,
+                flags,
+                ctor,
+            } => s.cache_create(j, ctx, name, *size, *align, *flags, *ctor, v),
+            Op::KmemCacheAlloc { cache, gfp } => {
+                s.cache_alloc(j, pages, ctx, ev(cache), *gfp, false, v)
+            }
+            Op::KmemCacheZalloc { cache, gfp } => {
+                s.cache_alloc(j, pages, ctx, ev(cache), *gfp, true, v)
+            }
+            Op::KmemCacheFree { cache, addr } => s.cache_free(j, pages, ev(cache), ev(addr)),
+            Op::KmemCacheDestroy { cache } => s.cache_destroy(j, ev(cache)),
+            Op::KmemCacheShrink { cache } => s.cache_shrink(j, ev(cache)),
+            Op::ValidateSlabCache { cache } => s.validate(j, ev(cache)),
+            _ => {}
+        }
+    }
+
+    /// Slabs and large kmalloc blocks whose pages went back (after every statement).
+    pub(super) fn slab_events(&mut self, j: &mut Judgement, events: &[kmem_vocab::PageEvent]) {
+        for e in events {
+            if let kmem_vocab::PageEvent::Free { pfn, .. } = *e {
+                self.slab.slab_freed(j, pfn);
+                self.slab.pages_freed(pfn);
+            }
+        }
+    }
+}
