@@ -29,6 +29,7 @@ pub mod mempool;
 pub mod mmu;
 pub mod page;
 mod page_alloc;
+mod pagewalk;
 mod proc;
 mod radix;
 pub mod seams;
