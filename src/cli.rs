@@ -5,7 +5,7 @@
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::out::{Fail, Out, Outcome};
-use crate::{functions, layout, replay, show, stress};
+use crate::{campaign, functions, layout, reduce, replay, show, stress};
 
 const AFTER_HELP: &str = "\
 Exit status: 0 when every verdict is pass, 1 when any is fail, 2 on bad input (then one
@@ -52,6 +52,25 @@ scenario text is no fuzzer input: replay it.",
     Stress(StressArgs),
     /// List every scenario function, GFP flag, slab flag, boot key and report kind.
     Functions(FunctionsArgs),
+    /// Shrink a failing scenario while it fails the same way, and print it.
+    #[command(
+        long_about = "Shrink a failing scenario (.kmem) by meaning: the statements after the first
+failure, then statements by delta debugging (a statement goes with the one that bound
+its names), boot options back to their defaults, then operands (smaller sizes and
+orders, no alignment, fewer GFP and SLAB flags, no constructor, offsets toward 0, fewer
+vmap pages), unused bindings, long names. A change is kept only while the failure
+signature stays the same: the set of failure kinds, and the first failing statement's
+function. Prints the reduced scenario, and one line about it on stderr. A scenario
+that passes is refused (exit 2).",
+        after_help = "Example:\n  kmemfuzz reduce corpus/regressions/buddy-0123abcd.kmem -o small.kmem"
+    )]
+    Reduce(ReduceArgs),
+    /// The record, report and comparison of scripts/fuzz campaigns.
+    #[command(
+        after_help = "Examples:\n  kmemfuzz campaign report fuzz/campaigns/latest\n  \
+                      kmemfuzz campaign compare /tmp/before fuzz/campaigns/latest"
+    )]
+    Campaign(CampaignArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  kmemfuzz completions bash > ~/.local/share/bash-completion/completions/kmemfuzz"
@@ -68,6 +87,10 @@ pub struct ReplayArgs {
     /// are JSON objects too.
     #[arg(long)]
     pub json: bool,
+    /// Run kernel scenarios with this frame engine beneath the zones (docs/engines.md):
+    /// kmem-buddy, buddy_system_allocator-frame or bitmap-allocator.
+    #[arg(long, value_name = "NAME")]
+    pub engine: Option<String>,
 }
 
 /// A fuzz target: which allocators its inputs drive.
@@ -168,6 +191,53 @@ pub struct FunctionsArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ReduceArgs {
+    /// A failing scenario (`-` reads it from standard input).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// Write the reduced scenario to OUT instead of standard output.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<String>,
+    /// Run the checker at most this many times.
+    #[arg(long, value_name = "CHECKS", default_value = "20000", value_parser = number)]
+    pub budget: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct CampaignArgs {
+    #[command(subcommand)]
+    pub command: CampaignCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CampaignCommand {
+    /// Write DIR/campaign.json from the raw files scripts/fuzz leaves in DIR.
+    Record {
+        #[arg(value_name = "DIR")]
+        dir: String,
+    },
+    /// Write report.md, summary.md, coverage.svg and exec-rate.svg into DIR.
+    Report {
+        #[arg(value_name = "DIR")]
+        dir: String,
+    },
+    /// Compare two campaigns target by target (directories or campaign.json files).
+    Compare {
+        #[arg(value_name = "OLD")]
+        old: String,
+        #[arg(value_name = "NEW")]
+        new: String,
+    },
+    /// Write OUT/campaign.json: campaigns run side by side (one target each) as one.
+    Merge {
+        #[arg(value_name = "OUT")]
+        out: String,
+        #[arg(value_name = "CAMPAIGN", required = true)]
+        campaigns: Vec<String>,
+    },
+}
+
+#[derive(Args, Debug)]
 pub struct CompletionsArgs {
     #[arg(value_name = "SHELL")]
     pub shell: clap_complete::Shell,
@@ -207,6 +277,8 @@ fn run(cmd: Command, out: &mut Out) -> Outcome {
         Command::Layout(a) => layout::command(&a, out),
         Command::Stress(a) => stress::command(&a, out),
         Command::Functions(a) => functions::command(&a, out),
+        Command::Reduce(a) => reduce::command(&a, out),
+        Command::Campaign(a) => campaign::command(&a, out),
         Command::Completions(a) => {
             let mut buf = Vec::new();
             clap_complete::generate(a.shell, &mut Cli::command(), "kmemfuzz", &mut buf);

@@ -2,8 +2,10 @@
 //! The `kmemfuzz` command: replay scenarios, show fuzzer inputs as scenarios, print a
 //! machine's layout, list what a scenario can name, and drive the checker in-process.
 
+pub mod campaign;
 pub mod caught;
 pub mod cli;
+pub mod engines;
 pub mod functions;
 pub mod input;
 pub mod json;

@@ -120,6 +120,16 @@ snap!(
     layout_x86_64,
     ["layout", "arch=x86_64", "mem=1G", "slub_debug=FZ"]
 );
+// The three i386 layouts: 6.6 with highmem, the classic 2.6 one, and PAE beyond 4G.
+snap!(layout_i386_6_6_highmem, ["layout", "mem=1G"]);
+snap!(layout_i386_2_6, ["layout", "kernel=2.6", "mem=1G"]);
+snap!(layout_i386_pae, ["layout", "pae=1", "mem=8G"]);
+snap!(
+    layout_i386_2_6_pae,
+    ["layout", "kernel=2.6", "pae=1", "mem=2G"]
+);
+snap!(error_layout_pae_x86_64, ["layout", "arch=x86_64", "pae=1"]);
+snap!(error_layout_mem_without_pae, ["layout", "mem=8G"]);
 snap!(
     replay_stdin,
     ["replay", "-"],

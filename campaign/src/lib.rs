@@ -9,10 +9,10 @@
 //! - [`plot`]: coverage and exec/s against time, one line per target, as SVG;
 //! - [`compare`]: two campaigns side by side.
 //!
-//! The `kmemfuzz-campaign` binary runs them (`record`, `report`, `compare`); see
+//! `kmemfuzz campaign record|report|compare|merge` runs them ([`commands`]); see
 //! docs/fuzzing.md.
 
-pub mod cli;
+pub mod commands;
 pub mod compare;
 pub mod plot;
 pub mod record;

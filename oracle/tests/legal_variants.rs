@@ -1,16 +1,16 @@
-//! Legal variants of the seams (`variants`) pass the whole checker: the seeded misuse-heavy
+//! Legal variants of the vmalloc and slab seams (`broken::vmalloc`, `broken::slab`) pass the whole checker: the seeded misuse-heavy
 //! runs of slab_scenarios.rs and vmalloc_scenarios.rs, a seeded run of the kernel target,
 //! and every scenario of corpus/regressions/. They choose differently from kmem (which
 //! address vmalloc takes, which object a slab hands out) and stay within Linux's contract,
 //! so a failure here is the oracle judging one of kmem's habits.
 
+mod broken;
 mod common;
-mod variants;
 
+use broken::slab::{AddressOrder, FreelistRandom};
+use broken::vmalloc::TopDown;
 use kmem::{Buddy, PageAllocator, Seams};
 use kmem_oracle::{check_with_seams, parse, GenConfig, Options};
-use variants::slab::{AddressOrder, FreelistRandom};
-use variants::vmalloc::TopDown;
 
 /// The seeded runs of slab_scenarios.rs (same seeds, sizes and misuse rate).
 fn slab_runs(seams: &dyn Seams) {

@@ -39,3 +39,32 @@ pub fn failing(cfg: &GenConfig, seed: u64, seams: &dyn Seams, n: usize) -> (usiz
     }
     (found, first)
 }
+
+/// Asserts that some of `n` scenarios generated from `seed` by `cfg` fail on a machine booted
+/// with `seams`, and prints how many and the head of the first failure.
+pub fn assert_found(name: &str, cfg: &GenConfig, seed: u64, seams: &dyn Seams, n: usize) {
+    let (found, first) = failing(cfg, seed, seams, n);
+    assert!(found > 0, "{name}: {n} scenarios found nothing");
+    let head: String = first.lines().take(3).collect::<Vec<_>>().join("\n");
+    eprintln!("{name}: {found}/{n} scenarios fail, e.g.\n{head}");
+}
+
+/// xorshift64: the seeded, deterministic source of the legal variants' choices.
+#[derive(Clone, Copy, Debug)]
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0.max(1);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A number below `n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}

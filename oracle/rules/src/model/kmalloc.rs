@@ -4,8 +4,12 @@
 //! kmalloc/kzalloc/krealloc/ksize/kfree. Objects of the kmalloc caches are judged by the slab
 //! rules (super::slab).
 
+use std::collections::BTreeMap;
+
+use kmem_vocab::config::KmallocMax;
 use kmem_vocab::gfp::*;
 use kmem_vocab::slab_flags::*;
+use kmem_vocab::BootConfig;
 
 use super::context::CtxModel;
 use super::facts::{MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
@@ -49,6 +53,49 @@ pub(crate) fn get_order(size: u64) -> u32 {
     }
 }
 
+/// kmalloc's own state: the caches made so far, the large blocks, and what krealloc() copies.
+#[derive(Clone, Debug)]
+pub struct KmallocModel {
+    /// KMALLOC_MAX_SIZE: 4 MiB, or 128 KiB with `kmalloc_max=legacy`.
+    pub max: u64,
+    /// `kmalloc_max=legacy`.
+    pub legacy: bool,
+    /// The kmalloc caches made so far, by (type, size class).
+    pub(crate) ids: BTreeMap<(u8, u32), usize>,
+    /// Every object of the kmalloc caches passes through the client (no mempool yet).
+    pub(crate) exact: bool,
+    /// Large kmalloc blocks: address -> (order, requested size).
+    pub large: BTreeMap<u64, (u32, u64)>,
+    /// The bytes krealloc() copies, read before the statement's page events (which may
+    /// free the old block).
+    pub(crate) stash: Option<Vec<Option<u8>>>,
+}
+
+impl KmallocModel {
+    pub fn new(cfg: &BootConfig) -> KmallocModel {
+        let legacy = cfg.kmalloc_max == KmallocMax::Legacy;
+        KmallocModel {
+            max: if legacy { 128 << 10 } else { 4 << 20 },
+            legacy,
+            ids: BTreeMap::new(),
+            exact: true,
+            large: BTreeMap::new(),
+            stash: None,
+        }
+    }
+
+    /// The same limits with no caches, blocks or stash (for a scratch copy of the slab
+    /// model).
+    pub(crate) fn settings_only(&self) -> KmallocModel {
+        KmallocModel {
+            ids: BTreeMap::new(),
+            large: BTreeMap::new(),
+            stash: None,
+            ..*self
+        }
+    }
+}
+
 impl SlabModel {
     pub(crate) fn kmalloc_cache(&mut self, size: u64, gfp: Gfp) -> usize {
         let (ty, prefix, tflags) = if gfp & (__GFP_RECLAIMABLE | __GFP_DMA | __GFP_ACCOUNT) == 0 {
@@ -61,7 +108,7 @@ impl SlabModel {
             (3, "kmalloc-cg-", SLAB_ACCOUNT)
         };
         let csize = kmalloc_class(size) as u32;
-        if let Some(&id) = self.kmalloc_ids.get(&(ty, csize)) {
+        if let Some(&id) = self.kmalloc.ids.get(&(ty, csize)) {
             return id;
         }
         let short = kmalloc_class_name(csize.into());
@@ -78,12 +125,12 @@ impl SlabModel {
             None,
             true,
         );
-        self.kmalloc_ids.insert((ty, csize), id);
+        self.kmalloc.ids.insert((ty, csize), id);
         id
     }
 
     pub(crate) fn large_of(&self, va: u64) -> Option<(u64, u32, u64)> {
-        let (&a, &(order, req)) = self.large.range(..=va).next_back()?;
+        let (&a, &(order, req)) = self.kmalloc.large.range(..=va).next_back()?;
         (va < a + (PAGE_SIZE << order)).then_some((a, order, req))
     }
 
@@ -107,7 +154,7 @@ impl SlabModel {
             return;
         }
         let order = get_order(size);
-        if size > self.kmalloc_max || order > MAX_ORDER {
+        if size > self.kmalloc.max || order > MAX_ORDER {
             if v != 0 {
                 j.fail(
                     F::WrongValue,
@@ -128,8 +175,8 @@ impl SlabModel {
         }
         let pfn = (v - self.page_offset) >> PAGE_SHIFT;
         match pages.block_of(pfn) {
-            Some((h, b)) if h == pfn && b.order == order && !b.client && !self.slabs.contains_key(&h) && !self.large.contains_key(&v) => {
-                self.large.insert(v, (order, size));
+            Some((h, b)) if h == pfn && b.order == order && !b.client && !self.slabs.contains_key(&h) && !self.kmalloc.large.contains_key(&v) => {
+                self.kmalloc.large.insert(v, (order, size));
                 if zero {
                     self.shadow(pages, v, size, Some(0));
                 }
@@ -141,7 +188,7 @@ impl SlabModel {
     /// A large kmalloc block went back (kfree judged it already).
     pub fn pages_freed(&mut self, pfn: u64) {
         let va = self.slab_base(pfn);
-        self.large.remove(&va);
+        self.kmalloc.large.remove(&va);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -164,7 +211,8 @@ impl SlabModel {
             }
             return;
         }
-        let legacy_big = size > KMALLOC_MAX_CACHE_SIZE && size > self.kmalloc_max && self.legacy;
+        let legacy_big =
+            size > KMALLOC_MAX_CACHE_SIZE && size > self.kmalloc.max && self.kmalloc.legacy;
         if !legacy_big {
             self.sleep_check(j, gfp, ctx);
         }
@@ -217,9 +265,9 @@ impl SlabModel {
             }
             return Some(ks);
         }
-        if let Some((order, _)) = self.large.get(&addr).copied() {
+        if let Some((order, _)) = self.kmalloc.large.get(&addr).copied() {
             let ks = PAGE_SIZE << order;
-            self.large.insert(addr, (order, ks));
+            self.kmalloc.large.insert(addr, (order, ks));
             return Some(ks);
         }
         let _ = v;
@@ -262,7 +310,7 @@ impl SlabModel {
                     (self.ksize(j, pages, p, None).unwrap_or(0), old)
                 }
                 Some(_) => (0, 0),
-                None => match self.large.get(&p).copied() {
+                None => match self.kmalloc.large.get(&p).copied() {
                     Some((order, req)) => (PAGE_SIZE << order, req),
                     None => (0, 0),
                 },
@@ -288,12 +336,12 @@ impl SlabModel {
                         };
                     }
                 }
-            } else if let Some((order, _)) = self.large.get(&p).copied() {
-                self.large.insert(p, (order, n));
+            } else if let Some((order, _)) = self.kmalloc.large.get(&p).copied() {
+                self.kmalloc.large.insert(p, (order, n));
             }
             return;
         }
-        let bytes: Vec<Option<u8>> = match self.stash.take() {
+        let bytes: Vec<Option<u8>> = match self.kmalloc.stash.take() {
             Some(b) => b,
             None => (0..old_req.min(n))
                 .map(|i| pages.shadow.get(self.pa(p + i)))
@@ -331,7 +379,7 @@ impl SlabModel {
             }
             return 0;
         }
-        self.large.get(&p).map_or(0, |&(_, req)| req)
+        self.kmalloc.large.get(&p).map_or(0, |&(_, req)| req)
     }
 }
 
@@ -340,7 +388,7 @@ impl Model {
     /// Before the statement's page events are observed (they may free the old block): the
     /// bytes krealloc() copies.
     pub(super) fn kmalloc_before_events(&mut self, op: &Op, env: &Env) {
-        self.slab.stash = None;
+        self.slab.kmalloc.stash = None;
         if let Op::Krealloc { addr, size, .. } = op {
             let p = self.evaluator(env)(addr);
             let old = self.slab.client_req(&self.pages, p);
@@ -348,7 +396,7 @@ impl Model {
             let bytes = (0..old.min(*size))
                 .map(|i| self.pages.shadow.get(s.pa(p + i)))
                 .collect();
-            self.slab.stash = Some(bytes);
+            self.slab.kmalloc.stash = Some(bytes);
         }
     }
 

@@ -41,7 +41,7 @@ pub struct PoolM {
 }
 
 /// What mempool_free() of a page element finds when the client freed the pages behind the
-/// pool's back (pages.rs's rules).
+/// pool's back (the page rules, pages/).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum PageGone {
     /// The pages are free, or reserved: this report is certain.
@@ -52,9 +52,20 @@ pub(crate) enum PageGone {
     Foreign,
 }
 
+/// mempool's own state: the live pools, and what the statement being judged finds of a page
+/// element the client gives back.
+#[derive(Clone, Debug, Default)]
+pub struct MempoolModel {
+    /// Live pools by handle.
+    pub pools: BTreeMap<u64, PoolM>,
+    /// The page-pool element being freed was free already before the statement ran, or
+    /// another allocator holds its pages now: what __free_pages() will find.
+    pub(crate) page_gone: Option<PageGone>,
+}
+
 impl SlabModel {
     pub(crate) fn pool_live(&self, j: &mut Judgement, h: u64) -> bool {
-        if self.pools.contains_key(&h) {
+        if self.mempool.pools.contains_key(&h) {
             return true;
         }
         j.misuse(
@@ -90,7 +101,7 @@ impl SlabModel {
             }
         }
         self.sleep_check(j, GFP_KERNEL, ctx);
-        let kids: Vec<usize> = self.kmalloc_ids.values().copied().collect();
+        let kids: Vec<usize> = self.kmalloc.ids.values().copied().collect();
         // The pool's own allocations may run into objects the client corrupted.
         for &id in &kids {
             self.allow_cache(j, id);
@@ -98,7 +109,7 @@ impl SlabModel {
         if let PoolKind::Slab(id) = kind {
             self.allow_cache(j, id);
         }
-        self.kmalloc_exact = false;
+        self.kmalloc.exact = false;
         self.make_inexact(pages, &kids);
         if let PoolKind::Slab(id) = kind {
             self.make_inexact(pages, &[id]);
@@ -116,13 +127,13 @@ impl SlabModel {
                 }
             }
         }
-        if self.pools.contains_key(&v) {
+        if self.mempool.pools.contains_key(&v) {
             j.fail(
                 F::Overlap,
                 format!("mempool_create returned {v:#x}, a live pool"),
             );
         }
-        self.pools.insert(
+        self.mempool.pools.insert(
             v,
             PoolM {
                 kind,
@@ -156,7 +167,7 @@ impl SlabModel {
             return;
         }
         self.sleep_check(j, gfp, ctx);
-        let Some(pool) = self.pools.get(&h).cloned() else {
+        let Some(pool) = self.mempool.pools.get(&h).cloned() else {
             return;
         };
         if v == 0 {
@@ -175,7 +186,7 @@ impl SlabModel {
         let size = self.elem_size(pool.kind);
         if top == Some(Some(v)) {
             // From the reserve.
-            if let Some(p) = self.pools.get_mut(&h) {
+            if let Some(p) = self.mempool.pools.get_mut(&h) {
                 p.reserve.pop();
                 *p.out.entry(v).or_insert(0) += 1;
             }
@@ -190,7 +201,7 @@ impl SlabModel {
             return;
         }
         if top == Some(None) {
-            if let Some(p) = self.pools.get_mut(&h) {
+            if let Some(p) = self.mempool.pools.get_mut(&h) {
                 p.exact = false;
             }
         }
@@ -216,7 +227,7 @@ impl SlabModel {
                 }
             }
         }
-        if let Some(p) = self.pools.get_mut(&h) {
+        if let Some(p) = self.mempool.pools.get_mut(&h) {
             *p.out.entry(v).or_insert(0) += 1;
         }
     }
@@ -268,7 +279,7 @@ impl SlabModel {
         if !self.pool_live(j, h) {
             return;
         }
-        let Some(pool) = self.pools.get(&h).cloned() else {
+        let Some(pool) = self.mempool.pools.get(&h).cloned() else {
             return;
         };
         if !pool.out.contains_key(&e) {
@@ -278,7 +289,7 @@ impl SlabModel {
             );
             return;
         }
-        if let Some(p) = self.pools.get_mut(&h) {
+        if let Some(p) = self.mempool.pools.get_mut(&h) {
             if let Some(n) = p.out.get_mut(&e) {
                 *n -= 1;
                 if *n == 0 {
@@ -287,7 +298,7 @@ impl SlabModel {
             }
         }
         if pool.reserve.len() < pool.min as usize {
-            if let Some(p) = self.pools.get_mut(&h) {
+            if let Some(p) = self.mempool.pools.get_mut(&h) {
                 p.reserve.push(Some(e));
             }
             self.put_in_reserve(pages, pool.kind, e);
@@ -341,7 +352,7 @@ impl SlabModel {
                     }
                     // The client freed the page behind the pool's back: __free_pages() of a
                     // free page, or of pages someone else holds now.
-                    match self.page_gone {
+                    match self.mempool.page_gone {
                         Some(PageGone::Report(r)) => j.misuse(M::Report(r), Some(r)),
                         Some(PageGone::Foreign) => {
                             j.misuse(M::Report(ReportKind::InvalidFree), None);
@@ -362,7 +373,7 @@ impl SlabModel {
         if !self.pool_live(j, h) {
             return;
         }
-        let Some(pool) = self.pools.remove(&h) else {
+        let Some(pool) = self.mempool.pools.remove(&h) else {
             return;
         };
         if !pool.out.is_empty() {
@@ -396,25 +407,26 @@ impl Model {
     /// Before the statement's page events are observed: a page-pool element the client
     /// gives back is the kernel's again.
     pub(super) fn mempool_before_events(&mut self, op: &Op, env: &Env) {
-        self.slab.page_gone = None;
+        self.slab.mempool.page_gone = None;
         if let Op::MempoolFree { addr, pool } = op {
             let ev = self.evaluator(env);
             let (e, h) = (ev(addr), ev(pool));
-            if let Some(p) = self.slab.pools.get(&h) {
+            if let Some(p) = self.slab.mempool.pools.get(&h) {
                 if let PoolKind::Page(o) = p.kind {
                     if p.out.contains_key(&e) {
                         if let Some(pfn) = self.pages.facts.pfn_of_page(e) {
                             match self.pages.blocks.get_mut(&pfn) {
                                 Some(b) if b.order == o && b.client => b.client = false,
                                 _ => {
-                                    // What __free_pages() will find (pages.rs's rules).
-                                    self.slab.page_gone = Some(match self.pages.block_of(pfn) {
-                                        None if !self.pages.facts.is_reserved(pfn) => {
-                                            PageGone::Report(ReportKind::DoubleFree)
-                                        }
-                                        None => PageGone::Report(ReportKind::BadPageState),
-                                        Some(_) => PageGone::Foreign,
-                                    })
+                                    // What __free_pages() will find (the page rules, pages/).
+                                    self.slab.mempool.page_gone =
+                                        Some(match self.pages.block_of(pfn) {
+                                            None if !self.pages.facts.is_reserved(pfn) => {
+                                                PageGone::Report(ReportKind::DoubleFree)
+                                            }
+                                            None => PageGone::Report(ReportKind::BadPageState),
+                                            Some(_) => PageGone::Foreign,
+                                        })
                                 }
                             }
                         }

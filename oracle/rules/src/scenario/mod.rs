@@ -1,12 +1,16 @@
 //! The operation language: the `.kmem` scenario format of docs/scenario.md as a syntax tree
 //! ([`Scenario`], [`Stmt`], [`Op`], [`Operand`]), its parser ([`parse`]), its printer (the
 //! `Display` impls) and a generator that turns any byte string into a meaningful scenario
-//! ([`generate`], and the per-target inputs that implement `Arbitrary`).
+//! ([`generate`], and the per-target inputs that implement `Arbitrary`). The functions and
+//! their operands are one table (`kind.rs`), from which [`Op`], the parser's reading of
+//! operands and the printer's writing of them come.
 
 mod ast;
 mod generate;
 mod kind;
-mod lex;
+/// The lexical layer, public for the engine scenario's `engine` line (`kmem_oracle::engine`).
+pub mod lex;
+mod operand;
 mod parse;
 mod print;
 pub mod suggest;

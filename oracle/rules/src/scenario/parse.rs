@@ -1,15 +1,16 @@
-//! The parser: text in the `.kmem` format (docs/scenario.md) into a [`Scenario`].
+//! The parser: text in the `.kmem` format (docs/scenario.md) into a [`Scenario`], line by
+//! line: the boot line, and statements `[name =] function operand...` whose operands are read
+//! as the table of functions says (`kind.rs`, `operand.rs`).
 
 use std::collections::BTreeSet;
 use std::fmt;
 
-use kmem_vocab::gfp::{parse_gfp, Gfp};
-use kmem_vocab::slab_flags::{parse_slab_flags, SlabFlags};
 use kmem_vocab::BootConfig;
 
-use super::ast::{Op, Operand, Scenario, Stmt};
+use super::ast::{Op, Scenario, Stmt};
 use super::kind::OpKind;
 use super::lex::{self, shown, Tok};
+use super::operand::{Args, LineError};
 use super::suggest;
 
 /// Why a text is not a scenario, and where: `line` and `col` are 1-based and point at the
@@ -54,9 +55,6 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
     }
     Ok(p.scenario)
 }
-
-/// An error inside one line: the column and the message.
-type LineError = (u32, String);
 
 #[derive(Default)]
 struct Parser {
@@ -118,14 +116,8 @@ impl Parser {
                 format!("unknown function '{}'{hint}", shown(func.text)),
             ));
         };
-        let mut args = Args {
-            kind,
-            func: *func,
-            toks: operands,
-            next: 0,
-            bound: &self.bound,
-        };
-        let op = args.op()?;
+        let mut args = Args::new(kind, *func, operands, &self.bound);
+        let op = kind.read(&mut args)?;
         args.done()?;
         let bind = bind.map(|t| t.text.to_string());
         if let Some(name) = &bind {
@@ -156,303 +148,10 @@ fn boot(words: &[Tok<'_>], boot_col: u32) -> Result<BootConfig, LineError> {
     })
 }
 
-/// The operands of one call, consumed left to right.
-struct Args<'t, 'a> {
-    kind: OpKind,
-    func: Tok<'a>,
-    toks: &'t [Tok<'a>],
-    next: usize,
-    bound: &'t BTreeSet<String>,
-}
-
-impl<'a> Args<'_, 'a> {
-    fn op(&mut self) -> Result<Op, LineError> {
-        use OpKind as K;
-        Ok(match self.kind {
-            K::AllocPages => Op::AllocPages {
-                gfp: self.gfp()?,
-                order: self.u32()?,
-            },
-            K::FreePagesPage => Op::FreePagesPage {
-                page: self.operand()?,
-                order: self.u32()?,
-            },
-            K::GetFreePages => Op::GetFreePages {
-                gfp: self.gfp()?,
-                order: self.u32()?,
-            },
-            K::GetFreePage => Op::GetFreePage { gfp: self.gfp()? },
-            K::GetZeroedPage => Op::GetZeroedPage { gfp: self.gfp()? },
-            K::FreePages => Op::FreePages {
-                addr: self.operand()?,
-                order: self.u32()?,
-            },
-            K::FreePage => Op::FreePage {
-                addr: self.operand()?,
-            },
-            K::PageAddress => Op::PageAddress {
-                page: self.operand()?,
-            },
-            K::VirtToPage => Op::VirtToPage {
-                addr: self.operand()?,
-            },
-            K::PageToPhys => Op::PageToPhys {
-                page: self.operand()?,
-            },
-            K::VirtToPhys => Op::VirtToPhys {
-                addr: self.operand()?,
-            },
-            K::PhysToVirt => Op::PhysToVirt {
-                phys: self.operand()?,
-            },
-            K::KmemCacheCreate => Op::KmemCacheCreate {
-                name: self.cache_name()?,
-                size: self.size_u32()?,
-                align: self.size_u32()?,
-                flags: self.slab_flags()?,
-                ctor: match self.has_more() {
-                    true => Some(self.byte()?),
-                    false => None,
-                },
-            },
-            K::KmemCacheAlloc => Op::KmemCacheAlloc {
-                cache: self.operand()?,
-                gfp: self.gfp()?,
-            },
-            K::KmemCacheZalloc => Op::KmemCacheZalloc {
-                cache: self.operand()?,
-                gfp: self.gfp()?,
-            },
-            K::KmemCacheFree => Op::KmemCacheFree {
-                cache: self.operand()?,
-                addr: self.operand()?,
-            },
-            K::KmemCacheDestroy => Op::KmemCacheDestroy {
-                cache: self.operand()?,
-            },
-            K::KmemCacheShrink => Op::KmemCacheShrink {
-                cache: self.operand()?,
-            },
-            K::ValidateSlabCache => Op::ValidateSlabCache {
-                cache: self.operand()?,
-            },
-            K::Kmalloc => Op::Kmalloc {
-                size: self.size()?,
-                gfp: self.gfp()?,
-            },
-            K::Kzalloc => Op::Kzalloc {
-                size: self.size()?,
-                gfp: self.gfp()?,
-            },
-            K::Krealloc => Op::Krealloc {
-                addr: self.operand()?,
-                size: self.size()?,
-                gfp: self.gfp()?,
-            },
-            K::Ksize => Op::Ksize {
-                addr: self.operand()?,
-            },
-            K::Kfree => Op::Kfree {
-                addr: self.operand()?,
-            },
-            K::Vmalloc => Op::Vmalloc { size: self.size()? },
-            K::Vzalloc => Op::Vzalloc { size: self.size()? },
-            K::Vmalloc32 => Op::Vmalloc32 { size: self.size()? },
-            K::VmallocNode => Op::VmallocNode {
-                size: self.size()?,
-                align: self.size()?,
-                gfp: self.gfp()?,
-            },
-            K::Vfree => Op::Vfree {
-                addr: self.operand()?,
-            },
-            K::Vmap => self.vmap()?,
-            K::Vunmap => Op::Vunmap {
-                addr: self.operand()?,
-            },
-            K::VmallocToPage => Op::VmallocToPage {
-                addr: self.operand()?,
-            },
-            K::IsVmallocAddr => Op::IsVmallocAddr {
-                addr: self.operand()?,
-            },
-            K::Kmap => Op::Kmap {
-                page: self.operand()?,
-            },
-            K::Kunmap => Op::Kunmap {
-                page: self.operand()?,
-            },
-            K::KmapAtomic => Op::KmapAtomic {
-                page: self.operand()?,
-            },
-            K::KunmapAtomic => Op::KunmapAtomic {
-                addr: self.operand()?,
-            },
-            K::KmapLocalPage => Op::KmapLocalPage {
-                page: self.operand()?,
-            },
-            K::KunmapLocal => Op::KunmapLocal {
-                addr: self.operand()?,
-            },
-            K::MempoolCreateKmallocPool => Op::MempoolCreateKmallocPool {
-                min: self.u32()?,
-                size: self.size()?,
-            },
-            K::MempoolCreateSlabPool => Op::MempoolCreateSlabPool {
-                min: self.u32()?,
-                cache: self.operand()?,
-            },
-            K::MempoolCreatePagePool => Op::MempoolCreatePagePool {
-                min: self.u32()?,
-                order: self.u32()?,
-            },
-            K::MempoolAlloc => Op::MempoolAlloc {
-                pool: self.operand()?,
-                gfp: self.gfp()?,
-            },
-            K::MempoolFree => Op::MempoolFree {
-                addr: self.operand()?,
-                pool: self.operand()?,
-            },
-            K::MempoolDestroy => Op::MempoolDestroy {
-                pool: self.operand()?,
-            },
-            K::SpinLock => Op::SpinLock,
-            K::SpinUnlock => Op::SpinUnlock,
-            K::LocalIrqDisable => Op::LocalIrqDisable,
-            K::LocalIrqEnable => Op::LocalIrqEnable,
-            K::IrqEnter => Op::IrqEnter,
-            K::IrqExit => Op::IrqExit,
-            K::LocalBhDisable => Op::LocalBhDisable,
-            K::LocalBhEnable => Op::LocalBhEnable,
-            K::PreemptDisable => Op::PreemptDisable,
-            K::PreemptEnable => Op::PreemptEnable,
-            K::Write => Op::Write {
-                addr: self.operand()?,
-                len: self.size()?,
-                byte: self.byte()?,
-            },
-            K::Read => Op::Read {
-                addr: self.operand()?,
-                len: self.size()?,
-            },
-        })
-    }
-
-    /// `vmap COUNT PAGE...`: COUNT must equal the number of pages that follow.
-    fn vmap(&mut self) -> Result<Op, LineError> {
-        let count_tok = self.peek();
-        let count = self.next_with(lex::number)?;
-        let mut pages = Vec::new();
-        while self.has_more() {
-            pages.push(self.operand()?);
-        }
-        if u64::try_from(pages.len()).ok() != Some(count) {
-            let col = count_tok.map_or(self.func.col, |t| t.col);
-            return Err((
-                col,
-                format!("vmap COUNT is {count} but {} pages follow", pages.len()),
-            ));
-        }
-        Ok(Op::Vmap { pages })
-    }
-
-    fn peek(&self) -> Option<Tok<'a>> {
-        self.toks.get(self.next).copied()
-    }
-
-    fn has_more(&self) -> bool {
-        self.next < self.toks.len()
-    }
-
-    fn arity_message(&self) -> String {
-        let usage = self.kind.usage();
-        if usage.is_empty() {
-            format!("{} takes no operands", self.kind)
-        } else {
-            format!(
-                "{} takes {usage}, got {} operands",
-                self.kind,
-                self.toks.len()
-            )
-        }
-    }
-
-    /// The next operand token, converted; too few operands is an error at the function.
-    fn next_with<T>(&mut self, f: impl FnOnce(&str) -> Result<T, String>) -> Result<T, LineError> {
-        let Some(tok) = self.peek() else {
-            return Err((self.func.col, self.arity_message()));
-        };
-        self.next = self.next.saturating_add(1);
-        f(tok.text).map_err(|m| (tok.col, m))
-    }
-
-    /// Too many operands is an error at the first extra one.
-    fn done(&self) -> Result<(), LineError> {
-        match self.peek() {
-            None => Ok(()),
-            Some(extra) => Err((extra.col, self.arity_message())),
-        }
-    }
-
-    fn operand(&mut self) -> Result<Operand, LineError> {
-        let col = self.peek().map_or(self.func.col, |t| t.col);
-        let op = self.next_with(lex::operand)?;
-        if let Operand::Name { name, .. } = &op {
-            if !self.bound.contains(name) {
-                return Err((col, format!("'{}' is used before it is bound", shown(name))));
-            }
-        }
-        Ok(op)
-    }
-
-    fn gfp(&mut self) -> Result<Gfp, LineError> {
-        self.next_with(|s| {
-            lex::check_flag_numbers(s)?;
-            parse_gfp(s).map_err(|e| format!("{e}{}", suggest::gfp_hint(s)))
-        })
-    }
-
-    fn slab_flags(&mut self) -> Result<SlabFlags, LineError> {
-        self.next_with(|s| {
-            lex::check_flag_numbers(s)?;
-            parse_slab_flags(s).map_err(|e| format!("{e}{}", suggest::slab_flags_hint(s)))
-        })
-    }
-
-    fn u32(&mut self) -> Result<u32, LineError> {
-        self.next_with(lex::number_u32)
-    }
-
-    fn size(&mut self) -> Result<u64, LineError> {
-        self.next_with(lex::size)
-    }
-
-    fn size_u32(&mut self) -> Result<u32, LineError> {
-        self.next_with(lex::size_u32)
-    }
-
-    fn byte(&mut self) -> Result<u8, LineError> {
-        self.next_with(lex::byte)
-    }
-
-    fn cache_name(&mut self) -> Result<String, LineError> {
-        self.next_with(|s| {
-            if lex::is_cache_name(s) {
-                Ok(s.to_string())
-            } else {
-                Err(format!(
-                    "bad cache name '{}' (names are [A-Za-z0-9_.-]+)",
-                    shown(s)
-                ))
-            }
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::ast::Operand;
     use crate::scenario::kind::OP_NAMES;
     use kmem_vocab::gfp::{__GFP_ZERO, GFP_KERNEL};
     use kmem_vocab::slab_flags::{SLAB_POISON, SLAB_RED_ZONE};
@@ -521,6 +220,9 @@ read k2-8 24
 nothing = spin_lock
 write 0xc0001000 1 0
 read NULL 1
+g = allocate 24 8
+g2 = reallocate g 100
+free g2
 ";
 
     #[test]

@@ -51,7 +51,8 @@ impl SlabModel {
         }
         // Known slabs and large blocks, and the pages of slabs of internal objects (the
         // kmem_cache structures, for one) the oracle has not placed.
-        let known = self.slabs.contains_key(&h) || self.large.contains_key(&self.slab_base(h));
+        let known =
+            self.slabs.contains_key(&h) || self.kmalloc.large.contains_key(&self.slab_base(h));
         if known || !followed() {
             self.taint_next = true;
         }

@@ -33,7 +33,7 @@ impl SlabModel {
             ctor,
             kmalloc,
             alive: true,
-            exact: !kmalloc || self.kmalloc_exact,
+            exact: !kmalloc || self.kmalloc.exact,
         });
         self.caches.len() - 1
     }
@@ -91,10 +91,10 @@ impl SlabModel {
     ) {
         let bad = name.is_empty()
             || ctx.in_interrupt()
-            || size as u64 > self.kmalloc_max
+            || size as u64 > self.kmalloc.max
             || size == 0
             || (align != 0 && !align.is_power_of_two())
-            || align as u64 > self.kmalloc_max;
+            || align as u64 > self.kmalloc.max;
         if bad {
             if v != 0 {
                 j.fail(

@@ -8,6 +8,7 @@ use kmem_vocab::slab_flags::*;
 use kmem_vocab::ReportKind;
 
 use super::SlabModel;
+use crate::model::mempool::MempoolModel;
 use crate::model::Judgement;
 
 pub(crate) const POISON_INUSE: u8 = 0x5a;
@@ -172,11 +173,8 @@ impl SlabModel {
                 .unwrap_or_default(),
             slabs: BTreeMap::new(),
             by_handle: BTreeMap::new(),
-            kmalloc_ids: BTreeMap::new(),
-            large: BTreeMap::new(),
-            pools: BTreeMap::new(),
-            stash: None,
-            page_gone: None,
+            kmalloc: self.kmalloc.settings_only(),
+            mempool: MempoolModel::default(),
             ..*self
         }
     }

@@ -1,21 +1,20 @@
 //! The slab rules: kmem_cache_*, judged at byte granularity. kmalloc ([`super::kmalloc`])
 //! and mempool ([`super::mempool`]) build on the caches and objects kept here.
 //!
-//! The oracle works out each cache's slot layout itself, from calculate_sizes()'s rules
-//! (no code shared with `kmem`; [`layout`]), learns which slab pages belong to which cache
-//! from the page events and the objects it is handed (`object.rs`), and keeps, per slot,
-//! whether it is live (with the size the client asked for), freed, or unknown
+//! The oracle works out each cache's slot layout itself, from calculate_sizes()'s rules (no
+//! code shared with `kmem`; [`layout`](mod@layout)), learns which slab pages belong to which
+//! cache from the page events and the objects it is handed (`object.rs`), and keeps, per
+//! slot, whether it is live (with the size the client asked for), freed, or unknown
 //! (kernel-internal objects: mempool structures and reserves), and the bytes the client
 //! wrote into areas that SLUB's debug checks inspect (`access.rs`). From that it predicts
 //! every check_object() verdict (`debug.rs`): which report the kernel must print, and when
 //! (at a free with F, at validate, at allocation of a poisoned object with F, when a slab is
 //! discarded with F). Where the kernel's state can no longer be predicted (a free pointer or
 //! orig_size overwritten, a double free without F, a check that marks a whole slab used),
-//! the run is tainted (DESIGN.md, "Taint"). The cache statements are in `cache.rs`.
+//! the run is tainted (docs/design.md, "Taint"). The cache statements are in `cache.rs`.
 
 use std::collections::BTreeMap;
 
-use kmem_vocab::config::KmallocMax;
 use kmem_vocab::gfp::*;
 use kmem_vocab::slab_flags::*;
 use kmem_vocab::{Arch, BootConfig, ReportKind};
@@ -35,7 +34,8 @@ mod object;
 
 pub use layout::{alignment, layout, Layout};
 
-use super::mempool::{PageGone, PoolM};
+use super::kmalloc::KmallocModel;
+use super::mempool::MempoolModel;
 
 #[derive(Clone, Debug)]
 pub struct CacheM {
@@ -108,24 +108,15 @@ pub struct SlabModel {
     pub arch: Arch,
     pub page_offset: u64,
     pub debug: SlabFlags,
-    pub kmalloc_max: u64,
-    pub legacy: bool,
     pub poisoning: bool,
     pub caches: Vec<CacheM>,
     pub by_handle: BTreeMap<u64, usize>,
-    pub(crate) kmalloc_ids: BTreeMap<(u8, u32), usize>,
     pub slabs: BTreeMap<u64, SlabM>,
     pub slots: BTreeMap<u64, Slot>,
-    /// Large kmalloc blocks: address -> (order, requested size).
-    pub large: BTreeMap<u64, (u32, u64)>,
-    pub pools: BTreeMap<u64, PoolM>,
-    pub(crate) kmalloc_exact: bool,
-    /// The bytes krealloc() copies, read before the statement's page events (which may
-    /// free the old block).
-    pub(crate) stash: Option<Vec<Option<u8>>>,
-    /// The page-pool element being freed was free already before the statement ran, or
-    /// another allocator holds its pages now: what __free_pages() will find.
-    pub(crate) page_gone: Option<PageGone>,
+    /// kmalloc's own state (its caches are among `caches`).
+    pub kmalloc: KmallocModel,
+    /// mempool's own state (its elements are slab objects, large kmalloc blocks or pages).
+    pub mempool: MempoolModel,
     /// Taint the run before the next statement (this one's reports were still predicted).
     pub taint_next: bool,
 }
@@ -140,24 +131,17 @@ pub(crate) fn ptr_of(arch: Arch) -> u64 {
 impl SlabModel {
     pub fn new(facts: &Facts, cfg: &BootConfig) -> SlabModel {
         let debug = cfg.slub_debug.map_or(0, |d| d.slab_flags());
-        let legacy = cfg.kmalloc_max == KmallocMax::Legacy;
         SlabModel {
             arch: facts.arch,
             page_offset: facts.page_offset,
             debug,
-            kmalloc_max: if legacy { 128 << 10 } else { 4 << 20 },
-            legacy,
             poisoning: debug & SLAB_POISON != 0,
             caches: vec![],
             by_handle: BTreeMap::new(),
-            kmalloc_ids: BTreeMap::new(),
             slabs: BTreeMap::new(),
             slots: BTreeMap::new(),
-            large: BTreeMap::new(),
-            pools: BTreeMap::new(),
-            kmalloc_exact: true,
-            stash: None,
-            page_gone: None,
+            kmalloc: KmallocModel::new(cfg),
+            mempool: MempoolModel::default(),
             taint_next: false,
         }
     }

@@ -53,7 +53,7 @@ impl SlabModel {
             );
             return false;
         }
-        if self.large.contains_key(&self.slab_base(head)) {
+        if self.kmalloc.large.contains_key(&self.slab_base(head)) {
             j.fail(
                 F::Overlap,
                 format!(
@@ -245,8 +245,8 @@ impl SlabModel {
             if addr <= ZERO_SIZE_PTR {
                 return;
             }
-            if let Some((order, _)) = self.large.get(&addr).copied() {
-                self.large.remove(&addr);
+            if let Some((order, _)) = self.kmalloc.large.get(&addr).copied() {
+                self.kmalloc.large.remove(&addr);
                 let _ = order;
                 return;
             }

@@ -1,0 +1,124 @@
+//! Slab caches: kmem_cache_create, _alloc, _zalloc, _free, _destroy, _shrink, validate.
+
+use arbitrary::{Result, Unstructured};
+use kmem_vocab::gfp::__GFP_ZERO;
+use kmem_vocab::slab_flags::*;
+
+use super::super::super::ast::Op;
+use super::super::choose::{self, byte, chance, one_of};
+use super::super::state::{Gen, Kind, Life};
+use super::{Action, Cand};
+
+impl Gen<'_> {
+    /// Performs one of this family's well-behaved operations.
+    pub(super) fn act_slab(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
+        let atomic = self.atomic();
+        match a {
+            Action::CacheCreate => self.cache_create(u)?,
+            Action::CacheAlloc => {
+                if let Some(c) = one_of(u, &self.cands(Cand::Caches))? {
+                    let gfp = choose::gfp_object(u, atomic, false)?;
+                    let zalloc = chance(u, 30)?;
+                    self.cache_alloc(c, gfp, zalloc);
+                }
+            }
+            Action::CacheFree => {
+                if let Some(i) = one_of(u, &self.cands(Cand::Objs))? {
+                    if let Some(&Kind::SlabObj { cache, .. }) = self.kind(i) {
+                        let op = Op::KmemCacheFree {
+                            cache: self.operand(cache),
+                            addr: self.operand(i),
+                        };
+                        self.emit(None, op);
+                        self.release(i, Life::Freed);
+                    }
+                }
+            }
+            Action::CacheDestroy => {
+                let idle: Vec<usize> = self
+                    .cands(Cand::Caches)
+                    .into_iter()
+                    .filter(|&c| !self.cache_busy(c))
+                    .collect();
+                if let Some(c) = one_of(u, &idle)? {
+                    let op = Op::KmemCacheDestroy {
+                        cache: self.operand(c),
+                    };
+                    self.emit(None, op);
+                    self.release(c, Life::Freed);
+                }
+            }
+            Action::CacheQuery => {
+                if let Some(c) = one_of(u, &self.cands(Cand::Caches))? {
+                    let cache = self.operand(c);
+                    let op = match chance(u, 50)? {
+                        true => Op::ValidateSlabCache { cache },
+                        false => Op::KmemCacheShrink { cache },
+                    };
+                    self.emit(None, op);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn cache_create(&mut self, u: &mut Unstructured<'_>) -> Result<()> {
+        const SIZES: [u32; 18] = [
+            8, 16, 24, 32, 40, 64, 96, 100, 128, 192, 256, 500, 512, 1000, 1024, 2048, 4096, 5000,
+        ];
+        const ALIGNS: [u32; 7] = [0, 0, 0, 8, 16, 32, 64];
+        const FLAGS: [u32; 8] = [
+            SLAB_HWCACHE_ALIGN,
+            SLAB_POISON,
+            SLAB_RED_ZONE,
+            SLAB_STORE_USER,
+            SLAB_CONSISTENCY_CHECKS,
+            SLAB_CACHE_DMA,
+            SLAB_ACCOUNT,
+            SLAB_RECLAIM_ACCOUNT,
+        ];
+        let size = one_of(u, &SIZES)?.unwrap_or(64);
+        let align = one_of(u, &ALIGNS)?.unwrap_or(0);
+        let bits = byte(u)? & byte(u)?;
+        let flags = FLAGS
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| bits & (1 << i) != 0)
+            .fold(0, |m, (_, &f)| m | f);
+        let ctor = match chance(u, 12)? {
+            true => Some(byte(u)?),
+            false => None,
+        };
+        let op = Op::KmemCacheCreate {
+            name: format!("cache{}", self.stmts.len()),
+            size,
+            align,
+            flags,
+            ctor,
+        };
+        let kind = Kind::Cache {
+            size,
+            ctor: ctor.is_some(),
+        };
+        self.bind(op, kind, 0);
+        Ok(())
+    }
+
+    /// `kmem_cache_alloc` (or `_zalloc`) from cache `c`: never zeroing a cache with a
+    /// constructor.
+    pub fn cache_alloc(&mut self, c: usize, mut gfp: u32, zalloc: bool) {
+        let Some(&Kind::Cache { size, ctor }) = self.kind(c) else {
+            return;
+        };
+        if ctor {
+            gfp &= !__GFP_ZERO;
+        }
+        let cache = self.operand(c);
+        let op = match zalloc && !ctor {
+            true => Op::KmemCacheZalloc { cache, gfp },
+            false => Op::KmemCacheAlloc { cache, gfp },
+        };
+        self.bind(op, Kind::SlabObj { cache: c, size }, u64::from(size));
+    }
+}

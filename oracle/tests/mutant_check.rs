@@ -1,0 +1,122 @@
+//! The fast check that mutation testing runs against every mutant of `core/` (scripts/mutants):
+//! the seeded in-process checker over every fuzz target, and the whole corpus (regressions and
+//! seeds). A mutant survives only if every verdict still passes.
+//!
+//! It is also an ordinary test: `cargo test --workspace` runs it with a small count. The
+//! number of generated scenarios per target comes from `KMEMFUZZ_MUTANT_SCENARIOS` (default
+//! 24; scripts/mutants sets more), the same seeds on every run.
+
+use kmem_oracle::{check, check_with, parse, scenario_from_bytes, GenConfig, Options, Scenario};
+
+/// Every fuzz target's generator configuration (the scenario_parser target checks no kernel).
+fn targets() -> Vec<(&'static str, GenConfig)> {
+    vec![
+        ("buddy", GenConfig::buddy()),
+        ("slab", GenConfig::slab()),
+        ("kmalloc", GenConfig::kmalloc()),
+        ("mempool", GenConfig::mempool()),
+        ("vmalloc", GenConfig::vmalloc()),
+        ("kmap", GenConfig::kmap()),
+        ("kernel", GenConfig::kernel()),
+    ]
+}
+
+fn scenarios_per_target() -> usize {
+    std::env::var("KMEMFUZZ_MUTANT_SCENARIOS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24)
+}
+
+/// splitmix64 bytes: input `i` of a target is the same on every run.
+fn input(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        out.extend((z ^ (z >> 31)).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn judge(what: &str, s: &Scenario) {
+    let make =
+        |z, r: &[(u64, u64)]| -> Box<dyn kmem::PageAllocator> { Box::new(kmem::Buddy::new(z, r)) };
+    let v = check_with(
+        s,
+        Options {
+            record_steps: false,
+        },
+        &make,
+    );
+    assert!(v.pass(), "{what}: verdict fail\n{}{s}", v.explain());
+}
+
+fn corpus_dir(sub: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../corpus")
+        .join(sub)
+}
+
+fn files(sub: &str) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(corpus_dir(sub))
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    v.retain(|p| p.is_file());
+    v.sort();
+    v
+}
+
+#[test]
+fn every_regression_passes() {
+    let regs: Vec<_> = files("regressions")
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "kmem"))
+        .collect();
+    assert!(regs.len() > 10, "corpus/regressions/ not found");
+    for p in regs {
+        let text = std::fs::read_to_string(&p).expect("read a regression");
+        let s = parse(&text).unwrap_or_else(|e| panic!("{}:{e}", p.display()));
+        let v = check(&s);
+        assert!(v.pass(), "{}: verdict fail\n{}", p.display(), v.explain());
+    }
+}
+
+#[test]
+fn every_seed_passes() {
+    for (name, cfg) in targets() {
+        let seeds = files(name);
+        assert!(!seeds.is_empty(), "corpus/{name}/ has no seeds");
+        for p in seeds {
+            let bytes = std::fs::read(&p).expect("read a seed");
+            judge(
+                &p.display().to_string(),
+                &scenario_from_bytes(&bytes, &cfg).scenario,
+            );
+        }
+    }
+}
+
+#[test]
+fn seeded_scenarios_of_every_target_pass() {
+    let n = scenarios_per_target();
+    for (t, (name, cfg)) in targets().into_iter().enumerate() {
+        let mut heavy = cfg.clone();
+        heavy.misuse_percent = 40;
+        for i in 0..n {
+            let seed = ((t as u64) << 32) | i as u64;
+            let len = 256 + (seed.wrapping_mul(2654435761) % 2048) as usize;
+            let bytes = input(seed, len);
+            // One scenario in three is misuse-heavy, so the report paths are exercised too.
+            let c = if i % 3 == 2 { &heavy } else { &cfg };
+            judge(
+                &format!("{name} scenario {i}"),
+                &scenario_from_bytes(&bytes, c).scenario,
+            );
+        }
+    }
+}
