@@ -14,13 +14,7 @@ pub struct Env {
 
 impl Env {
     pub fn bind(&mut self, name: &str, v: u64) {
-        // A name bound again keeps its key (no new string).
-        match self.names.get_mut(name) {
-            Some(x) => *x = v,
-            None => {
-                self.names.insert(name.to_string(), v);
-            }
-        }
+        self.names.insert(name.to_string(), v);
     }
 
     /// The operand's value, truncated to the machine's word size on i386.
