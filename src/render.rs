@@ -39,6 +39,10 @@ pub fn text(boot: &BootConfig, v: &Verdict, notes: &[MisuseNote]) -> String {
                 let _ = writeln!(s, "      {l}");
             }
         }
+        for q in &st.silenced {
+            let _ = writeln!(s, "      [{}]", q.kind);
+            let _ = writeln!(s, "      kmemfuzz: {}", silenced_line(q));
+        }
     }
     for n in notes {
         let _ = writeln!(s, "misuse: {}", misuse_line(n));
@@ -76,6 +80,20 @@ pub fn callers_line(text: &str, v: &Verdict) -> Option<String> {
         })
         .collect();
     (!said.is_empty()).then(|| format!("kmemfuzz: {}", said.join("; ")))
+}
+
+/// Why a report the kernel's check raised was not printed.
+pub fn silenced_line(q: &kmem::Silenced) -> String {
+    match q.why {
+        kmem::Silence::Once => format!(
+            "not printed: the once-only WARN at {} printed before in this boot",
+            q.site
+        ),
+        kmem::Silence::Ratelimit { interval, burst } => format!(
+            "not printed: {}'s rate limit lets {burst} through in {interval} seconds (statements)",
+            q.site
+        ),
+    }
 }
 
 /// `line 5: out-of-bounds (caught at line 7 by [redzone-overwritten])`.

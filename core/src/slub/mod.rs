@@ -32,6 +32,7 @@ mod check;
 mod debug;
 mod freelist;
 mod proc;
+pub(crate) mod sites;
 mod slab;
 
 use std::collections::BTreeMap;
@@ -183,6 +184,7 @@ impl Machine {
     /// runner passes the index of the operation about to run. It also serves as jiffies.
     pub fn set_caller(&mut self, caller: u64) {
         self.slub.caller = caller;
+        self.log.set_jiffies(caller);
     }
 
     pub(crate) fn caller_ip(&self) -> u64 {
@@ -220,17 +222,17 @@ impl Machine {
             self.slub_flush();
             self.log.report_tainting(
                 ReportKind::PageFault,
-                format!("{text}\n{func}(NULL): kmem_cache pointer is NULL"),
+                format!("{text}\nkmemfuzz: {func}(NULL): kmem_cache pointer is NULL"),
                 Taint::Die,
             );
             return;
         }
-        // Model text only: no taint, as Linux prints nothing here.
+        // kmemfuzz's own text, no taint: Linux prints nothing here.
         self.slub_flush();
         self.log.report(
             ReportKind::MempoolMisuse,
             format!(
-                "{func}: 0x{handle:0w$x} is not a live struct kmem_cache (destroyed, or never created)"
+                "kmemfuzz: {func}: 0x{handle:0w$x} is not a live struct kmem_cache (destroyed, or never created)"
             ),
         );
     }
@@ -358,13 +360,7 @@ impl Machine {
         }
         if err == 0 && name.contains(' ') {
             // WARN_ON(strchr(name, ' ')): it confuses parsers.
-            self.log.warn_tainting(
-                format!(
-                    "------------[ cut here ]------------\nWARNING: CPU: 0 PID: {} at mm/slab_common.c:115 kmem_cache_create_usercopy+0x5c/0x2b0",
-                    crate::context::TASK_PID
-                ),
-                Taint::Warn,
-            );
+            self.warn_warning(&sites::CACHE_NAME_SPACE, false, "", "");
         }
         if err == 0 {
             let flags = flags & cache::SLAB_FLAGS_PERMITTED & !SLAB_KMALLOC;
@@ -386,10 +382,8 @@ impl Machine {
             ));
         } else {
             self.log.warn(format!(
-                "{func}({name}) failed with error {err}\nCPU: 0 PID: {} Comm: {} {}",
-                crate::context::TASK_PID,
-                crate::context::TASK_COMM,
-                self.log.taint_str()
+                "{func}({name}) failed with error {err}\n{}",
+                self.dump_stack()
             ));
         }
         0
@@ -398,7 +392,7 @@ impl Machine {
     /// slab_pre_alloc_hook(): might_alloc().
     pub(crate) fn slab_pre_alloc_hook(&mut self, gfp: Gfp) {
         if gfpflags_allow_blocking(gfp) {
-            self.ctx.might_sleep(SLAB_PRE_ALLOC_HOOK, &mut self.log);
+            self.might_sleep(SLAB_PRE_ALLOC_HOOK);
         }
     }
 
