@@ -307,3 +307,89 @@ pub fn execute_only(s: &Scenario) -> usize {
     }
     n
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kmem::{Report, Silence, Silenced};
+
+    fn report(kind: ReportKind, text: &str) -> Report {
+        Report {
+            kind,
+            text: text.to_string(),
+        }
+    }
+
+    fn quiet(kind: ReportKind, site: &str, why: Silence) -> Silenced {
+        Silenced {
+            kind,
+            site: site.to_string(),
+            why,
+        }
+    }
+
+    #[test]
+    fn a_once_only_report_may_go_unprinted_only_after_its_site_printed() {
+        let mut p = Printed::default();
+        let q = [quiet(
+            ReportKind::KmapMisuse,
+            "mm/highmem.c:611",
+            Silence::Once,
+        )];
+        // Nothing printed yet: the kernel may not keep it quiet.
+        assert!(p.justified(3, &q).is_empty());
+        // Another site printed: still not.
+        p.add(
+            2,
+            &[report(
+                ReportKind::KmapMisuse,
+                "WARNING: CPU: 0 PID: 1 at mm/highmem.c:605 kunmap_local_indexed+0xdc/0xfc",
+            )],
+        );
+        assert!(p.justified(3, &q).is_empty());
+        p.add(
+            2,
+            &[report(
+                ReportKind::KmapMisuse,
+                "WARNING: CPU: 0 PID: 1 at mm/highmem.c:611 kunmap_local_indexed+0xd4/0xfc",
+            )],
+        );
+        assert_eq!(p.justified(3, &q), [ReportKind::KmapMisuse]);
+    }
+
+    #[test]
+    fn a_rate_limited_report_may_go_unprinted_only_once_the_burst_is_spent() {
+        let why = Silence::Ratelimit {
+            interval: 5,
+            burst: 2,
+        };
+        let q = [quiet(
+            ReportKind::PagePoisonOverwritten,
+            "check_poison_mem",
+            why,
+        )];
+        let mut p = Printed::default();
+        p.add(1, &[report(ReportKind::PagePoisonOverwritten, "")]);
+        assert!(p.justified(4, &q).is_empty(), "one of two printed");
+        p.add(4, &[report(ReportKind::PagePoisonOverwritten, "")]);
+        assert_eq!(p.justified(4, &q), [ReportKind::PagePoisonOverwritten]);
+        // Outside the window the first no longer counts.
+        assert!(p.justified(6, &q).is_empty());
+    }
+
+    #[test]
+    fn an_expected_report_left_unprinted_without_cause_is_missed() {
+        let mut v = Verdict::default();
+        let allowed = compare_reports(
+            7,
+            &[ReportKind::WrongCache, ReportKind::WrongCache],
+            &[],
+            &[],
+            &[ReportKind::WrongCache],
+            &mut v,
+        );
+        assert!(!allowed);
+        assert_eq!(v.failures.len(), 1);
+        assert_eq!(v.failures[0].kind, FailureKind::MissedReport);
+    }
+}

@@ -17,7 +17,8 @@
 //!   the worker could be scheduled (process context, preemption and interrupts enabled), or
 //!   when the caller runs [`Machine::delayed_vfree_work`].
 //! - `%p` / `%pK` print the raw pointer (as with no_hash_pointers), so output is readable and
-//!   deterministic. WARN_ON_ONCE and the rate-limited messages are printed every time.
+//!   deterministic. WARN_ON_ONCE prints once per boot; rate limits run on the model's clock
+//!   (docs/model.md, "The clock").
 //! - Line numbers in mm/vmalloc.c for Linux 6.6 are not confirmed (docs/kernel-texts.md §12);
 //!   they are gathered in the constants below so they can be corrected in one place.
 
