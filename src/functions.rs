@@ -157,8 +157,10 @@ fn failure_meaning(k: FailureKind) -> &'static str {
 
 /// Every table, from the tables the parser and the model use.
 pub fn sections() -> Vec<Section> {
+    // The kernel's families, then the engine scenario's statements (docs/engines.md).
     let functions = Family::ALL
         .iter()
+        .chain(&[Family::Engine])
         .flat_map(|&fam| OpKind::ALL.iter().filter(move |k| k.family() == fam))
         .map(|k| {
             vec![

@@ -3,10 +3,9 @@
 
 use std::io::Write as _;
 
-use kmem_oracle::{check, Scenario};
-
 use crate::cli::ReplayArgs;
-use crate::input::{display_name, load, InputError};
+use crate::engines::{check_kernel, load_any, machine_engine, replay_engine, Loaded};
+use crate::input::{display_name, InputError};
 use crate::out::{Fail, Out, Outcome};
 
 pub fn command(a: &ReplayArgs, out: &mut Out) -> Outcome {
@@ -15,7 +14,11 @@ pub fn command(a: &ReplayArgs, out: &mut Out) -> Outcome {
     }
     // Every input must parse before anything runs; every bad one is told, one line each
     // (and under --json also as a JSON line on stdout).
-    let loaded: Vec<Result<Scenario, InputError>> = a.files.iter().map(|f| load(f)).collect();
+    let engine = match &a.engine {
+        Some(name) => Some(machine_engine(name).map_err(Fail::usage)?),
+        None => None,
+    };
+    let loaded: Vec<Result<Loaded, InputError>> = a.files.iter().map(|f| load_any(f)).collect();
     let errors: Vec<&InputError> = loaded.iter().filter_map(|r| r.as_ref().err()).collect();
     if let Some((last, rest)) = errors.split_last() {
         for e in &errors {
@@ -28,11 +31,27 @@ pub fn command(a: &ReplayArgs, out: &mut Out) -> Outcome {
         }
         return Err(Fail::usage(last.to_string()));
     }
-    let scenarios: Vec<Scenario> = loaded.into_iter().filter_map(Result::ok).collect();
+    let scenarios: Vec<Loaded> = loaded.into_iter().filter_map(Result::ok).collect();
     let (mut passed, mut failed) = (0usize, 0usize);
     let many = a.files.len() > 1;
-    for (f, s) in a.files.iter().zip(&scenarios) {
-        let v = check(s);
+    for (f, l) in a.files.iter().zip(&scenarios) {
+        let s = match l {
+            Loaded::Kernel(s) => s,
+            Loaded::Engine(e) => {
+                let (pass, text) = replay_engine(e, a.json);
+                if pass {
+                    passed += 1;
+                } else {
+                    failed += 1;
+                }
+                if many && !a.json {
+                    out.line(&format!("== {}", display_name(f)))?;
+                }
+                out.put(&text)?;
+                continue;
+            }
+        };
+        let v = check_kernel(s, engine.as_ref());
         if v.pass() {
             passed += 1;
         } else {

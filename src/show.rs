@@ -15,6 +15,18 @@ pub fn command(a: &ShowArgs, out: &mut Out) -> Outcome {
             a.file
         )));
     }
+    if let Some(t) = a
+        .target
+        .is_none()
+        .then(|| crate::engines::engine_target_of(&a.file))
+        .flatten()
+    {
+        let data = read_bytes(&a.file).map_err(|e| Fail::usage(e.to_string()))?;
+        if let Some(text) = crate::engines::show(t, file, &data) {
+            out.put(&text)?;
+            return Ok(0);
+        }
+    }
     let target = match a.target {
         Some(t) => t,
         None => target_of(&a.file).ok_or_else(|| {

@@ -181,6 +181,40 @@ fn stress_with_no_iterations_prints_no_nan() {
 }
 
 #[test]
+fn stress_runs_jobs_on_their_own_seeds_and_stops_on_time() {
+    let out = kmemfuzz()
+        .args(["stress", "--iters", "3", "--jobs", "2", "--target", "kmap"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("target kmap, seeds 1..=2 (2 jobs): 6 scenarios"),
+        "{text}"
+    );
+    let out = kmemfuzz()
+        .args([
+            "stress",
+            "--time",
+            "0.3",
+            "--progress",
+            "0.1",
+            "--oracle",
+            "on",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("wall time:"), "{text}");
+    assert!(!text.contains("model alone"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("kmemfuzz stress: "), "{err}");
+    let out = kmemfuzz().args(["stress", "--jobs", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn a_closed_pipe_ends_quietly_with_141() {
     // Every regression's replay is far more than a pipe holds, so writes go on after the
     // reader is gone.

@@ -155,7 +155,7 @@ impl Pkmap<'_> {
         self.table.len == 0
     }
 
-    /// pkmap_count[nr] (0 for a slot that does not exist).
+    /// `pkmap_count[nr]` (0 for a slot that does not exist).
     pub fn count(&self, nr: u64) -> u32 {
         self.table.count(nr)
     }

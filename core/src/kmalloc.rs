@@ -115,7 +115,7 @@ pub fn kmalloc_index(size: u64) -> usize {
 /// CONFIG_RANDOM_KMALLOC_CACHES each size class has sixteen copies and the caller's address
 /// picks one. kmem serves x86's classes ([`SizeIndex`]).
 pub trait KmallocSizes {
-    /// The index into kmalloc_caches[type] ([`KMALLOC_INFO`]) for a request of `size`
+    /// The index into `kmalloc_caches[type]` ([`KMALLOC_INFO`]) for a request of `size`
     /// bytes, 1 <= size <= KMALLOC_MAX_CACHE_SIZE.
     fn kmalloc_index(&self, size: u64) -> usize;
 }

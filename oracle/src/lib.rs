@@ -12,6 +12,7 @@ pub use kmem_rules::{
 pub use kmem_rules::{model, outcome, scenario, verdict};
 pub use scenario::suggest;
 pub mod checker;
+pub mod engine;
 pub mod fuzz;
 pub mod reduce;
 pub mod run;

@@ -9,6 +9,11 @@
 //!   does, fills it as init_object() does, checks it as check_object() does, and reports
 //!   through one function (`debug.rs`, slab_bug()/print_trailer()).
 //!
+//! How a slab's objects are handed out ([`SlabObjects`]), which areas the debug checks compare
+//! ([`ObjectChecks`]) and which kmalloc cache serves a size (`crate::kmalloc::KmallocSizes`)
+//! are seams (`crate::seams`); kmem's implementations are [`LifoFreelist`], [`SlubChecks`]
+//! and `SizeIndex`.
+//!
 //! Simplifications (each also noted where it applies):
 //! - One CPU and no per-CPU slabs: every allocation takes the first partial slab (or a new
 //!   slab) and every free goes straight to its slab, the path Linux takes for debug caches.

@@ -5,6 +5,10 @@
 //! from the buddy allocator one at a time, and is mapped page by page through the kernel page
 //! table, so touching the guard page or a freed area faults.
 //!
+//! The address space and the page-table mapping are seams ([`VmapSpace`], [`VmapPages`]):
+//! kmem's [`FreeRanges`] and [`PtePerPage`] sit behind them unless the machine was booted with
+//! others (`crate::seams`).
+//!
 //! Simplifications, each where Linux differs in timing or internal state only:
 //! - A freed vmap_area is returned to the free ranges at once; Linux frees it lazily (purged
 //!   once lazy_max_pages() accumulate), so it reuses addresses later than the model does.

@@ -36,7 +36,7 @@ pub struct ZoneFacts {
     pub managed: u64,
     /// WMARK_MIN.
     pub min: u64,
-    /// lowmem_reserve[j] for each zone index j.
+    /// `lowmem_reserve[j]` for each zone index j.
     pub reserve: Vec<u64>,
 }
 
@@ -58,7 +58,7 @@ pub struct Facts {
     pub zones: Vec<ZoneFacts>,
     /// Reserved [start, end) pfn ranges: what boot keeps from the buddy allocator.
     pub reserved: Vec<(u64, u64)>,
-    /// The address of mem_map[0] (i386) or of vmemmap (x86_64), and sizeof(struct page).
+    /// The address of `mem_map[0]` (i386) or of vmemmap (x86_64), and sizeof(struct page).
     pub mem_map: u64,
     pub struct_page: u64,
 }

@@ -17,6 +17,7 @@ mod i386_areas;
 pub mod kmalloc;
 pub mod mempool;
 pub mod pages;
+pub mod runs;
 pub mod shadow;
 pub mod slab;
 pub mod step;

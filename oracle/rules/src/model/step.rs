@@ -77,7 +77,9 @@ impl Model {
             Family::Highmem => self.highmem_op(&mut j, op, env, out),
             Family::Vmalloc => self.vmalloc_query(&mut j, op, env, out),
             Family::Access => self.access_op(&mut j, op, env, out),
-            Family::Slab | Family::Kmalloc | Family::Mempool => {}
+            // An engine scenario's statements never reach the kernel model (the command
+            // refuses them in a kernel scenario).
+            Family::Slab | Family::Kmalloc | Family::Mempool | Family::Engine => {}
         }
         j
     }

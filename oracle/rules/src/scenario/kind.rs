@@ -41,9 +41,13 @@ pub enum Family {
     Context,
     /// The client touching memory: write and read.
     Access,
+    /// The generic statements of an engine scenario (docs/engines.md): allocate, free and
+    /// reallocate on another allocator. Not a kernel family, so not in [`Family::ALL`].
+    Engine,
 }
 
 impl Family {
+    /// The kernel's families (what a kernel scenario may call).
     pub const ALL: [Family; 9] = [
         Family::Pages,
         Family::Translate,
@@ -67,6 +71,7 @@ impl Family {
             Family::Mempool => "mempool",
             Family::Context => "context",
             Family::Access => "access",
+            Family::Engine => "engine",
         }
     }
 }
@@ -289,6 +294,14 @@ op_table! {
         { addr: Operand as Pointer, len: u64 as Size, byte: u8 as Byte };
     /// `read ADDR LEN`: loads `len` bytes, which the oracle checks.
     Read = "read", Access, Nothing { addr: Operand as Pointer, len: u64 as Size };
+    // An engine (docs/engines.md).
+    /// `allocate SIZE ALIGN`: a block of `size` bytes at an `align`-aligned address.
+    Allocate = "allocate", Engine, Addr { size: u64 as Size, align: u64 as Size };
+    /// `free ADDR`: gives back the block `addr` names (with the size and alignment it was
+    /// allocated with).
+    Free = "free", Engine, Nothing { addr: Operand as Pointer };
+    /// `reallocate ADDR SIZE`: resizes the block, keeping its alignment and first bytes.
+    Reallocate = "reallocate", Engine, Addr { addr: Operand as Pointer, size: u64 as Size };
 }
 
 impl fmt::Display for OpKind {
@@ -384,6 +397,9 @@ mod tests {
             ("preempt_enable", ""),
             ("write", "ADDR LEN BYTE"),
             ("read", "ADDR LEN"),
+            ("allocate", "SIZE ALIGN"),
+            ("free", "ADDR"),
+            ("reallocate", "ADDR SIZE"),
         ];
         assert_eq!(documented.len(), OpKind::ALL.len());
         for &(name, usage) in documented {

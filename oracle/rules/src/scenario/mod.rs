@@ -8,7 +8,8 @@
 mod ast;
 mod generate;
 mod kind;
-mod lex;
+/// The lexical layer, public for the engine scenario's `engine` line (`kmem_oracle::engine`).
+pub mod lex;
 mod operand;
 mod parse;
 mod print;

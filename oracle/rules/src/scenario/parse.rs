@@ -220,6 +220,9 @@ read k2-8 24
 nothing = spin_lock
 write 0xc0001000 1 0
 read NULL 1
+g = allocate 24 8
+g2 = reallocate g 100
+free g2
 ";
 
     #[test]

@@ -1,13 +1,14 @@
 //! The page allocator's rules: live blocks, where a block may come from, when an allocation
 //! may fail, what freeing must report, translations and client accesses.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use kmem_vocab::gfp::*;
 use kmem_vocab::{BootConfig, ReportKind};
 
 use super::context::CtxModel;
 use super::facts::{Facts, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
+use super::runs::RunSet;
 use super::shadow::Shadow;
 
 mod buddyinfo;
@@ -16,6 +17,24 @@ use crate::outcome::{Env, Outcome};
 use crate::scenario::Op;
 
 const PAGE_POISON: u8 = 0xaa;
+
+/// Two sequences of intervals, each in order of their starts, as one in that order.
+struct Merged<A: Iterator<Item = (u64, u64)>, B: Iterator<Item = (u64, u64)>> {
+    a: std::iter::Peekable<A>,
+    b: std::iter::Peekable<B>,
+}
+
+impl<A: Iterator<Item = (u64, u64)>, B: Iterator<Item = (u64, u64)>> Iterator for Merged<A, B> {
+    type Item = (u64, u64);
+
+    fn next(&mut self) -> Option<(u64, u64)> {
+        match (self.a.peek(), self.b.peek()) {
+            (Some(x), Some(y)) if y < x => self.b.next(),
+            (Some(_), _) => self.a.next(),
+            (None, _) => self.b.next(),
+        }
+    }
+}
 
 /// A live block from the page allocator.
 #[derive(Clone, Copy, Debug)]
@@ -37,9 +56,11 @@ pub struct PageModel {
     used: Vec<u64>,
     pub shadow: Shadow,
     /// Pages last filled by __GFP_ZERO and not written since.
-    zeroed: BTreeSet<u64>,
+    zeroed: RunSet,
     /// Pages the client freed (to tell a use after free from a wild access).
-    freed: BTreeSet<u64>,
+    freed: RunSet,
+    /// The boot rule's reserved ranges in order of their starts.
+    reserved: Vec<(u64, u64)>,
     /// Whether every page the buddy handed out is known here (always, while the machine
     /// reports its page traffic); the exact failure rule and /proc/buddyinfo depend on it.
     pub exact: bool,
@@ -48,14 +69,17 @@ pub struct PageModel {
 impl PageModel {
     pub fn new(facts: Facts, cfg: BootConfig) -> PageModel {
         let n = facts.zones.len();
+        let mut reserved = facts.reserved.clone();
+        reserved.sort_unstable();
         PageModel {
+            reserved,
             facts,
             cfg,
             blocks: BTreeMap::new(),
             used: vec![0; n],
             shadow: Shadow::default(),
-            zeroed: BTreeSet::new(),
-            freed: BTreeSet::new(),
+            zeroed: RunSet::default(),
+            freed: RunSet::default(),
             exact: true,
         }
     }
@@ -80,25 +104,26 @@ impl PageModel {
             .map(|(&h, &b)| (h, b))
     }
 
-    /// The zone's reserved ranges and live blocks as sorted [start, end) pfn intervals,
-    /// closed by an empty interval at the zone's end.
-    fn busy(&self, zi: usize) -> Vec<(u64, u64)> {
+    /// The zone's reserved ranges and live blocks as [start, end) pfn intervals in order of
+    /// their starts, closed by an empty interval at the zone's end. Both lists are already
+    /// ordered (the boot rule's reservations by start, the blocks by head), so they are
+    /// merged as they go: nothing is collected or sorted.
+    fn busy(&self, zi: usize) -> impl Iterator<Item = (u64, u64)> + '_ {
         let z = &self.facts.zones[zi];
-        let mut busy: Vec<(u64, u64)> = self
-            .facts
+        let reserved = self
             .reserved
             .iter()
             .map(|&(s, e)| (s.max(z.start), e.min(z.end)))
-            .filter(|r| r.0 < r.1)
-            .collect();
-        busy.extend(
-            self.blocks
-                .range(z.start..z.end)
-                .map(|(&h, b)| (h, h + (1 << b.order))),
-        );
-        busy.sort_unstable();
-        busy.push((z.end, z.end));
-        busy
+            .filter(|r| r.0 < r.1);
+        let blocks = self
+            .blocks
+            .range(z.start..z.end)
+            .map(|(&h, b)| (h, h + (1 << b.order)));
+        Merged {
+            a: reserved.peekable(),
+            b: blocks.peekable(),
+        }
+        .chain(std::iter::once((z.end, z.end)))
     }
 
     /// Is there a naturally aligned run of 2^order pages in zone `zi` that is neither
@@ -225,18 +250,19 @@ impl PageModel {
             j.fail(F::Overlap, format!("the block at pfn {pfn:#x} (order {order}) overlaps the live block at pfn {h:#x} (order {}) from line {}", b.order, b.line));
             return;
         }
-        for p in pfn..pfn + n {
-            if self.cfg.page_poison && self.shadow.page_is(p, PAGE_POISON) == Some(false) {
-                j.expect.push(ReportKind::PagePoisonOverwritten);
-            }
-            if gfp & __GFP_ZERO != 0 {
-                self.shadow.fill_page(p, 0);
-                self.zeroed.insert(p);
-            } else if !self.cfg.page_poison {
-                self.shadow.forget_page(p);
-            }
-            self.freed.remove(&p);
+        // One report per page whose poison was overwritten; the block's pages as one run.
+        if self.cfg.page_poison {
+            let bad = self.shadow.pages_not(pfn, n, PAGE_POISON);
+            j.expect
+                .extend((0..bad).map(|_| ReportKind::PagePoisonOverwritten));
         }
+        if gfp & __GFP_ZERO != 0 {
+            self.shadow.fill_pages(pfn, n, 0);
+            self.zeroed.insert(pfn, pfn + n);
+        } else if !self.cfg.page_poison {
+            self.shadow.forget_pages(pfn, n);
+        }
+        self.freed.remove(pfn, pfn + n);
         if let Some(zi) = self.facts.zone_index(pfn) {
             self.used[zi] += n;
         }
@@ -297,15 +323,13 @@ impl PageModel {
         if let Some(zi) = self.facts.zone_index(pfn) {
             self.used[zi] = self.used[zi].saturating_sub(n);
         }
-        for p in pfn..pfn + n {
-            if self.cfg.page_poison {
-                self.shadow.fill_page(p, PAGE_POISON);
-            } else {
-                self.shadow.forget_page(p);
-            }
-            self.zeroed.remove(&p);
-            self.freed.insert(p);
+        if self.cfg.page_poison {
+            self.shadow.fill_pages(pfn, n, PAGE_POISON);
+        } else {
+            self.shadow.forget_pages(pfn, n);
         }
+        self.zeroed.remove(pfn, pfn + n);
+        self.freed.insert(pfn, pfn + n);
     }
 
     /// Checks and records page allocator traffic the client did not ask for directly: the
@@ -329,14 +353,13 @@ impl PageModel {
                 if let Some(zi) = self.facts.zone_index(pfn) {
                     self.used[zi] += n;
                 }
-                for p in pfn..pfn + n {
-                    // Page poisoning checks every page it hands out, to any allocator.
-                    if self.cfg.page_poison && self.shadow.page_is(p, PAGE_POISON) == Some(false) {
-                        j.expect.push(ReportKind::PagePoisonOverwritten);
-                    }
-                    self.shadow.forget_page(p);
-                    self.freed.remove(&p);
+                // Page poisoning checks every page it hands out, to any allocator.
+                if self.cfg.page_poison {
+                    let bad = self.shadow.pages_not(pfn, n, PAGE_POISON);
+                    j.expect.extend((0..bad).map(|_| ReportKind::PagePoisonOverwritten));
                 }
+                self.shadow.forget_pages(pfn, n);
+                self.freed.remove(pfn, pfn + n);
                 self.blocks.insert(pfn, Block { order, line, client: false });
             }
             kmem_vocab::PageEvent::Free { pfn, order } => match self.blocks.get(&pfn) {
@@ -383,7 +406,7 @@ impl PageModel {
     /// Classifies a client access to the lowmem page `pfn` that lies outside any live
     /// client allocation.
     pub fn stray_kind(&self, pfn: u64) -> M {
-        if self.freed.contains(&pfn) {
+        if self.freed.contains(pfn) {
             M::UseAfterFree
         } else {
             M::WildAccess
@@ -407,7 +430,7 @@ impl PageModel {
             self.shadow.fill_page(pfn, PAGE_POISON);
         }
         self.shadow.set(pa, len, byte);
-        self.zeroed.remove(&pfn);
+        self.zeroed.remove(pfn, pfn + 1);
     }
 
     /// Checks bytes read at physical `pa` (within one page).
@@ -431,7 +454,7 @@ impl PageModel {
                 });
         }
         if let Some(m) = cmp {
-            let kind = if m.expected == 0 && self.zeroed.contains(&pfn) {
+            let kind = if m.expected == 0 && self.zeroed.contains(pfn) {
                 F::NotZeroed
             } else {
                 F::Content
@@ -471,7 +494,7 @@ impl PageModel {
     /// The page `pfn` (just taken by another allocator) must read as zero until written.
     pub fn expect_zeroed(&mut self, pfn: u64) {
         self.shadow.fill_page(pfn, 0);
-        self.zeroed.insert(pfn);
+        self.zeroed.insert(pfn, pfn + 1);
     }
 }
 

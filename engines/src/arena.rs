@@ -1,0 +1,157 @@
+//! Real memory for heap engines: an arena the harness owns, and the driver that runs a
+//! [`HeapEngine`] over it.
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+
+use kmem_oracle::engine::{layout, Engine, Factory, HeapEngine, Info};
+
+/// `len` bytes of zeroed memory at an address aligned to `len.next_power_of_two()` (S) and
+/// not to 2S, so whether an alignment can be met in it never depends on where it landed.
+pub struct RawArena {
+    raw: *mut u8,
+    whole: Layout,
+    /// The arena starts this many bytes into the allocation.
+    skip: usize,
+    start: usize,
+    len: usize,
+}
+
+impl RawArena {
+    /// None when the memory cannot be had.
+    pub fn new(len: usize) -> Option<RawArena> {
+        // 4S zeroed bytes from calloc (which maps fresh zero pages for large sizes, so only
+        // what is touched costs), and the arena at the first address that is S past a
+        // multiple of 2S: at most 3S - 1 bytes in, so it ends inside the allocation.
+        let s = len.max(1).checked_next_power_of_two()?;
+        let whole = Layout::from_size_align(s.checked_mul(4)?, 16).ok()?;
+        // SAFETY: `whole` has a nonzero size.
+        let raw = unsafe { alloc_zeroed(whole) };
+        if raw.is_null() {
+            return None;
+        }
+        let start = (raw as usize).checked_next_multiple_of(2 * s)? + s;
+        Some(RawArena {
+            raw,
+            whole,
+            skip: start - raw as usize,
+            start,
+            len,
+        })
+    }
+
+    pub fn start(&self) -> usize {
+        self.start
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The offset of `[addr, addr + len)` in the arena, if it lies inside.
+    fn offset(&self, addr: u64, len: u64) -> Option<usize> {
+        let off = usize::try_from(addr).ok()?.checked_sub(self.start)?;
+        let end = off.checked_add(usize::try_from(len).ok()?)?;
+        (end <= self.len).then_some(off)
+    }
+
+    /// Stores `len` copies of `byte` at `addr`; nothing outside the arena is touched.
+    pub fn write(&mut self, addr: u64, len: u64, byte: u8) {
+        if let Some(off) = self.offset(addr, len) {
+            // SAFETY: `[start + off, start + off + len)` lies inside the allocation `raw`
+            // owns (checked by `offset`); u8 has no invalid values.
+            unsafe { std::ptr::write_bytes(self.raw.add(self.skip + off), byte, len as usize) }
+        }
+    }
+
+    /// Loads `len` bytes from `addr`; bytes outside the arena read as 0.
+    pub fn read(&self, addr: u64, len: u64) -> Vec<u8> {
+        let n = usize::try_from(len).unwrap_or(0);
+        let mut out = vec![0u8; n];
+        if let Some(off) = self.offset(addr, len) {
+            // SAFETY: the source lies inside the zero-initialised allocation `raw` owns
+            // (checked by `offset`), the destination is `n` bytes of `out`, and the two do
+            // not overlap.
+            unsafe {
+                std::ptr::copy_nonoverlapping(self.raw.add(self.skip + off), out.as_mut_ptr(), n)
+            }
+        }
+        out
+    }
+}
+
+impl Drop for RawArena {
+    fn drop(&mut self) {
+        // SAFETY: `raw` came from `alloc_zeroed(self.whole)` and is freed once, here.
+        unsafe { dealloc(self.raw, self.whole) }
+    }
+}
+
+/// A [`HeapEngine`] over a [`RawArena`]. The engine is dropped before its arena.
+pub struct HeapDriver<E> {
+    engine: E,
+    arena: RawArena,
+}
+
+impl<E: HeapEngine> HeapDriver<E> {
+    /// The engine over a fresh arena of `len` bytes, or None when there is no memory.
+    pub fn new(len: u64) -> Option<Self> {
+        let arena = RawArena::new(usize::try_from(len).ok()?)?;
+        Some(HeapDriver {
+            engine: E::new(arena.start(), arena.len()),
+            arena,
+        })
+    }
+
+    /// The factory the checker and the fuzz targets use.
+    pub fn factory() -> Factory {
+        |len| match HeapDriver::<E>::new(len) {
+            Some(d) => Box::new(d),
+            None => panic!("no memory for an arena of {len} bytes"),
+        }
+    }
+}
+
+impl<E: HeapEngine> Engine for HeapDriver<E> {
+    fn info(&self) -> Info {
+        E::INFO
+    }
+    fn region(&self) -> (u64, u64) {
+        let s = self.arena.start() as u64;
+        (s, s + self.arena.len() as u64)
+    }
+    fn allocate(&mut self, size: u64, align: u64) -> Result<Option<u64>, String> {
+        let l = layout(size, align)?;
+        Ok(self.engine.allocate(l).map(|p| p as u64))
+    }
+    fn free(&mut self, addr: u64, size: u64, align: u64) -> bool {
+        match layout(size, align) {
+            Ok(l) => {
+                self.engine.deallocate(addr as usize, l);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+    fn reallocate(
+        &mut self,
+        addr: u64,
+        size: u64,
+        align: u64,
+        new_size: u64,
+    ) -> Result<Option<u64>, String> {
+        let l = layout(size, align)?;
+        layout(new_size, align)?;
+        let got = self.engine.reallocate(addr as usize, l, new_size as usize);
+        Ok(got.map(|p| p as u64))
+    }
+    fn write(&mut self, addr: u64, len: u64, byte: u8) {
+        self.arena.write(addr, len, byte)
+    }
+    fn read(&mut self, addr: u64, len: u64) -> Vec<u8> {
+        self.arena.read(addr, len)
+    }
+}
