@@ -162,9 +162,22 @@ pub struct StressArgs {
     /// The seed of the byte source (decimal or 0x hex).
     #[arg(long, value_name = "N", default_value = "1", value_parser = number)]
     pub seed: u64,
-    /// How many scenarios (decimal or 0x hex).
-    #[arg(long, value_name = "N", default_value = "2000", value_parser = number)]
-    pub iters: u64,
+    /// How many scenarios each job runs (decimal or 0x hex); 2000 unless --time is given.
+    #[arg(long, value_name = "N", value_parser = number)]
+    pub iters: Option<u64>,
+    /// Stop after this many seconds (with --iters, whichever comes first).
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    pub time: Option<f64>,
+    /// Run N jobs side by side, one thread each; job J uses seed SEED + J.
+    #[arg(long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub jobs: u64,
+    /// Where every failing scenario is written, one .kmem file each (made when the first
+    /// one fails).
+    #[arg(long, value_name = "DIR", default_value = "stress-failures")]
+    pub out: String,
+    /// Print a progress line on stderr every SECONDS (0: never).
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds)]
+    pub progress: f64,
     /// Run the model with the oracle, alone, or both ways.
     #[arg(long, value_name = "MODE", default_value = "both")]
     pub oracle: OracleMode,
@@ -228,6 +241,13 @@ pub enum CampaignCommand {
 pub struct CompletionsArgs {
     #[arg(value_name = "SHELL")]
     pub shell: clap_complete::Shell,
+}
+
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && (0.0..=1e9).contains(&x) => Ok(x),
+        _ => Err("expected a number of seconds, 0 or more".into()),
+    }
 }
 
 fn number(s: &str) -> Result<u64, String> {

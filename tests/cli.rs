@@ -120,6 +120,16 @@ snap!(
     layout_x86_64,
     ["layout", "arch=x86_64", "mem=1G", "slub_debug=FZ"]
 );
+// The three i386 layouts: 6.6 with highmem, the classic 2.6 one, and PAE beyond 4G.
+snap!(layout_i386_6_6_highmem, ["layout", "mem=1G"]);
+snap!(layout_i386_2_6, ["layout", "kernel=2.6", "mem=1G"]);
+snap!(layout_i386_pae, ["layout", "pae=1", "mem=8G"]);
+snap!(
+    layout_i386_2_6_pae,
+    ["layout", "kernel=2.6", "pae=1", "mem=2G"]
+);
+snap!(error_layout_pae_x86_64, ["layout", "arch=x86_64", "pae=1"]);
+snap!(error_layout_mem_without_pae, ["layout", "mem=8G"]);
 snap!(
     replay_stdin,
     ["replay", "-"],
@@ -168,6 +178,40 @@ fn stress_with_no_iterations_prints_no_nan() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("0 scenarios, 0 operations"), "{text}");
     assert!(!text.contains("NaN") && !text.contains("inf"), "{text}");
+}
+
+#[test]
+fn stress_runs_jobs_on_their_own_seeds_and_stops_on_time() {
+    let out = kmemfuzz()
+        .args(["stress", "--iters", "3", "--jobs", "2", "--target", "kmap"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("target kmap, seeds 1..=2 (2 jobs): 6 scenarios"),
+        "{text}"
+    );
+    let out = kmemfuzz()
+        .args([
+            "stress",
+            "--time",
+            "0.3",
+            "--progress",
+            "0.1",
+            "--oracle",
+            "on",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("wall time:"), "{text}");
+    assert!(!text.contains("model alone"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("kmemfuzz stress: "), "{err}");
+    let out = kmemfuzz().args(["stress", "--jobs", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]

@@ -14,7 +14,7 @@ pub use kmem_vocab::{MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE};
 
 pub mod report;
 
-pub use config::{Arch, BootConfig, BootKey, ConfigError, SlubDebug, BOOT_KEYS};
+pub use config::{Arch, BootConfig, BootKey, ConfigError, Kernel, SlubDebug, BOOT_KEYS};
 pub use report::{KernelLog, Report, ReportKind};
 
 mod access;
@@ -29,6 +29,7 @@ pub mod mempool;
 pub mod mmu;
 pub mod page;
 mod page_alloc;
+mod pagewalk;
 mod proc;
 mod radix;
 pub mod seams;

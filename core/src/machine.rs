@@ -69,7 +69,7 @@ impl Machine {
             mem: PhysMem::new(layout.max_pfn, fill),
             pages: MemMap::new(layout.max_pfn, reserved.clone()),
             alloc: make(zones, &reserved),
-            pt: PageTable::default(),
+            pt: PageTable::new(layout.paging),
             ctx: Context::default(),
             log: KernelLog::new(),
             page_events: None,

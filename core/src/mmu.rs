@@ -8,19 +8,98 @@
 use std::collections::BTreeMap;
 
 use crate::config::Arch;
+use crate::layout::{Paging, KERNEL_IMAGE_SIZE, KERNEL_PHYS_START};
 use crate::machine::Machine;
 use crate::report::die_header_line;
 use crate::PAGE_SHIFT;
 
-/// Page-table entries for the non-linear kernel ranges: virtual page number to pfn.
-#[derive(Clone, Debug, Default)]
-pub struct PageTable {
-    ptes: BTreeMap<u64, u64>,
+/// A page of page table, by what it maps: the level of the entry pointing to it
+/// ([`TableLevel`]) and that entry's index (the virtual address shifted by what one entry
+/// maps).
+pub type TableKey = (TableLevel, u64);
+
+/// Which entry points to a page-table page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TableLevel {
+    /// A page-directory (PMD) entry pointing to a page of PTEs.
+    Pmd,
+    /// A PUD (or PAE pdpt) entry pointing to a page of PMDs.
+    Pud,
+    /// A PGD entry (x86_64) pointing to a page of PUDs.
+    Pgd,
 }
 
+/// Page-table entries for the non-linear kernel ranges: virtual page number to pfn; and the
+/// page-table pages the kernel's page tables hold, which are never freed for kernel ranges
+/// (vunmap clears PTEs and leaves the tables).
+#[derive(Clone, Debug)]
+pub struct PageTable {
+    ptes: BTreeMap<u64, u64>,
+    paging: Paging,
+    /// Each page-table page and the frame the model gives it (see [`PageTable::table`]).
+    tables: BTreeMap<TableKey, u64>,
+}
+
+impl Default for PageTable {
+    fn default() -> Self {
+        PageTable::new(Paging::TwoLevel)
+    }
+}
+
+/// The frames page-table pages are numbered in: the reserved kernel image, from its top
+/// down, as the model's stand-in for the frames Linux takes from the page allocator (which
+/// the model leaves alone, so that page tables do not change what the buddy hands out).
+const TABLE_POOL_PAGES: u64 = KERNEL_IMAGE_SIZE >> PAGE_SHIFT;
+
 impl PageTable {
-    /// set_pte_at(): maps `va`'s page to `pfn`. Returns the previous pfn if one was mapped.
+    pub fn new(paging: Paging) -> PageTable {
+        PageTable {
+            ptes: BTreeMap::new(),
+            paging,
+            tables: BTreeMap::new(),
+        }
+    }
+
+    pub fn paging(&self) -> Paging {
+        self.paging
+    }
+
+    /// The page-table pages that must exist for a PTE at `va`: the one holding the PTE and,
+    /// on x86_64, the PMD and PUD pages above it (PAE's pdpt points to four PMD pages set
+    /// up with the page directory).
+    pub fn tables_for(paging: Paging, va: u64) -> Vec<TableKey> {
+        match paging {
+            Paging::TwoLevel => vec![(TableLevel::Pmd, va >> 22)],
+            Paging::Pae => vec![(TableLevel::Pmd, va >> 21)],
+            Paging::FourLevel => vec![
+                (TableLevel::Pgd, va >> 39),
+                (TableLevel::Pud, va >> 30),
+                (TableLevel::Pmd, va >> 21),
+            ],
+        }
+    }
+
+    /// The frame of a page-table page, numbering it if it is new: frames are handed out in
+    /// the order tables are first needed, from the top of the kernel image down (wrapping
+    /// within it, so that past a thousand tables two may print the same frame).
+    pub fn table(&mut self, key: TableKey) -> u64 {
+        let next = self.tables.len() as u64;
+        *self.tables.entry(key).or_insert_with(|| {
+            ((KERNEL_PHYS_START + KERNEL_IMAGE_SIZE) >> PAGE_SHIFT) - 1 - next % TABLE_POOL_PAGES
+        })
+    }
+
+    /// Whether a page-table page was created by a mapping (pte_alloc_kernel() and friends).
+    pub fn has_table(&self, key: TableKey) -> bool {
+        self.tables.contains_key(&key)
+    }
+
+    /// set_pte_at(): maps `va`'s page to `pfn`, allocating the page-table pages it needs.
+    /// Returns the previous pfn if one was mapped.
     pub fn map(&mut self, va: u64, pfn: u64) -> Option<u64> {
+        for key in Self::tables_for(self.paging, va) {
+            self.table(key);
+        }
         self.ptes.insert(va >> PAGE_SHIFT, pfn)
     }
 
@@ -109,10 +188,7 @@ impl Machine {
         } else {
             format!("BUG: unable to handle page fault for address: {px}")
         };
-        let walk = match arch {
-            Arch::I386 => "*pde = 00000000",
-            Arch::X86_64 => "PGD 0 P4D 0",
-        };
+        let walk = self.dump_pagetable(va);
         format!(
             "{head}\n#PF: supervisor {} access in kernel mode\n#PF: error_code(0x{code:04x}) - not-present page\n{walk}\n{}",
             if write { "write" } else { "read" },

@@ -78,9 +78,14 @@ impl Machine {
         self.arch_mask(page.wrapping_sub(self.layout.mem_map)) / self.layout.struct_page_size
     }
 
-    /// page_to_phys().
+    /// page_to_phys(): a phys_addr_t, 64 bits wide with PAE (36-bit physical addresses)
+    /// and on x86_64, 32 bits on i386 without it.
     pub fn page_to_phys(&mut self, page: u64) -> u64 {
-        self.arch_mask(self.page_to_pfn(page) << PAGE_SHIFT)
+        let phys = self.page_to_pfn(page) << PAGE_SHIFT;
+        match self.layout.paging {
+            crate::layout::Paging::TwoLevel => phys & 0xffff_ffff,
+            _ => phys,
+        }
     }
 
     /// page_address(): the direct-map address of a lowmem page; a highmem page's kmap

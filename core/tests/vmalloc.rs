@@ -28,7 +28,7 @@ fn areas_are_first_fit_with_a_guard_page_that_faults() {
     assert_eq!(r[0].kind, ReportKind::PageFault);
     assert!(r[0]
         .text
-        .starts_with("BUG: unable to handle page fault for address: f8803000"));
+        .starts_with("BUG: unable to handle page fault for address: f7801000"));
     // Reading across the end of b faults too.
     assert!(m.read(b, PAGE_SIZE + 1).is_none());
     assert_eq!(kinds(&mut m), [ReportKind::PageFault]);
@@ -345,11 +345,11 @@ fn proc_vmallocinfo_format() {
     let lines: Vec<&str> = info.lines().collect();
     assert_eq!(
         lines[0],
-        "0xf8800000-0xf8803000   12288 kmem_test+0x25/0x80 pages=2 vmalloc"
+        "0xf77fe000-0xf7801000   12288 kmem_test+0x25/0x80 pages=2 vmalloc"
     );
     assert_eq!(
         lines[1],
-        "0xf8803000-0xf8805000    8192 vzalloc+0x0/0x0 pages=1 vmalloc"
+        "0xf7801000-0xf7803000    8192 vzalloc+0x0/0x0 pages=1 vmalloc"
     );
     assert_eq!(
         lines[2],

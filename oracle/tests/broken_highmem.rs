@@ -15,7 +15,7 @@ const SEED: u64 = 0x766d_616c;
 fn cfg() -> GenConfig {
     let mut c = GenConfig::kmap();
     c.max_ops = 120;
-    // Highmem needs more than 896M on i386; most generated boots have none.
+    // Highmem needs more than MAXMEM (879M with 6.6's layout) on i386; most generated boots have none.
     c.boot = kmem::BootConfig::parse_words(["arch=i386", "mem=1G"]).ok();
     c
 }

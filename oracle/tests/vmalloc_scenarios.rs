@@ -29,7 +29,7 @@ fn misuse_heavy_vmalloc_scenarios_pass_and_every_misuse_class_is_judged() {
 fn misuse_heavy_kmap_scenarios_pass_and_every_misuse_class_is_judged() {
     let mut cfg = GenConfig::kmap();
     cfg.misuse_percent = 40;
-    // Highmem needs more than 896M on i386.
+    // Highmem needs more than MAXMEM (879M with 6.6's layout) on i386.
     cfg.boot = kmem::BootConfig::parse_words(["arch=i386", "mem=1G", "debug_virtual=1"]).ok();
     common::misuse_heavy(
         &cfg,

@@ -102,6 +102,50 @@ impl SlubDebug {
     }
 }
 
+/// The kernel version profile (`kernel=`): which release's layout formulas and limits the
+/// machine follows. Only the syntax lives here; `kmem` and the oracle each derive the layout
+/// of a profile by their own code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kernel {
+    /// Linux 6.6: MAXMEM = VMALLOC_END - PAGE_OFFSET - __VMALLOC_RESERVE, VMALLOC_START =
+    /// high_memory + VMALLOC_OFFSET, PKMAP_BASE below the LDT remap and the cpu_entry_area.
+    #[default]
+    V6_6,
+    /// The classic i386 layout of Linux 2.6 (the textbooks' kernel): 896 MiB of lowmem,
+    /// VMALLOC_START rounded to 8 MiB, and the 128 KiB kmalloc limit.
+    V2_6,
+}
+
+impl Kernel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::V6_6 => "6.6",
+            Kernel::V2_6 => "2.6",
+        }
+    }
+
+    /// Parses a `kernel=` value: `6.6` or `2.6` (also `6`, `2.6.x`, `6.6.x`).
+    pub fn parse(v: &str) -> Option<Kernel> {
+        let base = |p: &str| v == p || v.strip_prefix(p).is_some_and(|r| r.starts_with('.'));
+        if base("6.6") || v == "6" {
+            Some(Kernel::V6_6)
+        } else if base("2.6") {
+            Some(Kernel::V2_6)
+        } else {
+            None
+        }
+    }
+
+    /// The kmalloc limit this release has (KMALLOC_MAX_SIZE): what `kmalloc_max` is unless
+    /// the boot line says otherwise.
+    pub fn kmalloc_max(self) -> KmallocMax {
+        match self {
+            Kernel::V6_6 => KmallocMax::Current,
+            Kernel::V2_6 => KmallocMax::Legacy,
+        }
+    }
+}
+
 /// The largest kmalloc size: today's 4 MiB (order 10 pages) or the 128 KiB of older kernels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum KmallocMax {
@@ -123,6 +167,11 @@ pub struct BootConfig {
     pub debug_pagealloc: bool,
     pub debug_virtual: bool,
     pub kmalloc_max: KmallocMax,
+    /// `kernel=`: the version profile (layout formulas, kmalloc limit).
+    pub kernel: Kernel,
+    /// `pae=1`: i386 with PAE (CONFIG_X86_PAE): 3-level page tables, 512 pkmap slots,
+    /// physical memory up to 64 GiB.
+    pub pae: bool,
 }
 
 impl Default for BootConfig {
@@ -135,6 +184,8 @@ impl Default for BootConfig {
             debug_pagealloc: false,
             debug_virtual: false,
             kmalloc_max: KmallocMax::Current,
+            kernel: Kernel::V6_6,
+            pae: false,
         }
     }
 }
@@ -156,6 +207,8 @@ impl std::error::Error for ConfigError {}
 
 pub const MIN_MEM: u64 = 16 << 20;
 pub const MAX_MEM_I386: u64 = 4 << 30;
+/// With PAE, 36-bit physical addresses: 64 GiB (HIGHMEM64G).
+pub const MAX_MEM_I386_PAE: u64 = 64 << 30;
 pub const MAX_MEM_X86_64: u64 = 64 << 30;
 
 /// Parses a number as the scenario format writes it: decimal or `0x` hex, optionally followed by
@@ -244,6 +297,15 @@ impl BootConfig {
                     v => return Err(err(format!("expected 4M or 128K, got '{v}'"))),
                 }
             }
+            "kernel" => {
+                let v = need()?;
+                self.kernel = Kernel::parse(v)
+                    .ok_or_else(|| err(format!("unknown kernel '{v}' (6.6 or 2.6)")))?;
+                // The release's kmalloc limit; a kmalloc_max on the same line overrides it
+                // (parse_words applies `kernel` first, wherever it stands).
+                self.kmalloc_max = self.kernel.kmalloc_max();
+            }
+            "pae" => self.pae = parse_bool01(key, need()?)?,
             _ => return Err(err("unknown boot option".into())),
         }
         Ok(())
@@ -251,6 +313,20 @@ impl BootConfig {
 
     /// Checks the whole configuration once every key is applied.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.arch != Arch::I386 {
+            let only_i386 = |key: &str, what: &str| {
+                Err(ConfigError {
+                    key: key.into(),
+                    message: format!("{what} is modelled for arch=i386 only"),
+                })
+            };
+            if self.pae {
+                return only_i386("pae", "PAE");
+            }
+            if self.kernel == Kernel::V2_6 {
+                return only_i386("kernel", "the classic 2.6 layout");
+            }
+        }
         let err = |m: String| {
             Err(ConfigError {
                 key: "mem".into(),
@@ -258,6 +334,7 @@ impl BootConfig {
             })
         };
         let max = match self.arch {
+            Arch::I386 if self.pae => MAX_MEM_I386_PAE,
             Arch::I386 => MAX_MEM_I386,
             Arch::X86_64 => MAX_MEM_X86_64,
         };
@@ -269,10 +346,15 @@ impl BootConfig {
         }
         if self.mem > max {
             return err(format!(
-                "{} is above the {} maximum for {}",
+                "{} is above the {} maximum for {}{}",
                 format_size(self.mem),
                 format_size(max),
-                self.arch.name()
+                self.arch.name(),
+                match (self.arch, self.pae) {
+                    (Arch::I386, false) => " without pae=1",
+                    (Arch::I386, true) => " with PAE",
+                    _ => "",
+                }
             ));
         }
         if !self.mem.is_multiple_of(crate::PAGE_SIZE) {
@@ -281,16 +363,24 @@ impl BootConfig {
         Ok(())
     }
 
-    /// Parses `key=value` words (the boot line without `boot`).
+    /// Parses `key=value` words (the boot line without `boot`). `kernel=` is applied first,
+    /// wherever it stands, so that the release's defaults (its kmalloc limit) give way to
+    /// any other key on the line.
     pub fn parse_words<'a>(
         words: impl IntoIterator<Item = &'a str>,
     ) -> Result<BootConfig, ConfigError> {
+        let words: Vec<&str> = words.into_iter().collect();
+        let split = |w: &'a str| match w.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (w, None),
+        };
         let mut c = BootConfig::default();
-        for w in words {
-            match w.split_once('=') {
-                Some((k, v)) => c.set(k, Some(v))?,
-                None => c.set(w, None)?,
-            }
+        let (first, rest): (Vec<_>, Vec<_>) = words
+            .iter()
+            .map(|w| split(w))
+            .partition(|&(k, _)| k == "kernel");
+        for (k, v) in first.into_iter().chain(rest) {
+            c.set(k, v)?;
         }
         c.validate()?;
         Ok(c)
@@ -318,8 +408,17 @@ impl BootConfig {
         if self.debug_virtual {
             w.push("debug_virtual=1".into());
         }
-        if self.kmalloc_max == KmallocMax::Legacy {
-            w.push("kmalloc_max=128K".into());
+        if self.kernel != Kernel::V6_6 {
+            w.push(format!("kernel={}", self.kernel.name()));
+        }
+        if self.kmalloc_max != self.kernel.kmalloc_max() {
+            w.push(match self.kmalloc_max {
+                KmallocMax::Current => "kmalloc_max=4M".into(),
+                KmallocMax::Legacy => "kmalloc_max=128K".into(),
+            });
+        }
+        if self.pae {
+            w.push("pae=1".into());
         }
         w
     }
@@ -399,12 +498,26 @@ pub const BOOT_KEYS: &[BootKey] = &[
     BootKey {
         name: "kmalloc_max",
         values: "4M, 128K",
-        default: "4M",
+        default: "4M (128K with kernel=2.6)",
         meaning: "the largest kmalloc(): 4M as today, or the 128K of Linux 2.6",
         value: |c| match c.kmalloc_max {
             KmallocMax::Current => "4M".into(),
             KmallocMax::Legacy => "128K".into(),
         },
+    },
+    BootKey {
+        name: "kernel",
+        values: "6.6, 2.6",
+        default: "6.6",
+        meaning: "the version profile: 6.6's i386 layout formulas, or 2.6's classic layout (896M lowmem, VMALLOC_START rounded to 8M, kmalloc_max=128K); i386 only for 2.6",
+        value: |c| c.kernel.name().into(),
+    },
+    BootKey {
+        name: "pae",
+        values: "0, 1",
+        default: "0",
+        meaning: "i386 with PAE: 3-level page tables, 512 pkmap slots, mem up to 64G",
+        value: |c| one_zero(c.pae),
     },
 ];
 
@@ -464,6 +577,45 @@ mod tests {
         assert!(BootConfig::parse_words(["frobnicate=1"]).is_err());
         assert!(BootConfig::parse_words(["mem=99999999999999999999G"]).is_err());
         assert!(BootConfig::parse_words(["mem=16777217"]).is_err());
+        assert!(BootConfig::parse_words(["mem=8G"]).is_err());
+        assert!(BootConfig::parse_words(["mem=8G", "pae=1"]).is_ok());
+        assert!(BootConfig::parse_words(["mem=64G", "pae=1"]).is_ok());
+        assert!(BootConfig::parse_words(["mem=65G", "pae=1"]).is_err());
+        assert!(BootConfig::parse_words(["arch=x86_64", "pae=1"]).is_err());
+        assert!(BootConfig::parse_words(["arch=x86_64", "kernel=2.6"]).is_err());
+        assert!(BootConfig::parse_words(["kernel=3.10"]).is_err());
+    }
+
+    #[test]
+    fn the_kernel_profile_sets_its_kmalloc_limit_and_any_kmalloc_max_overrides_it() {
+        let c = BootConfig::parse_words(["kernel=2.6"]).unwrap();
+        assert_eq!(
+            (c.kernel, c.kmalloc_max),
+            (Kernel::V2_6, KmallocMax::Legacy)
+        );
+        // Wherever kernel= stands, an explicit kmalloc_max wins.
+        for words in [
+            ["kmalloc_max=4M", "kernel=2.6"],
+            ["kernel=2.6", "kmalloc_max=4M"],
+        ] {
+            let c = BootConfig::parse_words(words).unwrap();
+            assert_eq!(
+                (c.kernel, c.kmalloc_max),
+                (Kernel::V2_6, KmallocMax::Current)
+            );
+        }
+        // kmalloc_max=128K stays the alias of the 2.6 limit on a 6.6 layout.
+        let c = BootConfig::parse_words(["kmalloc_max=128K"]).unwrap();
+        assert_eq!(
+            (c.kernel, c.kmalloc_max),
+            (Kernel::V6_6, KmallocMax::Legacy)
+        );
+        assert_eq!(c.boot_words().last().unwrap(), "kmalloc_max=128K");
+        assert_eq!(Kernel::parse("2.6.32"), Some(Kernel::V2_6));
+        assert_eq!(Kernel::parse("6.6.0"), Some(Kernel::V6_6));
+        assert_eq!(Kernel::parse("6.60"), None);
+        let c = BootConfig::parse_words(["kernel=2.6", "pae=1", "mem=8G"]).unwrap();
+        assert_eq!(c.to_string(), "boot arch=i386 mem=8G kernel=2.6 pae=1");
     }
 
     #[test]
@@ -494,7 +646,9 @@ mod tests {
         c.debug_pagealloc = true;
         c.debug_virtual = true;
         c.kmalloc_max = KmallocMax::Legacy;
-        for c in [c, BootConfig::default()] {
+        let mut old = BootConfig::parse_words(["mem=1G", "pae=1", "kernel=2.6"]).unwrap();
+        old.kmalloc_max = KmallocMax::Current;
+        for c in [c, old, BootConfig::default()] {
             let words = c.full_words();
             let mut back = BootConfig::parse_words(words.iter().map(|s| s.as_str())).unwrap();
             // slub_debug=- is "no options", the same machine as no slub_debug at all.

@@ -15,7 +15,9 @@ pub mod gfp;
 pub mod report;
 pub mod slab_flags;
 
-pub use config::{Arch, BootConfig, BootKey, ConfigError, KmallocMax, SlubDebug, BOOT_KEYS};
+pub use config::{
+    Arch, BootConfig, BootKey, ConfigError, Kernel, KmallocMax, SlubDebug, BOOT_KEYS,
+};
 pub use event::PageEvent;
 pub use report::{Report, ReportKind};
 

@@ -54,8 +54,9 @@ fn bucket_of(len: u64) -> usize {
 pub struct FreeRanges {
     /// Start to exclusive end, merged with their neighbours.
     by_start: BTreeMap<u64, u64>,
-    /// The starts of the ranges in each length bucket.
-    buckets: Vec<BTreeSet<u64>>,
+    /// (length bucket, start) of every range: one set rather than a set per bucket, so that
+    /// a new space (one per boot) allocates nothing for its hundreds of empty buckets.
+    buckets: BTreeSet<(usize, u64)>,
     /// Bit b set when bucket b is not empty.
     nonempty: Vec<u64>,
 }
@@ -65,7 +66,7 @@ impl FreeRanges {
     pub fn new(start: u64, end: u64) -> FreeRanges {
         let mut f = FreeRanges {
             by_start: BTreeMap::new(),
-            buckets: vec![Default::default(); NR_BUCKETS],
+            buckets: BTreeSet::new(),
             nonempty: vec![0; NR_BUCKETS.div_ceil(64)],
         };
         if end > start {
@@ -77,18 +78,23 @@ impl FreeRanges {
     fn insert(&mut self, start: u64, end: u64) {
         self.by_start.insert(start, end);
         let b = bucket_of(end - start);
-        self.buckets[b].insert(start);
+        self.buckets.insert((b, start));
         self.nonempty[b / 64] |= 1 << (b % 64);
     }
 
     fn remove(&mut self, start: u64) -> Option<u64> {
         let end = self.by_start.remove(&start)?;
         let b = bucket_of(end - start);
-        self.buckets[b].remove(&start);
-        if self.buckets[b].is_empty() {
+        self.buckets.remove(&(b, start));
+        if self.bucket(b).next().is_none() {
             self.nonempty[b / 64] &= !(1 << (b % 64));
         }
         Some(end)
+    }
+
+    /// The starts of the ranges in bucket `b`, lowest first.
+    fn bucket(&self, b: usize) -> impl Iterator<Item = u64> + '_ {
+        self.buckets.range((b, 0)..=(b, u64::MAX)).map(|&(_, s)| s)
     }
 
     /// The lowest start of a range at least `size` long.
@@ -106,13 +112,13 @@ impl FreeRanges {
             while bits != 0 {
                 let b = w * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                if let Some(&s) = self.buckets[b].first() {
+                if let Some(s) = self.bucket(b).next() {
                     best = Some(best.map_or(s, |x| x.min(s)));
                 }
             }
         }
         // The request's own bucket: in address order, up to the best so far.
-        for &s in &self.buckets[want] {
+        for s in self.bucket(want) {
             if best.is_some_and(|b| s > b) {
                 break;
             }

@@ -36,7 +36,7 @@ pub struct ZoneFacts {
     pub managed: u64,
     /// WMARK_MIN.
     pub min: u64,
-    /// lowmem_reserve[j] for each zone index j.
+    /// `lowmem_reserve[j]` for each zone index j.
     pub reserve: Vec<u64>,
 }
 
@@ -44,6 +44,11 @@ pub struct ZoneFacts {
 #[derive(Clone, Debug)]
 pub struct Facts {
     pub arch: Arch,
+    /// The pkmap area and the kmap_local slots (i386; zero on x86_64).
+    pub pkmap_base: u64,
+    pub last_pkmap: u64,
+    pub fixaddr_top: u64,
+    pub fix_kmap_begin: u64,
     pub max_pfn: u64,
     pub lowmem_end_pfn: u64,
     pub page_offset: u64,
@@ -53,7 +58,7 @@ pub struct Facts {
     pub zones: Vec<ZoneFacts>,
     /// Reserved [start, end) pfn ranges: what boot keeps from the buddy allocator.
     pub reserved: Vec<(u64, u64)>,
-    /// The address of mem_map[0] (i386) or of vmemmap (x86_64), and sizeof(struct page).
+    /// The address of `mem_map[0]` (i386) or of vmemmap (x86_64), and sizeof(struct page).
     pub mem_map: u64,
     pub struct_page: u64,
 }
@@ -108,10 +113,12 @@ impl Facts {
     pub fn new(cfg: &BootConfig) -> Facts {
         let max_pfn = cfg.mem >> PAGE_SHIFT;
         let dma = (16u64 << 20) >> PAGE_SHIFT;
+        let classic = cfg.kernel == kmem_vocab::Kernel::V2_6;
+        let i386 = super::i386_areas::areas(classic, cfg.pae);
         let (page_offset, lowmem_end_pfn, bounds): (u64, u64, Vec<(ZoneKind, u64, u64)>) =
             match cfg.arch {
                 Arch::I386 => {
-                    let low = max_pfn.min((896u64 << 20) >> PAGE_SHIFT);
+                    let low = max_pfn.min(i386.lowmem_limit >> PAGE_SHIFT);
                     (
                         0xC000_0000,
                         low,
@@ -193,13 +200,26 @@ impl Facts {
         let high_memory = page_offset + (lowmem_end_pfn << PAGE_SHIFT);
         let (vmalloc_start, vmalloc_end) = match cfg.arch {
             Arch::I386 => (
-                (high_memory + (8 << 20)) & !((8 << 20) - 1),
-                0xFF80_0000 - 2 * PAGE_SIZE,
+                super::i386_areas::vmalloc_start(high_memory, classic),
+                i386.vmalloc_end,
             ),
             Arch::X86_64 => (0xffff_c900_0000_0000, 0xffff_c900_0000_0000 + (32u64 << 40)),
         };
+        let (pkmap_base, last_pkmap, fixaddr_top, fix_kmap_begin) = match cfg.arch {
+            Arch::I386 => (
+                i386.pkmap_base,
+                i386.last_pkmap,
+                i386.fixaddr_top,
+                i386.fix_kmap_begin,
+            ),
+            Arch::X86_64 => (0, 0, 0, 0),
+        };
         Facts {
             arch: cfg.arch,
+            pkmap_base,
+            last_pkmap,
+            fixaddr_top,
+            fix_kmap_begin,
             max_pfn,
             lowmem_end_pfn,
             page_offset,
@@ -316,13 +336,19 @@ mod tests {
     #[test]
     fn i386_1g_matches_a_classic_boot_log() {
         // A 2.6 kernel with 1 GiB prints: lowmem c0000000-f8000000, vmalloc f8800000-ff7fe000.
-        let f = boot(&["arch=i386", "mem=1G"]);
+        let f = boot(&["arch=i386", "mem=1G", "kernel=2.6"]);
         assert_eq!(f.high_memory, 0xf800_0000);
         assert_eq!((f.vmalloc_start, f.vmalloc_end), (0xf880_0000, 0xff7f_e000));
         let kinds: Vec<_> = f.zones.iter().map(|z| z.kind).collect();
         assert_eq!(kinds, [ZoneKind::Dma, ZoneKind::Normal, ZoneKind::HighMem]);
         assert_eq!(f.zones[0].end, 4096, "ZONE_DMA ends at 16 MiB");
         assert_eq!(f.lowmem_end_pfn, (896 << 20) >> 12);
+        // 6.6: lowmem ends at MAXMEM (879 MiB and 1016 KiB), vmalloc 8 MiB above it.
+        let f = boot(&["arch=i386", "mem=1G"]);
+        assert_eq!((f.high_memory, f.vmalloc_start), (0xf6ff_e000, 0xf77f_e000));
+        assert_eq!((f.pkmap_base, f.last_pkmap), (0xff00_0000, 1024));
+        let f = boot(&["arch=i386", "mem=8G", "pae=1"]);
+        assert_eq!((f.max_pfn, f.last_pkmap), (2 << 20, 512));
     }
 
     #[test]

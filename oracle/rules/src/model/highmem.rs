@@ -15,16 +15,11 @@ use super::{FailureKind as F, Judgement, MisuseKind as M, Model};
 use crate::outcome::{Env, Outcome};
 use crate::scenario::Op;
 
-/// PKMAP_BASE on i386 (arch/x86/include/asm/pgtable_32_areas.h).
-pub const PKMAP_BASE: u64 = 0xFF80_0000;
-/// LAST_PKMAP on i386 without PAE.
-pub const LAST_PKMAP: u64 = 1024;
-/// FIXADDR_TOP on i386.
-pub const FIXADDR_TOP: u64 = 0xFFFF_F000;
 /// KM_MAX_IDX: the kmap_local / kmap_atomic stack depth.
 pub const KM_MAX_IDX: u64 = 16;
-/// The fixmap index of the first kmap_local slot (FIX_KMAP_BEGIN) in the model's fixmap.
-pub const FIX_KMAP_BEGIN: u64 = 16;
+
+/// Where kmap_local slot numbers start in `used` (above any pkmap slot number).
+const LOCAL_SLOTS: u64 = 1 << 20;
 
 /// How a kmap statement maps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +32,10 @@ pub enum How {
 #[derive(Clone, Debug)]
 pub struct HighmemModel {
     i386: bool,
+    /// PKMAP_BASE, FIXADDR_TOP and FIX_KMAP_BEGIN of the profile (the oracle's facts).
+    pkmap_base: u64,
+    fixaddr_top: u64,
+    fix_kmap_begin: u64,
     /// LAST_PKMAP (0 without highmem support).
     last_pkmap: usize,
     /// pkmap_count[], held up to the highest slot ever mapped (the rest are 0).
@@ -49,7 +48,7 @@ pub struct HighmemModel {
     virt: BTreeMap<u64, u64>,
     /// The kmap_local stack: (address, pfn), bottom first.
     stack: Vec<(u64, u64)>,
-    /// Slots (pkmap numbers, and kmap_local indexes + LAST_PKMAP) that were ever used: an
+    /// Slots (pkmap numbers, and kmap_local indexes + LOCAL_SLOTS) that were ever used: an
     /// access to one after it is gone is a use after unmap, not a wild access.
     used: BTreeSet<u64>,
 }
@@ -65,9 +64,12 @@ pub enum Slot {
 impl HighmemModel {
     pub fn new(f: &Facts) -> HighmemModel {
         let i386 = f.arch == Arch::I386;
-        let n = if i386 { LAST_PKMAP as usize } else { 0 };
+        let n = if i386 { f.last_pkmap as usize } else { 0 };
         HighmemModel {
             i386,
+            pkmap_base: f.pkmap_base,
+            fixaddr_top: f.fixaddr_top,
+            fix_kmap_begin: f.fix_kmap_begin,
             last_pkmap: n,
             count: Vec::new(),
             slot_pfn: Vec::new(),
@@ -78,25 +80,29 @@ impl HighmemModel {
         }
     }
 
-    pub fn pkmap_addr(nr: u64) -> u64 {
-        PKMAP_BASE + (nr << PAGE_SHIFT)
+    pub fn pkmap_addr(&self, nr: u64) -> u64 {
+        self.pkmap_base + (nr << PAGE_SHIFT)
     }
 
     /// __fix_to_virt(FIX_KMAP_BEGIN + idx).
-    pub fn local_addr(idx: u64) -> u64 {
-        FIXADDR_TOP - ((FIX_KMAP_BEGIN + idx) << PAGE_SHIFT)
+    pub fn local_addr(&self, idx: u64) -> u64 {
+        self.fixaddr_top - ((self.fix_kmap_begin + idx) << PAGE_SHIFT)
     }
 
     fn pkmap_nr(&self, va: u64) -> Option<usize> {
-        if !self.i386 || !(PKMAP_BASE..PKMAP_BASE + LAST_PKMAP * PAGE_SIZE).contains(&va) {
+        let end = self.pkmap_base + self.last_pkmap as u64 * PAGE_SIZE;
+        if !self.i386 || !(self.pkmap_base..end).contains(&va) {
             return None;
         }
-        Some(((va - PKMAP_BASE) >> PAGE_SHIFT) as usize)
+        Some(((va - self.pkmap_base) >> PAGE_SHIFT) as usize)
     }
 
     fn local_idx(&self, va: u64) -> Option<u64> {
-        let lo = Self::local_addr(KM_MAX_IDX - 1);
-        let hi = Self::local_addr(0) + PAGE_SIZE;
+        if !self.i386 {
+            return None;
+        }
+        let lo = self.local_addr(KM_MAX_IDX - 1);
+        let hi = self.local_addr(0) + PAGE_SIZE;
         (self.i386 && (lo..hi).contains(&va))
             .then(|| (hi - PAGE_SIZE - (va & !(PAGE_SIZE - 1))) >> PAGE_SHIFT)
     }
@@ -124,7 +130,7 @@ impl HighmemModel {
         Some(match self.stack.get(idx as usize) {
             Some(&(_, pfn)) => Slot::Mapped { pfn, live: true },
             None => Slot::Unmapped {
-                was_used: self.used.contains(&(LAST_PKMAP + idx)),
+                was_used: self.used.contains(&(LOCAL_SLOTS + idx)),
             },
         })
     }
@@ -145,7 +151,7 @@ impl HighmemModel {
             }
             self.count[nr] = 0;
             if let Some(pfn) = self.slot_pfn[nr].take() {
-                if self.virt.get(&pfn) == Some(&Self::pkmap_addr(nr as u64)) {
+                if self.virt.get(&pfn) == Some(&self.pkmap_addr(nr as u64)) {
                     self.virt.remove(&pfn);
                 }
             }
@@ -173,7 +179,7 @@ impl HighmemModel {
             if self.count[nr] == 0 {
                 self.count[nr] = 1;
                 self.slot_pfn[nr] = Some(pfn);
-                let va = Self::pkmap_addr(nr as u64);
+                let va = self.pkmap_addr(nr as u64);
                 self.virt.insert(pfn, va);
                 self.used.insert(nr as u64);
                 return Some(va);
@@ -259,9 +265,9 @@ impl HighmemModel {
                     Self::kmap_misuse(j);
                     return 0;
                 }
-                let va = Self::local_addr(idx);
+                let va = self.local_addr(idx);
                 self.stack.push((va, pfn));
-                self.used.insert(LAST_PKMAP + idx);
+                self.used.insert(LOCAL_SLOTS + idx);
                 va
             }
         }

@@ -13,6 +13,7 @@ pub mod access;
 pub mod context;
 pub mod facts;
 pub mod highmem;
+mod i386_areas;
 pub mod kmalloc;
 pub mod mempool;
 pub mod pages;

@@ -1,10 +1,10 @@
 //! The slab rules: kmem_cache_*, judged at byte granularity. kmalloc ([`super::kmalloc`])
 //! and mempool ([`super::mempool`]) build on the caches and objects kept here.
 //!
-//! The oracle works out each cache's slot layout itself, from calculate_sizes()'s rules
-//! (no code shared with `kmem`; [`layout`]), learns which slab pages belong to which cache
-//! from the page events and the objects it is handed (`object.rs`), and keeps, per slot,
-//! whether it is live (with the size the client asked for), freed, or unknown
+//! The oracle works out each cache's slot layout itself, from calculate_sizes()'s rules (no
+//! code shared with `kmem`; [`layout`](mod@layout)), learns which slab pages belong to which
+//! cache from the page events and the objects it is handed (`object.rs`), and keeps, per
+//! slot, whether it is live (with the size the client asked for), freed, or unknown
 //! (kernel-internal objects: mempool structures and reserves), and the bytes the client
 //! wrote into areas that SLUB's debug checks inspect (`access.rs`). From that it predicts
 //! every check_object() verdict (`debug.rs`): which report the kernel must print, and when

@@ -72,6 +72,20 @@ pub fn boot(u: &mut Unstructured<'_>, cfg: &GenConfig) -> Result<BootConfig> {
         if chance(u, 10)? {
             b.kmalloc_max = KmallocMax::Legacy;
         }
+        // The version profiles and PAE (i386 only): kernel=2.6 brings its 128K kmalloc
+        // limit, and PAE may boot more than 4G.
+        if b.arch == Arch::I386 {
+            if chance(u, 15)? {
+                b.kernel = kmem_vocab::Kernel::V2_6;
+                b.kmalloc_max = KmallocMax::Legacy;
+            }
+            if chance(u, 15)? {
+                b.pae = true;
+                if chance(u, 20)? {
+                    b.mem = one_of(u, &[8 * G, 16 * G])?.unwrap_or(8 * G);
+                }
+            }
+        }
     }
     match b.validate() {
         Ok(()) => Ok(b),

@@ -4,8 +4,11 @@
 //! Simplifications (documented in docs/model.md): physical memory is one contiguous range
 //! from 0 (no e820 holes, no PCI hole below 4 GiB); one node, one CPU.
 
-use crate::config::{Arch, BootConfig};
+use crate::config::{Arch, BootConfig, Kernel};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
+
+mod boot_log;
+pub mod i386;
 
 /// Zone indices as in `enum zone_type` for the configurations modelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -53,17 +56,8 @@ impl ZoneSpan {
     }
 }
 
-pub const I386_PAGE_OFFSET: u64 = 0xC000_0000;
-/// Lowmem ends at 896 MiB on i386 (the classic MAXMEM of a 128 MiB vmalloc reserve).
-pub const I386_MAXMEM: u64 = 896 << 20;
-/// VMALLOC_OFFSET: the 8 MiB hole between the direct map and vmalloc that catches strays.
-pub const VMALLOC_OFFSET: u64 = 8 << 20;
-/// PKMAP_BASE on non-PAE i386.
-pub const I386_PKMAP_BASE: u64 = 0xFF80_0000;
-/// LAST_PKMAP on non-PAE i386 (PTRS_PER_PTE).
-pub const LAST_PKMAP: u64 = 1024;
-pub const I386_FIXADDR_TOP: u64 = 0xFFFF_F000;
-pub const I386_FIXADDR_START: u64 = 0xFFF4_B000;
+pub const I386_PAGE_OFFSET: u64 = i386::PAGE_OFFSET;
+pub use i386::{KM_MAX_IDX, VMALLOC_OFFSET};
 /// sizeof(struct page) on 32-bit and 64-bit kernels.
 pub const I386_STRUCT_PAGE_SIZE: u64 = 32;
 pub const X86_64_STRUCT_PAGE_SIZE: u64 = 64;
@@ -77,22 +71,32 @@ pub const X86_64_FIXADDR_TOP: u64 = 0xffff_ffff_ff7f_f000;
 /// The fixmap on x86_64 spans a few hundred pages below FIXADDR_TOP; only the kmap slots
 /// matter to the model.
 pub const X86_64_FIXADDR_START: u64 = X86_64_FIXADDR_TOP - 0x200 * PAGE_SIZE;
-
-/// KM_MAX_IDX: kmap_atomic / kmap_local slots per CPU.
-pub const KM_MAX_IDX: u64 = 16;
-/// FIX_KMAP_BEGIN's index in the fixmap (the model's choice: the slots sit at the top of the
-/// fixmap, as the first per-CPU entries after the few fixed ones).
-pub const FIX_KMAP_BEGIN: u64 = 16;
+/// The x86_64 model's kmap_local slots (unused: no highmem) sit where 2.6's i386 ones did.
+const X86_64_FIX_KMAP_BEGIN: u64 = 16;
 
 /// CONFIG_PHYSICAL_START of a classic i386 kernel: the image is loaded at 1 MiB.
 pub const KERNEL_PHYS_START: u64 = 1 << 20;
 /// The kernel image (text, data, bss, initial page tables) the model reserves at boot.
 pub const KERNEL_IMAGE_SIZE: u64 = 4 << 20;
 
+/// How the MMU walks the kernel's page tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Paging {
+    /// i386 without PAE: page directory (pde) and page table (pte), 4 MiB per pde.
+    TwoLevel,
+    /// i386 with PAE: pdpt, page directory (2 MiB per entry), page table; 64-bit entries.
+    Pae,
+    /// x86_64: PGD, P4D (folded into the PGD), PUD, PMD, PTE.
+    FourLevel,
+}
+
 /// The layout of a booted machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
     pub arch: Arch,
+    /// The version profile whose formulas made this layout.
+    pub kernel: Kernel,
+    pub paging: Paging,
     pub mem: u64,
     pub max_pfn: u64,
     /// Highest lowmem pfn + 1 (max_low_pfn).
@@ -106,8 +110,16 @@ pub struct Layout {
     /// PKMAP_BASE (i386 only; 0 on x86_64).
     pub pkmap_base: u64,
     pub last_pkmap: u64,
+    /// FIXADDR_START: the permanent fixmap entries.
     pub fixaddr_start: u64,
+    /// FIXADDR_TOT_START: the whole fixmap, boot-time entries included.
+    pub fixaddr_tot_start: u64,
     pub fixaddr_top: u64,
+    /// FIX_KMAP_BEGIN: the fixmap index of the first kmap_local slot.
+    pub fix_kmap_begin: u64,
+    /// The cpu_entry_area and the LDT remap, [start, end) (i386 6.6 only).
+    pub cpu_entry_area: Option<(u64, u64)>,
+    pub ldt: Option<(u64, u64)>,
     /// Virtual address of mem_map[0] (i386) or vmemmap (x86_64).
     pub mem_map: u64,
     pub struct_page_size: u64,
@@ -127,11 +139,16 @@ impl Layout {
         let dma_end = (16u64 << 20) >> PAGE_SHIFT;
         match cfg.arch {
             Arch::I386 => {
-                let max_low_pfn = max_pfn.min(I386_MAXMEM >> PAGE_SHIFT);
+                let classic = cfg.kernel == Kernel::V2_6;
+                let a = if classic {
+                    i386::areas_2_6(cfg.pae)
+                } else {
+                    i386::areas_6_6(cfg.pae)
+                };
+                // find_low_pfn_range(): lowmem is what fits below MAXMEM.
+                let max_low_pfn = max_pfn.min(a.maxmem >> PAGE_SHIFT);
                 let high_memory = I386_PAGE_OFFSET + (max_low_pfn << PAGE_SHIFT);
-                // VMALLOC_START = (high_memory + VMALLOC_OFFSET) & ~(VMALLOC_OFFSET - 1)
-                let vmalloc_start = (high_memory + VMALLOC_OFFSET) & !(VMALLOC_OFFSET - 1);
-                let vmalloc_end = I386_PKMAP_BASE - 2 * PAGE_SIZE;
+                let vmalloc_start = i386::vmalloc_start(high_memory, classic);
                 let mut zones = vec![ZoneSpan {
                     zone: ZoneType::Dma,
                     start_pfn: 0,
@@ -158,17 +175,27 @@ impl Layout {
                 let reserved = boot_reservations(mm_start, max_low_pfn);
                 Layout {
                     arch: cfg.arch,
+                    kernel: cfg.kernel,
+                    paging: if cfg.pae {
+                        Paging::Pae
+                    } else {
+                        Paging::TwoLevel
+                    },
                     mem: cfg.mem,
                     max_pfn,
                     max_low_pfn,
                     page_offset: I386_PAGE_OFFSET,
                     high_memory,
                     vmalloc_start,
-                    vmalloc_end,
-                    pkmap_base: I386_PKMAP_BASE,
-                    last_pkmap: LAST_PKMAP,
-                    fixaddr_start: I386_FIXADDR_START,
-                    fixaddr_top: I386_FIXADDR_TOP,
+                    vmalloc_end: a.vmalloc_end,
+                    pkmap_base: a.pkmap_base,
+                    last_pkmap: a.last_pkmap,
+                    fixaddr_start: a.fixaddr_start,
+                    fixaddr_tot_start: a.fixaddr_tot_start,
+                    fixaddr_top: i386::FIXADDR_TOP,
+                    fix_kmap_begin: a.fix_kmap_begin,
+                    cpu_entry_area: a.cpu_entry_area,
+                    ldt: a.ldt,
                     mem_map: I386_PAGE_OFFSET + (mm_start << PAGE_SHIFT),
                     struct_page_size: I386_STRUCT_PAGE_SIZE,
                     zones,
@@ -202,6 +229,8 @@ impl Layout {
                 let reserved = boot_reservations(mm_start, max_pfn);
                 Layout {
                     arch: cfg.arch,
+                    kernel: cfg.kernel,
+                    paging: Paging::FourLevel,
                     mem: cfg.mem,
                     max_pfn,
                     max_low_pfn: max_pfn,
@@ -212,7 +241,11 @@ impl Layout {
                     pkmap_base: 0,
                     last_pkmap: 0,
                     fixaddr_start: X86_64_FIXADDR_START,
+                    fixaddr_tot_start: X86_64_FIXADDR_START,
                     fixaddr_top: X86_64_FIXADDR_TOP,
+                    fix_kmap_begin: X86_64_FIX_KMAP_BEGIN,
+                    cpu_entry_area: None,
+                    ldt: None,
                     mem_map: X86_64_VMEMMAP_START,
                     struct_page_size: X86_64_STRUCT_PAGE_SIZE,
                     zones,
@@ -242,7 +275,7 @@ impl Layout {
     }
 
     pub fn is_fixmap_addr(&self, va: u64) -> bool {
-        va >= self.fixaddr_start && va < self.fixaddr_top + PAGE_SIZE
+        va >= self.fixaddr_tot_start && va < self.fixaddr_top + PAGE_SIZE
     }
 
     /// __fix_to_virt(idx).
@@ -250,9 +283,18 @@ impl Layout {
         self.fixaddr_top - (idx << PAGE_SHIFT)
     }
 
-    /// The fixmap address of kmap_atomic / kmap_local slot `i` (FIX_KMAP_BEGIN + i).
+    /// The fixmap address of kmap_atomic / kmap_local slot `i` (FIX_KMAP_BEGIN + i; CPU 0's
+    /// slots are the first KM_MAX_IDX).
     pub fn kmap_slot_addr(&self, i: u64) -> u64 {
-        self.fix_to_virt(FIX_KMAP_BEGIN + i)
+        self.fix_to_virt(self.fix_kmap_begin + i)
+    }
+
+    /// PMD_SIZE: what one entry of the level above the page table maps.
+    pub fn pmd_size(&self) -> u64 {
+        match self.paging {
+            Paging::TwoLevel => 4 << 20,
+            Paging::Pae | Paging::FourLevel => 2 << 20,
+        }
     }
 
     pub fn pkmap_addr(&self, nr: u64) -> u64 {
@@ -285,71 +327,6 @@ impl Layout {
     pub fn is_reserved_pfn(&self, pfn: u64) -> bool {
         self.reserved.iter().any(|&(s, e, _)| pfn >= s && pfn < e)
     }
-
-    /// The boot log's memory layout, as arch/x86/mm/init_32.c printed it (i386), or the
-    /// x86_64 equivalents.
-    pub fn boot_log(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        match self.arch {
-            Arch::I386 => {
-                let kb = |s: u64, e: u64| (e - s) >> 10;
-                let mb = |s: u64, e: u64| (e - s) >> 20;
-                out.push("virtual kernel memory layout:".into());
-                out.push(format!(
-                    "    fixmap  : 0x{:08x} - 0x{:08x}   ({:4} kB)",
-                    self.fixaddr_start,
-                    self.fixaddr_top,
-                    kb(self.fixaddr_start, self.fixaddr_top)
-                ));
-                let pkmap_end = self.pkmap_base + self.last_pkmap * PAGE_SIZE;
-                out.push(format!(
-                    "    pkmap   : 0x{:08x} - 0x{:08x}   ({:4} kB)",
-                    self.pkmap_base,
-                    pkmap_end,
-                    kb(self.pkmap_base, pkmap_end)
-                ));
-                out.push(format!(
-                    "    vmalloc : 0x{:08x} - 0x{:08x}   ({:4} MB)",
-                    self.vmalloc_start,
-                    self.vmalloc_end,
-                    mb(self.vmalloc_start, self.vmalloc_end)
-                ));
-                out.push(format!(
-                    "    lowmem  : 0x{:08x} - 0x{:08x}   ({:4} MB)",
-                    self.page_offset,
-                    self.high_memory,
-                    mb(self.page_offset, self.high_memory)
-                ));
-            }
-            Arch::X86_64 => {
-                out.push(format!("page_offset_base: 0x{:016x}", self.page_offset));
-                out.push(format!(
-                    "vmalloc_base    : 0x{:016x} - 0x{:016x}",
-                    self.vmalloc_start,
-                    self.vmalloc_end - 1
-                ));
-                out.push(format!("vmemmap_base    : 0x{:016x}", self.mem_map));
-            }
-        }
-        out.push("Zone ranges:".into());
-        for z in &self.zones {
-            out.push(format!(
-                "  {:<8} [mem 0x{:016x}-0x{:016x}]",
-                z.zone.name(),
-                z.start_pfn << PAGE_SHIFT,
-                (z.end_pfn << PAGE_SHIFT) - 1
-            ));
-        }
-        for &(s, e, what) in &self.reserved {
-            out.push(format!(
-                "memblock_reserve: [mem 0x{:016x}-0x{:016x}] {}",
-                s << PAGE_SHIFT,
-                (e << PAGE_SHIFT) - 1,
-                what
-            ));
-        }
-        out
-    }
 }
 
 /// What a real boot reserves before memblock_free_all(): the first megabyte (BIOS data, the
@@ -373,30 +350,77 @@ mod tests {
     }
 
     #[test]
-    fn i386_typical_layout_matches_kernel_facts() {
-        let l = boot(&["mem=1G"]);
+    fn i386_classic_layout_matches_a_2_6_boot_log() {
+        let l = boot(&["mem=1G", "kernel=2.6"]);
         assert_eq!(l.high_memory, 0xf800_0000);
         assert_eq!(l.vmalloc_start, 0xf880_0000);
         assert_eq!(l.vmalloc_end, 0xff7f_e000);
         assert_eq!(l.pkmap_base, 0xff80_0000);
-        assert_eq!(l.pkmap_base + LAST_PKMAP * PAGE_SIZE, 0xffc0_0000);
+        assert_eq!(l.pkmap_base + l.last_pkmap * PAGE_SIZE, 0xffc0_0000);
         assert_eq!((l.fixaddr_start, l.fixaddr_top), (0xfff4_b000, 0xffff_f000));
         let names: Vec<_> = l.zones.iter().map(|z| z.zone).collect();
         assert_eq!(names, [ZoneType::Dma, ZoneType::Normal, ZoneType::HighMem]);
         assert_eq!(l.zones[0].end_pfn, 4096);
         assert_eq!(l.zones[1].end_pfn, (896 << 20) >> 12);
-        assert!(l
-            .boot_log()
-            .iter()
-            .any(|s| s == "    lowmem  : 0xc0000000 - 0xf8000000   ( 896 MB)"));
+        let log = l.boot_log();
+        for want in [
+            "128MB HIGHMEM available.",
+            "896MB LOWMEM available.",
+            "  HighMem    229376 ->   262144",
+            "    lowmem  : 0xc0000000 - 0xf8000000   ( 896 MB)",
+        ] {
+            assert!(log.iter().any(|s| s == want), "{want} not in {log:#?}");
+        }
+    }
+
+    #[test]
+    fn i386_6_6_layout_follows_maxmem_and_the_unrounded_vmalloc_start() {
+        let l = boot(&["mem=1G"]);
+        assert_eq!(l.kernel, Kernel::V6_6);
+        assert_eq!(l.max_low_pfn, 0x36ffe);
+        assert_eq!(l.high_memory, 0xf6ff_e000);
+        assert_eq!(l.vmalloc_start, 0xf77f_e000);
+        assert_eq!((l.vmalloc_end, l.pkmap_base), (0xfeff_e000, 0xff00_0000));
+        assert_eq!(l.kmap_slot_addr(0), 0xfffb_b000);
+        assert_eq!(l.zones[1].end_pfn, 0x36ffe);
+        let log = l.boot_log();
+        for want in [
+            "144MB HIGHMEM available.",
+            "879MB LOWMEM available.",
+            "  mapped low ram: 0 - 36ffe000",
+            "  low ram: 0 - 36ffe000",
+        ] {
+            assert!(log.iter().any(|s| s == want), "{want} not in {log:#?}");
+        }
+        // mem=100M: exactly VMALLOC_OFFSET above high_memory, where 2.6 rounded up.
+        assert_eq!(boot(&["mem=100M"]).vmalloc_start, 0xc6c0_0000);
+        assert_eq!(boot(&["mem=100M", "kernel=2.6"]).vmalloc_start, 0xc700_0000);
+    }
+
+    #[test]
+    fn i386_pae_has_512_pkmap_slots_and_up_to_64_gib() {
+        let l = boot(&["mem=64G", "pae=1"]);
+        assert_eq!(
+            (l.paging, l.last_pkmap, l.pkmap_base),
+            (Paging::Pae, 512, 0xff60_0000)
+        );
+        assert_eq!(l.max_pfn, 16 << 20);
+        assert_eq!(l.zones.last().unwrap().end_pfn, 16 << 20);
+        // 16M struct pages of 32 bytes: 512 MiB of mem_map below the end of lowmem.
+        let (s, e, _) = l.reserved[2];
+        assert_eq!((e - s) << PAGE_SHIFT, 512 << 20);
+        let l = boot(&["mem=2G", "pae=1", "kernel=2.6"]);
+        assert_eq!((l.pkmap_base, l.vmalloc_end), (0xffc0_0000, 0xffbf_e000));
     }
 
     #[test]
     fn small_i386_has_no_highmem_and_vmalloc_after_gap() {
-        let l = boot(&["mem=128M"]);
-        assert!(!l.has_highmem());
-        assert_eq!(l.high_memory, 0xc800_0000);
-        assert_eq!(l.vmalloc_start, 0xc880_0000);
+        for k in ["kernel=6.6", "kernel=2.6"] {
+            let l = boot(&["mem=128M", k]);
+            assert!(!l.has_highmem());
+            assert_eq!(l.high_memory, 0xc800_0000);
+            assert_eq!(l.vmalloc_start, 0xc880_0000);
+        }
         let l = boot(&["mem=16M"]);
         assert_eq!(l.zones.len(), 1);
         // mem_map for 4096 pages of 32 bytes: 32 pages at the top of lowmem.
