@@ -90,7 +90,10 @@ fn run(
     let facts = Facts::new(&s.boot);
     let l = m.layout();
     let reserved: Vec<(u64, u64)> = l.reserved.iter().map(|&(a, b, _)| (a, b)).collect();
-    if let Some(msg) = facts.boot_mismatch(&reserved, l.mem_map, l.struct_page_size) {
+    let mismatch = facts
+        .boot_mismatch(&reserved, l.mem_map, l.struct_page_size)
+        .or_else(|| layout_mismatch(&facts, l));
+    if let Some(msg) = mismatch {
         v.failures.push(Failure {
             line: 1,
             kind: FailureKind::WrongValue,
@@ -200,6 +203,28 @@ fn compare_buddyinfo(line: u32, model: &Model, m: &Machine, v: &mut Verdict) {
             return;
         }
     }
+}
+
+/// The areas of the boot configuration's kernel profile, as the machine laid them out and as
+/// the oracle's facts work them out: None when they agree.
+fn layout_mismatch(f: &Facts, l: &kmem::layout::Layout) -> Option<String> {
+    let mut areas = vec![
+        ("high_memory", l.high_memory, f.high_memory),
+        ("VMALLOC_START", l.vmalloc_start, f.vmalloc_start),
+        ("VMALLOC_END", l.vmalloc_end, f.vmalloc_end),
+        ("PKMAP_BASE", l.pkmap_base, f.pkmap_base),
+        ("LAST_PKMAP", l.last_pkmap, f.last_pkmap),
+    ];
+    if l.arch == kmem::Arch::I386 {
+        let slot = f.fixaddr_top - (f.fix_kmap_begin << crate::model::facts::PAGE_SHIFT);
+        areas.push(("the first kmap_local slot", l.kmap_slot_addr(0), slot));
+    }
+    areas
+        .into_iter()
+        .find(|&(_, got, want)| got != want)
+        .map(|(name, got, want)| {
+            format!("{name} is {got:#x}, the kernel profile's layout puts it at {want:#x}")
+        })
 }
 
 /// The reports printed so far, by statement index, to judge what the kernel left unprinted.
@@ -376,6 +401,30 @@ mod tests {
         assert_eq!(p.justified(4, &q), [ReportKind::PagePoisonOverwritten]);
         // Outside the window the first no longer counts.
         assert!(p.justified(6, &q).is_empty());
+    }
+
+    #[test]
+    fn the_machines_layout_is_checked_against_the_profiles() {
+        let cfg = |w: &[&str]| kmem::BootConfig::parse_words(w.iter().copied()).unwrap();
+        for words in [
+            &["mem=1G"][..],
+            &["mem=1G", "kernel=2.6"],
+            &["mem=8G", "pae=1"],
+            &["mem=2G", "pae=1", "kernel=2.6"],
+            &["arch=x86_64", "mem=2G"],
+        ] {
+            let l = kmem::layout::Layout::new(&cfg(words));
+            assert_eq!(
+                layout_mismatch(&Facts::new(&cfg(words)), &l),
+                None,
+                "{words:?}"
+            );
+        }
+        // A machine laid out by 6.6's formulas judged against 2.6's facts.
+        let l = kmem::layout::Layout::new(&cfg(&["mem=1G"]));
+        let f = Facts::new(&cfg(&["mem=1G", "kernel=2.6"]));
+        let msg = layout_mismatch(&f, &l).expect("a mismatch");
+        assert!(msg.starts_with("high_memory is 0xf6ffe000"), "{msg}");
     }
 
     #[test]
