@@ -38,6 +38,8 @@ pub struct PageTable {
     paging: Paging,
     /// Each page-table page and the frame the model gives it (see [`PageTable::table`]).
     tables: BTreeMap<TableKey, u64>,
+    /// The page table the last mapping's PTE went into (its tables all exist).
+    last_table: Option<TableKey>,
 }
 
 impl Default for PageTable {
@@ -57,6 +59,7 @@ impl PageTable {
             ptes: BTreeMap::new(),
             paging,
             tables: BTreeMap::new(),
+            last_table: None,
         }
     }
 
@@ -67,16 +70,20 @@ impl PageTable {
     /// The page-table pages that must exist for a PTE at `va`: the one holding the PTE and,
     /// on x86_64, the PMD and PUD pages above it (PAE's pdpt points to four PMD pages set
     /// up with the page directory).
-    pub fn tables_for(paging: Paging, va: u64) -> Vec<TableKey> {
-        match paging {
-            Paging::TwoLevel => vec![(TableLevel::Pmd, va >> 22)],
-            Paging::Pae => vec![(TableLevel::Pmd, va >> 21)],
-            Paging::FourLevel => vec![
-                (TableLevel::Pgd, va >> 39),
-                (TableLevel::Pud, va >> 30),
-                (TableLevel::Pmd, va >> 21),
-            ],
-        }
+    pub fn tables_for(paging: Paging, va: u64) -> impl Iterator<Item = TableKey> {
+        let (keys, n): ([TableKey; 3], usize) = match paging {
+            Paging::TwoLevel => ([(TableLevel::Pmd, va >> 22); 3], 1),
+            Paging::Pae => ([(TableLevel::Pmd, va >> 21); 3], 1),
+            Paging::FourLevel => (
+                [
+                    (TableLevel::Pgd, va >> 39),
+                    (TableLevel::Pud, va >> 30),
+                    (TableLevel::Pmd, va >> 21),
+                ],
+                3,
+            ),
+        };
+        keys.into_iter().take(n)
     }
 
     /// The frame of a page-table page, numbering it if it is new: frames are handed out in
@@ -97,8 +104,14 @@ impl PageTable {
     /// set_pte_at(): maps `va`'s page to `pfn`, allocating the page-table pages it needs.
     /// Returns the previous pfn if one was mapped.
     pub fn map(&mut self, va: u64, pfn: u64) -> Option<u64> {
-        for key in Self::tables_for(self.paging, va) {
-            self.table(key);
+        // Consecutive pages mostly share their page table: look the tables up only when the
+        // one holding the PTE changes.
+        let pte_table = Self::tables_for(self.paging, va).last();
+        if pte_table != self.last_table {
+            for key in Self::tables_for(self.paging, va) {
+                self.table(key);
+            }
+            self.last_table = pte_table;
         }
         self.ptes.insert(va >> PAGE_SHIFT, pfn)
     }
