@@ -48,10 +48,16 @@ struct Run {
 impl Run {
     fn of(v: &Verdict) -> Run {
         Run {
+            // A report left unprinted (once-only, rate limited) was still raised: the check
+            // caught the misuse.
             reports: v
                 .steps
                 .iter()
-                .flat_map(|st| st.reports.iter().map(move |r| (st.line, r.kind)))
+                .flat_map(|st| {
+                    let printed = st.reports.iter().map(|r| r.kind);
+                    let quiet = st.silenced.iter().map(|q| q.kind);
+                    printed.chain(quiet).map(move |k| (st.line, k))
+                })
                 .collect(),
             misuse: v.misuse.clone(),
         }

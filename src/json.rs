@@ -52,6 +52,17 @@ struct Step<'a> {
     warnings: Added<&'a [String]>,
     #[serde(skip_serializing_if = "Added::omitted")]
     read: Added<Option<Read>>,
+    #[serde(skip_serializing_if = "Added::omitted")]
+    silenced: Added<Vec<Unprinted<'a>>>,
+}
+
+/// A report the kernel's check raised and did not print.
+#[derive(Serialize)]
+struct Unprinted<'a> {
+    kind: &'static str,
+    /// "once" or "ratelimit".
+    why: &'static str,
+    site: &'a str,
 }
 
 #[derive(Serialize)]
@@ -195,6 +206,16 @@ pub fn replay(
                     len: r.len,
                     bytes: r.bytes.iter().map(|b| format!("{b:02x}")).collect(),
                 })
+            })),
+            silenced: Added(on.then(|| {
+                st.silenced
+                    .iter()
+                    .map(|q| Unprinted {
+                        kind: q.kind.as_str(),
+                        why: q.why.as_str(),
+                        site: &q.site,
+                    })
+                    .collect()
             })),
         })
         .collect();

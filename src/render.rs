@@ -30,14 +30,24 @@ pub fn text(boot: &BootConfig, v: &Verdict, notes: &[MisuseNote]) -> String {
                 let _ = writeln!(s, "      {l}");
             }
         }
+        let mut said = Vec::new();
         for r in &st.reports {
             let _ = writeln!(s, "      [{}]", r.kind);
             for l in r.text.lines() {
                 let _ = writeln!(s, "      {l}");
             }
-            if let Some(l) = callers_line(&r.text, v) {
+            if let Some(l) = callers_line(&r.text, v, &mut said) {
                 let _ = writeln!(s, "      {l}");
             }
+        }
+        for (q, n) in grouped(&st.silenced) {
+            let _ = writeln!(s, "      [{}]", q.kind);
+            let times = if n > 1 {
+                format!("{n} reports ")
+            } else {
+                String::new()
+            };
+            let _ = writeln!(s, "      kmemfuzz: {times}{}", silenced_line(q));
         }
     }
     for n in notes {
@@ -53,9 +63,10 @@ pub fn text(boot: &BootConfig, v: &Verdict, notes: &[MisuseNote]) -> String {
     s
 }
 
-/// The statements a report's `op_<N>` callers name (SLUB's `Allocated in` / `Freed in`), as
-/// kmemfuzz's own line under the kernel's text: `kmemfuzz: op_2 is line 4: p = ...`.
-pub fn callers_line(text: &str, v: &Verdict) -> Option<String> {
+/// The statements a report's `op_<N>` symbols name (SLUB's `Allocated in` / `Freed in`, the
+/// Call Trace's frame), as kmemfuzz's own line under the kernel's text: `kmemfuzz: op_2 is
+/// line 4: p = ...`. Each is said once per statement: `said` holds those already said.
+pub fn callers_line(text: &str, v: &Verdict, said: &mut Vec<u32>) -> Option<String> {
     let mut named: Vec<u32> = Vec::new();
     for part in text.split("op_").skip(1) {
         let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
@@ -63,19 +74,46 @@ pub fn callers_line(text: &str, v: &Verdict) -> Option<String> {
             continue;
         }
         if let Ok(n) = digits.parse::<u32>() {
-            if !named.contains(&n) {
+            if !named.contains(&n) && !said.contains(&n) {
                 named.push(n);
             }
         }
     }
-    let said: Vec<String> = named
+    said.extend(&named);
+    let lines: Vec<String> = named
         .iter()
         .filter_map(|&n| {
             let st = v.steps.iter().find(|st| st.op == n)?;
             Some(format!("op_{n} is line {}: {}", st.line, st.text))
         })
         .collect();
-    (!said.is_empty()).then(|| format!("kmemfuzz: {}", said.join("; ")))
+    (!lines.is_empty()).then(|| format!("kmemfuzz: {}", lines.join("; ")))
+}
+
+/// Runs of the same silenced report, with their length.
+fn grouped(qs: &[kmem::Silenced]) -> Vec<(&kmem::Silenced, usize)> {
+    let mut out: Vec<(&kmem::Silenced, usize)> = Vec::new();
+    for q in qs {
+        match out.last_mut() {
+            Some((p, n)) if *p == q => *n += 1,
+            _ => out.push((q, 1)),
+        }
+    }
+    out
+}
+
+/// Why a report the kernel's check raised was not printed.
+pub fn silenced_line(q: &kmem::Silenced) -> String {
+    match q.why {
+        kmem::Silence::Once => format!(
+            "not printed: the once-only WARN at {} printed before in this boot",
+            q.site
+        ),
+        kmem::Silence::Ratelimit { interval, burst } => format!(
+            "not printed: {}'s rate limit lets {burst} through in {interval} seconds (statements)",
+            q.site
+        ),
+    }
 }
 
 /// `line 5: out-of-bounds (caught at line 7 by [redzone-overwritten])`.

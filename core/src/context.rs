@@ -1,7 +1,8 @@
 //! Execution context: preempt_count (preemption, softirq and hardirq parts), the interrupt
 //! flag and held spinlocks, and the might_sleep() check every sleeping function makes.
 
-use crate::report::{KernelLog, ReportKind, Taint};
+use crate::dumpstack::{dump_stack, warn_text, Site};
+use crate::report::{KernelLog, ReportKind, Silence, Taint};
 
 pub const PREEMPT_MASK: u32 = 0x0000_00ff;
 pub const SOFTIRQ_MASK: u32 = 0x0000_ff00;
@@ -10,6 +11,9 @@ pub const PREEMPT_OFFSET: u32 = 0x1;
 pub const SOFTIRQ_OFFSET: u32 = 0x100;
 pub const SOFTIRQ_DISABLE_OFFSET: u32 = 2 * SOFTIRQ_OFFSET;
 pub const HARDIRQ_OFFSET: u32 = 0x1_0000;
+
+/// HZ on the model's clock: jiffies is the statement index, and a statement is a second.
+pub const SECOND: u64 = 1;
 
 /// The task every client operation runs as.
 pub const TASK_COMM: &str = "init";
@@ -28,6 +32,25 @@ pub const MIGHT_ALLOC: SleepSite = SleepSite {
     line: 306,
 };
 
+/// DEBUG_LOCKS_WARN_ON(val > preempt_count()) in preempt_count_sub() (offsets kept from the
+/// earlier texts; no 6.6 log on record).
+const PREEMPT_COUNT_SUB: Site = Site {
+    file: "kernel/sched/core.c",
+    line: 5847,
+    func: "preempt_count_sub",
+    off: 0x5b,
+    size: 0x90,
+};
+/// WARN_ON_ONCE(in_hardirq() || irqs_disabled()) in __local_bh_enable_ip() (offsets kept
+/// from the earlier texts; no 6.6 log on record).
+const LOCAL_BH_ENABLE: Site = Site {
+    file: "kernel/softirq.c",
+    line: 362,
+    func: "__local_bh_enable_ip",
+    off: 0x8c,
+    size: 0xa0,
+};
+
 #[derive(Clone, Debug, Default)]
 pub struct Context {
     preempt_count: u32,
@@ -35,6 +58,10 @@ pub struct Context {
     locks_held: u32,
     /// The interrupt flag saved by each irq_enter, restored by irq_exit.
     irq_saved: Vec<bool>,
+    /// current->preempt_disable_ip (CONFIG_DEBUG_PREEMPT): where preempt_count last left 0.
+    preempt_disable_ip: u64,
+    /// __might_resched()'s prev_jiffy: when it last printed.
+    prev_jiffy: u64,
 }
 
 impl Context {
@@ -59,84 +86,118 @@ impl Context {
         self.preempt_count == 0 && !self.irqs_disabled
     }
 
-    /// __might_sleep(): reports a sleeping call from atomic context. Linux rate-limits this
-    /// BUG to once a second; the model reports every offending call, once per API call.
-    /// __might_resched() ends with add_taint(TAINT_WARN, LOCKDEP_STILL_OK).
-    pub fn might_sleep(&self, site: SleepSite, log: &mut KernelLog) {
+    /// __might_sleep() -> __might_resched(): reports a sleeping call from atomic context,
+    /// at most once a second (prev_jiffy; on the model's clock a statement is a second, so
+    /// once per statement: a nested check in the same call prints nothing). The text ends
+    /// with "Preemption disabled at:" (CONFIG_DEBUG_PREEMPT, when preempt_count is not 0),
+    /// naming `disabled_at` (`[<ip>] symbol` of [`Context::preempt_disable_ip`]), and
+    /// dump_stack() (`trace`), then add_taint(TAINT_WARN, LOCKDEP_STILL_OK). The model's
+    /// kernel has no lockdep: no held locks or irq events are listed.
+    pub fn might_sleep(
+        &mut self,
+        site: SleepSite,
+        log: &mut KernelLog,
+        trace: &str,
+        disabled_at: &str,
+    ) {
         if self.may_sleep() {
             return;
         }
-        log.report_tainting(
-            ReportKind::SleepInAtomic,
-            format!(
-                "BUG: sleeping function called from invalid context at {}:{}\n\
-                 in_atomic(): {}, irqs_disabled(): {}, non_block: 0, pid: {}, name: {}\n\
-                 preempt_count: {:x}, expected: 0\n\
-                 RCU nest depth: 0, expected: 0",
-                site.file,
-                site.line,
-                self.in_atomic() as u32,
-                self.irqs_disabled as u32,
-                TASK_PID,
-                TASK_COMM,
-                self.preempt_count
-            ),
-            Taint::Warn,
+        let now = log.jiffies();
+        if now < self.prev_jiffy + SECOND && self.prev_jiffy != 0 {
+            log.silence(
+                ReportKind::SleepInAtomic,
+                "__might_resched",
+                Silence::Ratelimit {
+                    interval: SECOND,
+                    burst: 1,
+                },
+            );
+            return;
+        }
+        self.prev_jiffy = now;
+        let mut text = format!(
+            "BUG: sleeping function called from invalid context at {}:{}\n\
+             in_atomic(): {}, irqs_disabled(): {}, non_block: 0, pid: {}, name: {}\n\
+             preempt_count: {:x}, expected: 0\n\
+             RCU nest depth: 0, expected: 0\n",
+            site.file,
+            site.line,
+            self.in_atomic() as u32,
+            self.irqs_disabled as u32,
+            TASK_PID,
+            TASK_COMM,
+            self.preempt_count
         );
+        if self.preempt_count != 0 {
+            text.push_str(&format!("Preemption disabled at:\n{disabled_at}\n"));
+        }
+        text.push_str(&dump_stack(log, trace));
+        log.report_tainting(ReportKind::SleepInAtomic, text, Taint::Warn);
+    }
+
+    /// current->preempt_disable_ip: the code address preempt_count last left 0 from.
+    pub fn preempt_disable_ip(&self) -> u64 {
+        self.preempt_disable_ip
+    }
+
+    /// preempt_count_add() and __local_bh_disable_ip() record where preemption was disabled
+    /// when the count leaves 0 (`ip`: the caller).
+    fn add(&mut self, val: u32, ip: u64) {
+        self.preempt_count += val;
+        if self.preempt_count == val {
+            self.preempt_disable_ip = ip;
+        }
     }
 
     /// preempt_count_sub() with DEBUG_PREEMPT: an underflow is a warning and is not applied.
     /// DEBUG_LOCKS_WARN_ON() turns lock debugging off, then WARN()s (TAINT_WARN). (Linux
     /// prints nothing once lock debugging is off; the model reports every underflow.)
-    fn sub(&mut self, val: u32, mask: u32, log: &mut KernelLog, caller: &str) -> bool {
+    fn sub(&mut self, val: u32, mask: u32, log: &mut KernelLog, trace: &str) -> bool {
         if self.preempt_count & mask < val {
             log.debug_locks_off();
-            log.report_tainting(
-                ReportKind::ContextImbalance,
-                format!(
-                    "------------[ cut here ]------------\n\
-                     DEBUG_LOCKS_WARN_ON(val > preempt_count())\n\
-                     WARNING: CPU: 0 PID: {TASK_PID} at kernel/sched/core.c:5847 preempt_count_sub+0x5b/0x90\n\
-                     Call Trace:\n {caller}"
-                ),
-                Taint::Warn,
+            let text = warn_text(
+                log,
+                &PREEMPT_COUNT_SUB,
+                "DEBUG_LOCKS_WARN_ON(val > preempt_count())",
+                trace,
             );
+            log.report_tainting(ReportKind::ContextImbalance, text, Taint::Warn);
             return false;
         }
         self.preempt_count -= val;
         true
     }
 
-    pub fn spin_lock(&mut self) {
-        self.preempt_count += PREEMPT_OFFSET;
+    pub fn spin_lock(&mut self, ip: u64) {
+        self.add(PREEMPT_OFFSET, ip);
         self.locks_held += 1;
     }
 
     /// spin_unlock(); with DEBUG_SPINLOCK an unlock of an unlocked lock is spin_bug(): lock
-    /// debugging off, the lock dumped, no taint. (Linux prints it only while lock debugging
-    /// is on; the model reports every one.)
-    pub fn spin_unlock(&mut self, log: &mut KernelLog) {
+    /// debugging off, the lock dumped, dump_stack(), no taint. (Linux prints it only while
+    /// lock debugging is on; the model reports every one.)
+    pub fn spin_unlock(&mut self, log: &mut KernelLog, trace: &str) {
         if self.locks_held == 0 {
             log.debug_locks_off();
-            log.report(
-                ReportKind::ContextImbalance,
-                format!(
-                    "BUG: spinlock already unlocked on CPU#0, {TASK_COMM}/{TASK_PID}\n \
-                     lock: 0xc1a2b3c0, .magic: dead4ead, .owner: <none>/-1, .owner_cpu: -1"
-                ),
+            let text = format!(
+                "BUG: spinlock already unlocked on CPU#0, {TASK_COMM}/{TASK_PID}\n \
+                 lock: 0xc1a2b3c0, .magic: dead4ead, .owner: <none>/-1, .owner_cpu: -1\n{}",
+                dump_stack(log, trace)
             );
+            log.report(ReportKind::ContextImbalance, text);
             return;
         }
         self.locks_held -= 1;
-        self.sub(PREEMPT_OFFSET, PREEMPT_MASK, log, "_raw_spin_unlock");
+        self.sub(PREEMPT_OFFSET, PREEMPT_MASK, log, trace);
     }
 
-    pub fn preempt_disable(&mut self) {
-        self.preempt_count += PREEMPT_OFFSET;
+    pub fn preempt_disable(&mut self, ip: u64) {
+        self.add(PREEMPT_OFFSET, ip);
     }
 
-    pub fn preempt_enable(&mut self, log: &mut KernelLog) {
-        self.sub(PREEMPT_OFFSET, PREEMPT_MASK, log, "preempt_enable");
+    pub fn preempt_enable(&mut self, log: &mut KernelLog, trace: &str) {
+        self.sub(PREEMPT_OFFSET, PREEMPT_MASK, log, trace);
     }
 
     /// local_irq_disable()/local_irq_enable() do not nest: enabling twice is legal and
@@ -149,39 +210,33 @@ impl Context {
         self.irqs_disabled = false;
     }
 
-    pub fn local_bh_disable(&mut self) {
-        self.preempt_count += SOFTIRQ_DISABLE_OFFSET;
+    pub fn local_bh_disable(&mut self, ip: u64) {
+        self.add(SOFTIRQ_DISABLE_OFFSET, ip);
     }
 
-    pub fn local_bh_enable(&mut self, log: &mut KernelLog) {
+    pub fn local_bh_enable(&mut self, log: &mut KernelLog, trace: &str) {
         if self.in_hardirq() || self.irqs_disabled {
             // WARN_ON_ONCE(in_hardirq() || irqs_disabled()) in __local_bh_enable_ip().
-            log.report_tainting(
-                ReportKind::ContextImbalance,
-                format!(
-                    "------------[ cut here ]------------\n\
-                     WARNING: CPU: 0 PID: {TASK_PID} at kernel/softirq.c:362 __local_bh_enable_ip+0x8c/0xa0"
-                ),
-                Taint::Warn,
-            );
+            let site = LOCAL_BH_ENABLE;
+            if log.once(&site.at()) {
+                let text = warn_text(log, &site, "", trace);
+                log.report_tainting(ReportKind::ContextImbalance, text, Taint::Warn);
+            } else {
+                log.silence(ReportKind::ContextImbalance, &site.at(), Silence::Once);
+            }
         }
-        self.sub(
-            SOFTIRQ_DISABLE_OFFSET,
-            SOFTIRQ_MASK,
-            log,
-            "__local_bh_enable_ip",
-        );
+        self.sub(SOFTIRQ_DISABLE_OFFSET, SOFTIRQ_MASK, log, trace);
     }
 
     /// An interrupt arrives: the handler runs in hardirq context with interrupts off.
-    pub fn irq_enter(&mut self) {
+    pub fn irq_enter(&mut self, ip: u64) {
         self.irq_saved.push(self.irqs_disabled);
         self.irqs_disabled = true;
-        self.preempt_count += HARDIRQ_OFFSET;
+        self.add(HARDIRQ_OFFSET, ip);
     }
 
-    pub fn irq_exit(&mut self, log: &mut KernelLog) {
-        if self.sub(HARDIRQ_OFFSET, HARDIRQ_MASK, log, "__irq_exit_rcu") {
+    pub fn irq_exit(&mut self, log: &mut KernelLog, trace: &str) {
+        if self.sub(HARDIRQ_OFFSET, HARDIRQ_MASK, log, trace) {
             self.irqs_disabled = self.irq_saved.pop().unwrap_or(false);
         }
     }
@@ -195,10 +250,18 @@ mod tests {
     fn nesting_and_sleep_checks() {
         let mut log = KernelLog::new();
         let mut c = Context::default();
-        c.might_sleep(MIGHT_ALLOC, &mut log);
+        c.might_sleep(MIGHT_ALLOC, &mut log, "Call Trace:", "");
         assert!(log.take_reports().is_empty());
-        c.spin_lock();
-        c.might_sleep(MIGHT_ALLOC, &mut log);
+        log.set_jiffies(3);
+        c.spin_lock(0xc100_0003);
+        assert_eq!(c.preempt_disable_ip(), 0xc100_0003);
+        log.set_jiffies(4);
+        c.might_sleep(
+            MIGHT_ALLOC,
+            &mut log,
+            "Call Trace:\n op_4+0x0/0x1",
+            "[<c1000003>] op_3",
+        );
         let r = log.take_reports();
         assert_eq!(r[0].kind, ReportKind::SleepInAtomic);
         assert!(
@@ -206,10 +269,25 @@ mod tests {
             "{}",
             r[0].text
         );
-        c.spin_unlock(&mut log);
-        c.irq_enter();
+        assert!(r[0]
+            .text
+            .contains("\nPreemption disabled at:\n[<c1000003>] op_3\nCPU: 0"));
+        assert!(
+            r[0].text.ends_with("Call Trace:\n op_4+0x0/0x1"),
+            "{}",
+            r[0].text
+        );
+        // Once a second: the same statement's second check prints nothing.
+        c.might_sleep(MIGHT_ALLOC, &mut log, "", "");
+        assert!(log.take_reports().is_empty());
+        assert_eq!(log.take_silenced()[0].kind, ReportKind::SleepInAtomic);
+        log.set_jiffies(5);
+        c.might_sleep(MIGHT_ALLOC, &mut log, "", "");
+        assert_eq!(log.take_reports().len(), 1);
+        c.spin_unlock(&mut log, "");
+        c.irq_enter(0);
         assert!(c.in_interrupt() && c.irqs_disabled());
-        c.irq_exit(&mut log);
+        c.irq_exit(&mut log, "");
         assert!(c.may_sleep());
         assert!(log.take_reports().is_empty());
     }
@@ -218,14 +296,27 @@ mod tests {
     fn imbalance_is_reported_and_not_applied() {
         let mut log = KernelLog::new();
         let mut c = Context::default();
-        c.spin_unlock(&mut log);
-        c.preempt_enable(&mut log);
-        c.local_bh_enable(&mut log);
-        c.irq_exit(&mut log);
+        c.spin_unlock(&mut log, "");
+        c.preempt_enable(&mut log, "");
+        c.local_bh_enable(&mut log, "");
+        c.irq_exit(&mut log, "");
         let kinds: Vec<_> = log.take_reports().iter().map(|r| r.kind).collect();
         assert_eq!(kinds, vec![ReportKind::ContextImbalance; 4]);
         assert_eq!(c.preempt_count(), 0);
         c.local_irq_enable();
         assert!(log.take_reports().is_empty());
+        // __local_bh_enable_ip()'s WARN_ON_ONCE fires once per boot.
+        c.local_irq_disable();
+        c.local_bh_disable(0);
+        c.local_bh_enable(&mut log, "");
+        let r = log.take_reports();
+        assert_eq!(r.len(), 1);
+        assert!(r[0]
+            .text
+            .contains("at kernel/softirq.c:362 __local_bh_enable_ip+0x8c/0xa0"));
+        c.local_bh_disable(0);
+        c.local_bh_enable(&mut log, "");
+        assert!(log.take_reports().is_empty());
+        assert_eq!(log.take_silenced().len(), 1);
     }
 }

@@ -13,7 +13,6 @@
 //!   the hung task it would be (kind kmap-misuse) and kmap() returns NULL.
 //! - After a BUG() (a kunmap of a page that is not kmapped, a kmap_local overflow or
 //!   underflow) the model reports and leaves its state as it was, rather than killing the task.
-//! - WARN_ON_ONCE()s are reported every time.
 //! - pagefault_disable() is counted (see [`Machine::pagefault_disabled`]) but changes
 //!   nothing: kernel faults on kernel addresses oops either way.
 //! - Line numbers in mm/highmem.c and highmem-internal.h for Linux 6.6 are not confirmed
@@ -23,6 +22,7 @@ use std::collections::BTreeMap;
 
 use crate::config::Arch;
 use crate::context::{SleepSite, TASK_COMM, TASK_PID};
+use crate::dumpstack::Site;
 use crate::layout::{Layout, KM_MAX_IDX};
 use crate::machine::Machine;
 use crate::mmu::PageTable;
@@ -42,10 +42,25 @@ const KUNMAP_HIGH_COUNT_LINE: u32 = 352;
 const KMAP_LOCAL_PUSH_LINE: u32 = 507;
 /// BUG_ON(idx < 0) in kmap_local_idx_pop() (line unverified).
 const KMAP_LOCAL_POP_LINE: u32 = 520;
-/// WARN_ON_ONCE(addr < PAGE_OFFSET) in kunmap_local_indexed() (line unverified).
-const KUNMAP_LOCAL_USER_ADDR_LINE: u32 = 603;
-/// WARN_ON_ONCE(addr != __fix_to_virt(FIX_KMAP_BEGIN + idx)) (line unverified).
-const KUNMAP_LOCAL_ORDER_LINE: u32 = 609;
+/// WARN_ON_ONCE(addr != __fix_to_virt(FIX_KMAP_BEGIN + idx)) in kunmap_local_indexed():
+/// mm/highmem.c:611 and `kunmap_local_indexed+0xd4/0xfc` as an x86_32 6.7-rc kernel printed it
+/// (LKML, the nilfs2 kmap_local conversion, Nov 2023; 6.8-rc5 logs name the same line).
+const KUNMAP_LOCAL_ORDER: Site = Site {
+    file: "mm/highmem.c",
+    line: 611,
+    func: "kunmap_local_indexed",
+    off: 0xd4,
+    size: 0xfc,
+};
+/// WARN_ON_ONCE(addr < PAGE_OFFSET), six lines above; its ud2 is the one eight bytes after
+/// the first in that log's `Code:` line.
+const KUNMAP_LOCAL_USER_ADDR: Site = Site {
+    file: "mm/highmem.c",
+    line: 605,
+    func: "kunmap_local_indexed",
+    off: 0xdc,
+    size: 0xfc,
+};
 
 /// One pkmap slot in use or awaiting a flush.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -347,15 +362,6 @@ impl Machine {
         self.bug_text(&format!("mm/highmem.c:{line}"), what)
     }
 
-    fn highmem_warn_text(&self, line: u32, func: &str, what: &str) -> String {
-        format!(
-            "------------[ cut here ]------------\n\
-             WARNING: CPU: 0 PID: {TASK_PID} at mm/highmem.c:{line} {func}+0x0/0x0\n\
-             CPU: 0 PID: {TASK_PID} Comm: {TASK_COMM} {}\n{what}",
-            self.log.taint_str()
-        )
-    }
-
     fn pkmap_nr(&self, vaddr: u64) -> Option<usize> {
         if !self.layout.is_pkmap_addr(vaddr) {
             return None;
@@ -440,7 +446,7 @@ impl Machine {
     /// kmap(): the page's kernel address, mapping a highmem page into a pkmap slot (may
     /// sleep). 0 when nothing could be mapped.
     pub fn kmap(&mut self, page: u64) -> u64 {
-        self.ctx.might_sleep(KMAP_SLEEP_SITE, &mut self.log);
+        self.might_sleep(KMAP_SLEEP_SITE);
         let Some(pfn) = self.kmap_page_pfn(page) else {
             return 0;
         };
@@ -536,43 +542,45 @@ impl Machine {
         let w = self.ptr_width() + 2;
         if a < lo || a > hi {
             if a < self.layout.page_offset {
-                let t = self.highmem_warn_text(
-                    KUNMAP_LOCAL_USER_ADDR_LINE,
-                    "kunmap_local_indexed",
-                    &format!("kunmap_local({addr:#0w$x}): not a kernel address"),
+                self.warn_report(
+                    ReportKind::KmapMisuse,
+                    &KUNMAP_LOCAL_USER_ADDR,
+                    true,
+                    "",
+                    &format!("kmemfuzz: kunmap_local({addr:#0w$x}): not a kernel address"),
                 );
-                self.log
-                    .report_tainting(ReportKind::KmapMisuse, t, Taint::Warn);
             }
             return;
         }
         let Some(top) = self.highmem.local.last().copied() else {
             // WARN_ON_ONCE(addr != __fix_to_virt(FIX_KMAP_BEGIN - 1)), then
             // kmap_local_idx_pop()'s BUG_ON(idx < 0).
-            let mut t = self.highmem_warn_text(
-                KUNMAP_LOCAL_ORDER_LINE,
-                "kunmap_local_indexed",
+            let mut t = String::new();
+            if self.warn_once(&KUNMAP_LOCAL_ORDER) {
+                t = self.warn_text(&KUNMAP_LOCAL_ORDER, "");
+                // The WARN taints before the BUG prints its CPU line.
+                self.log.add_taint(Taint::Warn, &mut t);
+                t.push('\n');
+            }
+            t.push_str(&self.highmem_bug_text(
+                KMAP_LOCAL_POP_LINE,
                 &format!("kunmap_local({addr:#0w$x}): no kmap_local mapping is active"),
-            );
-            // The WARN taints before the BUG prints its CPU line.
-            self.log.add_taint(Taint::Warn, &mut t);
-            t.push('\n');
-            t.push_str(&self.highmem_bug_text(KMAP_LOCAL_POP_LINE, "kmap_local_idx_pop"));
+            ));
             self.log
                 .report_tainting(ReportKind::KmapMisuse, t, Taint::Die);
             return;
         };
         if a != top.addr {
-            let t = self.highmem_warn_text(
-                KUNMAP_LOCAL_ORDER_LINE,
-                "kunmap_local_indexed",
+            self.warn_report(
+                ReportKind::KmapMisuse,
+                &KUNMAP_LOCAL_ORDER,
+                true,
+                "",
                 &format!(
-                    "kunmap_local({addr:#0w$x}) out of order: the last mapping is {:#0w$x}",
+                    "kmemfuzz: kunmap_local({addr:#0w$x}) out of order: the last mapping is {:#0w$x}",
                     top.addr
                 ),
             );
-            self.log
-                .report_tainting(ReportKind::KmapMisuse, t, Taint::Warn);
         }
         // kmap_local_idx_pop(): the top slot is torn down whatever address was passed.
         let h = &mut self.highmem;
@@ -583,7 +591,7 @@ impl Machine {
 
     /// kmap_atomic(): disables preemption and page faults, then maps like kmap_local_page().
     pub fn kmap_atomic(&mut self, page: u64) -> u64 {
-        self.ctx.preempt_disable();
+        self.preempt_disable();
         self.highmem.pagefault_disabled = self.highmem.pagefault_disabled.saturating_add(1);
         if self.layout.arch == Arch::X86_64 {
             return match self.kmap_page_pfn(page) {
@@ -600,7 +608,7 @@ impl Machine {
             self.kunmap_local_indexed(addr);
         }
         self.highmem.pagefault_disabled = self.highmem.pagefault_disabled.saturating_sub(1);
-        self.ctx.preempt_enable(&mut self.log);
+        self.preempt_enable();
     }
 
     /// kmap_local_page(): a short-lived mapping in the task's slot stack; preemption stays

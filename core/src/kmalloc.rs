@@ -297,7 +297,7 @@ impl Machine {
             let text = self.page_fault_oops(page, false);
             self.log.report_tainting(
                 ReportKind::InvalidFree,
-                format!("{text}\nkfree(0x{addr:0w$x}): not a kmalloc address"),
+                format!("{text}\nkmemfuzz: kfree(0x{addr:0w$x}): not a kmalloc address"),
                 Taint::Die,
             );
             return;
@@ -306,25 +306,21 @@ impl Machine {
         if self.alloc.is_free(pfn) {
             // The page is free already: a double free of a large kmalloc block, or a free of
             // memory nobody holds; folio_put() on a zero refcount.
-            let dump = self.dump_page(pfn, "VM_BUG_ON_FOLIO(folio_ref_count(folio) == 0)");
+            let dump = self.dump_page(pfn, "VM_BUG_ON_FOLIO(folio_ref_count(folio) == 0)", false);
             let bug = self.bug_text("include/linux/mm.h:1129", &format!("kfree(0x{addr:0w$x})"));
             let text = format!("{dump}\n{bug}");
             self.log
                 .report_tainting(ReportKind::DoubleFree, text, Taint::Die);
             return;
         }
-        // free_large_kmalloc(): WARN_ON_ONCE(order == 0) and the pointer.
-        let text = format!(
-            "------------[ cut here ]------------\n\
-             WARNING: CPU: 0 PID: {} at mm/slab_common.c:1001 free_large_kmalloc+0x7a/0x90\n\
-             CPU: 0 PID: {} Comm: {} {}\nobject pointer: 0x{addr:0w$x}",
-            crate::context::TASK_PID,
-            crate::context::TASK_PID,
-            crate::context::TASK_COMM,
-            self.log.taint_str()
-        );
-        self.log
-            .report_tainting(ReportKind::InvalidFree, text, Taint::Warn);
+        // free_large_kmalloc(): WARN_ON_ONCE(order == 0), then pr_warn_once() of the pointer.
+        let site = crate::slub::sites::FREE_LARGE_KMALLOC;
+        let pointer = if self.log.once("free_large_kmalloc: object pointer") {
+            format!("object pointer: 0x{addr:0w$x}")
+        } else {
+            String::new()
+        };
+        self.warn_report(ReportKind::InvalidFree, &site, true, "", &pointer);
     }
 
     /// ksize(addr): the usable size of a kmalloc object (slab_ksize(): object_size with Z or
@@ -351,13 +347,12 @@ impl Machine {
         }
         // __ksize(): WARN_ON(folio_size(folio) <= KMALLOC_MAX_CACHE_SIZE) or not the
         // folio's address.
-        self.log.warn_tainting(
-            format!(
-                "------------[ cut here ]------------\nWARNING: CPU: 0 PID: {} at mm/slab_common.c:1029 __ksize+0x9d/0xb0\nksize(0x{addr:0w$x})",
-                crate::context::TASK_PID,
-                w = self.ptr_width()
-            ),
-            Taint::Warn,
+        let w = self.ptr_width();
+        self.warn_warning(
+            &crate::slub::sites::KSIZE,
+            false,
+            "",
+            &format!("kmemfuzz: ksize(0x{addr:0w$x})"),
         );
         0
     }

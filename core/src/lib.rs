@@ -15,11 +15,12 @@ pub use kmem_vocab::{MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE};
 pub mod report;
 
 pub use config::{Arch, BootConfig, BootKey, ConfigError, Kernel, SlubDebug, BOOT_KEYS};
-pub use report::{KernelLog, Report, ReportKind};
+pub use report::{KernelLog, Report, ReportKind, Silence, Silenced};
 
 mod access;
 pub mod buddy;
 pub mod context;
+pub mod dumpstack;
 pub mod highmem;
 pub mod kmalloc;
 pub mod layout;

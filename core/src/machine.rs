@@ -31,6 +31,8 @@ pub struct Machine {
     pub(crate) highmem: crate::highmem::Highmem,
     pub(crate) slub: crate::slub::Slub,
     pub(crate) mempools: crate::mempool::Mempools,
+    /// bad_page()'s rate limit.
+    pub(crate) bad_page_rs: crate::page_alloc::BadPageRatelimit,
 }
 
 impl Machine {
@@ -88,6 +90,7 @@ impl Machine {
                 seams.kmalloc_sizes(),
             ),
             mempools: crate::mempool::Mempools::default(),
+            bad_page_rs: Default::default(),
             layout,
         })
     }
@@ -131,6 +134,11 @@ impl Machine {
             .unwrap_or_default()
     }
 
+    /// Reports raised and not printed (once-only, rate limited) since the last call.
+    pub fn take_silenced(&mut self) -> Vec<kmem_vocab::Silenced> {
+        self.log.take_silenced()
+    }
+
     /// Warnings (not misuse) printed since the last call.
     pub fn take_warnings(&mut self) -> Vec<String> {
         self.log.take_warnings()
@@ -165,10 +173,12 @@ impl Machine {
 
     // Execution context, as the scenario's context statements drive it.
     pub fn spin_lock(&mut self) {
-        self.ctx.spin_lock()
+        let ip = self.caller_ip();
+        self.ctx.spin_lock(ip)
     }
     pub fn spin_unlock(&mut self) {
-        self.ctx.spin_unlock(&mut self.log)
+        let trace = self.call_trace();
+        self.ctx.spin_unlock(&mut self.log, &trace)
     }
     pub fn local_irq_disable(&mut self) {
         self.ctx.local_irq_disable()
@@ -177,21 +187,41 @@ impl Machine {
         self.ctx.local_irq_enable()
     }
     pub fn irq_enter(&mut self) {
-        self.ctx.irq_enter()
+        let ip = self.caller_ip();
+        self.ctx.irq_enter(ip)
     }
     pub fn irq_exit(&mut self) {
-        self.ctx.irq_exit(&mut self.log)
+        let trace = self.call_trace();
+        self.ctx.irq_exit(&mut self.log, &trace)
     }
     pub fn local_bh_disable(&mut self) {
-        self.ctx.local_bh_disable()
+        let ip = self.caller_ip();
+        self.ctx.local_bh_disable(ip)
     }
     pub fn local_bh_enable(&mut self) {
-        self.ctx.local_bh_enable(&mut self.log)
+        let trace = self.call_trace();
+        self.ctx.local_bh_enable(&mut self.log, &trace)
     }
     pub fn preempt_disable(&mut self) {
-        self.ctx.preempt_disable()
+        let ip = self.caller_ip();
+        self.ctx.preempt_disable(ip)
     }
     pub fn preempt_enable(&mut self) {
-        self.ctx.preempt_enable(&mut self.log)
+        let trace = self.call_trace();
+        self.ctx.preempt_enable(&mut self.log, &trace)
+    }
+
+    /// might_sleep() at `site`: the check, with the stack and the preempt_disable_ip line
+    /// worked out only when it reports.
+    pub(crate) fn might_sleep(&mut self, site: crate::context::SleepSite) {
+        if self.ctx.may_sleep() {
+            return;
+        }
+        let trace = self.call_trace();
+        let ip = self.ctx.preempt_disable_ip();
+        let w = self.ptr_width();
+        let disabled_at = format!("[<{ip:0w$x}>] {}", self.symbolize(ip));
+        self.ctx
+            .might_sleep(site, &mut self.log, &trace, &disabled_at);
     }
 }

@@ -38,6 +38,8 @@ pub struct PageTable {
     paging: Paging,
     /// Each page-table page and the frame the model gives it (see [`PageTable::table`]).
     tables: BTreeMap<TableKey, u64>,
+    /// The page table the last mapping's PTE went into (its tables all exist).
+    last_table: Option<TableKey>,
 }
 
 impl Default for PageTable {
@@ -57,6 +59,7 @@ impl PageTable {
             ptes: BTreeMap::new(),
             paging,
             tables: BTreeMap::new(),
+            last_table: None,
         }
     }
 
@@ -67,16 +70,20 @@ impl PageTable {
     /// The page-table pages that must exist for a PTE at `va`: the one holding the PTE and,
     /// on x86_64, the PMD and PUD pages above it (PAE's pdpt points to four PMD pages set
     /// up with the page directory).
-    pub fn tables_for(paging: Paging, va: u64) -> Vec<TableKey> {
-        match paging {
-            Paging::TwoLevel => vec![(TableLevel::Pmd, va >> 22)],
-            Paging::Pae => vec![(TableLevel::Pmd, va >> 21)],
-            Paging::FourLevel => vec![
-                (TableLevel::Pgd, va >> 39),
-                (TableLevel::Pud, va >> 30),
-                (TableLevel::Pmd, va >> 21),
-            ],
-        }
+    pub fn tables_for(paging: Paging, va: u64) -> impl Iterator<Item = TableKey> {
+        let (keys, n): ([TableKey; 3], usize) = match paging {
+            Paging::TwoLevel => ([(TableLevel::Pmd, va >> 22); 3], 1),
+            Paging::Pae => ([(TableLevel::Pmd, va >> 21); 3], 1),
+            Paging::FourLevel => (
+                [
+                    (TableLevel::Pgd, va >> 39),
+                    (TableLevel::Pud, va >> 30),
+                    (TableLevel::Pmd, va >> 21),
+                ],
+                3,
+            ),
+        };
+        keys.into_iter().take(n)
     }
 
     /// The frame of a page-table page, numbering it if it is new: frames are handed out in
@@ -97,8 +104,14 @@ impl PageTable {
     /// set_pte_at(): maps `va`'s page to `pfn`, allocating the page-table pages it needs.
     /// Returns the previous pfn if one was mapped.
     pub fn map(&mut self, va: u64, pfn: u64) -> Option<u64> {
-        for key in Self::tables_for(self.paging, va) {
-            self.table(key);
+        // Consecutive pages mostly share their page table: look the tables up only when the
+        // one holding the PTE changes.
+        let pte_table = Self::tables_for(self.paging, va).last();
+        if pte_table != self.last_table {
+            for key in Self::tables_for(self.paging, va) {
+                self.table(key);
+            }
+            self.last_table = pte_table;
         }
         self.ptes.insert(va >> PAGE_SHIFT, pfn)
     }
@@ -141,27 +154,37 @@ pub fn is_canonical(arch: Arch, va: u64) -> bool {
 
 impl Machine {
     /// What die() prints once it is called: __die_header()'s line with the next die counter
-    /// (`[#N]`), then show_regs()'s first line (the CPU line, with the taint as it is now:
-    /// oops_end() adds TAINT_DIE only after).
-    pub(crate) fn die_text(&mut self, what: &str, err: u64) -> String {
+    /// (`[#N]`), __die_body()'s show_regs() (the CPU lines with the taint as it is now:
+    /// oops_end() adds TAINT_DIE only after) and print_modules(); for a page fault
+    /// page_fault_oops()'s "CR2:" summary; then oops_end()'s end-of-trace marker.
+    pub(crate) fn die_text(&mut self, what: &str, err: u64, cr2: Option<u64>) -> String {
         let n = self.log.next_die_counter();
-        format!(
-            "{}\n{}",
+        let mut s = format!(
+            "{}
+{}
+Modules linked in:
+",
             die_header_line(what, err, n, self.cfg.debug_pagealloc),
-            self.dump_stack_line()
-        )
+            self.show_regs()
+        );
+        if let Some(cr2) = cr2 {
+            s.push_str(&format!("CR2: {cr2:016x}\n"));
+        }
+        s.push_str(crate::dumpstack::END_TRACE);
+        s
     }
 
     /// A BUG(), BUG_ON() or VM_BUG_ON*() at `at` ("file:line"): report_bug()'s "cut here" and
     /// "kernel BUG at" lines, then die("invalid opcode", regs, 0) from exc_invalid_op(); the
-    /// model's `what` (the call and its arguments, when not empty) ends the text.
+    /// model's `what` (the call and its arguments, when not empty) ends the text on a line of
+    /// kmemfuzz's own.
     pub(crate) fn bug_text(&mut self, at: &str, what: &str) -> String {
         let mut s = format!(
             "------------[ cut here ]------------\nkernel BUG at {at}!\n{}",
-            self.die_text("invalid opcode", 0)
+            self.die_text("invalid opcode", 0, None)
         );
         if !what.is_empty() {
-            s.push('\n');
+            s.push_str("\nkmemfuzz: ");
             s.push_str(what);
         }
         s
@@ -176,6 +199,7 @@ impl Machine {
             return self.die_text(
                 &format!("general protection fault, probably for non-canonical address 0x{va:x}"),
                 0,
+                None,
             );
         }
         let px = match arch {
@@ -192,7 +216,7 @@ impl Machine {
         format!(
             "{head}\n#PF: supervisor {} access in kernel mode\n#PF: error_code(0x{code:04x}) - not-present page\n{walk}\n{}",
             if write { "write" } else { "read" },
-            self.die_text("Oops", code)
+            self.die_text("Oops", code, Some(va))
         )
     }
 }

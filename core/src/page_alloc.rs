@@ -2,16 +2,38 @@
 //! checks Linux makes on the way in and out: might_alloc(), check_new_pages() and page
 //! poisoning on allocation, free_pages_prepare() and bad_page() on free.
 
-use crate::context::MIGHT_ALLOC;
+use crate::context::{MIGHT_ALLOC, SECOND};
+use crate::dumpstack::Site;
 use crate::gfp::*;
 use crate::machine::{Machine, PAGE_POISON};
 use crate::page::{format_page_flags, Page, PAGE_FLAGS_CHECK_AT_FREE, PG_RESERVED};
-use crate::report::{hex_dump_lines, ReportKind, Taint};
+use crate::report::{hex_dump_lines, Ratelimit, ReportKind, Silence, Taint};
 use crate::{MAX_PAGE_ORDER, PAGE_SHIFT, PAGE_SIZE};
 
+/// WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp) in __alloc_pages() (line and offsets kept
+/// from the earlier texts; no 6.6 log on record).
+const ALLOC_PAGES_ORDER: Site = Site {
+    file: "mm/page_alloc.c",
+    line: 4426,
+    func: "__alloc_pages",
+    off: 0x2ad,
+    size: 0x310,
+};
+
+/// bad_page()'s own rate limit: a burst of 60 reports, then none until a minute after the
+/// burst began (on the model's clock, 60 statements).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct BadPageRatelimit {
+    resume: u64,
+    nr_shown: u64,
+    nr_unshown: u64,
+}
+
 impl Machine {
-    /// dump_page(): the lines describing one struct page.
-    pub(crate) fn dump_page(&self, pfn: u64, reason: &str) -> String {
+    /// dump_page(): the lines describing one struct page; `dropped` when the caller's
+    /// reference was already put (bad_page() on the free path runs after
+    /// put_page_testzero() took the refcount to 0, and shows it so).
+    pub(crate) fn dump_page(&self, pfn: u64, reason: &str, dropped: bool) -> String {
         let p = self.pages.get(pfn);
         let zone = self.layout.zone_of_pfn(pfn).map_or(0, |z| {
             self.zones().iter().position(|x| x.kind() == z).unwrap_or(0)
@@ -24,7 +46,11 @@ impl Machine {
              flags: {:#x}({flags}{sep}zone={zone})\n\
              page dumped because: {reason}",
             self.layout.page_ptr(pfn),
-            p.refcount,
+            if dropped {
+                p.refcount.saturating_sub(1)
+            } else {
+                p.refcount
+            },
             p.mapcount + 1,
             0,
             pfn,
@@ -39,17 +65,58 @@ impl Machine {
         }
     }
 
-    /// bad_page(): "BUG: Bad page state" with the page dumped and dump_stack()'s CPU line,
-    /// then add_taint(TAINT_BAD_PAGE, LOCKDEP_NOW_UNRELIABLE).
+    /// bad_page() on the free path: "BUG: Bad page state", the page dumped (its refcount
+    /// already dropped), print_modules() and dump_stack(), then add_taint(TAINT_BAD_PAGE,
+    /// LOCKDEP_NOW_UNRELIABLE). At most 60 reports, then none until a minute after the first
+    /// of them (60 statements), the next one saying how many were held back; the taint is
+    /// added either way.
     pub(crate) fn bad_page(&mut self, kind: ReportKind, pfn: u64, reason: &str) {
-        let text = format!(
-            "BUG: Bad page state in process {}  pfn:{:05x}\n{}\n{}",
+        let now = self.log.jiffies();
+        let rs = &mut self.bad_page_rs;
+        let mut text = String::new();
+        if rs.nr_shown == 60 {
+            if now < rs.resume {
+                rs.nr_unshown += 1;
+                self.log.silence(
+                    kind,
+                    "bad_page",
+                    Silence::Ratelimit {
+                        interval: 60 * SECOND,
+                        burst: 60,
+                    },
+                );
+                self.log.add_taint(Taint::BadPage, &mut String::new());
+                return;
+            }
+            if rs.nr_unshown != 0 {
+                text = format!(
+                    "BUG: Bad page state: {} messages suppressed\n",
+                    rs.nr_unshown
+                );
+                rs.nr_unshown = 0;
+            }
+            rs.nr_shown = 0;
+        }
+        if rs.nr_shown == 0 {
+            rs.resume = now + 60 * SECOND;
+        }
+        rs.nr_shown += 1;
+        text.push_str(&format!(
+            "BUG: Bad page state in process {}  pfn:{:05x}\n{}\nModules linked in:\n{}",
             crate::context::TASK_COMM,
             pfn,
-            self.dump_page(pfn, reason),
-            self.dump_stack_line()
-        );
+            self.dump_page(pfn, reason, true),
+            self.dump_stack()
+        ));
         self.log.report_tainting(kind, text, Taint::BadPage);
+    }
+
+    /// A free the model refuses where Linux has no check (kmemfuzz's own words, no taint).
+    fn refuse_free(&mut self, pfn: u64, why: &str) {
+        self.log.report(
+            ReportKind::InvalidFree,
+            format!("kmemfuzz: freeing pfn {pfn:#x}: {why}; Linux frees without a check, the model refuses the free"),
+        );
     }
 
     /// The allocated block `pfn` lies in, as (head pfn, order), from page_owner's records.
@@ -116,9 +183,27 @@ impl Machine {
     /// range, from the first bad byte to the last, as print_hex_dump(KERN_ERR, "",
     /// DUMP_PREFIX_ADDRESS, 16, 1, start, end - start + 1, 1) prints it; then dump_stack()
     /// and dump_page(page, "pagealloc: corrupted page details"). The memory is not repaired
-    /// and nothing is tainted. (Linux rate-limits this to 10 reports in 5 seconds; the model
-    /// reports every corrupted page.)
+    /// and nothing is tainted. At most 10 reports in 5 seconds (statements); the next window
+    /// begins with "check_poison_mem: N callbacks suppressed".
     fn check_poison_mem(&mut self, pfn: u64, first: usize) {
+        // static DEFINE_RATELIMIT_STATE(ratelimit, 5 * HZ, 10).
+        let mut text = match self.log.ratelimit("check_poison_mem", 5 * SECOND, 10) {
+            Ratelimit::Suppress => {
+                self.log.silence(
+                    ReportKind::PagePoisonOverwritten,
+                    "check_poison_mem",
+                    Silence::Ratelimit {
+                        interval: 5 * SECOND,
+                        burst: 10,
+                    },
+                );
+                return;
+            }
+            Ratelimit::Print { missed: 0 } => String::new(),
+            Ratelimit::Print { missed } => {
+                format!("check_poison_mem: {missed} callbacks suppressed\n")
+            }
+        };
         let mut buf = vec![0u8; PAGE_SIZE as usize];
         self.phys_read(pfn << PAGE_SHIFT, &mut buf);
         let start = first.min(buf.len() - 1);
@@ -127,7 +212,7 @@ impl Machine {
             .rposition(|&b| b != PAGE_POISON)
             .map_or(start, |e| e.max(start));
         let error = buf[start] ^ PAGE_POISON;
-        let mut text = String::from(if start == end && error.count_ones() == 1 {
+        text.push_str(if start == end && error.count_ones() == 1 {
             "pagealloc: single bit error"
         } else {
             "pagealloc: memory corruption"
@@ -138,27 +223,41 @@ impl Machine {
             text.push_str(&line);
         }
         text.push('\n');
-        text.push_str(&self.dump_stack_line());
+        text.push_str(&self.dump_stack());
         text.push('\n');
-        text.push_str(&self.dump_page(pfn, "pagealloc: corrupted page details"));
+        text.push_str(&self.dump_page(pfn, "pagealloc: corrupted page details", false));
         self.log.report(ReportKind::PagePoisonOverwritten, text);
     }
 
     /// warn_alloc() for a failed allocation: a warning, not a misuse report.
     pub(crate) fn warn_alloc(&mut self, gfp: Gfp, order: u32) {
+        self.warn_alloc_msg(gfp, &format!("page allocation failure: order:{order}"));
+    }
+
+    /// warn_alloc(gfp, NULL, msg): "comm: msg, mode:...(...), nodemask=(null)" and
+    /// dump_stack() (the model's kernel has no cpusets; warn_alloc_show_mem()'s Mem-Info is
+    /// not printed). Silent with __GFP_NOWARN, and past its rate limit: one in 10 seconds
+    /// (statements), the next one preceded by "warn_alloc: N callbacks suppressed".
+    pub(crate) fn warn_alloc_msg(&mut self, gfp: Gfp, msg: &str) {
         if gfp & __GFP_NOWARN != 0 {
             return;
         }
-        self.log.warn(format!(
-            "{}: page allocation failure: order:{}, mode:{:#x}({}), nodemask=(null)\nCPU: 0 PID: {} Comm: {} {}",
+        let missed = match self.log.ratelimit("warn_alloc", 10 * SECOND, 1) {
+            Ratelimit::Suppress => return,
+            Ratelimit::Print { missed } => missed,
+        };
+        let mut text = String::new();
+        if missed != 0 {
+            text = format!("warn_alloc: {missed} callbacks suppressed\n");
+        }
+        text.push_str(&format!(
+            "{}: {msg}, mode:{:#x}({}), nodemask=(null)\n{}",
             crate::context::TASK_COMM,
-            order,
             gfp,
             format_gfp(gfp),
-            crate::context::TASK_PID,
-            crate::context::TASK_COMM,
-            self.log.taint_str()
+            self.dump_stack()
         ));
+        self.log.warn(text);
     }
 
     /// alloc_pages(): a `struct page *` (0 for NULL).
@@ -172,18 +271,12 @@ impl Machine {
     /// alloc_pages() returning the pfn.
     pub fn alloc_pages_pfn(&mut self, gfp: Gfp, order: u32) -> Option<u64> {
         if gfpflags_allow_blocking(gfp) {
-            self.ctx.might_sleep(MIGHT_ALLOC, &mut self.log);
+            self.might_sleep(MIGHT_ALLOC);
         }
         if order > MAX_PAGE_ORDER {
             // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp) in __alloc_pages().
             if gfp & __GFP_NOWARN == 0 {
-                self.log.warn_tainting(
-                    format!(
-                        "------------[ cut here ]------------\nWARNING: CPU: 0 PID: {} at mm/page_alloc.c:4426 __alloc_pages+0x2ad/0x310",
-                        crate::context::TASK_PID
-                    ),
-                    Taint::Warn,
-                );
+                self.warn_warning(&ALLOC_PAGES_ORDER, true, "", "");
             }
             return None;
         }
@@ -218,7 +311,7 @@ impl Machine {
             || (p.refcount == 0 && p.owner_order.is_none() && self.allocated_block(pfn).is_none())
         {
             // put_page_testzero() on a page whose _refcount is already 0.
-            let dump = self.dump_page(pfn, "VM_BUG_ON_PAGE(page_ref_count(page) == 0)");
+            let dump = self.dump_page(pfn, "VM_BUG_ON_PAGE(page_ref_count(page) == 0)", false);
             let bug = self.bug_text("include/linux/mm.h:1129", "");
             let text = format!("{dump}\n{bug}");
             self.log
@@ -237,20 +330,15 @@ impl Machine {
         match p.owner_order {
             Some(o) if o as u32 == order => true,
             Some(o) => {
-                self.bad_page(
-                    ReportKind::InvalidFree,
+                self.refuse_free(
                     pfn,
-                    &format!("freed with order {order}, page_owner recorded order {o}"),
+                    &format!("order {order}, but page_owner recorded order {o}"),
                 );
                 false
             }
             None => {
                 // A tail page of an allocated block: its _refcount is 0 in Linux.
-                self.bad_page(
-                    ReportKind::InvalidFree,
-                    pfn,
-                    "nonzero compound_head: freeing a tail page",
-                );
+                self.refuse_free(pfn, "a tail page of an allocated block");
                 false
             }
         }
@@ -274,23 +362,12 @@ impl Machine {
     /// Frees a block by pfn with every check: the path of __free_pages().
     pub fn free_pages_pfn(&mut self, pfn: u64, order: u32) {
         if pfn >= self.layout.max_pfn {
-            // Model text, tainting as the bad_page() it stands for.
-            self.log.report_tainting(
-                ReportKind::InvalidFree,
-                format!(
-                    "BUG: Bad page state: pfn {pfn:#x} beyond max_pfn {:#x}",
-                    self.layout.max_pfn
-                ),
-                Taint::BadPage,
-            );
+            let max = self.layout.max_pfn;
+            self.refuse_free(pfn, &format!("beyond max_pfn {max:#x}"));
             return;
         }
         if order > MAX_PAGE_ORDER || pfn & ((1 << order) - 1) != 0 {
-            self.bad_page(
-                ReportKind::InvalidFree,
-                pfn,
-                &format!("freed with order {order}, which does not fit the page"),
-            );
+            self.refuse_free(pfn, &format!("order {order} does not fit the page"));
             return;
         }
         if self.free_pages_check(pfn, order) {
@@ -308,7 +385,7 @@ impl Machine {
                 self.log.report_tainting(
                     ReportKind::InvalidFree,
                     format!(
-                        "{oops}\n__free_pages() of {page:#x}, which is no struct page in mem_map"
+                        "{oops}\nkmemfuzz: __free_pages() of {page:#x}, which is no struct page in mem_map"
                     ),
                     Taint::Die,
                 );

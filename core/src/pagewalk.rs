@@ -134,7 +134,6 @@ impl Machine {
 
     fn table_key(&self, level: TableLevel, va: u64) -> TableKey {
         PageTable::tables_for(self.layout.paging, va)
-            .into_iter()
             .find(|k| k.0 == level)
             .unwrap_or((level, va >> 21))
     }

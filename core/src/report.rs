@@ -1,6 +1,8 @@
 //! The one report type every debug check speaks through, and the kernel log it lands in.
 
-pub use kmem_vocab::report::{Report, ReportKind};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use kmem_vocab::report::{Report, ReportKind, Silence, Silenced};
 
 /// A kernel taint flag: its bit in the taint mask (include/linux/panic.h, Linux 6.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -101,6 +103,33 @@ pub struct KernelLog {
     keep_lines: bool,
     /// arch/x86/kernel/dumpstack.c's die_counter: how many oops headers have been printed.
     die_counter: u32,
+    /// jiffies on the model's clock: the index of the statement running (HZ is 1: one
+    /// statement is one second).
+    jiffies: u64,
+    /// The once-only print sites (WARN_ON_ONCE, WARN_ONCE, pr_*_once) that have printed.
+    once: BTreeSet<String>,
+    /// Each rate limit's state (struct ratelimit_state), by its name.
+    ratelimits: BTreeMap<&'static str, RatelimitState>,
+    /// Reports raised and not printed since last taken.
+    pending_silenced: Vec<Silenced>,
+}
+
+/// struct ratelimit_state: the window's start and what it printed and held back.
+#[derive(Clone, Copy, Debug, Default)]
+struct RatelimitState {
+    begin: Option<u64>,
+    printed: u64,
+    missed: u64,
+}
+
+/// What a rate limit lets through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ratelimit {
+    /// Print; `missed` reports were held back in the window that just ended (Linux then
+    /// prints "%s: %d callbacks suppressed" first).
+    Print { missed: u64 },
+    /// Hold this one back.
+    Suppress,
 }
 
 impl KernelLog {
@@ -229,6 +258,55 @@ impl KernelLog {
     pub fn die_counter(&self) -> u32 {
         self.die_counter
     }
+
+    /// Sets jiffies (the statement about to run, on the model's clock).
+    pub fn set_jiffies(&mut self, jiffies: u64) {
+        self.jiffies = jiffies;
+    }
+
+    pub fn jiffies(&self) -> u64 {
+        self.jiffies
+    }
+
+    /// A once-only print at `site`: true the first time (print it), false after.
+    pub fn once(&mut self, site: &str) -> bool {
+        self.once.insert(site.to_string())
+    }
+
+    /// ___ratelimit() (lib/ratelimit.c) for the rate limit `name`: `burst` prints per
+    /// `interval` jiffies, the window starting at the first call after the last one ended.
+    pub fn ratelimit(&mut self, name: &'static str, interval: u64, burst: u64) -> Ratelimit {
+        let now = self.jiffies;
+        let rs = self.ratelimits.entry(name).or_default();
+        let begin = *rs.begin.get_or_insert(now);
+        let mut missed = 0;
+        // time_is_before_jiffies(begin + interval): the window has passed.
+        if now > begin + interval {
+            missed = std::mem::take(&mut rs.missed);
+            rs.begin = Some(now);
+            rs.printed = 0;
+        }
+        if rs.printed < burst {
+            rs.printed += 1;
+            Ratelimit::Print { missed }
+        } else {
+            rs.missed += 1;
+            Ratelimit::Suppress
+        }
+    }
+
+    /// A report the kernel's check raised but did not print.
+    pub fn silence(&mut self, kind: ReportKind, site: &str, why: Silence) {
+        self.pending_silenced.push(Silenced {
+            kind,
+            site: site.to_string(),
+            why,
+        });
+    }
+
+    pub fn take_silenced(&mut self) -> Vec<Silenced> {
+        std::mem::take(&mut self.pending_silenced)
+    }
 }
 
 /// __die_header()'s line (arch/x86/kernel/dumpstack.c, 6.6): `"%s: %04lx [#%d]%s%s%s%s%s"`
@@ -319,6 +397,33 @@ mod tests {
             "Tainted: G    B D W         "
         );
         assert_eq!(print_tainted(Taint::ProprietaryModule.mask()).len(), 9 + 19);
+    }
+
+    #[test]
+    fn ratelimit_lets_a_burst_through_per_interval_and_counts_the_rest() {
+        let mut log = KernelLog::new();
+        let mut got = Vec::new();
+        for (t, calls) in [(1, 3), (2, 2), (6, 1), (7, 2)] {
+            log.set_jiffies(t);
+            for _ in 0..calls {
+                got.push(log.ratelimit("t", 5, 4));
+            }
+        }
+        use Ratelimit::*;
+        assert_eq!(
+            got,
+            [
+                Print { missed: 0 },
+                Print { missed: 0 },
+                Print { missed: 0 },
+                Print { missed: 0 },
+                Suppress,
+                Suppress,
+                Print { missed: 2 },
+                Print { missed: 0 }
+            ]
+        );
+        assert!(log.once("a:1") && !log.once("a:1") && log.once("a:2"));
     }
 
     #[test]

@@ -126,7 +126,10 @@ fn page_poisoning_catches_writes_to_free_pages() {
         r[0].text,
         "pagealloc: memory corruption\n\
          c1f80064: 41 41 41 41                                      AAAA\n\
-         CPU: 0 PID: 1 Comm: init Not tainted\n\
+         CPU: 0 PID: 1 Comm: init Not tainted 6.6.0 #1\n\
+         Hardware name: kmemfuzz model machine, BIOS none\n\
+         Call Trace:\n \
+         op_0+0x0/0x1\n\
          page:c1fff000 refcount:1 mapcount:0 mapping:00000000 index:0x0 pfn:0x1f80\n\
          flags: 0x0(zone=1)\n\
          page dumped because: pagealloc: corrupted page details"
@@ -158,7 +161,7 @@ fn page_poisoning_tells_a_single_bit_error_from_corruption() {
         t.starts_with(
             "pagealloc: single bit error\n\
              c1f80005: ab                                               .\n\
-             CPU: 0 PID: 1 Comm: init Not tainted\n"
+             CPU: 0 PID: 1 Comm: init Not tainted 6.6.0 #1\n"
         ),
         "{t}"
     );
@@ -409,20 +412,74 @@ fn page_info_shows_the_buddy_order_of_free_block_heads_only() {
 }
 
 #[test]
-fn bad_page_taints_b_after_its_stack_line() {
+fn bad_page_taints_b_after_its_stack_and_shows_the_dropped_refcount() {
     let mut m = boot(&[]);
+    m.set_caller(3);
     m.free_page(0xc000_0000 + (2 << 20));
     let r = m.take_reports();
     let l: Vec<&str> = r[0].text.lines().collect();
-    assert_eq!(l[l.len() - 2], "CPU: 0 PID: 1 Comm: init Not tainted");
+    assert_eq!(l[0], "BUG: Bad page state in process init  pfn:00200");
+    // bad_page() runs after put_page_testzero() took the reserved page's refcount to 0.
+    assert!(l[1].contains(" refcount:0 mapcount:0 "), "{}", l[1]);
     assert_eq!(
-        l[l.len() - 1],
-        "Disabling lock debugging due to kernel taint"
+        l[l.len() - 6..],
+        [
+            "Modules linked in:",
+            "CPU: 0 PID: 1 Comm: init Not tainted 6.6.0 #1",
+            "Hardware name: kmemfuzz model machine, BIOS none",
+            "Call Trace:",
+            " op_3+0x0/0x1",
+            "Disabling lock debugging due to kernel taint"
+        ]
     );
-    // Lock debugging is off now: the second report ends with its stack line.
+    // Lock debugging is off now: the second report ends with its stack.
     m.free_page(0xc000_0000 + (2 << 20));
+    let r = m.take_reports();
+    let tainted = kmem::report::print_tainted(kmem::report::Taint::BadPage.mask());
+    assert!(r[0].text.contains(&format!(
+        "CPU: 0 PID: 1 Comm: init {tainted} 6.6.0 #1\nHardware name: "
+    )));
+    assert!(r[0].text.ends_with("Call Trace:\n op_3+0x0/0x1"));
+}
+
+#[test]
+fn bad_page_lets_60_through_in_a_minute_then_says_how_many_it_held_back() {
+    let mut m = boot(&[]);
+    let reserved = 0xc000_0000 + (2 << 20);
+    m.set_caller(1);
+    for _ in 0..62 {
+        m.free_page(reserved);
+    }
+    assert_eq!(m.take_reports().len(), 60);
+    let q = m.take_silenced();
+    assert_eq!(q.len(), 2);
+    assert_eq!(q[0].site, "bad_page");
+    // 60 statements after the burst began, the next report says what was held back.
+    m.set_caller(61);
+    m.free_page(reserved);
+    let r = m.take_reports();
+    assert!(r[0].text.starts_with(
+        "BUG: Bad page state: 2 messages suppressed\nBUG: Bad page state in process init"
+    ));
+    assert!(m.log().test_taint(kmem::report::Taint::BadPage));
+}
+
+#[test]
+fn page_poisoning_reports_10_pages_in_5_seconds() {
+    let mut m = boot(&["mem=32M", "page_poison=1"]);
+    m.set_caller(1);
+    let a = m.__get_free_pages(GFP_KERNEL, 4);
+    m.free_pages(a, 4);
+    m.write(a, 16 * PAGE_SIZE, 0x41);
+    assert_eq!(m.__get_free_pages(GFP_KERNEL, 4), a);
+    assert_eq!(m.take_reports().len(), 10);
+    assert_eq!(m.take_silenced().len(), 6);
+    m.free_pages(a, 4);
+    m.write(a, PAGE_SIZE, 0x42);
+    m.set_caller(7);
+    assert_eq!(m.__get_free_pages(GFP_KERNEL, 4), a);
     let r = m.take_reports();
     assert!(r[0]
         .text
-        .ends_with("CPU: 0 PID: 1 Comm: init Tainted: G    B             "));
+        .starts_with("check_poison_mem: 6 callbacks suppressed\npagealloc: memory corruption"));
 }

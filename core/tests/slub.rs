@@ -209,7 +209,8 @@ fn right_redzone_overwritten_on_validate() {
         )
     );
     assert!(l.contains(&format!("Redzone  {:08x}: {:<49}....", p + 64, "12 cc cc cc").as_str()));
-    assert!(l.contains(&"CPU: 0 PID: 1 Comm: init Not tainted"));
+    assert!(l.contains(&"CPU: 0 PID: 1 Comm: init Not tainted 6.6.0 #1"));
+    assert!(l.contains(&"Hardware name: kmemfuzz model machine, BIOS none"));
     assert!(l.contains(&"Disabling lock debugging due to kernel taint"));
     assert_eq!(
         *l.last().unwrap(),
@@ -771,7 +772,7 @@ fn taint_flags_accumulate_in_every_header() {
         l[1],
         "BUG taints (Tainted: G        W         ): Right Redzone overwritten"
     );
-    assert!(l.contains(&"CPU: 0 PID: 1 Comm: init Tainted: G        W         "));
+    assert!(l.contains(&"CPU: 0 PID: 1 Comm: init Tainted: G        W          6.6.0 #1"));
     assert!(l.contains(&"Disabling lock debugging due to kernel taint"));
     assert_eq!(m.log().taint_str(), "Tainted: G    B   W         ");
 
@@ -781,7 +782,10 @@ fn taint_flags_accumulate_in_every_header() {
     assert_eq!(r[0].kind, ReportKind::PageFault);
     assert!(r[0]
         .text
-        .ends_with("CPU: 0 PID: 1 Comm: init Tainted: G    B   W         "));
+        .contains("\nCPU: 0 PID: 1 Comm: init Tainted: G    B   W          6.6.0 #1\n"));
+    assert!(r[0]
+        .text
+        .ends_with("CR2: 0000000000000010\n---[ end trace 0000000000000000 ]---"));
     assert_eq!(m.log().taint_str(), "Tainted: G    B D W         ");
 
     // The next SLUB report shows all three; lock debugging is already off.

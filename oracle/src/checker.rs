@@ -90,7 +90,10 @@ fn run(
     let facts = Facts::new(&s.boot);
     let l = m.layout();
     let reserved: Vec<(u64, u64)> = l.reserved.iter().map(|&(a, b, _)| (a, b)).collect();
-    if let Some(msg) = facts.boot_mismatch(&reserved, l.mem_map, l.struct_page_size) {
+    let mismatch = facts
+        .boot_mismatch(&reserved, l.mem_map, l.struct_page_size)
+        .or_else(|| layout_mismatch(&facts, l));
+    if let Some(msg) = mismatch {
         v.failures.push(Failure {
             line: 1,
             kind: FailureKind::WrongValue,
@@ -100,12 +103,15 @@ fn run(
     }
     let mut model = Model::new(facts, s.boot.clone());
     let mut env = Env::default();
+    let mut printed = Printed::default();
     for (index, stmt) in (1u32..).zip(&s.stmts) {
         line.set(stmt.line);
         // SLUB's tracks name the statement that allocated or freed (docs/model.md).
         m.set_caller(u64::from(index));
         let out = execute(&mut m, &env, &stmt.op);
         let reports = m.take_reports();
+        let silenced = m.take_silenced();
+        printed.add(index, &reports);
         let warnings = m.take_warnings();
         let events = m.take_page_events();
         let j = model.judge(stmt.line, &stmt.op, &env, &out, &events);
@@ -120,7 +126,8 @@ fn run(
             });
         }
         if !model.tainted() {
-            if compare_reports(stmt.line, &j.expect, &j.allow, &reports, v) {
+            let unprinted = printed.justified(index, &silenced);
+            if compare_reports(stmt.line, &j.expect, &j.allow, &reports, &unprinted, v) {
                 // A report the model allowed but could not pin down: from here on the
                 // kernel's state is no longer predicted.
                 model.taint();
@@ -148,6 +155,7 @@ fn run(
                 text: stmt.to_string(),
                 value,
                 reports,
+                silenced,
                 warnings,
                 op: index,
                 read,
@@ -197,20 +205,90 @@ fn compare_buddyinfo(line: u32, model: &Model, m: &Machine, v: &mut Verdict) {
     }
 }
 
-/// Every expected report must be there; reports in `allow` may be; nothing else. Returns
-/// whether an allowed report was printed.
+/// The areas of the boot configuration's kernel profile, as the machine laid them out and as
+/// the oracle's facts work them out: None when they agree.
+fn layout_mismatch(f: &Facts, l: &kmem::layout::Layout) -> Option<String> {
+    let mut areas = vec![
+        ("high_memory", l.high_memory, f.high_memory),
+        ("VMALLOC_START", l.vmalloc_start, f.vmalloc_start),
+        ("VMALLOC_END", l.vmalloc_end, f.vmalloc_end),
+        ("PKMAP_BASE", l.pkmap_base, f.pkmap_base),
+        ("LAST_PKMAP", l.last_pkmap, f.last_pkmap),
+    ];
+    if l.arch == kmem::Arch::I386 {
+        let slot = f.fixaddr_top - (f.fix_kmap_begin << crate::model::facts::PAGE_SHIFT);
+        areas.push(("the first kmap_local slot", l.kmap_slot_addr(0), slot));
+    }
+    areas
+        .into_iter()
+        .find(|&(_, got, want)| got != want)
+        .map(|(name, got, want)| {
+            format!("{name} is {got:#x}, the kernel profile's layout puts it at {want:#x}")
+        })
+}
+
+/// The reports printed so far, by statement index, to judge what the kernel left unprinted.
+#[derive(Default)]
+struct Printed {
+    reports: Vec<(u32, ReportKind, String)>,
+}
+
+impl Printed {
+    fn add(&mut self, index: u32, reports: &[kmem::Report]) {
+        self.reports
+            .extend(reports.iter().map(|r| (index, r.kind, r.text.clone())));
+    }
+
+    /// The kinds of the silenced reports the kernel was entitled to leave unprinted: a
+    /// once-only site must have printed before (its WARNING line names `file:line`), and a
+    /// rate limit must have let `burst` reports of the kind through within `interval`
+    /// statements ending with this one. Anything else stays missing.
+    fn justified(&self, index: u32, silenced: &[kmem::Silenced]) -> Vec<ReportKind> {
+        silenced
+            .iter()
+            .filter(|s| match s.why {
+                kmem::Silence::Once => {
+                    let at = format!(" at {} ", s.site);
+                    self.reports
+                        .iter()
+                        .any(|(_, k, text)| *k == s.kind && text.contains(&at))
+                }
+                kmem::Silence::Ratelimit { interval, burst } => {
+                    let since = u64::from(index).saturating_sub(interval);
+                    let n = self
+                        .reports
+                        .iter()
+                        .filter(|(i, k, _)| *k == s.kind && u64::from(*i) > since)
+                        .count();
+                    n as u64 >= burst
+                }
+            })
+            .map(|s| s.kind)
+            .collect()
+    }
+}
+
+/// Every expected report must be there, printed or left unprinted as Linux may
+/// (`unprinted`); reports in `allow` may be; nothing else. Returns whether an allowed report
+/// was printed.
 fn compare_reports(
     line: u32,
     expect: &[ReportKind],
     allow: &[ReportKind],
     got: &[kmem::Report],
+    unprinted: &[ReportKind],
     v: &mut Verdict,
 ) -> bool {
     let mut left: Vec<ReportKind> = got.iter().map(|r| r.kind).collect();
+    let mut quiet = unprinted.to_vec();
     for e in expect {
-        match left.iter().position(|k| k == e) {
+        if let Some(i) = left.iter().position(|k| k == e) {
+            left.remove(i);
+            continue;
+        }
+        match quiet.iter().position(|k| k == e) {
             Some(i) => {
-                left.remove(i);
+                quiet.remove(i);
             }
             None => v.failures.push(Failure {
                 line,
@@ -254,4 +332,114 @@ pub fn execute_only(s: &Scenario) -> usize {
         n += 1;
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kmem::{Report, Silence, Silenced};
+
+    fn report(kind: ReportKind, text: &str) -> Report {
+        Report {
+            kind,
+            text: text.to_string(),
+        }
+    }
+
+    fn quiet(kind: ReportKind, site: &str, why: Silence) -> Silenced {
+        Silenced {
+            kind,
+            site: site.to_string(),
+            why,
+        }
+    }
+
+    #[test]
+    fn a_once_only_report_may_go_unprinted_only_after_its_site_printed() {
+        let mut p = Printed::default();
+        let q = [quiet(
+            ReportKind::KmapMisuse,
+            "mm/highmem.c:611",
+            Silence::Once,
+        )];
+        // Nothing printed yet: the kernel may not keep it quiet.
+        assert!(p.justified(3, &q).is_empty());
+        // Another site printed: still not.
+        p.add(
+            2,
+            &[report(
+                ReportKind::KmapMisuse,
+                "WARNING: CPU: 0 PID: 1 at mm/highmem.c:605 kunmap_local_indexed+0xdc/0xfc",
+            )],
+        );
+        assert!(p.justified(3, &q).is_empty());
+        p.add(
+            2,
+            &[report(
+                ReportKind::KmapMisuse,
+                "WARNING: CPU: 0 PID: 1 at mm/highmem.c:611 kunmap_local_indexed+0xd4/0xfc",
+            )],
+        );
+        assert_eq!(p.justified(3, &q), [ReportKind::KmapMisuse]);
+    }
+
+    #[test]
+    fn a_rate_limited_report_may_go_unprinted_only_once_the_burst_is_spent() {
+        let why = Silence::Ratelimit {
+            interval: 5,
+            burst: 2,
+        };
+        let q = [quiet(
+            ReportKind::PagePoisonOverwritten,
+            "check_poison_mem",
+            why,
+        )];
+        let mut p = Printed::default();
+        p.add(1, &[report(ReportKind::PagePoisonOverwritten, "")]);
+        assert!(p.justified(4, &q).is_empty(), "one of two printed");
+        p.add(4, &[report(ReportKind::PagePoisonOverwritten, "")]);
+        assert_eq!(p.justified(4, &q), [ReportKind::PagePoisonOverwritten]);
+        // Outside the window the first no longer counts.
+        assert!(p.justified(6, &q).is_empty());
+    }
+
+    #[test]
+    fn the_machines_layout_is_checked_against_the_profiles() {
+        let cfg = |w: &[&str]| kmem::BootConfig::parse_words(w.iter().copied()).unwrap();
+        for words in [
+            &["mem=1G"][..],
+            &["mem=1G", "kernel=2.6"],
+            &["mem=8G", "pae=1"],
+            &["mem=2G", "pae=1", "kernel=2.6"],
+            &["arch=x86_64", "mem=2G"],
+        ] {
+            let l = kmem::layout::Layout::new(&cfg(words));
+            assert_eq!(
+                layout_mismatch(&Facts::new(&cfg(words)), &l),
+                None,
+                "{words:?}"
+            );
+        }
+        // A machine laid out by 6.6's formulas judged against 2.6's facts.
+        let l = kmem::layout::Layout::new(&cfg(&["mem=1G"]));
+        let f = Facts::new(&cfg(&["mem=1G", "kernel=2.6"]));
+        let msg = layout_mismatch(&f, &l).expect("a mismatch");
+        assert!(msg.starts_with("high_memory is 0xf6ffe000"), "{msg}");
+    }
+
+    #[test]
+    fn an_expected_report_left_unprinted_without_cause_is_missed() {
+        let mut v = Verdict::default();
+        let allowed = compare_reports(
+            7,
+            &[ReportKind::WrongCache, ReportKind::WrongCache],
+            &[],
+            &[],
+            &[ReportKind::WrongCache],
+            &mut v,
+        );
+        assert!(!allowed);
+        assert_eq!(v.failures.len(), 1);
+        assert_eq!(v.failures[0].kind, FailureKind::MissedReport);
+    }
 }

@@ -462,7 +462,7 @@ pub const BOOT_KEYS: &[BootKey] = &[
     },
     BootKey {
         name: "mem",
-        values: "a size: 16M up to 4G (i386) or 64G (x86_64)",
+        values: "a size: 16M up to 4G (i386), 64G (i386 with pae=1, x86_64)",
         default: "128M",
         meaning: "physical memory",
         value: |c| format_size(c.mem),

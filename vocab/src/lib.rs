@@ -19,7 +19,7 @@ pub use config::{
     Arch, BootConfig, BootKey, ConfigError, Kernel, KmallocMax, SlubDebug, BOOT_KEYS,
 };
 pub use event::PageEvent;
-pub use report::{Report, ReportKind};
+pub use report::{Report, ReportKind, Silence, Silenced};
 
 /// PAGE_SHIFT on x86 (4 KiB pages).
 pub const PAGE_SHIFT: u32 = 12;

@@ -88,3 +88,31 @@ pub struct Report {
     pub kind: ReportKind,
     pub text: String,
 }
+
+/// Why the kernel printed nothing for a report its check raised: the print is once per boot
+/// or rate limited (on the model's clock: one statement is one second, docs/model.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Silence {
+    /// WARN_ON_ONCE(), WARN_ONCE(), pr_*_once(): the site printed before in this boot.
+    Once,
+    /// A rate limit let `burst` reports through in `interval` statements and holds the rest.
+    Ratelimit { interval: u64, burst: u64 },
+}
+
+impl Silence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Silence::Once => "once",
+            Silence::Ratelimit { .. } => "ratelimit",
+        }
+    }
+}
+
+/// A report the kernel's check raised and did not print ([`Silence`]): `site` names the
+/// printer (`file:line` of a WARN, or the rate-limited function).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Silenced {
+    pub kind: ReportKind,
+    pub site: String,
+    pub why: Silence,
+}

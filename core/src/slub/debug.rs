@@ -3,10 +3,13 @@
 //! (`slub_bug_text`, Linux's slab_bug() + print_trailer() / print_slab_info()).
 
 use super::check::{CheckAreas, CheckedObject};
+use super::sites::{
+    CACHE_FROM_OBJ, KMEM_CACHE_DESTROY, VIRT_TO_CACHE_KFREE, VIRT_TO_CACHE_KMEM_CACHE_FREE,
+};
 use super::slab::TrackItem;
 use super::{POISON_END, POISON_FREE, POISON_INUSE, SLUB_RED_ACTIVE};
 use crate::machine::Machine;
-use crate::report::{hex_dump_lines, ReportKind, Taint};
+use crate::report::{hex_dump_lines, ReportKind, Silence, Taint};
 use crate::slab_flags::*;
 use crate::PAGE_SIZE;
 
@@ -96,16 +99,6 @@ impl Machine {
         ));
     }
 
-    /// dump_stack()'s first line, with the taint as it is now.
-    pub(crate) fn dump_stack_line(&self) -> String {
-        format!(
-            "CPU: 0 PID: {} Comm: {} {}",
-            crate::context::TASK_PID,
-            crate::context::TASK_COMM,
-            self.log.taint_str()
-        )
-    }
-
     /// The one formatter of SLUB reports: slab_bug()'s header, then print_trailer() for an
     /// object or print_slab_info() + dump_stack() for a slab, then
     /// add_taint(TAINT_BAD_PAGE, LOCKDEP_NOW_UNRELIABLE), which taints the kernel at once
@@ -186,7 +179,7 @@ impl Machine {
             }
             None => self.print_slab_info(&mut out, b.pfn),
         }
-        out.push(self.dump_stack_line());
+        out.push(self.dump_stack());
         let mut text = out.join("\n");
         self.log.add_taint(Taint::BadPage, &mut text);
         text
@@ -514,21 +507,20 @@ impl Machine {
         search == 0
     }
 
-    /// cache_from_obj()'s WARN (TAINT_WARN): a free to a cache the object does not belong to.
+    /// cache_from_obj()'s WARN_ONCE (TAINT_WARN): a free to a cache the object does not
+    /// belong to; the object's tracks follow (print_tracking()). Once per boot: after the
+    /// first, the free is still redirected to the right cache, silently.
     pub(crate) fn report_wrong_cache(&mut self, id: usize, real: usize, pfn: u64, addr: u64) {
-        let mut out = vec![
-            "------------[ cut here ]------------".to_string(),
-            format!(
-                "kmem_cache_free: Wrong slab cache. {} but object is from {}",
-                self.slub.caches[id].name, self.slub.caches[real].name
-            ),
-            // Line of the WARN in mm/slab.h (cache_from_obj()), 6.6: unverified.
-            format!(
-                "WARNING: CPU: 0 PID: {} at mm/slab.h:678 kmem_cache_free+0x1b5/0x3c0",
-                crate::context::TASK_PID
-            ),
-            self.dump_stack_line(),
-        ];
+        if !self.warn_once(&CACHE_FROM_OBJ) {
+            self.log
+                .silence(ReportKind::WrongCache, &CACHE_FROM_OBJ.at(), Silence::Once);
+            return;
+        }
+        let msg = format!(
+            "kmem_cache_free: Wrong slab cache. {} but object is from {}",
+            self.slub.caches[id].name, self.slub.caches[real].name
+        );
+        let mut out = vec![self.warn_text(&CACHE_FROM_OBJ, &msg)];
         if self.check_valid_pointer(real, pfn, addr) {
             self.print_tracking(&mut out, real, addr);
         }
@@ -537,13 +529,22 @@ impl Machine {
         self.slub.pending.push((ReportKind::WrongCache, text));
     }
 
-    /// virt_to_cache()'s WARN: an object outside any slab page (TAINT_WARN).
+    /// virt_to_cache()'s WARN_ONCE: an object outside any slab page (TAINT_WARN), once per
+    /// boot; `func` is the function it is inlined into (kfree, kmem_cache_free).
     pub(crate) fn report_not_slab_page(&mut self, func: &str, addr: u64) {
+        let site = if func == "kfree" {
+            VIRT_TO_CACHE_KFREE
+        } else {
+            VIRT_TO_CACHE_KMEM_CACHE_FREE
+        };
+        if !self.warn_once(&site) {
+            self.log
+                .silence(ReportKind::InvalidFree, &site.at(), Silence::Once);
+            return;
+        }
         let mut text = format!(
-            "------------[ cut here ]------------\nvirt_to_cache: Object is not a Slab page!\n\
-             WARNING: CPU: 0 PID: {} at mm/slab.h:649 {func}+0x2c/0x3c0\n{}\n{func}(0x{})",
-            crate::context::TASK_PID,
-            self.dump_stack_line(),
+            "{}\nkmemfuzz: {func}(0x{})",
+            self.warn_text(&site, "virt_to_cache: Object is not a Slab page!"),
             self.px(addr)
         );
         self.log.add_taint(Taint::Warn, &mut text);
@@ -576,16 +577,11 @@ impl Machine {
                 self.print_tracking(&mut out, id, obj);
             }
         }
-        out.push("------------[ cut here ]------------".into());
-        out.push(format!(
+        let msg = format!(
             "kmem_cache_destroy {name}: Slab cache still has objects when called from {}",
             self.symbolize(self.caller_ip())
-        ));
-        // Line of the WARN in mm/slab_common.c, 6.6: unverified (5.14: 520, 6.11: 511).
-        out.push(format!(
-            "WARNING: CPU: 0 PID: {} at mm/slab_common.c:510 kmem_cache_destroy+0x1dc/0x1e4",
-            crate::context::TASK_PID
-        ));
+        );
+        out.push(self.warn_text(&KMEM_CACHE_DESTROY, &msg));
         let mut text = out.join("\n");
         self.log.add_taint(Taint::Warn, &mut text);
         self.slub.pending.push((ReportKind::ObjectsRemaining, text));

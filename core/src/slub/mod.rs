@@ -37,6 +37,7 @@ mod check;
 mod debug;
 mod freelist;
 mod proc;
+pub(crate) mod sites;
 mod slab;
 
 use std::collections::BTreeMap;
@@ -188,6 +189,7 @@ impl Machine {
     /// runner passes the index of the operation about to run. It also serves as jiffies.
     pub fn set_caller(&mut self, caller: u64) {
         self.slub.caller = caller;
+        self.log.set_jiffies(caller);
     }
 
     pub(crate) fn caller_ip(&self) -> u64 {
@@ -225,17 +227,17 @@ impl Machine {
             self.slub_flush();
             self.log.report_tainting(
                 ReportKind::PageFault,
-                format!("{text}\n{func}(NULL): kmem_cache pointer is NULL"),
+                format!("{text}\nkmemfuzz: {func}(NULL): kmem_cache pointer is NULL"),
                 Taint::Die,
             );
             return;
         }
-        // Model text only: no taint, as Linux prints nothing here.
+        // kmemfuzz's own text, no taint: Linux prints nothing here.
         self.slub_flush();
         self.log.report(
             ReportKind::MempoolMisuse,
             format!(
-                "{func}: 0x{handle:0w$x} is not a live struct kmem_cache (destroyed, or never created)"
+                "kmemfuzz: {func}: 0x{handle:0w$x} is not a live struct kmem_cache (destroyed, or never created)"
             ),
         );
     }
@@ -363,13 +365,7 @@ impl Machine {
         }
         if err == 0 && name.contains(' ') {
             // WARN_ON(strchr(name, ' ')): it confuses parsers.
-            self.log.warn_tainting(
-                format!(
-                    "------------[ cut here ]------------\nWARNING: CPU: 0 PID: {} at mm/slab_common.c:115 kmem_cache_create_usercopy+0x5c/0x2b0",
-                    crate::context::TASK_PID
-                ),
-                Taint::Warn,
-            );
+            self.warn_warning(&sites::CACHE_NAME_SPACE, false, "", "");
         }
         if err == 0 {
             let flags = flags & cache::SLAB_FLAGS_PERMITTED & !SLAB_KMALLOC;
@@ -391,10 +387,8 @@ impl Machine {
             ));
         } else {
             self.log.warn(format!(
-                "{func}({name}) failed with error {err}\nCPU: 0 PID: {} Comm: {} {}",
-                crate::context::TASK_PID,
-                crate::context::TASK_COMM,
-                self.log.taint_str()
+                "{func}({name}) failed with error {err}\n{}",
+                self.dump_stack()
             ));
         }
         0
@@ -403,7 +397,7 @@ impl Machine {
     /// slab_pre_alloc_hook(): might_alloc().
     pub(crate) fn slab_pre_alloc_hook(&mut self, gfp: Gfp) {
         if gfpflags_allow_blocking(gfp) {
-            self.ctx.might_sleep(SLAB_PRE_ALLOC_HOOK, &mut self.log);
+            self.might_sleep(SLAB_PRE_ALLOC_HOOK);
         }
     }
 

@@ -195,14 +195,12 @@ impl Machine {
         let fixed = gfp & !GFP_SLAB_BUG_MASK;
         self.slub_flush();
         self.log.warn(format!(
-            "Unexpected gfp: {:#x} ({}). Fixing up to gfp: {:#x} ({}). Fix your code!\nCPU: 0 PID: {} Comm: {} {}",
+            "Unexpected gfp: {:#x} ({}). Fixing up to gfp: {:#x} ({}). Fix your code!\n{}",
             invalid,
             format_gfp(invalid),
             fixed,
             format_gfp(fixed),
-            crate::context::TASK_PID,
-            crate::context::TASK_COMM,
-            self.log.taint_str()
+            self.dump_stack()
         ));
         fixed
     }
@@ -286,11 +284,19 @@ impl Machine {
         Some(pfn)
     }
 
-    /// slab_out_of_memory(): the SLUB lines after a failed slab allocation.
+    /// slab_out_of_memory(): the SLUB lines after a failed slab allocation, rate limited to
+    /// 10 in 5 seconds (statements) by slub_oom_rs.
     fn slab_out_of_memory(&mut self, id: usize, gfp: Gfp) {
         if gfp & __GFP_NOWARN != 0 {
             return;
         }
+        let missed = match self
+            .log
+            .ratelimit("slab_out_of_memory", 5 * crate::context::SECOND, 10)
+        {
+            crate::report::Ratelimit::Suppress => return,
+            crate::report::Ratelimit::Print { missed } => missed,
+        };
         let c = &self.slub.caches[id];
         let (slabs, objs) = (c.slabs.len(), c.total_objects);
         let free: u64 = c
@@ -299,8 +305,13 @@ impl Machine {
             .filter_map(|p| self.slub.slabs.get(p))
             .map(|s| s.objects.saturating_sub(s.inuse) as u64)
             .sum();
+        let suppressed = if missed == 0 {
+            String::new()
+        } else {
+            format!("slab_out_of_memory: {missed} callbacks suppressed\n")
+        };
         let text = format!(
-            "SLUB: Unable to allocate memory on node -1, gfp={:#x}({})\n  cache: {}, object size: {}, buffer size: {}, default order: {}, min order: {}\n  node 0: slabs: {}, objs: {}, free: {}",
+            "{suppressed}SLUB: Unable to allocate memory on node -1, gfp={:#x}({})\n  cache: {}, object size: {}, buffer size: {}, default order: {}, min order: {}\n  node 0: slabs: {}, objs: {}, free: {}",
             gfp,
             format_gfp(gfp),
             c.name,

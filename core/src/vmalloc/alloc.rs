@@ -1,7 +1,7 @@
 //! The vmalloc family: vmalloc(), vzalloc(), vmalloc_32(), __vmalloc() and __vmalloc_node()
 //! through __vmalloc_node_range(), and __vmalloc_area_node() filling an area with pages.
 
-use super::{GET_VM_AREA_BUG_LINE, VMALLOC_ZERO_SIZE_WARN_LINE, VM_ALLOC};
+use super::{GET_VM_AREA_BUG_LINE, VMALLOC_ZERO_SIZE_WARN, VM_ALLOC};
 use crate::context::MIGHT_ALLOC;
 use crate::gfp::*;
 use crate::machine::Machine;
@@ -56,12 +56,7 @@ impl Machine {
         let real_size = self.ulong(size);
         if real_size == 0 {
             // if (WARN_ON_ONCE(!size)) return NULL;
-            let t = self.vm_warn_text(
-                "",
-                VMALLOC_ZERO_SIZE_WARN_LINE,
-                "__vmalloc_node_range+0x0/0x0",
-            );
-            self.log.warn_tainting(t, Taint::Warn);
+            self.warn_warning(&VMALLOC_ZERO_SIZE_WARN, true, "", "");
             return 0;
         }
         if (real_size >> PAGE_SHIFT) > self.totalram_pages() {
@@ -91,9 +86,9 @@ impl Machine {
         // (depth > 0): one report per API call, as everywhere in the model.
         let blocking = gfpflags_allow_blocking(gfp);
         if depth == 0 && blocking {
-            self.ctx.might_sleep(MIGHT_ALLOC, &mut self.log);
+            self.might_sleep(MIGHT_ALLOC);
         }
-        let caller = self.vm_caller(func);
+        let caller = self.vm_caller();
         let align = self.ulong(align);
         let sleep_check = depth == 0 && !blocking;
         let Some(addr) =

@@ -21,7 +21,8 @@
 //!   the worker could be scheduled (process context, preemption and interrupts enabled), or
 //!   when the caller runs [`Machine::delayed_vfree_work`].
 //! - `%p` / `%pK` print the raw pointer (as with no_hash_pointers), so output is readable and
-//!   deterministic. WARN_ON_ONCE and the rate-limited messages are printed every time.
+//!   deterministic. WARN_ON_ONCE prints once per boot; rate limits run on the model's clock
+//!   (docs/model.md, "The clock").
 //! - Line numbers in mm/vmalloc.c for Linux 6.6 are not confirmed (docs/kernel-texts.md §12);
 //!   they are gathered in the constants below so they can be corrected in one place.
 
@@ -36,6 +37,7 @@ use std::collections::BTreeMap;
 
 use crate::config::Arch;
 use crate::context::SleepSite;
+use crate::dumpstack::Site;
 use crate::machine::Machine;
 use crate::PAGE_SIZE;
 
@@ -68,25 +70,70 @@ pub const ALLOC_VMAP_AREA_SLEEP_SITE: SleepSite = SleepSite {
     file: "mm/vmalloc.c",
     line: 1636,
 };
-/// WARN in vfree() for an unknown area (line unverified).
-const VFREE_WARN_LINE: u32 = 2845;
-/// WARN in remove_vm_area() for an unaligned address (line unverified).
-const REMOVE_VM_AREA_WARN_LINE: u32 = 2741;
-/// WARN in vunmap() for an unknown area (line unverified).
-const VUNMAP_WARN_LINE: u32 = 2885;
+// The WARN sites of mm/vmalloc.c. Lines unverified for 6.6; the offsets are the model's (no
+// x86 6.x log of these sites found, docs/model.md "Reports").
+/// WARN(1, "Trying to vfree() nonexistent vm area") in vfree().
+const VFREE_WARN: Site = Site {
+    file: "mm/vmalloc.c",
+    line: 2845,
+    func: "vfree",
+    off: 0x1b5,
+    size: 0x270,
+};
+/// WARN(!PAGE_ALIGNED(addr), "Trying to vfree() bad address") in remove_vm_area().
+const REMOVE_VM_AREA_WARN: Site = Site {
+    file: "mm/vmalloc.c",
+    line: 2741,
+    func: "remove_vm_area",
+    off: 0x10a,
+    size: 0x120,
+};
+/// WARN(1, "Trying to vunmap() nonexistent vm area") in vunmap().
+const VUNMAP_WARN: Site = Site {
+    file: "mm/vmalloc.c",
+    line: 2885,
+    func: "vunmap",
+    off: 0x4d,
+    size: 0x60,
+};
 /// BUG_ON(in_interrupt()) in vunmap() (line unverified).
 const VUNMAP_BUG_LINE: u32 = 2879;
 /// BUG_ON(in_interrupt()) in __get_vm_area_node() (line unverified).
 const GET_VM_AREA_BUG_LINE: u32 = 2599;
-/// WARN_ON_ONCE(!size) in __vmalloc_node_range() (line unverified).
-const VMALLOC_ZERO_SIZE_WARN_LINE: u32 = 3235;
-/// WARN_ON(!page) / WARN_ON(!pfn_valid()) in vmap_pages_pte_range() (lines unverified).
-const VMAP_NULL_PAGE_WARN_LINE: u32 = 486;
-const VMAP_BAD_PFN_WARN_LINE: u32 = 488;
+/// WARN_ON_ONCE(!size) in __vmalloc_node_range().
+const VMALLOC_ZERO_SIZE_WARN: Site = Site {
+    file: "mm/vmalloc.c",
+    line: 3235,
+    func: "__vmalloc_node_range",
+    off: 0x5f1,
+    size: 0x6a0,
+};
+/// WARN_ON(!page) / WARN_ON(!pfn_valid()) in vmap_pages_pte_range(), inlined into
+/// vmap_small_pages_range_noflush().
+const VMAP_NULL_PAGE_WARN: Site = Site {
+    file: "mm/vmalloc.c",
+    line: 486,
+    func: "vmap_small_pages_range_noflush",
+    off: 0x1e1,
+    size: 0x2d0,
+};
+const VMAP_BAD_PFN_WARN: Site = Site {
+    file: "mm/vmalloc.c",
+    line: 488,
+    func: "vmap_small_pages_range_noflush",
+    off: 0x1e5,
+    size: 0x2d0,
+};
 /// VIRTUAL_BUG_ON(!is_vmalloc_or_module_addr()) in vmalloc_to_page() (line unverified).
 const VMALLOC_TO_PAGE_BUG_LINE: u32 = 667;
-/// WARN_ON_ONCE(pmd_leaf()) in vmalloc_to_page() for a large-page mapping (line unverified).
-const VMALLOC_TO_PAGE_LEAF_WARN_LINE: u32 = 708;
+/// WARN_ON_ONCE(pmd_leaf()) in vmalloc_to_page() for a large-page mapping.
+const VMALLOC_TO_PAGE_LEAF_WARN: Site = Site {
+    file: "mm/vmalloc.c",
+    line: 708,
+    func: "vmalloc_to_page",
+    off: 0xd6,
+    size: 0x150,
+};
 
 /// One area: vm_struct and its vmap_area together.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,10 +270,12 @@ impl Machine {
         self.zones().iter().map(|z| z.managed).sum()
     }
 
-    fn vm_caller(&self, func: &str) -> String {
+    /// The area's caller: the one set with [`Machine::set_vmalloc_caller`], or
+    /// __builtin_return_address(0), the statement that called (`op_<N>+0x0/0x1`).
+    fn vm_caller(&self) -> String {
         match &self.vmalloc.caller {
             Some(c) => c.clone(),
-            None => format!("{func}+0x0/0x0"),
+            None => self.symbolize(self.caller_ip()),
         }
     }
 

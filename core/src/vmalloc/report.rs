@@ -3,26 +3,10 @@
 
 use super::{VM_ALLOC, VM_IOREMAP, VM_MAP};
 use crate::config::Arch;
-use crate::context::{TASK_COMM, TASK_PID};
 use crate::gfp::*;
 use crate::machine::Machine;
 
 impl Machine {
-    /// A WARN() block: "cut here", the message, the WARNING line.
-    pub(super) fn vm_warn_text(&self, msg: &str, line: u32, func: &str) -> String {
-        let mut s = String::from("------------[ cut here ]------------\n");
-        if !msg.is_empty() {
-            s.push_str(msg);
-            s.push('\n');
-        }
-        s.push_str(&format!(
-            "WARNING: CPU: 0 PID: {TASK_PID} at mm/vmalloc.c:{line} {func}\n\
-             CPU: 0 PID: {TASK_PID} Comm: {TASK_COMM} {}",
-            self.log.taint_str()
-        ));
-        s
-    }
-
     /// A BUG()/BUG_ON() in mm/vmalloc.c.
     pub(super) fn vm_bug_text(&mut self, line: u32, what: &str) -> String {
         self.bug_text(&format!("mm/vmalloc.c:{line}"), what)
@@ -30,15 +14,7 @@ impl Machine {
 
     /// warn_alloc(gfp, NULL, fmt, ...) for a vmalloc failure.
     pub(super) fn vm_warn_alloc(&mut self, gfp: Gfp, msg: &str) {
-        if gfp & __GFP_NOWARN != 0 {
-            return;
-        }
-        self.log.warn(format!(
-            "{TASK_COMM}: {msg}, mode:{:#x}({}), nodemask=(null)\nCPU: 0 PID: {TASK_PID} Comm: {TASK_COMM} {}",
-            gfp,
-            format_gfp(gfp),
-            self.log.taint_str()
-        ));
+        self.warn_alloc_msg(gfp, msg);
     }
 
     // ----- /proc/vmallocinfo --------------------------------------------------------

@@ -1,7 +1,7 @@
 //! vfree() and its deferred form from interrupt context: vfree_atomic()'s llist and the
 //! delayed_vfree_work() item that drains it.
 
-use super::{VFREE_SLEEP_SITE, VFREE_WARN_LINE, VM_ALLOC};
+use super::{VFREE_SLEEP_SITE, VFREE_WARN, VM_ALLOC};
 use crate::machine::Machine;
 
 impl Machine {
@@ -31,7 +31,7 @@ impl Machine {
             self.vfree_atomic(addr);
             return;
         }
-        self.ctx.might_sleep(VFREE_SLEEP_SITE, &mut self.log);
+        self.might_sleep(VFREE_SLEEP_SITE);
         self.maybe_run_delayed_vfree();
         self.vfree_process(addr);
     }
@@ -55,7 +55,7 @@ impl Machine {
 
     /// vfree() in process context, after its might_sleep().
     pub(super) fn vfree_process(&mut self, addr: u64) {
-        if let Some(vm) = self.remove_vm_area_or_warn(addr, "vfree", VFREE_WARN_LINE) {
+        if let Some(vm) = self.remove_vm_area_or_warn(addr, "vfree", &VFREE_WARN) {
             if vm.flags & VM_ALLOC != 0 {
                 self.free_vm_pages(&vm);
             }

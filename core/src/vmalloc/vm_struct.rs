@@ -2,9 +2,12 @@
 //! remove_vm_area() taking it out again (with its WARN and report for an address that names
 //! no area), and the freeing of an area's pages.
 
-use super::{VmStruct, Vmalloc, ALLOC_VMAP_AREA_SLEEP_SITE, REMOVE_VM_AREA_WARN_LINE};
+use super::{VmStruct, Vmalloc, ALLOC_VMAP_AREA_SLEEP_SITE, REMOVE_VM_AREA_WARN};
+use crate::context::SECOND;
+use crate::dumpstack::Site;
 use crate::gfp::*;
 use crate::machine::Machine;
+use crate::report::Ratelimit;
 use crate::report::{ReportKind, Taint};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
@@ -38,16 +41,23 @@ impl Machine {
             return None;
         }
         if might_sleep {
-            self.ctx
-                .might_sleep(ALLOC_VMAP_AREA_SLEEP_SITE, &mut self.log);
+            self.might_sleep(ALLOC_VMAP_AREA_SLEEP_SITE);
         }
         let total = size.checked_add(PAGE_SIZE)?;
         let Some(start) = self.vmalloc.space.alloc(total, align) else {
+            // printk_ratelimit(): the shared printk rate limit, 10 per 5 seconds (statements).
             if gfp & __GFP_NOWARN == 0 {
-                self.log.warn(format!(
-                    "vmap allocation for size {} failed: use vmalloc=<size> to increase size",
-                    total
-                ));
+                let limit = self.log.ratelimit("printk_ratelimit", 5 * SECOND, 10);
+                if let Ratelimit::Print { missed } = limit {
+                    let mut text = String::new();
+                    if missed != 0 {
+                        text = format!("alloc_vmap_area: {missed} callbacks suppressed\n");
+                    }
+                    text.push_str(&format!(
+                        "vmap allocation for size {total} failed: use vmalloc=<size> to increase size"
+                    ));
+                    self.log.warn(text);
+                }
             }
             return None;
         };
@@ -124,7 +134,7 @@ impl Machine {
         &mut self,
         addr: u64,
         func: &str,
-        warn_line: u32,
+        site: &Site,
     ) -> Option<VmStruct> {
         if addr == 0 {
             return None;
@@ -133,10 +143,9 @@ impl Machine {
         let mut msg = String::new();
         if addr & (PAGE_SIZE - 1) != 0 {
             // remove_vm_area(): WARN(!PAGE_ALIGNED(addr), ...).
-            msg.push_str(&self.vm_warn_text(
+            msg.push_str(&self.warn_text(
+                &REMOVE_VM_AREA_WARN,
                 &format!("Trying to vfree() bad address ({addr:0w$x})"),
-                REMOVE_VM_AREA_WARN_LINE,
-                "remove_vm_area+0x0/0x0",
             ));
             self.log.add_taint(Taint::Warn, &mut msg);
             msg.push('\n');
@@ -144,10 +153,9 @@ impl Machine {
             return Some(vm);
         }
         let kind = unknown_kind(&self.vmalloc, addr);
-        msg.push_str(&self.vm_warn_text(
+        msg.push_str(&self.warn_text(
+            site,
             &format!("Trying to {func}() nonexistent vm area ({addr:0w$x})"),
-            warn_line,
-            &format!("{func}+0x0/0x0"),
         ));
         self.log.report_tainting(kind, msg, Taint::Warn);
         None

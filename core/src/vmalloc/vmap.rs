@@ -2,9 +2,9 @@
 //! down; vmalloc_to_page() reading the kernel page table back.
 
 use super::{
-    GET_VM_AREA_BUG_LINE, VMALLOC_TO_PAGE_BUG_LINE, VMALLOC_TO_PAGE_LEAF_WARN_LINE,
-    VMAP_BAD_PFN_WARN_LINE, VMAP_NULL_PAGE_WARN_LINE, VMAP_SLEEP_SITE, VM_ALLOC, VM_MAP,
-    VUNMAP_BUG_LINE, VUNMAP_SLEEP_SITE, VUNMAP_WARN_LINE,
+    GET_VM_AREA_BUG_LINE, VMALLOC_TO_PAGE_BUG_LINE, VMALLOC_TO_PAGE_LEAF_WARN, VMAP_BAD_PFN_WARN,
+    VMAP_NULL_PAGE_WARN, VMAP_SLEEP_SITE, VM_ALLOC, VM_MAP, VUNMAP_BUG_LINE, VUNMAP_SLEEP_SITE,
+    VUNMAP_WARN,
 };
 use crate::gfp::*;
 use crate::machine::Machine;
@@ -42,7 +42,7 @@ impl Machine {
     /// vmap(pages, count, VM_MAP, PAGE_KERNEL): maps the given `struct page *`s contiguously.
     /// 0 for NULL.
     pub fn vmap(&mut self, pages: &[u64]) -> u64 {
-        self.ctx.might_sleep(VMAP_SLEEP_SITE, &mut self.log);
+        self.might_sleep(VMAP_SLEEP_SITE);
         let count = pages.len() as u64;
         if count > self.totalram_pages() {
             return 0;
@@ -60,7 +60,7 @@ impl Machine {
             return 0;
         }
         self.maybe_run_delayed_vfree();
-        let caller = self.vm_caller("vmap");
+        let caller = self.vm_caller();
         let Some(addr) = self.get_vm_area(size, 1, VM_MAP, GFP_KERNEL, caller, false) else {
             return 0;
         };
@@ -70,15 +70,14 @@ impl Machine {
         for &page in pages {
             let pfn = self.page_to_pfn(page);
             let bad = if page == 0 {
-                Some(VMAP_NULL_PAGE_WARN_LINE)
+                Some(VMAP_NULL_PAGE_WARN)
             } else if pfn >= self.layout.max_pfn {
-                Some(VMAP_BAD_PFN_WARN_LINE)
+                Some(VMAP_BAD_PFN_WARN)
             } else {
                 None
             };
-            if let Some(line) = bad {
-                let t = self.vm_warn_text("", line, "vmap_pages_pte_range+0x0/0x0");
-                self.log.warn_tainting(t, Taint::Warn);
+            if let Some(site) = bad {
+                self.warn_warning(&site, false, "", "");
                 self.unwind_vm_area(addr);
                 return 0;
             }
@@ -105,9 +104,9 @@ impl Machine {
                 .report_tainting(ReportKind::SleepInAtomic, t, Taint::Die);
             return;
         }
-        self.ctx.might_sleep(VUNMAP_SLEEP_SITE, &mut self.log);
+        self.might_sleep(VUNMAP_SLEEP_SITE);
         self.maybe_run_delayed_vfree();
-        if let Some(vm) = self.remove_vm_area_or_warn(addr, "vunmap", VUNMAP_WARN_LINE) {
+        if let Some(vm) = self.remove_vm_area_or_warn(addr, "vunmap", &VUNMAP_WARN) {
             if vm.flags & VM_ALLOC != 0 {
                 // The pages of a vmalloc area stay allocated: vunmap() does not free them
                 // (they are leaked), but they are no longer counted as vmalloc pages.
@@ -147,12 +146,7 @@ impl Machine {
         }
         if self.layout.is_direct_map(addr) {
             // The direct map uses large pages: WARN_ON_ONCE(pmd_leaf(*pmd)), NULL.
-            let t = self.vm_warn_text(
-                "",
-                VMALLOC_TO_PAGE_LEAF_WARN_LINE,
-                "vmalloc_to_page+0x0/0x0",
-            );
-            self.log.warn_tainting(t, Taint::Warn);
+            self.warn_warning(&VMALLOC_TO_PAGE_LEAF_WARN, true, "", "");
             return None;
         }
         self.pt.lookup(addr)

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use kmem_vocab::Report;
+use kmem_vocab::{Report, Silenced};
 
 use crate::model::{FailureKind, MisuseKind};
 
@@ -13,6 +13,9 @@ pub struct Step {
     pub text: String,
     pub value: Option<u64>,
     pub reports: Vec<Report>,
+    /// Reports the kernel's checks raised and did not print (a once-only WARN that fired
+    /// before, a rate limit), each accepted by the checker as the report it stands for.
+    pub silenced: Vec<Silenced>,
     /// Warnings the kernel printed (not misuse reports): allocation failures and the like.
     pub warnings: Vec<String>,
     /// The statement's index, from 1: the caller (`op_<N>`) SLUB's tracks record for it.

@@ -177,6 +177,7 @@ impl Run<'_> {
                 warnings: out.notes,
                 op: u32::try_from(self.v.steps.len() + 1).unwrap_or(u32::MAX),
                 read: None,
+                silenced: vec![],
             });
         }
     }
@@ -514,6 +515,7 @@ impl Run<'_> {
                 warnings: vec![],
                 op: 0,
                 read: None,
+                silenced: vec![],
             });
         }
     }

@@ -329,6 +329,14 @@ pub fn simpler_boots(b: &BootConfig) -> Vec<BootConfig> {
     with(&|c| c.debug_pagealloc = d.debug_pagealloc);
     with(&|c| c.debug_virtual = d.debug_virtual);
     with(&|c| c.kmalloc_max = d.kmalloc_max);
+    with(&|c| c.kernel = d.kernel);
+    // PAE back off, with the default memory size when its memory needs PAE.
+    with(&|c| {
+        c.pae = d.pae;
+        if c.validate().is_err() {
+            c.mem = d.mem;
+        }
+    });
     with(&|c| c.mem = d.mem);
     with(&|c| c.arch = d.arch);
     out
@@ -397,5 +405,12 @@ mod tests {
         assert!(c.iter().any(|c| !c.page_poison && c.slub_debug.is_some()));
         assert!(c.iter().any(|c| c.mem == 128 << 20));
         assert!(simpler_boots(&BootConfig::default()).is_empty());
+        // The kernel profile and PAE go back too; PAE with its memory when that needs it.
+        let b = kmem::BootConfig::parse_words(["mem=8G", "pae=1", "kernel=2.6"]).unwrap();
+        let c = simpler_boots(&b);
+        assert!(c.iter().any(|c| c.kernel == kmem::Kernel::V6_6 && c.pae));
+        assert!(c
+            .iter()
+            .any(|c| !c.pae && c.mem == 128 << 20 && c.validate().is_ok()));
     }
 }
