@@ -191,13 +191,16 @@ impl Machine {
             return ZERO_SIZE_PTR;
         }
         let index = self.slub.sizes.kmalloc_index(size);
+        // might_alloc() comes first: in Linux the kmalloc caches exist from boot, so the
+        // check runs whatever happens next; the model creates a cache on first use, which
+        // can fail once memory has run out.
+        if check {
+            self.slab_pre_alloc_hook(gfp);
+        }
         let Some(id) = self.kmalloc_cache_id(kmalloc_type(gfp), index) else {
             self.slub_flush();
             return 0;
         };
-        if check {
-            self.slab_pre_alloc_hook(gfp);
-        }
         let p = self.slab_alloc(id, gfp, size as u32);
         self.slub_flush();
         p
@@ -367,13 +370,16 @@ impl Machine {
         }
         let ks = if p > ZERO_SIZE_PTR {
             // The model copies from object pointers and large blocks only; anything else is
-            // treated as size 0, and the kfree() below reports it.
+            // treated as size 0, and the kfree() below reports it. Any other page of the
+            // direct map goes through ksize() as in Linux, whose __ksize() warns about a
+            // folio that is no large kmalloc (a block freed behind the client's back) and
+            // answers 0.
             let valid = match self.find_slab(p) {
                 Some(pfn) => {
                     let id = self.slub.slabs.get(&pfn).map_or(0, |s| s.cache);
                     self.check_valid_pointer(id, pfn, p)
                 }
-                None => self.large_block(p).is_some(),
+                None => self.layout.is_direct_map(p),
             };
             if valid {
                 self.ksize(p)

@@ -8,8 +8,8 @@ use kmem::{Buddy, KmemSeams, Machine, PageAllocator, ReportKind, Seams};
 
 use crate::model::facts::Facts;
 use crate::model::{FailureKind, Model};
-use crate::run::{execute, Env};
-use crate::scenario::{Op, Scenario};
+use crate::run::{execute, Env, Outcome};
+use crate::scenario::{Op, Scenario, Stmt};
 use crate::verdict::{Failure, ReadBytes, Step, TaintCause, Verdict};
 
 /// Builds the page allocator the machine runs on (the real buddy, or one under test).
@@ -108,41 +108,49 @@ fn run(
         line.set(stmt.line);
         // SLUB's tracks name the statement that allocated or freed (docs/model.md).
         m.set_caller(u64::from(index));
-        let out = execute(&mut m, &env, &stmt.op);
-        let reports = m.take_reports();
-        let silenced = m.take_silenced();
-        printed.add(index, &reports);
-        let warnings = m.take_warnings();
-        let events = m.take_page_events();
-        let j = model.judge(stmt.line, &stmt.op, &env, &out, &events);
-        let page_op = stmt.op.family() == crate::scenario::Family::Pages;
-        v.misuse.extend(j.misuse.iter().map(|&k| (stmt.line, k)));
-        // Once tainted, only a panic fails the run (docs/design.md, "Taint").
-        for (kind, message) in j.failures.into_iter().filter(|_| !model.tainted()) {
-            v.failures.push(Failure {
-                line: stmt.line,
-                kind,
-                message,
-            });
+        let mut reports = vec![];
+        let mut silenced = vec![];
+        let mut warnings = vec![];
+        let mut out = Default::default();
+        // A `repeat` makes each call in turn, judged as its own statement at the same line,
+        // until one returns NULL; its value is how many did not. The free lists are
+        // compared once, after the last call: a lost merge still shows at the statement
+        // that caused it, and a long repeat stays linear.
+        let mut done = 0u64;
+        let mut page_traffic = false;
+        for _ in 0..stmt.calls() {
+            out = execute(&mut m, &env, &stmt.op);
+            let call = judge_call(
+                &mut m,
+                &mut model,
+                &mut printed,
+                (index, stmt),
+                &env,
+                &out,
+                v,
+            );
+            reports.extend(call.reports);
+            silenced.extend(call.silenced);
+            warnings.extend(call.warnings);
+            page_traffic |= call.page_traffic;
+            if stmt.repeat.is_some() && out.value.unwrap_or(0) == 0 {
+                break;
+            }
+            done += 1;
         }
-        if !model.tainted() {
-            let unprinted = printed.justified(index, &silenced);
-            if compare_reports(stmt.line, &j.expect, &j.allow, &reports, &unprinted, v) {
-                // A report the model allowed but could not pin down: from here on the
-                // kernel's state is no longer predicted.
-                model.taint();
-                v.taint = Some((stmt.line, TaintCause::AllowedReport));
-            }
-            if page_op || !events.is_empty() {
-                compare_buddyinfo(stmt.line, &model, &m, v);
-            }
+        if page_traffic && !model.tainted() {
+            compare_buddyinfo(stmt.line, &model, &m, v);
         }
         let read = opts
             .record_steps
             .then(|| read_bytes(&m, &env, &stmt.op, out.read.as_deref()))
             .flatten();
-        let value =
-            (stmt.op.returns() != crate::scenario::Ret::Nothing).then(|| out.value.unwrap_or(0));
+        let value = match stmt.repeat {
+            Some(_) => Some(done),
+            None => {
+                (stmt.returns() != crate::scenario::Ret::Nothing).then(|| out.value.unwrap_or(0))
+            }
+        };
         if let Some(name) = &stmt.bind {
             env.bind(name, value.unwrap_or(0));
         }
@@ -165,6 +173,64 @@ fn run(
     v.tainted = model.tainted();
 }
 
+/// What one call of a statement left behind.
+struct Call {
+    reports: Vec<kmem::Report>,
+    silenced: Vec<kmem::Silenced>,
+    warnings: Vec<String>,
+    /// The call is a page allocator function or caused page events.
+    page_traffic: bool,
+}
+
+/// Judges one call of `stmt` that `out` says the machine made: the model's judgement and
+/// the reports.
+fn judge_call(
+    m: &mut Machine,
+    model: &mut Model,
+    printed: &mut Printed,
+    (index, stmt): (u32, &Stmt),
+    env: &Env,
+    out: &Outcome,
+    v: &mut Verdict,
+) -> Call {
+    let reports = m.take_reports();
+    let silenced = m.take_silenced();
+    printed.add(index, &reports);
+    let warnings = m.take_warnings();
+    let events = m.take_page_events();
+    let j = model.judge(stmt.line, &stmt.op, env, out, &events);
+    let page_op = stmt.op.family() == crate::scenario::Family::Pages;
+    for &k in &j.misuse {
+        // A repeated misuse is recorded once per statement.
+        if stmt.repeat.is_none() || !v.misuse.contains(&(stmt.line, k)) {
+            v.misuse.push((stmt.line, k));
+        }
+    }
+    // Once tainted, only a panic fails the run (docs/design.md, "Taint").
+    for (kind, message) in j.failures.into_iter().filter(|_| !model.tainted()) {
+        v.failures.push(Failure {
+            line: stmt.line,
+            kind,
+            message,
+        });
+    }
+    if !model.tainted() {
+        let unprinted = printed.justified(index, &silenced);
+        if compare_reports(stmt.line, &j.expect, &j.allow, &reports, &unprinted, v) {
+            // A report the model allowed but could not pin down: from here on the kernel's
+            // state is no longer predicted.
+            model.taint();
+            v.taint = Some((stmt.line, TaintCause::AllowedReport));
+        }
+    }
+    Call {
+        reports,
+        silenced,
+        warnings,
+        page_traffic: page_op || !events.is_empty(),
+    }
+}
+
 /// The address and bytes of a `read` that did not fault, the first [`ReadBytes::KEPT`] kept.
 fn read_bytes(m: &Machine, env: &Env, op: &Op, got: Option<&[u8]>) -> Option<ReadBytes> {
     let (Op::Read { addr, len }, Some(bytes)) = (op, got) else {
@@ -178,7 +244,7 @@ fn read_bytes(m: &Machine, env: &Env, op: &Op, got: Option<&[u8]>) -> Option<Rea
 }
 
 /// The free lists must be exactly what the free pages call for (a lost or wrong merge shows
-/// here at once, long before memory runs out).
+/// here at once, long before memory runs out), and the zone's free page count with them.
 fn compare_buddyinfo(line: u32, model: &Model, m: &Machine, v: &mut Verdict) {
     let Some(expected) = model.expected_buddyinfo() else {
         return;
@@ -198,6 +264,20 @@ fn compare_buddyinfo(line: u32, model: &Model, m: &Machine, v: &mut Verdict) {
                     model.zone_name(zi),
                     got,
                     want
+                ),
+            });
+            return;
+        }
+        // NR_FREE_PAGES (what the watermark checks and /proc/meminfo read) must agree.
+        let pages: u64 = want.iter().enumerate().map(|(o, n)| n << o).sum();
+        if alloc.free_pages(zi) != pages {
+            v.failures.push(Failure {
+                line,
+                kind: FailureKind::Buddyinfo,
+                message: format!(
+                    "zone {}: NR_FREE_PAGES is {}, the free lists hold {pages}",
+                    model.zone_name(zi),
+                    alloc.free_pages(zi)
                 ),
             });
             return;
@@ -313,7 +393,7 @@ fn compare_reports(
 }
 
 /// Runs a scenario on the machine alone, without the model: the baseline the oracle's
-/// overhead is measured against. Returns how many statements ran.
+/// overhead is measured against. Returns how many calls it made (a `repeat` makes several).
 pub fn execute_only(s: &Scenario) -> usize {
     let Ok(mut m) = Machine::boot(&s.boot) else {
         return 0;
@@ -323,13 +403,21 @@ pub fn execute_only(s: &Scenario) -> usize {
     let mut n = 0;
     for (index, stmt) in (1u64..).zip(&s.stmts) {
         m.set_caller(index);
-        let out = execute(&mut m, &env, &stmt.op);
-        m.take_reports();
-        m.take_warnings();
-        if let Some(name) = &stmt.bind {
-            env.bind(name, out.value.unwrap_or(0));
+        let (mut value, mut done) = (0, 0);
+        for _ in 0..stmt.calls() {
+            let out = execute(&mut m, &env, &stmt.op);
+            m.take_reports();
+            m.take_warnings();
+            n += 1;
+            value = out.value.unwrap_or(0);
+            if stmt.repeat.is_some() && value == 0 {
+                break;
+            }
+            done += 1;
         }
-        n += 1;
+        if let Some(name) = &stmt.bind {
+            env.bind(name, if stmt.repeat.is_some() { done } else { value });
+        }
     }
     n
 }

@@ -2,6 +2,9 @@
 //! the seeded in-process checker over every fuzz target, and the whole corpus (regressions and
 //! seeds). A mutant survives only if every verdict still passes.
 //!
+//! The buddy target's scenarios also run, one in four, on kmem's buddy reached through the
+//! free-block seam (`Buddy::with_factory`), which other mechanisms plug into.
+//!
 //! It is also an ordinary test: `cargo test --workspace` runs it with a small count. The
 //! number of generated scenarios per target comes from `KMEMFUZZ_MUTANT_SCENARIOS` (default
 //! 24; scripts/mutants sets more), the same seeds on every run.
@@ -44,14 +47,26 @@ fn input(seed: u64, len: usize) -> Vec<u8> {
 }
 
 fn judge(what: &str, s: &Scenario) {
-    let make =
-        |z, r: &[(u64, u64)]| -> Box<dyn kmem::PageAllocator> { Box::new(kmem::Buddy::new(z, r)) };
+    judge_on(what, s, &|z, r| Box::new(kmem::Buddy::new(z, r)));
+}
+
+/// The same check on kmem's buddy reached through the free-block seam, as another
+/// mechanism plugs in (`Buddy::with_factory`), so the seam's own code runs too.
+fn judge_boxed(what: &str, s: &Scenario) {
+    judge_on(what, s, &|z, r| {
+        Box::new(kmem::Buddy::with_factory(z, r, &|span, runs| {
+            Box::new(kmem::FreeAreas::new(span, runs))
+        }))
+    });
+}
+
+fn judge_on(what: &str, s: &Scenario, make: kmem_oracle::checker::AllocatorFactory<'_>) {
     let v = check_with(
         s,
         Options {
             record_steps: false,
         },
-        &make,
+        make,
     );
     assert!(v.pass(), "{what}: verdict fail\n{}{s}", v.explain());
 }
@@ -113,10 +128,11 @@ fn seeded_scenarios_of_every_target_pass() {
             let bytes = input(seed, len);
             // One scenario in three is misuse-heavy, so the report paths are exercised too.
             let c = if i % 3 == 2 { &heavy } else { &cfg };
-            judge(
-                &format!("{name} scenario {i}"),
-                &scenario_from_bytes(&bytes, c).scenario,
-            );
+            let s = scenario_from_bytes(&bytes, c).scenario;
+            judge(&format!("{name} scenario {i}"), &s);
+            if name == "buddy" && i % 4 == 0 {
+                judge_boxed(&format!("{name} scenario {i} through the seam"), &s);
+            }
         }
     }
 }

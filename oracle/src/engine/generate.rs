@@ -73,6 +73,7 @@ impl Gen<'_> {
             col: 1,
             bind,
             op,
+            repeat: None,
         });
     }
 

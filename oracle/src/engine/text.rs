@@ -70,6 +70,15 @@ pub fn parse_engine(text: &str) -> Result<EngineScenario, ParseError> {
     };
     let scenario = parse(&rest)?;
     for s in &scenario.stmts {
+        // An engine block is named by the statement that allocated it, so a loop of
+        // allocations would leave blocks without names: repeat is for kernel scenarios.
+        if s.repeat.is_some() {
+            return Err(err(
+                s.line,
+                s.col,
+                "repeat is for kernel scenarios; an engine scenario allocates one block per statement".into(),
+            ));
+        }
         let fam = s.op.family();
         if fam != Family::Engine && fam != Family::Access {
             return Err(err(

@@ -32,6 +32,10 @@ impl Model {
         let mut chunks: Vec<(u64, Option<u64>, usize)> = vec![];
         let mut misuse: Option<M> = None;
         let mut first_owned = None;
+        // The page allocator block the range starts in, for a range in the direct map: a
+        // range that runs on into another block is out of bounds even when the client holds
+        // that one too.
+        let mut first_block = None;
         let end = va as u128 + len as u128;
         let mut cur = va as u128;
         while cur < end {
@@ -46,7 +50,10 @@ impl Model {
                         .pages
                         .direct_mapped(pfn)
                         .then_some(a - self.facts().page_offset);
-                    (pa, self.pages.owned(pfn), self.pages.stray_kind(pfn))
+                    let block = self.pages.block_of(pfn).map(|(h, _)| h);
+                    let first = *first_block.get_or_insert(block);
+                    let owned = self.pages.owned(pfn) && (block == first || first.is_none());
+                    (pa, owned, self.pages.stray_kind(pfn))
                 } else {
                     super::translate::classify(
                         self.facts(),

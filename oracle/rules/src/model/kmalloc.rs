@@ -164,6 +164,9 @@ impl SlabModel {
             return;
         }
         if v == 0 {
+            // __kmalloc_large_node(): alloc_pages() of get_order(size) with __GFP_COMP and
+            // without the zone bits a slab may not use (GFP_SLAB_BUG_MASK).
+            pages.failed(j, gfp & !(__GFP_DMA32 | __GFP_HIGHMEM), order);
             return;
         }
         if !v.is_multiple_of(PAGE_SIZE) || !pages.facts.is_lowmem_va(v) {
@@ -357,7 +360,10 @@ impl SlabModel {
             if ks.min(n) > copied {
                 self.shadow(pages, v + copied, ks.min(n) - copied, None);
             }
-            if p > ZERO_SIZE_PTR {
+            // krealloc() frees p only when the new object is elsewhere: a kmalloc() that
+            // hands back p's own block (p was freed behind the client's back and the block
+            // taken again) leaves it allocated.
+            if p > ZERO_SIZE_PTR && v != p {
                 self.kfree(j, pages, p);
             }
         }

@@ -115,6 +115,23 @@ impl SlabModel {
             self.make_inexact(pages, &[id]);
         }
         if v == 0 {
+            // The pool, its array and `min` elements: with memory plentiful for blocks of
+            // the elements' order (and SLUB's slabs, order 3 at most here), creation cannot
+            // fail.
+            let elem_order = match kind {
+                PoolKind::Page(o) => o,
+                PoolKind::Kmalloc(size) => super::kmalloc::get_order(size),
+                PoolKind::Slab(id) => super::kmalloc::get_order(u64::from(self.caches[id].l.size)),
+            };
+            let order = elem_order.max(3);
+            let need = 64 + ((u64::from(min) + 1) << order);
+            let too_big = matches!(kind, PoolKind::Kmalloc(size) if size > self.kmalloc.max);
+            if !too_big && order <= MAX_ORDER && pages.plentiful(GFP_KERNEL, order, need) {
+                j.fail(
+                    F::SpuriousFailure,
+                    format!("mempool_create(min {min}) failed with memory to spare"),
+                );
+            }
             return;
         }
         if let Some((head, slab)) = self.slab_of(pages, v) {

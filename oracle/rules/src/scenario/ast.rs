@@ -6,7 +6,7 @@ use kmem_vocab::slab_flags::SlabFlags;
 use kmem_vocab::BootConfig;
 
 pub use super::kind::Op;
-use super::kind::{Family, Ret};
+use super::kind::{Family, OpKind, Ret};
 
 /// An operand that is an address, a page, a cache or a pool.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -78,7 +78,10 @@ impl Op {
     }
 }
 
-/// One statement: `[bind =] function operand...`.
+/// The most calls one `repeat` statement may make.
+pub const MAX_REPEAT: u32 = 1 << 20;
+
+/// One statement: `[bind =] [repeat N] function operand...`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Stmt {
     /// 1-based source line.
@@ -88,6 +91,33 @@ pub struct Stmt {
     /// The name bound to the result, if any.
     pub bind: Option<String>,
     pub op: Op,
+    /// `repeat N`: the client calls the function up to N times (1 to [`MAX_REPEAT`]),
+    /// stopping after the first call that returns NULL, and keeps what the others returned
+    /// (docs/scenario-extensions.md). Only functions that return a page or an address
+    /// repeat ([`Stmt::can_repeat`]).
+    pub repeat: Option<u32>,
+}
+
+impl Stmt {
+    /// What a name bound to this statement holds: a repeat's value is the number of calls
+    /// that returned something other than NULL.
+    pub fn returns(&self) -> Ret {
+        match self.repeat {
+            Some(_) => Ret::Value,
+            None => self.op.returns(),
+        }
+    }
+
+    /// How many calls the statement makes at most.
+    pub fn calls(&self) -> u32 {
+        self.repeat.unwrap_or(1)
+    }
+
+    /// Whether a function may be repeated: it returns a page or an address, so that NULL
+    /// can end the loop.
+    pub fn can_repeat(kind: OpKind) -> bool {
+        matches!(kind.returns(), Ret::Page | Ret::Addr)
+    }
 }
 
 /// A whole scenario: how the machine boots, then the statements in order.

@@ -17,7 +17,8 @@ pub mod suggest;
 #[cfg(test)]
 mod tests;
 
-pub use ast::{printed_line, Arg, Op, Operand, Scenario, Stmt};
+pub use ast::{printed_line, Arg, Op, Operand, Scenario, Stmt, MAX_REPEAT};
+pub use generate::extremes;
 pub use generate::{
     generate, scenario_from_bytes, BuddyInput, GenConfig, Generated, KernelInput, KmallocInput,
     KmapInput, MempoolInput, Misuse, SlabInput, VmallocInput,

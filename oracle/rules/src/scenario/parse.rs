@@ -7,7 +7,7 @@ use std::fmt;
 
 use kmem_vocab::BootConfig;
 
-use super::ast::{Op, Scenario, Stmt};
+use super::ast::{Op, Scenario, Stmt, MAX_REPEAT};
 use super::kind::OpKind;
 use super::lex::{self, shown, Tok};
 use super::operand::{Args, LineError};
@@ -44,12 +44,13 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
             col,
             message,
         })?;
-        if let Some((bind, op, col)) = stmt {
+        if let Some((bind, op, col, repeat)) = stmt {
             p.scenario.stmts.push(Stmt {
                 line: line_no,
                 col,
                 bind,
                 op,
+                repeat,
             });
         }
     }
@@ -64,12 +65,13 @@ struct Parser {
 }
 
 impl Parser {
-    /// One non-empty line: `Ok(None)` for the boot line, else the statement's parts.
+    /// One non-empty line: `Ok(None)` for the boot line, else the statement's parts: the
+    /// name bound, the call, the first column and the repeat count.
     #[allow(clippy::type_complexity)]
     fn statement(
         &mut self,
         toks: &[Tok<'_>],
-    ) -> Result<Option<(Option<String>, Op, u32)>, LineError> {
+    ) -> Result<Option<(Option<String>, Op, u32, Option<u32>)>, LineError> {
         let (bind, call) = match toks {
             [name, eq, call @ ..] if eq.text == "=" => {
                 if !lex::is_name(name.text) {
@@ -88,6 +90,15 @@ impl Parser {
             }
             _ => (None, toks),
         };
+        let (repeat, call) = match call {
+            [kw, rest @ ..] if kw.text == "repeat" => {
+                let Some((count, rest)) = rest.split_first() else {
+                    return Err((kw.col, "repeat takes a count and a function".into()));
+                };
+                (Some(repeat_count(count)?), rest)
+            }
+            _ => (None, call),
+        };
         let Some((func, operands)) = call.split_first() else {
             return Err((
                 toks.first().map_or(1, |t| t.col),
@@ -96,6 +107,9 @@ impl Parser {
         };
         let first_col = toks.first().map_or(func.col, |t| t.col);
         if func.text == "boot" {
+            if repeat.is_some() {
+                return Err((func.col, "the boot line cannot be repeated".into()));
+            }
             if let Some(name) = bind {
                 return Err((name.col, "the boot line cannot be bound to a name".into()));
             }
@@ -116,6 +130,12 @@ impl Parser {
                 format!("unknown function '{}'{hint}", shown(func.text)),
             ));
         };
+        if repeat.is_some() && !Stmt::can_repeat(kind) {
+            return Err((
+                func.col,
+                format!("{kind} cannot be repeated: repeat takes a function that returns a page or an address, and stops at the first NULL"),
+            ));
+        }
         let mut args = Args::new(kind, *func, operands, &self.bound);
         let op = kind.read(&mut args)?;
         args.done()?;
@@ -123,7 +143,22 @@ impl Parser {
         if let Some(name) = &bind {
             self.bound.insert(name.clone());
         }
-        Ok(Some((bind, op, first_col)))
+        Ok(Some((bind, op, first_col, repeat)))
+    }
+}
+
+/// The count of `repeat N`: 1 to [`MAX_REPEAT`].
+fn repeat_count(t: &Tok<'_>) -> Result<u32, LineError> {
+    match lex::number(t.text) {
+        Ok(n) if (1..=u64::from(MAX_REPEAT)).contains(&n) => Ok(n as u32),
+        Ok(_) => Err((
+            t.col,
+            format!(
+                "repeat count {} is out of range (1 to {MAX_REPEAT})",
+                shown(t.text)
+            ),
+        )),
+        Err(m) => Err((t.col, m)),
     }
 }
 
@@ -455,7 +490,47 @@ free g2
         ("  boot mem=5G", 1, 8, "above the 4G maximum"),
         ("é = kmalloc 8 0", 1, 1, "bad name"),
         ("kfree é", 1, 7, "expected an operand"),
+        ("repeat", 1, 1, "repeat takes a count and a function"),
+        (
+            "n = repeat 0 kmalloc 8 0",
+            1,
+            12,
+            "out of range (1 to 1048576)",
+        ),
+        ("repeat 1048577 kmalloc 8 0", 1, 8, "out of range"),
+        ("repeat x kmalloc 8 0", 1, 8, "bad number 'x'"),
+        ("repeat 4", 1, 1, "expected a function"),
+        ("repeat 4 kfree NULL", 1, 10, "kfree cannot be repeated"),
+        ("repeat 2 boot mem=64M", 1, 10, "cannot be repeated"),
+        ("repeat 2 kmalloc 8", 1, 10, "kmalloc takes SIZE GFP"),
     ];
+
+    #[test]
+    fn repeat_parses_prints_and_binds_a_count() {
+        let text = "n = repeat 4096 alloc_pages GFP_KERNEL 10\nrepeat 3 vmalloc 1G\nkfree n\n";
+        let s = parse(text).unwrap();
+        assert_eq!(s.stmts[0].repeat, Some(4096));
+        assert_eq!(s.stmts[0].bind.as_deref(), Some("n"));
+        assert_eq!(
+            s.stmts[0].op,
+            Op::AllocPages {
+                gfp: GFP_KERNEL,
+                order: 10
+            }
+        );
+        assert_eq!(s.stmts[0].returns(), crate::scenario::Ret::Value);
+        assert_eq!(s.stmts[1].calls(), 3);
+        assert_eq!(s.stmts[2].repeat, None);
+        assert_eq!(
+            s.stmts[0].to_string(),
+            "n = repeat 4096 alloc_pages GFP_KERNEL 10"
+        );
+        assert_eq!(s.stmts[1].to_string(), "repeat 3 vmalloc 1073741824");
+        // `repeat` is still a name one may bind.
+        let s = parse("repeat = kmalloc 8 GFP_KERNEL\nkfree repeat\n").unwrap();
+        assert_eq!(s.stmts[0].repeat, None);
+        assert_eq!(s.stmts[1].op.operands(), vec![&Operand::name("repeat")]);
+    }
 
     #[test]
     fn errors_point_at_the_offending_token() {

@@ -46,11 +46,14 @@ impl fmt::Display for Op {
     }
 }
 
-/// The statement without its position: `[name = ]function operand...`.
+/// The statement without its position: `[name = ][repeat N ]function operand...`.
 impl fmt::Display for Stmt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(name) = &self.bind {
             write!(f, "{name} = ")?;
+        }
+        if let Some(n) = self.repeat {
+            write!(f, "repeat {n} ")?;
         }
         self.op.fmt(f)
     }

@@ -159,6 +159,42 @@ impl PageModel {
         free > min + z.reserve.get(highest).copied().unwrap_or(0) as i64
     }
 
+    /// An order-`order` allocation with `gfp` returned NULL: spurious when a zone the mask
+    /// allows has a free aligned block above the watermark the mask must respect.
+    pub fn failed(&self, j: &mut Judgement, gfp: Gfp, order: u32) {
+        if order > MAX_ORDER || !self.exact {
+            return;
+        }
+        let highest = self.facts.highest_zone(gfp);
+        if let Some(zi) = (0..=highest).rev().find(|&zi| {
+            self.watermark_ok(zi, order, highest, gfp) && self.has_free_block(zi, order)
+        }) {
+            j.fail(
+                F::SpuriousFailure,
+                format!(
+                    "order-{order} allocation failed, but zone {} has {} free pages above its watermark and a free aligned block",
+                    self.facts.zones[zi].kind.name(),
+                    self.zone_free(zi)
+                ),
+            );
+        }
+    }
+
+    /// Whether memory is plentiful for `gfp`: a zone it allows has, above its min watermark
+    /// and reserve, more than `pages` free pages and a free block of `order`. Then a few
+    /// allocations of at most that order, `pages` pages in all, cannot fail.
+    pub fn plentiful(&self, gfp: Gfp, order: u32, pages: u64) -> bool {
+        if !self.exact {
+            return false;
+        }
+        let highest = self.facts.highest_zone(gfp);
+        (0..=highest).any(|zi| {
+            let z = &self.facts.zones[zi];
+            let floor = z.min + z.reserve.get(highest).copied().unwrap_or(0);
+            self.zone_free(zi) > floor + pages && self.has_free_block(zi, order)
+        })
+    }
+
     /// Checks an allocation's result and records the block. `pfn` is None for NULL.
     pub fn allocated(
         &mut self,
@@ -177,20 +213,7 @@ impl PageModel {
         }
         let highest = self.facts.highest_zone(gfp);
         let Some(pfn) = pfn else {
-            if order <= MAX_ORDER && self.exact {
-                if let Some(zi) = (0..=highest).rev().find(|&zi| {
-                    self.watermark_ok(zi, order, highest, gfp) && self.has_free_block(zi, order)
-                }) {
-                    j.fail(
-                        F::SpuriousFailure,
-                        format!(
-                            "order-{order} allocation failed, but zone {} has {} free pages above its watermark and a free aligned block",
-                            self.facts.zones[zi].kind.name(),
-                            self.zone_free(zi)
-                        ),
-                    );
-                }
-            }
+            self.failed(j, gfp, order);
             return;
         };
         if order > MAX_ORDER {

@@ -81,6 +81,7 @@ impl SlabModel {
     pub fn cache_create(
         &mut self,
         j: &mut Judgement,
+        pages: &PageModel,
         ctx: &CtxModel,
         name: &str,
         size: u32,
@@ -104,9 +105,6 @@ impl SlabModel {
             }
             return;
         }
-        if v == 0 {
-            return;
-        }
         let permitted = SLAB_CONSISTENCY_CHECKS
             | SLAB_RED_ZONE
             | SLAB_POISON
@@ -118,6 +116,30 @@ impl SlabModel {
             | SLAB_TYPESAFE_BY_RCU
             | SLAB_RECLAIM_ACCOUNT
             | SLAB_ACCOUNT;
+        if v == 0 {
+            // The struct kmem_cache comes from the kmem_cache cache: with memory plentiful
+            // and flags Linux permits, creation cannot fail, unless the object with its
+            // debugging metadata needs a slab above MAX_PAGE_ORDER (calculate_order()).
+            let ptr = ptr_of(self.arch) as u32;
+            let kept = flags & permitted;
+            let l = layout(
+                size,
+                alignment(kept, align, size, ptr),
+                kept | self.debug,
+                ctor.is_some(),
+                false,
+                self.arch,
+            );
+            let fits = crate::model::kmalloc::get_order(u64::from(l.size))
+                <= crate::model::facts::MAX_ORDER;
+            if fits && flags & !permitted == 0 && pages.plentiful(GFP_KERNEL, 3, 256) {
+                j.fail(
+                    F::SpuriousFailure,
+                    format!("kmem_cache_create({name}, {size}) failed with memory to spare"),
+                );
+            }
+            return;
+        }
         let id = self.new_cache(
             name.to_string(),
             size,

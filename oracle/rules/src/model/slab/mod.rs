@@ -254,7 +254,7 @@ impl Model {
                 align,
                 flags,
                 ctor,
-            } => s.cache_create(j, ctx, name, *size, *align, *flags, *ctor, v),
+            } => s.cache_create(j, pages, ctx, name, *size, *align, *flags, *ctor, v),
             Op::KmemCacheAlloc { cache, gfp } => {
                 s.cache_alloc(j, pages, ctx, ev(cache), *gfp, false, v)
             }

@@ -153,12 +153,7 @@ impl VmallocModel {
         let n = aligned >> PAGE_SHIFT;
         // alloc_vmap_area(): -EINVAL unless the alignment is a power of two.
         let bad_align = !align.is_power_of_two();
-        let array = n * Self::ptr_size(&f);
-        let k = if array > PAGE_SIZE {
-            array.div_ceil(PAGE_SIZE)
-        } else {
-            0
-        };
+        let k = array_pages(n, Self::ptr_size(&f));
         // The vm_struct's kzalloc checks a blocking mask; alloc_vmap_area()'s might_sleep()
         // checks any other, after its alignment check. Once per call: the page array's own
         // vmalloc does not report again.
@@ -354,5 +349,38 @@ impl VmallocModel {
                 line,
             },
         );
+    }
+}
+
+/// The pages the page arrays of an `n`-page vmalloc take: __vmalloc_area_node() vmallocs an
+/// array of more than PAGE_SIZE bytes (`ptr` bytes a page), and that vmalloc's own array
+/// likewise (from 1 GiB on x86_64), down to one small enough for kmalloc.
+pub(super) fn array_pages(n: u64, ptr: u64) -> u64 {
+    let (mut total, mut nr) = (0u64, n);
+    loop {
+        let bytes = nr.saturating_mul(ptr);
+        if bytes <= PAGE_SIZE {
+            return total;
+        }
+        nr = bytes.div_ceil(PAGE_SIZE);
+        total = total.saturating_add(nr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::array_pages;
+
+    #[test]
+    fn page_arrays_nest_from_one_gib_on_x86_64() {
+        // i386: 1024 pointers a page.
+        assert_eq!(array_pages(1024, 4), 0);
+        assert_eq!(array_pages(1025, 4), 2);
+        // x86_64: 512 pointers a page; 262144 pages (1 GiB) have a 512-page array, which
+        // fits its own 4096-byte array in one kmalloc; one page more and it does not.
+        assert_eq!(array_pages(512, 8), 0);
+        assert_eq!(array_pages(513, 8), 2);
+        assert_eq!(array_pages(262144, 8), 512);
+        assert_eq!(array_pages(262145, 8), 513 + 2);
     }
 }

@@ -11,8 +11,9 @@
 //! the next vmalloc-family call made where the worker could be scheduled); the oracle checks
 //! that the pages come back exactly then and that the area stays mapped until they do.
 //!
-//! A vmalloc of more than PAGE_SIZE / sizeof(void *) pages vmallocs its page array too: the
-//! oracle knows how many pages that takes but not where that area lies, so while such an
+//! A vmalloc of more than PAGE_SIZE / sizeof(void *) pages vmallocs its page array too (and,
+//! from 1 GiB on x86_64, that array's own array): the oracle knows how many pages that takes
+//! but not where those areas lie, so while such an
 //! area is live it does not judge a failure for lack of address space.
 //!
 //! Here: the areas and what an address in the vmalloc space is; `alloc.rs` judges vmalloc,

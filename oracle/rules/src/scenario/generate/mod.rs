@@ -15,6 +15,7 @@
 
 mod boot;
 mod choose;
+pub mod extremes;
 mod inject;
 mod input;
 mod misuse;
@@ -50,6 +51,9 @@ pub struct GenConfig {
     pub debug_options: bool,
     /// A fixed boot configuration instead of a generated one.
     pub boot: Option<kmem_vocab::BootConfig>,
+    /// The chance, in percent, that a scenario runs memory out (a `repeat` until NULL) at
+    /// some point; from then on its allocations are probes.
+    pub exhaust_percent: u8,
 }
 
 impl GenConfig {
@@ -62,6 +66,7 @@ impl GenConfig {
             x86_64_percent: 15,
             debug_options: true,
             boot: None,
+            exhaust_percent: 6,
         }
     }
 
@@ -148,6 +153,7 @@ impl fmt::Display for Generated {
 pub fn generate(u: &mut Unstructured<'_>, cfg: &GenConfig) -> arbitrary::Result<Generated> {
     let boot = boot::boot(u, cfg).unwrap_or_default();
     let mut g = Gen::new(cfg, boot);
+    g.exhaust_planned = cfg.exhaust_percent > 0 && choose::chance(u, cfg.exhaust_percent)?;
     // An error only means the bytes ran out: keep what was built.
     let _ = run(&mut g, u);
     while g.close_top().is_some() {}

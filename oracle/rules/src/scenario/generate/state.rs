@@ -6,6 +6,7 @@ use kmem_vocab::{Arch, BootConfig, PAGE_SIZE};
 
 use super::super::ast::{printed_line, Op, Operand, Stmt};
 use super::super::kind::Family;
+use super::extremes::Limits;
 use super::{GenConfig, Misuse};
 
 /// The lifetime of a handle.
@@ -99,6 +100,23 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Whether a call that returns this kind of result allocates memory, and so may return
+    /// NULL once memory is scarce.
+    pub fn allocates(&self) -> bool {
+        matches!(
+            self,
+            Kind::Pages { .. }
+                | Kind::FreePages { .. }
+                | Kind::Cache { .. }
+                | Kind::SlabObj { .. }
+                | Kind::Kmalloc { .. }
+                | Kind::Vmalloc { .. }
+                | Kind::Vmap { .. }
+                | Kind::Pool { .. }
+                | Kind::PoolElem { .. }
+        )
+    }
+
     /// The prefix of the names bound to this kind of result.
     fn prefix(&self) -> &'static str {
         match self {
@@ -168,6 +186,16 @@ pub struct Gen<'c> {
     pub misuse: Vec<(u32, Misuse)>,
     pub live_bytes: u64,
     pub budget: u64,
+    /// Set once a statement may have exhausted memory (a `repeat` until NULL, an allocation
+    /// of an extreme size): from then on an allocation may return NULL, so its result is
+    /// not bound to a handle (only the call is judged).
+    pub scarce: bool,
+    /// Whether this scenario exhausts memory at some point (drawn once at the start).
+    pub exhaust_planned: bool,
+    /// How many drains (small repeats once memory is scarce) the scenario made.
+    pub drains: u32,
+    /// The machine's limits: the largest sizes, the memory, the vmalloc space.
+    pub limits: Limits,
 }
 
 impl<'c> Gen<'c> {
@@ -176,6 +204,7 @@ impl<'c> Gen<'c> {
             Arch::I386 => boot.mem.min(896 << 20),
             Arch::X86_64 => boot.mem,
         };
+        let limits = Limits::new(&boot);
         Gen {
             cfg,
             has_highmem: boot.arch == Arch::I386 && boot.mem > 896 << 20,
@@ -187,6 +216,10 @@ impl<'c> Gen<'c> {
             misuse: Vec::new(),
             live_bytes: 0,
             budget: lowmem / 4,
+            scarce: false,
+            exhaust_planned: false,
+            drains: 0,
+            limits,
         }
     }
 
@@ -434,12 +467,22 @@ impl<'c> Gen<'c> {
             col: 1,
             bind,
             op,
+            repeat: None,
         });
         line
     }
 
-    /// Appends a statement whose result is bound to a new handle charged `bytes`.
+    /// Appends a statement whose result is bound to a new handle charged `bytes`. Once
+    /// memory is scarce, an allocation is a probe: the call is made, its result may be
+    /// NULL, and the handle is born gone (never used, never freed).
     pub fn bind(&mut self, op: Op, kind: Kind, bytes: u64) -> usize {
+        if kind.allocates() && (self.scarce || !self.fits(bytes)) {
+            // An allocation beyond the budget may succeed and hold the memory it took
+            // for good: from here on any allocation may fail.
+            self.scarce = true;
+            self.emit(None, op);
+            return self.gone(kind);
+        }
         let name = format!("{}{}", kind.prefix(), self.stmts.len());
         self.emit(Some(name.clone()), op);
         self.live_bytes = self.live_bytes.saturating_add(bytes);
@@ -457,6 +500,40 @@ impl<'c> Gen<'c> {
         self.scan.push(i);
         self.link(i, true);
         i
+    }
+
+    /// A handle that refers to nothing usable: the result of a probe.
+    pub fn gone(&mut self, kind: Kind) -> usize {
+        self.handles.push(Handle {
+            name: String::new(),
+            kind,
+            life: Life::Gone,
+            bytes: 0,
+            pins: 0,
+            kmaps: 0,
+            children: 0,
+            pools: 0,
+        });
+        self.handles.len() - 1
+    }
+
+    /// Appends `repeat n OP`: what the calls return is kept and never used; the objects or
+    /// elements it takes from cache or pool `from` keep that busy for good, and the
+    /// mappings of page `from` keep it from being freed.
+    pub fn repeat(&mut self, n: u32, op: Op, from: Option<usize>) -> u32 {
+        let vmap = matches!(op, Op::Vmap { .. });
+        let line = self.emit(None, op);
+        if let Some(s) = self.stmts.last_mut() {
+            s.repeat = Some(n);
+        }
+        if let Some(h) = from.and_then(|c| self.handles.get_mut(c)) {
+            if vmap {
+                h.pins = h.pins.saturating_add(1);
+            } else {
+                h.children = h.children.saturating_add(1);
+            }
+        }
+        line
     }
 
     /// Marks `i` freed (or gone) and returns its bytes to the budget.

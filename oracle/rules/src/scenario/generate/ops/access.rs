@@ -33,8 +33,13 @@ impl Gen<'_> {
     }
 }
 
-/// An in-bounds range of an object of `size` bytes: (offset, length), length at least 1.
+/// An in-bounds range of an object of `size` bytes: (offset, length), length at least 1;
+/// now and then the last bytes, up to the last one.
 pub fn in_bounds(u: &mut Unstructured<'_>, size: u64) -> Result<(u64, u64)> {
+    if size > 0 && chance(u, 12)? {
+        let len = pick(u, 1, size.min(8))?;
+        return Ok((size - len, len));
+    }
     let off = match chance(u, 50)? {
         true => pick(u, 0, size.saturating_sub(1))?,
         false => 0,

@@ -4,7 +4,7 @@ use arbitrary::{Result, Unstructured};
 use kmem_vocab::gfp::__GFP_ZERO;
 
 use super::super::super::ast::Op;
-use super::super::choose::{self, one_of, pick};
+use super::super::choose::{self, chance, one_of, pick};
 use super::super::state::{order_bytes, Gen, Kind, Life, PoolKind};
 use super::{Action, Cand};
 
@@ -69,6 +69,13 @@ impl Gen<'_> {
             }
             2 => {
                 let order = u32::try_from(pick(u, 0, 2)?).unwrap_or(0);
+                if chance(u, 4)? {
+                    // Elements of one order past the largest: NULL unless the pool keeps
+                    // no reserve, and then every mempool_alloc() fails.
+                    let order = kmem_vocab::MAX_PAGE_ORDER + 1;
+                    self.emit(None, Op::MempoolCreatePagePool { min, order });
+                    return Ok(());
+                }
                 let op = Op::MempoolCreatePagePool { min, order };
                 (op, PoolKind::Page { order }, order_bytes(order))
             }

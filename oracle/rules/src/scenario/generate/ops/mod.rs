@@ -4,6 +4,7 @@
 
 mod access;
 mod context;
+mod exhaust;
 mod highmem;
 mod kmalloc;
 mod mempool;
@@ -62,6 +63,10 @@ pub enum Action {
     CloseTop,
     Write,
     Read,
+    /// `repeat` an allocation until memory runs out (at most once per scenario).
+    Exhaust,
+    /// `repeat` a small allocation once memory is scarce.
+    Drain,
 }
 
 /// Converts an in-range offset for an operand.
@@ -304,6 +309,12 @@ impl Gen<'_> {
             add(A::Write, 4);
             add(A::Read, 3);
         }
+        if self.may_exhaust() {
+            add(A::Exhaust, 1);
+        }
+        if self.scarce && self.drains < exhaust::MAX_DRAINS {
+            add(A::Drain, 1);
+        }
         v
     }
 
@@ -328,6 +339,7 @@ impl Gen<'_> {
             A::PoolCreate | A::PoolAlloc | A::PoolFree | A::PoolDestroy => self.act_mempool(u, a),
             A::CtxOpen | A::CloseTop => self.act_context(u, a),
             A::Write | A::Read => self.act_access(u, a),
+            A::Exhaust | A::Drain => self.act_exhaust(u, a),
         }
     }
 }

@@ -2,9 +2,11 @@
 
 use arbitrary::{Result, Unstructured};
 use kmem_vocab::gfp::{__GFP_HIGHMEM, GFP_DMA};
+use kmem_vocab::MAX_PAGE_ORDER;
 
 use super::super::super::ast::Op;
 use super::super::choose::{self, chance, one_of, pick};
+use super::super::extremes;
 use super::super::state::{order_bytes, Gen, Kind, Life};
 use super::{Action, Cand};
 
@@ -16,6 +18,11 @@ impl Gen<'_> {
             Action::AllocPages => {
                 let gfp = choose::gfp_pages(u, atomic, true)?;
                 let order = self.fit_order(u, gfp)?;
+                if order > MAX_PAGE_ORDER {
+                    // One past the largest order: NULL, with the allocation-failure warning.
+                    self.emit(None, Op::AllocPages { gfp, order });
+                    return Ok(());
+                }
                 let high = gfp & __GFP_HIGHMEM != 0 && self.has_highmem;
                 self.bind(
                     Op::AllocPages { gfp, order },
@@ -28,6 +35,10 @@ impl Gen<'_> {
                 let (op, order) = match pick(u, 0, 3)? {
                     0 | 1 => {
                         let order = self.fit_order(u, gfp)?;
+                        if order > MAX_PAGE_ORDER {
+                            self.emit(None, Op::GetFreePages { gfp, order });
+                            return Ok(());
+                        }
                         (Op::GetFreePages { gfp, order }, order)
                     }
                     2 => (Op::GetFreePage { gfp }, 0),
@@ -65,8 +76,12 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// A buddy order that fits the budget (and, for GFP_DMA, the small DMA zone).
+    /// A buddy order that fits the budget (and, for GFP_DMA, the small DMA zone), now and
+    /// then one past MAX_PAGE_ORDER.
     fn fit_order(&self, u: &mut Unstructured<'_>, gfp: u32) -> Result<u32> {
+        if chance(u, 2)? {
+            return Ok(extremes::PAST_MAX_ORDER);
+        }
         let mut order = choose::order(u)?;
         if gfp & GFP_DMA != 0 {
             order = order.min(1);

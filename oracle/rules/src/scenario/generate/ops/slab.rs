@@ -78,7 +78,12 @@ impl Gen<'_> {
             SLAB_ACCOUNT,
             SLAB_RECLAIM_ACCOUNT,
         ];
-        let size = one_of(u, &SIZES)?.unwrap_or(64);
+        let max = u32::try_from(self.limits.kmalloc_max).unwrap_or(u32::MAX);
+        let size = match chance(u, 3)? {
+            // The largest object size, or one past it (NULL).
+            true => max + u32::from(chance(u, 50)?),
+            false => one_of(u, &SIZES)?.unwrap_or(64),
+        };
         let align = one_of(u, &ALIGNS)?.unwrap_or(0);
         let bits = byte(u)? & byte(u)?;
         let flags = FLAGS
@@ -101,6 +106,10 @@ impl Gen<'_> {
             size,
             ctor: ctor.is_some(),
         };
+        if size > max {
+            self.emit(None, op);
+            return Ok(());
+        }
         self.bind(op, kind, 0);
         Ok(())
     }

@@ -5,6 +5,7 @@ use kmem_vocab::PAGE_SIZE;
 
 use super::super::super::ast::{Op, Operand};
 use super::super::choose::{self, chance, one_of, pick};
+use super::super::extremes;
 use super::super::state::{Gen, Kind, Life};
 use super::{offset, page_round, Action, Cand};
 
@@ -13,7 +14,25 @@ impl Gen<'_> {
     pub(super) fn act_vmalloc(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
         match a {
             Action::Vmalloc => {
-                let mut size = choose::vmalloc_size(u)?;
+                let l = self.limits;
+                let mut size = match pick(u, 0, 31)? {
+                    0..=2 => {
+                        let room = self.budget.saturating_sub(self.live_bytes);
+                        extremes::vmalloc_boundary(u, &l, room)?
+                    }
+                    4 => {
+                        // The largest vmalloc on this machine, or one past it: the call alone
+                        // is judged, and it may take all the memory there is.
+                        let size = extremes::vmalloc_extreme(u, &l)?;
+                        let op = Op::Vmalloc { size };
+                        if size <= l.totalram.saturating_mul(PAGE_SIZE) {
+                            self.scarce = true;
+                        }
+                        self.emit(None, op);
+                        return Ok(());
+                    }
+                    _ => choose::vmalloc_size(u)?,
+                };
                 if !self.fits(page_round(size)) {
                     size = PAGE_SIZE;
                 }
@@ -57,7 +76,12 @@ impl Gen<'_> {
                     whole: true,
                     low: false,
                 });
-                let n = pick(u, 1, 4)?;
+                let n = pick(u, 0, 4)?;
+                if n == 0 {
+                    // vmap of no pages: NULL.
+                    self.emit(None, Op::Vmap { pages: vec![] });
+                    return Ok(());
+                }
                 let mut pages = Vec::new();
                 for _ in 0..n {
                     if let Some(p) = one_of(u, &cands)? {
