@@ -154,7 +154,7 @@ impl Model {
             Family::Mempool => self.mempool_op(j, op, env, out),
             _ => {}
         }
-        self.slab_events(j, events);
+        self.slab_events(j, op, events);
         if family == Family::Vmalloc {
             self.vmalloc_op(j, line, op, env, out, events);
         }
