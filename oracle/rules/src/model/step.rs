@@ -151,7 +151,7 @@ impl Model {
         match family {
             Family::Slab => self.slab_op(j, op, env, out),
             Family::Kmalloc => self.kmalloc_op(j, op, env, out),
-            Family::Mempool => self.mempool_op(j, op, env, out),
+            Family::Mempool => self.mempool_op(j, op, env, out, events),
             _ => {}
         }
         self.slab_events(j, op, events);
