@@ -185,6 +185,17 @@ impl VmallocModel {
             }
         }
         check_frees(j, what, &frees, &freed_now);
+        // __vmalloc_area_node() takes its pages one at a time (page order 0: no huge
+        // mappings without VM_ALLOW_HUGE_VMAP), the page arrays' pages too.
+        if let Some(order) = events.iter().find_map(|e| match *e {
+            kmem_vocab::PageEvent::Alloc { order, .. } if order != 0 => Some(order),
+            _ => None,
+        }) {
+            j.fail(
+                F::WrongValue,
+                format!("{what} took an order-{order} block; it takes single pages"),
+            );
+        }
         // Where the area must go (lowest fit), once the deferred frees have run.
         let len = area_len(n);
         let fits = if must_fail {
