@@ -178,3 +178,16 @@ mempool_free a p
         },
     );
 }
+
+#[test]
+fn kmem_cache_shrink_keeping_an_empty_slab_is_caught() {
+    // The second slab emptied below min_partial stays; kmem_cache_shrink() must discard it.
+    let (mut text, last) = slab_scenario(2, &(8..16).collect::<Vec<_>>());
+    text.push_str("kmem_cache_shrink c\n");
+    let shrink = last + 1;
+    caught(&text, shrink, "must be discarded", &|line, _, _, ev| {
+        if line == shrink {
+            ev.retain(|e| !matches!(e, PageEvent::Free { .. }));
+        }
+    });
+}

@@ -2,7 +2,9 @@
 //! through the client (an exact cache): a new slab exactly when the cache has no free
 //! object, of the order the cache's `oo` gives (or its `min` when the page allocator
 //! refused that), and an empty slab discarded exactly when the node already holds at least
-//! `min_partial` partial slabs (mm/slub.c, 6.6: new_slab(), free_to_partial_list()).
+//! `min_partial` partial slabs (mm/slub.c, 6.6: new_slab(), free_to_partial_list()), and
+//! every slab without a live object discarded by kmem_cache_shrink() and
+//! kmem_cache_destroy().
 //!
 //! kmem models SLUB with one CPU and without per-CPU slabs or per-CPU partial lists: every
 //! allocation takes the first partial slab, every free goes straight to its slab, the path
@@ -91,6 +93,9 @@ pub struct SlabTraffic {
     /// Slabs a free left empty: (head pfn, cache name, partial slabs on the node before the
     /// free, min_partial).
     pub emptied: Vec<(u64, String, u32, u32)>,
+    /// Slabs a kmem_cache_shrink() or kmem_cache_destroy() goes over: (head pfn, cache
+    /// name, whether it holds no live object and so must be discarded).
+    pub reaped: Vec<(u64, String, bool)>,
     /// A kmalloc cache was created on first use: its struct kmem_cache may have taken a
     /// slab of the kmem_cache cache, which the oracle does not follow.
     pub created: bool,
@@ -160,6 +165,28 @@ impl SlabModel {
     }
 }
 
+impl SlabModel {
+    /// kmem_cache_shrink() or kmem_cache_destroy() of exact cache `cid`: every slab without
+    /// a live object is on the partial list and is discarded (__kmem_cache_do_shrink(),
+    /// __kmem_cache_shutdown()); a slab with one stays.
+    pub(crate) fn slabs_reaped(&mut self, cid: usize) {
+        let name = self.caches[cid].name.clone();
+        let reaped: Vec<(u64, String, bool)> = self
+            .slabs
+            .iter()
+            .filter(|(_, s)| s.cache == cid)
+            .map(|(&pfn, _)| {
+                let empty = self
+                    .slot_addrs(pfn)
+                    .into_iter()
+                    .all(|slot| matches!(self.state(cid, slot), St::Freed | St::Untouched));
+                (pfn, name.clone(), empty)
+            })
+            .collect();
+        self.traffic.reaped.extend(reaped);
+    }
+}
+
 impl Model {
     /// The slab traffic the statement's page events must show: a new slab's pages taken
     /// exactly when it took one, an emptied slab's pages given back exactly when the rule
@@ -200,6 +227,25 @@ impl Model {
                         match grew {
                             Some(h) => format!("one new slab, at pfn {h:#x}"),
                             None => "none: the cache had a free object".to_string(),
+                        }
+                    ),
+                );
+            }
+        }
+        for (head, name, empty) in t.reaped {
+            let discarded = events
+                .iter()
+                .any(|e| matches!(*e, PageEvent::Free { pfn, .. } if pfn == head));
+            if discarded != empty {
+                j.fail(
+                    F::WrongValue,
+                    format!(
+                        "{}: the slab at pfn {head:#x} of {name} {}",
+                        op.name(),
+                        if empty {
+                            "holds no live object: it must be discarded"
+                        } else {
+                            "holds live objects: it must stay"
                         }
                     ),
                 );

@@ -48,6 +48,8 @@ pub struct CacheM {
     pub alive: bool,
     /// Every object of this cache passes through the client (no mempool behind it).
     pub exact: bool,
+    /// Destroyed with objects remaining: kept, and never shut down by a later destroy.
+    pub leaked: bool,
 }
 
 impl CacheM {
