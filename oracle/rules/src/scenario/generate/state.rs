@@ -7,6 +7,7 @@ use kmem_vocab::{Arch, BootConfig, PAGE_SIZE};
 use super::super::ast::{printed_line, Op, Operand, Stmt};
 use super::super::kind::Family;
 use super::extremes::Limits;
+use super::ops::Summary;
 use super::{GenConfig, Misuse};
 
 /// The lifetime of a handle.
@@ -150,6 +151,15 @@ pub struct Handle {
     pub pools: u32,
 }
 
+/// What [`Gen::link`] counts on a handle.
+#[derive(Clone, Copy)]
+enum Count {
+    Pins,
+    Kmaps,
+    Children,
+    Pools,
+}
+
 /// An open section, closed in LIFO order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ctx {
@@ -177,11 +187,18 @@ pub struct Gen<'c> {
     /// i386 with more than 896 MiB: `__GFP_HIGHMEM` allocations give highmem pages.
     pub has_highmem: bool,
     pub stmts: Vec<Stmt>,
-    pub handles: Vec<Handle>,
+    /// Every handle bound so far. Changed only here (bind, gone, repeat, release), each
+    /// change clearing `fresh`.
+    handles: Vec<Handle>,
     /// The handles a candidate set may hold, in handle order: every view (whose liveness
     /// is its owner's) and every other handle while it is live. Candidate scans walk this
     /// rather than every handle ever bound.
-    scan: Vec<usize>,
+    pub(super) scan: Vec<usize>,
+    /// The candidate sets each handle of `scan` is in (parallel to it) and their summary,
+    /// valid while `fresh` (see `ops::cands`).
+    pub(super) masks: Vec<u32>,
+    pub(super) summary: Summary,
+    pub(super) fresh: bool,
     pub ctx: Vec<Ctx>,
     pub misuse: Vec<(u32, Misuse)>,
     pub live_bytes: u64,
@@ -212,6 +229,9 @@ impl<'c> Gen<'c> {
             stmts: Vec::new(),
             handles: Vec::new(),
             scan: Vec::new(),
+            masks: Vec::new(),
+            summary: Summary::default(),
+            fresh: false,
             ctx: Vec::new(),
             misuse: Vec::new(),
             live_bytes: 0,
@@ -359,11 +379,6 @@ impl<'c> Gen<'c> {
         owner_has_pages && self.addr_size(i).is_some_and(|s| s >= PAGE_SIZE)
     }
 
-    /// Whether the owner `r` has pages mapped by a live kmap or vmap, so it must not be freed.
-    pub fn pinned(&self, r: usize) -> bool {
-        self.get(r).is_some_and(|h| h.pins > 0)
-    }
-
     /// Whether page handle `i`'s owner is mapped by a live `kmap`.
     pub fn kmapped(&self, i: usize) -> bool {
         self.get(self.root(i)).is_some_and(|h| h.kmaps > 0)
@@ -391,44 +406,49 @@ impl<'c> Gen<'c> {
 
     /// Counts live handle `i` in (`up`) or out of the handles it depends on.
     fn link(&mut self, i: usize, up: bool) {
-        #[derive(Clone, Copy)]
-        enum Count {
-            Pins,
-            Kmaps,
-            Children,
-            Pools,
-        }
-        let mut targets: Vec<(usize, Count)> = Vec::new();
         match self.kind(i) {
             Some(&Kind::Kmap { page, how, .. }) => {
-                targets.push((self.root(page), Count::Pins));
+                let r = self.root(page);
+                self.count(r, Count::Pins, up);
                 if how == MapHow::Kmap {
-                    targets.push((self.root(page), Count::Kmaps));
+                    self.count(r, Count::Kmaps, up);
                 }
             }
             Some(Kind::Vmap { pages }) => {
-                targets.extend(pages.iter().map(|&p| (self.root(p), Count::Pins)));
+                for k in 0..pages.len() {
+                    let page = match self.kind(i) {
+                        Some(Kind::Vmap { pages }) => pages.get(k).copied(),
+                        _ => None,
+                    };
+                    if let Some(p) = page {
+                        let r = self.root(p);
+                        self.count(r, Count::Pins, up);
+                    }
+                }
             }
-            Some(&Kind::SlabObj { cache, .. }) => targets.push((cache, Count::Children)),
-            Some(&Kind::PoolElem { pool, .. }) => targets.push((pool, Count::Children)),
+            Some(&Kind::SlabObj { cache, .. }) => self.count(cache, Count::Children, up),
+            Some(&Kind::PoolElem { pool, .. }) => self.count(pool, Count::Children, up),
             Some(&Kind::Pool {
                 kind: PoolKind::Slab { cache, .. },
-            }) => targets.push((cache, Count::Pools)),
+            }) => self.count(cache, Count::Pools, up),
             _ => {}
         }
-        for (t, count) in targets {
-            if let Some(h) = self.handles.get_mut(t) {
-                let n = match count {
-                    Count::Pins => &mut h.pins,
-                    Count::Kmaps => &mut h.kmaps,
-                    Count::Children => &mut h.children,
-                    Count::Pools => &mut h.pools,
-                };
-                *n = match up {
-                    true => n.saturating_add(1),
-                    false => n.saturating_sub(1),
-                };
-            }
+    }
+
+    /// Counts one more (`up`) or one fewer of what depends on handle `t`.
+    fn count(&mut self, t: usize, count: Count, up: bool) {
+        self.fresh = false;
+        if let Some(h) = self.handles.get_mut(t) {
+            let n = match count {
+                Count::Pins => &mut h.pins,
+                Count::Kmaps => &mut h.kmaps,
+                Count::Children => &mut h.children,
+                Count::Pools => &mut h.pools,
+            };
+            *n = match up {
+                true => n.saturating_add(1),
+                false => n.saturating_sub(1),
+            };
         }
     }
 
@@ -440,23 +460,6 @@ impl<'c> Gen<'c> {
             .filter(|&(i, h)| pred(i, h))
             .map(|(i, _)| i)
             .collect()
-    }
-
-    /// The handle indices in [`Gen::scan`] for which `pred` holds, in handle order; a
-    /// predicate that holds only for views or live handles gets what [`Gen::find`] would.
-    pub fn find_scanned(&self, pred: impl Fn(usize, &Handle) -> bool) -> Vec<usize> {
-        self.scan
-            .iter()
-            .filter(|&&i| self.handles.get(i).is_some_and(|h| pred(i, h)))
-            .copied()
-            .collect()
-    }
-
-    /// Whether `pred` holds for a handle in [`Gen::scan`].
-    pub fn any_scanned(&self, pred: impl Fn(usize, &Handle) -> bool) -> bool {
-        self.scan
-            .iter()
-            .any(|&i| self.handles.get(i).is_some_and(|h| pred(i, h)))
     }
 
     /// Appends a statement; returns its line.
@@ -483,8 +486,9 @@ impl<'c> Gen<'c> {
             self.emit(None, op);
             return self.gone(kind);
         }
-        let name = format!("{}{}", kind.prefix(), self.stmts.len());
+        let name = handle_name(kind.prefix(), self.stmts.len());
         self.emit(Some(name.clone()), op);
+        self.fresh = false;
         self.live_bytes = self.live_bytes.saturating_add(bytes);
         self.handles.push(Handle {
             name,
@@ -504,6 +508,7 @@ impl<'c> Gen<'c> {
 
     /// A handle that refers to nothing usable: the result of a probe.
     pub fn gone(&mut self, kind: Kind) -> usize {
+        self.fresh = false;
         self.handles.push(Handle {
             name: String::new(),
             kind,
@@ -526,6 +531,7 @@ impl<'c> Gen<'c> {
         if let Some(s) = self.stmts.last_mut() {
             s.repeat = Some(n);
         }
+        self.fresh = false;
         if let Some(h) = from.and_then(|c| self.handles.get_mut(c)) {
             if vmap {
                 h.pins = h.pins.saturating_add(1);
@@ -538,6 +544,7 @@ impl<'c> Gen<'c> {
 
     /// Marks `i` freed (or gone) and returns its bytes to the budget.
     pub fn release(&mut self, i: usize, life: Life) {
+        self.fresh = false;
         let Some(h) = self.handles.get_mut(i) else {
             return;
         };
@@ -562,4 +569,27 @@ impl<'c> Gen<'c> {
     pub fn record(&mut self, line: u32, m: Misuse) {
         self.misuse.push((line, m));
     }
+}
+
+/// `prefix` then `n` in decimal: the name of a handle bound by statement `n`.
+fn handle_name(prefix: &str, n: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut k = digits.len();
+    let mut n = n;
+    loop {
+        k -= 1;
+        if let Some(d) = digits.get_mut(k) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || k == 0 {
+            break;
+        }
+    }
+    let mut name = String::with_capacity(prefix.len() + digits.len() - k);
+    name.push_str(prefix);
+    for &d in digits.get(k..).unwrap_or_default() {
+        name.push(char::from(d));
+    }
+    name
 }
