@@ -183,6 +183,8 @@ pub const MAX_CTX: usize = 6;
 
 pub struct Gen<'c> {
     pub cfg: &'c GenConfig,
+    /// `cfg.families`, one bit each (see [`family_bit`]).
+    families: u32,
     pub boot: BootConfig,
     /// i386 with more than 896 MiB: `__GFP_HIGHMEM` allocations give highmem pages.
     pub has_highmem: bool,
@@ -224,10 +226,12 @@ impl<'c> Gen<'c> {
         let limits = Limits::new(&boot);
         Gen {
             cfg,
+            families: cfg.families.iter().fold(0, |m, &f| m | family_bit(f)),
             has_highmem: boot.arch == Arch::I386 && boot.mem > 896 << 20,
             boot,
-            stmts: Vec::new(),
-            handles: Vec::new(),
+            // Room for every statement and handle a scenario usually has.
+            stmts: Vec::with_capacity(cfg.max_ops.saturating_add(8).min(256)),
+            handles: Vec::with_capacity(cfg.max_ops.min(256)),
             scan: Vec::new(),
             masks: Vec::new(),
             summary: Summary::default(),
@@ -244,7 +248,7 @@ impl<'c> Gen<'c> {
     }
 
     pub fn on(&self, f: Family) -> bool {
-        self.cfg.families.contains(&f)
+        self.families & family_bit(f) != 0
     }
 
     /// Whether sleeping is forbidden: a lock, interrupts off, an interrupt, softirqs off,
@@ -462,6 +466,11 @@ impl<'c> Gen<'c> {
             .collect()
     }
 
+    /// Whether `pred` holds for any handle.
+    pub fn any(&self, pred: impl Fn(usize, &Handle) -> bool) -> bool {
+        self.handles.iter().enumerate().any(|(i, h)| pred(i, h))
+    }
+
     /// Appends a statement; returns its line.
     pub fn emit(&mut self, bind: Option<String>, op: Op) -> u32 {
         let line = printed_line(self.stmts.len());
@@ -569,6 +578,11 @@ impl<'c> Gen<'c> {
     pub fn record(&mut self, line: u32, m: Misuse) {
         self.misuse.push((line, m));
     }
+}
+
+/// The bit of family `f` in [`Gen::on`]'s set.
+fn family_bit(f: Family) -> u32 {
+    1 << (f as u32)
 }
 
 /// `prefix` then `n` in decimal: the name of a handle bound by statement `n`.

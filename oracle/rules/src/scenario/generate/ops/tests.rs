@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::super::state::Gen;
-use super::super::{boot, GenConfig};
+use super::super::{boot, choose, GenConfig, Misuse};
 use super::Cand;
 
 const SETS: [Cand; 18] = [
@@ -55,6 +55,7 @@ fn kept_sets_and_weights_answer_as_the_handles_do() {
         GenConfig::kmap(),
     ];
     let mut steps = 0;
+    let mut misuse = 0;
     for n in 0..350 {
         let mut cfg = configs[n % configs.len()].clone();
         cfg.exhaust_percent = 20;
@@ -73,6 +74,7 @@ fn kept_sets_and_weights_answer_as_the_handles_do() {
             let has: Vec<bool> = SETS.iter().map(|&c| g.has(c)).collect();
             let summary = g.summary();
             let actions = g.actions();
+            let can: Vec<bool> = Misuse::ALL.iter().map(|&m| g.can(m)).collect();
             // From the handles themselves.
             g.fresh = false;
             for (k, &c) in SETS.iter().enumerate() {
@@ -82,12 +84,27 @@ fn kept_sets_and_weights_answer_as_the_handles_do() {
             }
             assert_eq!(g.summary(), summary);
             assert_eq!(g.actions(), actions);
+            for (k, &m) in Misuse::ALL.iter().enumerate() {
+                assert_eq!(g.can(m), g.can_by_lists(m), "{m:?}");
+                assert_eq!(g.can(m), can[k], "{m:?}");
+            }
             let t = g.weights();
             assert_eq!(t.total, actions.len());
             for (k, &a) in actions.iter().enumerate() {
                 assert_eq!(t.nth(k), Some(a));
             }
             assert_eq!(t.nth(actions.len()), None);
+            if choose::chance(&mut u, 25).unwrap_or(false) {
+                let Ok(Some(m)) = choose::one_of(&mut u, g.applicable().as_slice()) else {
+                    break;
+                };
+                misuse += 1;
+                match g.inject(&mut u, m) {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(_) => break,
+                }
+            }
             let Ok(Some(a)) = g.choose_action(&mut u) else {
                 break;
             };
@@ -97,5 +114,8 @@ fn kept_sets_and_weights_answer_as_the_handles_do() {
             steps += 1;
         }
     }
-    assert!(steps > 5000, "{steps} steps");
+    assert!(
+        steps > 5000 && misuse > 1000,
+        "{steps} steps, {misuse} misuse"
+    );
 }
