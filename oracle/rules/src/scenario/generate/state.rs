@@ -137,7 +137,9 @@ impl Kind {
 
 #[derive(Clone, Debug)]
 pub struct Handle {
-    pub name: String,
+    /// The statement (counting from 0) whose result this is, which names it (`p3`, `a4`:
+    /// [`Gen::name`]); `None` for a result never bound to a name.
+    pub stmt: Option<usize>,
     pub kind: Kind,
     pub life: Life,
     /// Bytes charged to the budget while live.
@@ -201,6 +203,10 @@ pub struct Gen<'c> {
     pub(super) masks: Vec<u32>,
     pub(super) summary: Summary,
     pub(super) fresh: bool,
+    /// The handles whose masks a change may have changed since they were computed; when
+    /// `all_stale`, any may have.
+    pub(super) stale: Vec<usize>,
+    pub(super) all_stale: bool,
     pub ctx: Vec<Ctx>,
     pub misuse: Vec<(u32, Misuse)>,
     pub live_bytes: u64,
@@ -232,10 +238,12 @@ impl<'c> Gen<'c> {
             // Room for every statement and handle a scenario usually has.
             stmts: Vec::with_capacity(cfg.max_ops.saturating_add(8).min(256)),
             handles: Vec::with_capacity(cfg.max_ops.min(256)),
-            scan: Vec::new(),
-            masks: Vec::new(),
+            scan: Vec::with_capacity(cfg.max_ops.min(256)),
+            masks: Vec::with_capacity(cfg.max_ops.min(256)),
             summary: Summary::default(),
             fresh: false,
+            stale: Vec::new(),
+            all_stale: true,
             ctx: Vec::new(),
             misuse: Vec::new(),
             live_bytes: 0,
@@ -272,7 +280,14 @@ impl<'c> Gen<'c> {
     }
 
     pub fn name(&self, i: usize) -> String {
-        self.get(i).map_or_else(String::new, |h| h.name.clone())
+        match self.get(i) {
+            Some(Handle {
+                stmt: Some(n),
+                kind,
+                ..
+            }) => handle_name(kind.prefix(), *n),
+            _ => String::new(),
+        }
     }
 
     /// The operand naming handle `i`, `offset` bytes in.
@@ -408,6 +423,24 @@ impl<'c> Gen<'c> {
         self.get(p).is_some_and(|h| h.children > 0)
     }
 
+    /// Notes that handle `t`'s own state changed: a handle's membership of the candidate
+    /// sets depends on other handles only through their life, which [`Gen::release`]
+    /// changes (and which marks every mask stale), so a handle just bound and the handles
+    /// whose counts changed are all that need computing again.
+    fn touched(&mut self, t: usize) {
+        self.fresh = false;
+        if !self.all_stale {
+            self.stale.push(t);
+        }
+    }
+
+    /// Notes that any handle's membership may have changed.
+    fn touched_all(&mut self) {
+        self.fresh = false;
+        self.all_stale = true;
+        self.stale.clear();
+    }
+
     /// Counts live handle `i` in (`up`) or out of the handles it depends on.
     fn link(&mut self, i: usize, up: bool) {
         match self.kind(i) {
@@ -441,7 +474,7 @@ impl<'c> Gen<'c> {
 
     /// Counts one more (`up`) or one fewer of what depends on handle `t`.
     fn count(&mut self, t: usize, count: Count, up: bool) {
-        self.fresh = false;
+        self.touched(t);
         if let Some(h) = self.handles.get_mut(t) {
             let n = match count {
                 Count::Pins => &mut h.pins,
@@ -495,12 +528,11 @@ impl<'c> Gen<'c> {
             self.emit(None, op);
             return self.gone(kind);
         }
-        let name = handle_name(kind.prefix(), self.stmts.len());
-        self.emit(Some(name.clone()), op);
-        self.fresh = false;
+        let stmt = self.stmts.len();
+        self.emit(Some(handle_name(kind.prefix(), stmt)), op);
         self.live_bytes = self.live_bytes.saturating_add(bytes);
         self.handles.push(Handle {
-            name,
+            stmt: Some(stmt),
             kind,
             life: Life::Live,
             bytes,
@@ -511,15 +543,19 @@ impl<'c> Gen<'c> {
         });
         let i = self.handles.len() - 1;
         self.scan.push(i);
+        if !self.all_stale {
+            self.masks.push(0);
+        }
+        self.touched(i);
         self.link(i, true);
         i
     }
 
     /// A handle that refers to nothing usable: the result of a probe.
     pub fn gone(&mut self, kind: Kind) -> usize {
-        self.fresh = false;
+        self.touched_all();
         self.handles.push(Handle {
-            name: String::new(),
+            stmt: None,
             kind,
             life: Life::Gone,
             bytes: 0,
@@ -540,7 +576,9 @@ impl<'c> Gen<'c> {
         if let Some(s) = self.stmts.last_mut() {
             s.repeat = Some(n);
         }
-        self.fresh = false;
+        if let Some(c) = from {
+            self.touched(c);
+        }
         if let Some(h) = from.and_then(|c| self.handles.get_mut(c)) {
             if vmap {
                 h.pins = h.pins.saturating_add(1);
@@ -553,7 +591,9 @@ impl<'c> Gen<'c> {
 
     /// Marks `i` freed (or gone) and returns its bytes to the budget.
     pub fn release(&mut self, i: usize, life: Life) {
-        self.fresh = false;
+        // What depends on `i` (its views, mappings of its pages, its objects or elements)
+        // may change with it.
+        self.touched_all();
         let Some(h) = self.handles.get_mut(i) else {
             return;
         };

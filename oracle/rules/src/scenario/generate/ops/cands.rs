@@ -185,16 +185,29 @@ impl Gen<'_> {
     }
 
     /// The masks of the handles in [`Gen::scan`] and their summary, computed again if a
-    /// handle changed since they were last computed.
+    /// handle changed since they were last computed: the masks of the handles marked
+    /// stale, or all of them after a release.
     pub fn refresh(&mut self) {
         if self.fresh {
             return;
         }
         let mut masks = std::mem::take(&mut self.masks);
-        masks.clear();
-        masks.extend(self.scan.iter().map(|&i| self.mask(i)));
+        if self.all_stale {
+            masks.clear();
+            masks.extend(self.scan.iter().map(|&i| self.mask(i)));
+        } else {
+            for &t in &self.stale {
+                if let Ok(k) = self.scan.binary_search(&t) {
+                    if let Some(m) = masks.get_mut(k) {
+                        *m = self.mask(t);
+                    }
+                }
+            }
+        }
         self.summary = self.summarize(self.scan.iter().copied().zip(masks.iter().copied()));
         self.masks = masks;
+        self.stale.clear();
+        self.all_stale = false;
         self.fresh = true;
     }
 
