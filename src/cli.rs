@@ -5,7 +5,7 @@
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::out::{Fail, Out, Outcome};
-use crate::{campaign, functions, layout, reduce, replay, show, stress};
+use crate::{campaign, encode, functions, layout, reduce, replay, show, stress};
 
 const AFTER_HELP: &str = "\
 Exit status: 0 when every verdict is pass, 1 when any is fail, 2 on bad input (then one
@@ -45,6 +45,19 @@ scenario text is no fuzzer input: replay it.",
         after_help = "Example:\n  kmemfuzz show fuzz/artifacts/slab/crash-0123abcd"
     )]
     Show(ShowArgs),
+    /// Turn a scenario (.kmem) into the fuzzer input a target decodes to it: show's inverse.
+    #[command(
+        long_about = "Turn a scenario (.kmem) into the raw fuzzer input that the target's generator
+decodes to it, so that a hand-written scenario seeds the target's corpus and mutates like
+any other input. `kmemfuzz show` of the bytes prints the scenario back, with the
+generator's names (k0, p3, cache5...) for the scenario's own: the two are the same up to
+renaming. A scenario the target's generator cannot write (a function the target does not
+call, a boot line or an operand it never draws, a section left open) is refused with the
+line and column of the first statement it cannot write, and why (exit 2).",
+        after_help = "Examples:\n  kmemfuzz encode corpus/regressions/slab-double-free.kmem --target slab -o seed\n  \
+                      kmemfuzz encode my.kmem --target kernel | kmemfuzz show --target kernel -"
+    )]
+    Encode(EncodeArgs),
     /// Boot a machine and print its memory layout, /proc/buddyinfo and /proc/meminfo.
     #[command(after_help = "Example:\n  kmemfuzz layout arch=x86_64 mem=1G")]
     Layout(LayoutArgs),
@@ -134,6 +147,23 @@ pub struct ShowArgs {
     /// The target whose decoder reads the input (default: the folder holding FILE).
     #[arg(long, value_name = "NAME")]
     pub target: Option<Target>,
+}
+
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// A scenario text (`-` reads it from standard input).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+    /// The target whose generator the input is for.
+    #[arg(long, value_name = "NAME")]
+    pub target: Target,
+    /// Write the input to OUT instead of standard output.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<String>,
+    /// Run the generator at most this many times in the search for one statement (the
+    /// whole scenario: ten times that).
+    #[arg(long, value_name = "TRIALS", default_value = "100000", value_parser = number)]
+    pub budget: u64,
 }
 
 #[derive(Args, Debug)]
@@ -274,6 +304,7 @@ fn run(cmd: Command, out: &mut Out) -> Outcome {
     match cmd {
         Command::Replay(a) => replay::command(&a, out),
         Command::Show(a) => show::command(&a, out),
+        Command::Encode(a) => encode::command(&a, out),
         Command::Layout(a) => layout::command(&a, out),
         Command::Stress(a) => stress::command(&a, out),
         Command::Functions(a) => functions::command(&a, out),

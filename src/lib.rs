@@ -5,6 +5,7 @@
 pub mod campaign;
 pub mod caught;
 pub mod cli;
+pub mod encode;
 pub mod engines;
 pub mod functions;
 pub mod input;

@@ -73,6 +73,12 @@ impl Out {
         Ok(())
     }
 
+    /// Raw bytes (a fuzzer input).
+    pub fn bytes(&mut self, b: &[u8]) -> Result<(), Fail> {
+        self.w.write_all(b)?;
+        Ok(())
+    }
+
     pub fn line(&mut self, s: &str) -> Result<(), Fail> {
         self.put(s)?;
         self.put("\n")

@@ -150,6 +150,71 @@ snap!(
         "corpus/regressions/slub-double-free.kmem"
     ]
 );
+snap!(help_encode, ["encode", "--help"]);
+snap!(
+    error_encode_family,
+    [
+        "encode",
+        "--target",
+        "buddy",
+        "corpus/regressions/kasan-kmalloc-uaf2.kmem"
+    ]
+);
+snap!(
+    error_encode_operand,
+    ["encode", "--target", "kmalloc", "-"],
+    "boot arch=i386 mem=128M\nbuf = kmalloc 100 GFP_KERNEL\nwrite buf+200 1 0x00\n"
+);
+snap!(error_encode_no_target, ["encode", "x.kmem"]);
+
+/// A hand-written scenario encoded for a target, then shown: the same statements under the
+/// generator's names.
+#[test]
+fn encode_then_show() {
+    let scenario = "boot arch=i386 mem=128M slub_debug=FZP\nbuf = kmalloc 100 GFP_KERNEL\n\
+                    write buf+4 8 0xaa\nspin_lock\nsmall = kmalloc 16 GFP_ATOMIC\n\
+                    spin_unlock\nkfree buf\n";
+    let mut enc = kmemfuzz()
+        .args(["encode", "--target", "kmalloc", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kmemfuzz");
+    enc.stdin
+        .take()
+        .expect("stdin")
+        .write_all(scenario.as_bytes())
+        .expect("write");
+    let bytes = enc.wait_with_output().expect("encode output");
+    assert!(
+        bytes.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bytes.stderr)
+    );
+    let mut show = kmemfuzz()
+        .args(["show", "--target", "kmalloc", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run kmemfuzz");
+    show.stdin
+        .take()
+        .expect("stdin")
+        .write_all(&bytes.stdout)
+        .expect("write");
+    let shown = show.wait_with_output().expect("show output");
+    insta::assert_snapshot!(
+        "encode_then_show",
+        format!(
+            "$ kmemfuzz encode --target kmalloc - <<EOF\n{scenario}EOF\n{} bytes\n\
+             $ kmemfuzz show --target kmalloc -\n{}",
+            bytes.stdout.len(),
+            String::from_utf8_lossy(&shown.stdout)
+        )
+    );
+}
+
 snap!(show_by_folder, ["show", "tests/fixtures/slab/input-1"]);
 snap!(
     show_by_option,

@@ -6,6 +6,7 @@
 //! operands and the printer's writing of them come.
 
 mod ast;
+pub mod encode;
 mod generate;
 mod kind;
 /// The lexical layer, public for the engine scenario's `engine` line (`kmem_oracle::engine`).

@@ -1,6 +1,7 @@
 //! The boot line of a generated scenario.
 
-use arbitrary::{Result, Unstructured};
+use super::choose::Draw;
+use arbitrary::Result;
 use kmem_vocab::config::KmallocMax;
 use kmem_vocab::{Arch, BootConfig, SlubDebug};
 
@@ -39,7 +40,7 @@ const MEM_X86_64: [u64; 11] = [
 
 /// A boot configuration: `cfg.boot` when set, else i386 mostly, a memory size from the list,
 /// and (when `cfg.debug_options`) random debug options.
-pub fn boot(u: &mut Unstructured<'_>, cfg: &GenConfig) -> Result<BootConfig> {
+pub fn boot(u: &mut impl Draw, cfg: &GenConfig) -> Result<BootConfig> {
     if let Some(b) = &cfg.boot {
         return Ok(b.clone());
     }

@@ -33,22 +33,43 @@ impl<T: Copy, const N: usize> Few<T, N> {
     }
 }
 
-/// A number in `lo..=hi` (`lo` when the range is empty).
-pub fn pick(u: &mut Unstructured<'_>, lo: u64, hi: u64) -> Result<u64> {
+/// Where the generator's choices come from. Every choice is one draw of a number in a range;
+/// the fuzzer's bytes ([`Unstructured`]) are the source the targets use, and the encoder
+/// (`scenario::encode`) steers the generator with a source of its own that writes down the
+/// draws it answers.
+pub trait Draw {
+    /// A number in `lo..=hi`, `lo < hi`.
+    fn draw(&mut self, lo: u64, hi: u64) -> Result<u64>;
+    /// Whether the source is used up: the generator then makes no more statements.
+    fn is_empty(&self) -> bool;
+}
+
+impl Draw for Unstructured<'_> {
+    fn draw(&mut self, lo: u64, hi: u64) -> Result<u64> {
+        self.int_in_range(lo..=hi)
+    }
+
+    fn is_empty(&self) -> bool {
+        Unstructured::is_empty(self)
+    }
+}
+
+/// A number in `lo..=hi` (`lo` when the range is empty, without drawing).
+pub fn pick(u: &mut impl Draw, lo: u64, hi: u64) -> Result<u64> {
     if hi <= lo {
         return Ok(lo);
     }
-    u.int_in_range(lo..=hi)
+    u.draw(lo, hi)
 }
 
 /// An index below `len` (0 when `len` is 0).
-pub fn index(u: &mut Unstructured<'_>, len: usize) -> Result<usize> {
+pub fn index(u: &mut impl Draw, len: usize) -> Result<usize> {
     let hi = u64::try_from(len.saturating_sub(1)).unwrap_or(u64::MAX);
     Ok(usize::try_from(pick(u, 0, hi)?).unwrap_or(0))
 }
 
 /// One of `xs`, or `None` when it is empty.
-pub fn one_of<T: Copy>(u: &mut Unstructured<'_>, xs: &[T]) -> Result<Option<T>> {
+pub fn one_of<T: Copy>(u: &mut impl Draw, xs: &[T]) -> Result<Option<T>> {
     if xs.is_empty() {
         return Ok(None);
     }
@@ -57,17 +78,17 @@ pub fn one_of<T: Copy>(u: &mut Unstructured<'_>, xs: &[T]) -> Result<Option<T>> 
 }
 
 /// True with probability `percent`/100; false when the bytes have run out.
-pub fn chance(u: &mut Unstructured<'_>, percent: u8) -> Result<bool> {
+pub fn chance(u: &mut impl Draw, percent: u8) -> Result<bool> {
     let p = u64::from(percent.min(100));
     Ok(pick(u, 0, 99)? >= 100 - p)
 }
 
-pub fn byte(u: &mut Unstructured<'_>) -> Result<u8> {
+pub fn byte(u: &mut impl Draw) -> Result<u8> {
     Ok(u8::try_from(pick(u, 0, 255)?).unwrap_or(0))
 }
 
 /// A buddy order: mostly 0-3, occasionally up to MAX_PAGE_ORDER.
-pub fn order(u: &mut Unstructured<'_>) -> Result<u32> {
+pub fn order(u: &mut impl Draw) -> Result<u32> {
     let r = pick(u, 0, 63)?;
     let o = match r {
         0..=31 => 0,
@@ -81,7 +102,7 @@ pub fn order(u: &mut Unstructured<'_>) -> Result<u32> {
 }
 
 /// A kmalloc size: mostly small, sometimes a class boundary, occasionally large.
-pub fn kmalloc_size(u: &mut Unstructured<'_>) -> Result<u64> {
+pub fn kmalloc_size(u: &mut impl Draw) -> Result<u64> {
     const CLASSES: [u64; 15] = [
         8, 16, 32, 64, 65, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192, 8193,
     ];
@@ -95,7 +116,7 @@ pub fn kmalloc_size(u: &mut Unstructured<'_>) -> Result<u64> {
 }
 
 /// A vmalloc size: mostly a page or a few, sometimes odd, occasionally large.
-pub fn vmalloc_size(u: &mut Unstructured<'_>) -> Result<u64> {
+pub fn vmalloc_size(u: &mut impl Draw) -> Result<u64> {
     Ok(match pick(u, 0, 63)? {
         0..=31 => pick(u, 1, 4)? * 4096,
         32..=51 => pick(u, 1, 16384)?,
@@ -106,7 +127,7 @@ pub fn vmalloc_size(u: &mut Unstructured<'_>) -> Result<u64> {
 
 /// An alignment for __vmalloc_node: what fits (`Ok((align, true))`: a power of two up to
 /// 4 MiB) or, now and then, one that is not a power of two or is too large to be sure of.
-pub fn vmalloc_align(u: &mut Unstructured<'_>) -> Result<(u64, bool)> {
+pub fn vmalloc_align(u: &mut impl Draw) -> Result<(u64, bool)> {
     Ok(match pick(u, 0, 31)? {
         0..=11 => (1 << pick(u, 0, 12)?, true),
         12..=28 => (1 << pick(u, 13, 22)?, true),
@@ -117,7 +138,7 @@ pub fn vmalloc_align(u: &mut Unstructured<'_>) -> Result<(u64, bool)> {
 
 /// A mask __vmalloc_node supports: GFP_KERNEL, GFP_NOFS or GFP_NOIO, with __GFP_ZERO,
 /// __GFP_NOWARN or the 32-bit zone (vmalloc_32's GFP_DMA32) now and then.
-pub fn gfp_vmalloc(u: &mut Unstructured<'_>) -> Result<Gfp> {
+pub fn gfp_vmalloc(u: &mut impl Draw) -> Result<Gfp> {
     let mut g = one_of(u, &[GFP_KERNEL, GFP_KERNEL, GFP_NOFS, GFP_NOIO])?.unwrap_or(GFP_KERNEL);
     if chance(u, 50)? {
         g |= __GFP_ZERO;
@@ -133,7 +154,7 @@ pub fn gfp_vmalloc(u: &mut Unstructured<'_>) -> Result<Gfp> {
 
 /// A GFP mask for the slab, kmalloc and mempool: no zone modifiers unless `dma` allows
 /// GFP_DMA; never sleeping when `atomic`.
-pub fn gfp_object(u: &mut Unstructured<'_>, atomic: bool, dma: bool) -> Result<Gfp> {
+pub fn gfp_object(u: &mut impl Draw, atomic: bool, dma: bool) -> Result<Gfp> {
     const SLEEPING: [Gfp; 9] = [
         GFP_KERNEL,
         GFP_KERNEL | __GFP_ZERO,
@@ -160,7 +181,7 @@ pub fn gfp_object(u: &mut Unstructured<'_>, atomic: bool, dma: bool) -> Result<G
 }
 
 /// A GFP mask for the page allocator, which may also ask for highmem (when `highmem`) or DMA.
-pub fn gfp_pages(u: &mut Unstructured<'_>, atomic: bool, highmem: bool) -> Result<Gfp> {
+pub fn gfp_pages(u: &mut impl Draw, atomic: bool, highmem: bool) -> Result<Gfp> {
     let zone = pick(u, 0, 15)?;
     let mut g = gfp_object(u, atomic, false)?;
     match zone {
@@ -174,7 +195,7 @@ pub fn gfp_pages(u: &mut Unstructured<'_>, atomic: bool, highmem: bool) -> Resul
 }
 
 /// A mask that may sleep, for the sleeping-in-atomic misuse.
-pub fn gfp_sleeping(u: &mut Unstructured<'_>) -> Result<Gfp> {
+pub fn gfp_sleeping(u: &mut impl Draw) -> Result<Gfp> {
     Ok(one_of(
         u,
         &[GFP_KERNEL, GFP_KERNEL | __GFP_ZERO, GFP_NOFS, GFP_NOIO],

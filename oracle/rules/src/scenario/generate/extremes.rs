@@ -3,7 +3,8 @@
 //! serves on the machine being generated for, and the first one past it (whose correct answer
 //! is NULL). Uniform draws almost never land on these.
 
-use arbitrary::{Result, Unstructured};
+use super::choose::Draw;
+use arbitrary::Result;
 use kmem_vocab::config::KmallocMax;
 use kmem_vocab::{Arch, BootConfig, MAX_PAGE_ORDER, PAGE_SIZE};
 
@@ -49,7 +50,7 @@ impl Limits {
 
 /// A size at or next to a kmalloc class boundary or a power of two up to `max`, now and then
 /// `max` itself or one byte past it.
-pub fn kmalloc_boundary(u: &mut Unstructured<'_>, max: u64) -> Result<u64> {
+pub fn kmalloc_boundary(u: &mut impl Draw, max: u64) -> Result<u64> {
     let b = match pick(u, 0, 15)? {
         0..=10 => one_of(u, &KMALLOC_CLASSES)?.unwrap_or(8),
         11..=14 => {
@@ -73,7 +74,7 @@ pub const PAST_MAX_ORDER: u32 = MAX_PAGE_ORDER + 1;
 /// whose page array no longer fits in a page (so it is vmalloc'ed too) with their
 /// neighbours; only sizes of at most `room` bytes (and [`VMALLOC_PAGES_BUDGET`]). The
 /// second level of page arrays, from 1 GiB on x86_64, is [`vmalloc_extreme`]'s.
-pub fn vmalloc_boundary(u: &mut Unstructured<'_>, l: &Limits, room: u64) -> Result<u64> {
+pub fn vmalloc_boundary(u: &mut impl Draw, l: &Limits, room: u64) -> Result<u64> {
     let per_page = PAGE_SIZE / l.ptr;
     let pages: u64 = match pick(u, 0, 3)? {
         0 | 1 => pick(u, 1, 8)?,
@@ -104,7 +105,7 @@ pub const VMALLOC_PAGES_BUDGET: u64 = 32 << 20;
 /// Past the memory means a whole page more than totalram_pages(): __vmalloc_node_range()
 /// compares `size >> PAGE_SHIFT`, so a byte more than the memory still tries (and takes
 /// everything before it fails).
-pub fn vmalloc_extreme(u: &mut Unstructured<'_>, l: &Limits) -> Result<u64> {
+pub fn vmalloc_extreme(u: &mut impl Draw, l: &Limits) -> Result<u64> {
     let space = l.vmalloc_space.saturating_sub(PAGE_SIZE);
     let ram = l.totalram.saturating_mul(PAGE_SIZE);
     let largest = space.min(ram);

@@ -1,6 +1,7 @@
 //! Misuse, injected on purpose: each kind, when the scenario so far allows it.
 
-use arbitrary::{Result, Unstructured};
+use super::choose::Draw;
+use arbitrary::Result;
 use kmem_vocab::gfp::{__GFP_ZERO, GFP_KERNEL};
 use kmem_vocab::{Arch, MAX_PAGE_ORDER, PAGE_SIZE};
 
@@ -239,7 +240,7 @@ impl Gen<'_> {
     }
 
     /// Injects misuse `m`; false when there was nothing to inject it with.
-    pub fn inject(&mut self, u: &mut Unstructured<'_>, m: Misuse) -> Result<bool> {
+    pub fn inject(&mut self, u: &mut impl Draw, m: Misuse) -> Result<bool> {
         let line = match m {
             Misuse::DoubleFree => self.double_free(u)?,
             Misuse::WrongOrder => self.wrong_order(u)?,
@@ -280,7 +281,7 @@ impl Gen<'_> {
         })
     }
 
-    fn double_free(&mut self, u: &mut Unstructured<'_>) -> Result<Option<u32>> {
+    fn double_free(&mut self, u: &mut impl Draw) -> Result<Option<u32>> {
         let Some(i) = one_of(u, &self.double_free_cands())? else {
             return Ok(None);
         };
@@ -292,7 +293,7 @@ impl Gen<'_> {
         Ok(Some(line))
     }
 
-    fn wrong_order(&mut self, u: &mut Unstructured<'_>) -> Result<Option<u32>> {
+    fn wrong_order(&mut self, u: &mut impl Draw) -> Result<Option<u32>> {
         let Some(i) = one_of(u, &self.wrong_order_cands())? else {
             return Ok(None);
         };
@@ -320,7 +321,7 @@ impl Gen<'_> {
         Ok(Some(line))
     }
 
-    fn use_after_free(&mut self, u: &mut Unstructured<'_>) -> Result<Option<u32>> {
+    fn use_after_free(&mut self, u: &mut impl Draw) -> Result<Option<u32>> {
         let Some(i) = one_of(u, &self.use_after_free_cands())? else {
             return Ok(None);
         };
@@ -330,7 +331,7 @@ impl Gen<'_> {
     }
 
     /// A write (mostly) or a read of `len` bytes at handle `i` plus `off`.
-    fn access(&mut self, u: &mut Unstructured<'_>, i: usize, off: i64, len: u64) -> Result<u32> {
+    fn access(&mut self, u: &mut impl Draw, i: usize, off: i64, len: u64) -> Result<u32> {
         let addr = self.at(i, off);
         let op = match chance(u, 25)? {
             true => Op::Read { addr, len },
@@ -343,7 +344,7 @@ impl Gen<'_> {
         Ok(self.emit(None, op))
     }
 
-    fn wild_free(&mut self, u: &mut Unstructured<'_>) -> Result<Option<u32>> {
+    fn wild_free(&mut self, u: &mut impl Draw) -> Result<Option<u32>> {
         const WILD_32: [u64; 6] = [
             0x1000,
             0x0804_8000,
@@ -379,7 +380,7 @@ impl Gen<'_> {
         Ok(Some(self.emit(None, op)))
     }
 
-    fn interior_free(&mut self, u: &mut Unstructured<'_>) -> Result<Option<u32>> {
+    fn interior_free(&mut self, u: &mut impl Draw) -> Result<Option<u32>> {
         let Some(i) = one_of(u, &self.interior_cands())? else {
             return Ok(None);
         };
@@ -396,7 +397,7 @@ impl Gen<'_> {
         Ok(Some(line))
     }
 
-    fn out_of_bounds(&mut self, u: &mut Unstructured<'_>) -> Result<Option<u32>> {
+    fn out_of_bounds(&mut self, u: &mut impl Draw) -> Result<Option<u32>> {
         let Some(i) = one_of(u, &self.out_of_bounds_cands())? else {
             return Ok(None);
         };
@@ -423,7 +424,7 @@ impl Gen<'_> {
         Ok(Some(self.access(u, i, off, len)?))
     }
 
-    fn sleep_in_atomic(&mut self, u: &mut Unstructured<'_>) -> Result<Option<u32>> {
+    fn sleep_in_atomic(&mut self, u: &mut impl Draw) -> Result<Option<u32>> {
         let sleepers = self.sleepers();
         if sleepers.is_empty() {
             return Ok(None);
@@ -478,7 +479,7 @@ impl Gen<'_> {
         Ok(Some(printed_line(self.stmts.len().saturating_sub(1))))
     }
 
-    fn wrong_translation(&mut self, u: &mut Unstructured<'_>) -> Result<Option<u32>> {
+    fn wrong_translation(&mut self, u: &mut impl Draw) -> Result<Option<u32>> {
         let addr = match one_of(u, &self.wrong_translation_cands())? {
             Some(i) => {
                 let size = self.addr_size(i).unwrap_or(0);
@@ -494,7 +495,7 @@ impl Gen<'_> {
         Ok(Some(self.emit(None, op)))
     }
 
-    fn wrong_cache(&mut self, u: &mut Unstructured<'_>) -> Result<Option<u32>> {
+    fn wrong_cache(&mut self, u: &mut impl Draw) -> Result<Option<u32>> {
         let Some((o, c)) = one_of(u, &self.wrong_cache_cands())? else {
             return Ok(None);
         };
@@ -507,7 +508,7 @@ impl Gen<'_> {
         Ok(Some(line))
     }
 
-    fn destroy_with_live(&mut self, u: &mut Unstructured<'_>) -> Result<Option<u32>> {
+    fn destroy_with_live(&mut self, u: &mut impl Draw) -> Result<Option<u32>> {
         let Some(x) = one_of(u, &self.destroy_with_live_cands())? else {
             return Ok(None);
         };
@@ -536,7 +537,7 @@ impl Gen<'_> {
         Ok(Some(line))
     }
 
-    fn kmap_unbalanced(&mut self, u: &mut Unstructured<'_>) -> Result<Option<u32>> {
+    fn kmap_unbalanced(&mut self, u: &mut impl Draw) -> Result<Option<u32>> {
         let buried = self.buried_maps();
         let unmapped = self.unmapped_pages();
         let room = self.ctx.len().saturating_add(2) <= MAX_CTX;
@@ -598,7 +599,7 @@ impl Gen<'_> {
         Some(line)
     }
 
-    fn context_imbalance(&mut self, u: &mut Unstructured<'_>) -> Result<Option<u32>> {
+    fn context_imbalance(&mut self, u: &mut impl Draw) -> Result<Option<u32>> {
         let closes = [
             Op::SpinUnlock,
             Op::PreemptEnable,

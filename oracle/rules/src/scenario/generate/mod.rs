@@ -22,6 +22,7 @@ mod input;
 mod misuse;
 mod ops;
 mod state;
+mod steps;
 
 use std::fmt;
 
@@ -31,10 +32,12 @@ use super::ast::Scenario;
 use super::kind::Family;
 use state::Gen;
 
+pub use choose::Draw;
 pub use input::{
     BuddyInput, KernelInput, KmallocInput, KmapInput, MempoolInput, SlabInput, VmallocInput,
 };
 pub use misuse::Misuse;
+pub use steps::Steps;
 
 /// What to generate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,40 +155,65 @@ impl fmt::Display for Generated {
 /// Generates a scenario from the fuzzer's bytes. Running out of bytes ends the scenario early
 /// (what was built so far is returned), so in practice this never fails.
 pub fn generate(u: &mut Unstructured<'_>, cfg: &GenConfig) -> arbitrary::Result<Generated> {
+    let mut g = begin(u, cfg)?;
+    // An error only means the bytes ran out: keep what was built.
+    let _ = run(&mut g, u);
+    Ok(finish(g))
+}
+
+/// The boot line and whether memory will run out: the draws before the first statement.
+fn begin<'c>(u: &mut impl Draw, cfg: &'c GenConfig) -> arbitrary::Result<Gen<'c>> {
     let boot = boot::boot(u, cfg).unwrap_or_default();
     let mut g = Gen::new(cfg, boot);
     g.exhaust_planned = cfg.exhaust_percent > 0 && choose::chance(u, cfg.exhaust_percent)?;
-    // An error only means the bytes ran out: keep what was built.
-    let _ = run(&mut g, u);
+    Ok(g)
+}
+
+/// Closes the sections still open and hands the scenario over.
+fn finish(mut g: Gen<'_>) -> Generated {
     while g.close_top().is_some() {}
     let (misuse_lines, misuse) = g.misuse.iter().copied().unzip();
-    Ok(Generated {
+    Generated {
         scenario: Scenario {
             boot: g.boot,
             stmts: g.stmts,
         },
         misuse,
         misuse_lines,
-    })
+    }
 }
 
-fn run(g: &mut Gen<'_>, u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
-    while g.stmts.len().saturating_add(g.ctx.len()) < g.cfg.max_ops && !u.is_empty() {
-        let room = g.stmts.len().saturating_add(g.ctx.len()).saturating_add(3) <= g.cfg.max_ops;
-        if room && g.cfg.misuse_percent > 0 && choose::chance(u, g.cfg.misuse_percent)? {
-            g.refresh();
-            if let Some(m) = choose::one_of(u, g.applicable().as_slice())? {
-                if g.inject(u, m)? {
-                    continue;
-                }
-            }
-        }
-        let Some(a) = g.choose_action(u)? else {
+fn run(g: &mut Gen<'_>, u: &mut impl Draw) -> arbitrary::Result<()> {
+    while room(g) && !u.is_empty() {
+        if !turn(g, u)? {
             break;
-        };
-        g.act(u, a)?;
+        }
     }
     Ok(())
+}
+
+/// Whether the scenario has room for another statement.
+fn room(g: &Gen<'_>) -> bool {
+    g.stmts.len().saturating_add(g.ctx.len()) < g.cfg.max_ops
+}
+
+/// One turn of the generator: a misuse now and then, else a well-behaved operation. False
+/// when no operation is possible (the scenario ends).
+fn turn(g: &mut Gen<'_>, u: &mut impl Draw) -> arbitrary::Result<bool> {
+    let room = g.stmts.len().saturating_add(g.ctx.len()).saturating_add(3) <= g.cfg.max_ops;
+    if room && g.cfg.misuse_percent > 0 && choose::chance(u, g.cfg.misuse_percent)? {
+        g.refresh();
+        if let Some(m) = choose::one_of(u, g.applicable().as_slice())? {
+            if g.inject(u, m)? {
+                return Ok(true);
+            }
+        }
+    }
+    let Some(a) = g.choose_action(u)? else {
+        return Ok(false);
+    };
+    g.act(u, a)?;
+    Ok(true)
 }
 
 /// The scenario these bytes decode to.

@@ -183,6 +183,7 @@ pub fn order_bytes(order: u32) -> u64 {
 /// The most sections open at once.
 pub const MAX_CTX: usize = 6;
 
+#[derive(Clone)]
 pub struct Gen<'c> {
     pub cfg: &'c GenConfig,
     /// `cfg.families`, one bit each (see [`family_bit`]).

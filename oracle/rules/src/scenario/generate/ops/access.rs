@@ -1,6 +1,7 @@
 //! The client touching memory: in-bounds writes and reads of what it holds.
 
-use arbitrary::{Result, Unstructured};
+use super::super::choose::Draw;
+use arbitrary::Result;
 
 use super::super::super::ast::Op;
 use super::super::choose::{byte, chance, pick};
@@ -9,7 +10,7 @@ use super::{offset, Action, Cand};
 
 impl Gen<'_> {
     /// Performs one of this family's well-behaved operations.
-    pub(super) fn act_access(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
+    pub(super) fn act_access(&mut self, u: &mut impl Draw, a: Action) -> Result<()> {
         match a {
             Action::Write | Action::Read => {
                 if let Some(i) = self.pick(u, Cand::Access)? {
@@ -35,7 +36,7 @@ impl Gen<'_> {
 
 /// An in-bounds range of an object of `size` bytes: (offset, length), length at least 1;
 /// now and then the last bytes, up to the last one.
-pub fn in_bounds(u: &mut Unstructured<'_>, size: u64) -> Result<(u64, u64)> {
+pub fn in_bounds(u: &mut impl Draw, size: u64) -> Result<(u64, u64)> {
     if size > 0 && chance(u, 12)? {
         let len = pick(u, 1, size.min(8))?;
         return Ok((size - len, len));

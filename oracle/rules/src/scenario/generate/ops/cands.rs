@@ -7,7 +7,8 @@
 //! until a handle changes; while they are stale every question is answered from the handles
 //! themselves, with the same answers.
 
-use arbitrary::{Result, Unstructured};
+use super::super::choose::Draw;
+use arbitrary::Result;
 
 use super::super::choose;
 use super::super::state::{Gen, Handle, Kind, Life, MapHow};
@@ -246,7 +247,7 @@ impl Gen<'_> {
     /// list of them (so the same bytes choose the same handle), or `None` when there is none.
     pub fn pick_where(
         &self,
-        u: &mut Unstructured<'_>,
+        u: &mut impl Draw,
         c: Cand,
         keep: impl Fn(usize) -> bool,
     ) -> Result<Option<usize>> {
@@ -259,7 +260,7 @@ impl Gen<'_> {
     }
 
     /// One handle of `c`, drawn as [`choose::one_of`] draws from [`Gen::cands`].
-    pub fn pick(&self, u: &mut Unstructured<'_>, c: Cand) -> Result<Option<usize>> {
+    pub fn pick(&self, u: &mut impl Draw, c: Cand) -> Result<Option<usize>> {
         self.pick_where(u, c, |_| true)
     }
 }

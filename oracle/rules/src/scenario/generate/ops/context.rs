@@ -1,6 +1,7 @@
 //! Sections: locks, interrupts, softirqs, preemption, opened and closed in LIFO order.
 
-use arbitrary::{Result, Unstructured};
+use super::super::choose::Draw;
+use arbitrary::Result;
 
 use super::super::super::ast::Op;
 use super::super::choose::{one_of, Few};
@@ -9,7 +10,7 @@ use super::Action;
 
 impl Gen<'_> {
     /// Performs one of this family's well-behaved operations.
-    pub(super) fn act_context(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
+    pub(super) fn act_context(&mut self, u: &mut impl Draw, a: Action) -> Result<()> {
         match a {
             Action::CtxOpen => {
                 if let Some(c) = one_of(u, self.openable().as_slice())? {

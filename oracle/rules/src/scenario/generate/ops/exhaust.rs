@@ -8,7 +8,8 @@
 //! The counts keep a run short: the first repeat takes blocks large enough that the machine
 //! holds at most a few thousand, the second takes what the watermarks leave in smaller ones.
 
-use arbitrary::{Result, Unstructured};
+use super::super::choose::Draw;
+use arbitrary::Result;
 use kmem_vocab::gfp::*;
 use kmem_vocab::{Arch, MAX_PAGE_ORDER, PAGE_SIZE};
 
@@ -59,7 +60,7 @@ impl Gen<'_> {
             && (self.on(Family::Pages) || self.on(Family::Kmalloc) || self.on(Family::Vmalloc))
     }
 
-    pub(super) fn act_exhaust(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
+    pub(super) fn act_exhaust(&mut self, u: &mut impl Draw, a: Action) -> Result<()> {
         match a {
             Action::Exhaust => self.exhaust(u),
             Action::Drain => self.drain(u),
@@ -69,7 +70,7 @@ impl Gen<'_> {
 
     /// A mask that selects a zone (and with it the zonelist below it), never sleeping in an
     /// atomic section.
-    fn zone_gfp(&self, u: &mut Unstructured<'_>) -> Result<Gfp> {
+    fn zone_gfp(&self, u: &mut impl Draw) -> Result<Gfp> {
         let x86_64 = self.boot.arch == Arch::X86_64;
         let set: Vec<Gfp> = if self.atomic() {
             vec![
@@ -97,7 +98,7 @@ impl Gen<'_> {
         Ok(one_of(u, &set)?.unwrap_or(GFP_ATOMIC))
     }
 
-    fn exhaust(&mut self, u: &mut Unstructured<'_>) -> Result<()> {
+    fn exhaust(&mut self, u: &mut impl Draw) -> Result<()> {
         let atomic = self.atomic();
         let l = self.limits;
         let mut ways = vec![];
@@ -197,7 +198,7 @@ impl Gen<'_> {
 
     /// After an exhaustion: what is left of a cache's slabs, a pool's reserve, or the last
     /// small blocks, a few hundred calls at most.
-    fn drain(&mut self, u: &mut Unstructured<'_>) -> Result<()> {
+    fn drain(&mut self, u: &mut impl Draw) -> Result<()> {
         let atomic = self.atomic();
         let caches = self.cands(Cand::Caches);
         let pools = self.cands(Cand::Pools);

@@ -1,6 +1,7 @@
 //! Highmem mappings: kmap, kunmap, kmap_atomic, kmap_local_page.
 
-use arbitrary::{Result, Unstructured};
+use super::super::choose::Draw;
+use arbitrary::Result;
 
 use super::super::super::ast::Op;
 use super::super::state::{Ctx, Gen, Kind, Life, MapHow};
@@ -8,7 +9,7 @@ use super::{Action, Cand, WHOLE_PAGES};
 
 impl Gen<'_> {
     /// Performs one of this family's well-behaved operations.
-    pub(super) fn act_highmem(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
+    pub(super) fn act_highmem(&mut self, u: &mut impl Draw, a: Action) -> Result<()> {
         match a {
             Action::Kmap => {
                 if let Some(p) = self.pick_where(u, WHOLE_PAGES, |p| !self.kmapped(p))? {

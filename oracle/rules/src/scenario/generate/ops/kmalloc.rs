@@ -1,6 +1,7 @@
 //! kmalloc, kzalloc, krealloc, ksize and kfree.
 
-use arbitrary::{Result, Unstructured};
+use super::super::choose::Draw;
+use arbitrary::Result;
 
 use super::super::super::ast::{Op, Operand};
 use super::super::choose::{self, chance, pick};
@@ -10,7 +11,7 @@ use super::{Action, Cand};
 
 impl Gen<'_> {
     /// Performs one of this family's well-behaved operations.
-    pub(super) fn act_kmalloc(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
+    pub(super) fn act_kmalloc(&mut self, u: &mut impl Draw, a: Action) -> Result<()> {
         let atomic = self.atomic();
         match a {
             Action::Kmalloc => {
@@ -87,7 +88,7 @@ impl Gen<'_> {
 
     /// A kmalloc size that fits the budget: 0 now and then, often a size class boundary or
     /// a power of two and its neighbours, up to KMALLOC_MAX_SIZE and one byte past it.
-    fn fit_kmalloc_size(&self, u: &mut Unstructured<'_>) -> Result<u64> {
+    fn fit_kmalloc_size(&self, u: &mut impl Draw) -> Result<u64> {
         if chance(u, 2)? {
             return Ok(0);
         }

@@ -1,6 +1,7 @@
 //! Mempools over kmalloc, slab caches and pages.
 
-use arbitrary::{Result, Unstructured};
+use super::super::choose::Draw;
+use arbitrary::Result;
 use kmem_vocab::gfp::__GFP_ZERO;
 
 use super::super::super::ast::Op;
@@ -10,7 +11,7 @@ use super::{Action, Cand};
 
 impl Gen<'_> {
     /// Performs one of this family's well-behaved operations.
-    pub(super) fn act_mempool(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
+    pub(super) fn act_mempool(&mut self, u: &mut impl Draw, a: Action) -> Result<()> {
         let atomic = self.atomic();
         match a {
             Action::PoolCreate => self.pool_create(u)?,
@@ -46,7 +47,7 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn pool_create(&mut self, u: &mut Unstructured<'_>) -> Result<()> {
+    fn pool_create(&mut self, u: &mut impl Draw) -> Result<()> {
         let min = u32::try_from(pick(u, 0, 4)?).unwrap_or(0);
         let caches = self.cands(Cand::Caches);
         let (op, kind, elem) = match pick(u, 0, 2)? {

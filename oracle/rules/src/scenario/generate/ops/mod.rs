@@ -14,7 +14,8 @@ mod slab;
 mod translate;
 mod vmalloc;
 
-use arbitrary::{Result, Unstructured};
+use super::choose::Draw;
+use arbitrary::Result;
 use kmem_vocab::PAGE_SIZE;
 
 use super::super::kind::Family;
@@ -145,7 +146,7 @@ impl Gen<'_> {
 
     /// One well-behaved operation possible now, drawn as [`choose::one_of`] draws from
     /// [`Gen::actions`] (the same bytes choose the same operation), or `None` when none is.
-    pub fn choose_action(&mut self, u: &mut Unstructured<'_>) -> Result<Option<Action>> {
+    pub fn choose_action(&mut self, u: &mut impl Draw) -> Result<Option<Action>> {
         self.refresh();
         let t = self.weights();
         if t.total == 0 {
@@ -285,7 +286,7 @@ impl Gen<'_> {
     }
 
     /// Performs one well-behaved operation (nothing when it has no candidate).
-    pub fn act(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
+    pub fn act(&mut self, u: &mut impl Draw, a: Action) -> Result<()> {
         use Action as A;
         match a {
             A::AllocPages | A::GetFreePages | A::FreePagesPage | A::FreePages => {

@@ -1,6 +1,7 @@
 //! The page allocator's operations: alloc_pages, __get_free_pages and their frees.
 
-use arbitrary::{Result, Unstructured};
+use super::super::choose::Draw;
+use arbitrary::Result;
 use kmem_vocab::gfp::{__GFP_HIGHMEM, GFP_DMA};
 use kmem_vocab::MAX_PAGE_ORDER;
 
@@ -12,7 +13,7 @@ use super::{Action, Cand};
 
 impl Gen<'_> {
     /// Performs one of this family's well-behaved operations.
-    pub(super) fn act_pages(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
+    pub(super) fn act_pages(&mut self, u: &mut impl Draw, a: Action) -> Result<()> {
         let atomic = self.atomic();
         match a {
             Action::AllocPages => {
@@ -78,7 +79,7 @@ impl Gen<'_> {
 
     /// A buddy order that fits the budget (and, for GFP_DMA, the small DMA zone), now and
     /// then one past MAX_PAGE_ORDER.
-    fn fit_order(&self, u: &mut Unstructured<'_>, gfp: u32) -> Result<u32> {
+    fn fit_order(&self, u: &mut impl Draw, gfp: u32) -> Result<u32> {
         if chance(u, 2)? {
             return Ok(extremes::PAST_MAX_ORDER);
         }

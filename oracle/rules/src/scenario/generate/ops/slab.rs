@@ -1,6 +1,7 @@
 //! Slab caches: kmem_cache_create, _alloc, _zalloc, _free, _destroy, _shrink, validate.
 
-use arbitrary::{Result, Unstructured};
+use super::super::choose::Draw;
+use arbitrary::Result;
 use kmem_vocab::gfp::__GFP_ZERO;
 use kmem_vocab::slab_flags::*;
 
@@ -11,7 +12,7 @@ use super::{Action, Cand};
 
 impl Gen<'_> {
     /// Performs one of this family's well-behaved operations.
-    pub(super) fn act_slab(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
+    pub(super) fn act_slab(&mut self, u: &mut impl Draw, a: Action) -> Result<()> {
         let atomic = self.atomic();
         match a {
             Action::CacheCreate => self.cache_create(u)?,
@@ -58,7 +59,7 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn cache_create(&mut self, u: &mut Unstructured<'_>) -> Result<()> {
+    fn cache_create(&mut self, u: &mut impl Draw) -> Result<()> {
         const SIZES: [u32; 18] = [
             8, 16, 24, 32, 40, 64, 96, 100, 128, 192, 256, 500, 512, 1000, 1024, 2048, 4096, 5000,
         ];

@@ -1,6 +1,7 @@
 //! Address translation: page_address, virt_to_page, page_to_phys, virt_to_phys, phys_to_virt.
 
-use arbitrary::{Result, Unstructured};
+use super::super::choose::Draw;
+use arbitrary::Result;
 
 use super::super::super::ast::Op;
 use super::super::state::{Gen, Kind};
@@ -8,7 +9,7 @@ use super::{Action, Cand};
 
 impl Gen<'_> {
     /// Performs one of this family's well-behaved operations.
-    pub(super) fn act_translate(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
+    pub(super) fn act_translate(&mut self, u: &mut impl Draw, a: Action) -> Result<()> {
         match a {
             Action::PageAddress => {
                 if let Some(i) = self.pick(

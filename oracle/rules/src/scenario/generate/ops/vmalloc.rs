@@ -1,6 +1,7 @@
 //! vmalloc and its variants, vfree, vmap, vunmap and the vmalloc-area queries.
 
-use arbitrary::{Result, Unstructured};
+use super::super::choose::Draw;
+use arbitrary::Result;
 use kmem_vocab::PAGE_SIZE;
 
 use super::super::super::ast::{Op, Operand};
@@ -11,7 +12,7 @@ use super::{offset, page_round, Action, Cand};
 
 impl Gen<'_> {
     /// Performs one of this family's well-behaved operations.
-    pub(super) fn act_vmalloc(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
+    pub(super) fn act_vmalloc(&mut self, u: &mut impl Draw, a: Action) -> Result<()> {
         match a {
             Action::Vmalloc => {
                 let l = self.limits;
