@@ -7,7 +7,7 @@
 mod broken;
 mod common;
 use broken::free_blocks::{Bug, Pick};
-use broken::page_allocator::{list_buddy, IgnoresZoneDma};
+use broken::page_allocator::{list_buddy, IgnoresZoneDma, LowmemFirst};
 use common::inputs;
 use kmem::zone::Zone;
 use kmem::{Buddy, PageAllocator};
@@ -126,5 +126,12 @@ fn finds_a_buddy_that_hands_out_a_block_twice() {
 fn finds_a_zone_policy_that_ignores_the_dma_zone() {
     assert_found("ignore_zone_dma", &|z, r| {
         Box::new(IgnoresZoneDma(Buddy::new(z, r)))
+    });
+}
+
+#[test]
+fn finds_a_zonelist_that_tries_lowmem_before_highmem() {
+    assert_found("lowmem_first", &|z, r| {
+        Box::new(LowmemFirst(Buddy::new(z, r)))
     });
 }

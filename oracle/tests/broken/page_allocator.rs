@@ -1,7 +1,7 @@
 //! Page allocators for the checker's allocator factory: kmem's zone policy over a chosen
 //! free-block mechanism, and a zone policy with a bug of its own.
 
-use kmem::gfp::{Gfp, __GFP_DMA};
+use kmem::gfp::{Gfp, __GFP_DMA, __GFP_HIGHMEM};
 use kmem::zone::Zone;
 use kmem::{Buddy, PageAllocator};
 
@@ -26,6 +26,40 @@ pub struct IgnoresZoneDma(pub Buddy);
 impl PageAllocator for IgnoresZoneDma {
     fn alloc(&mut self, gfp: Gfp, order: u32) -> Option<u64> {
         self.0.alloc(gfp & !__GFP_DMA, order)
+    }
+    fn free(&mut self, pfn: u64, order: u32) {
+        self.0.free(pfn, order)
+    }
+    fn is_free(&self, pfn: u64) -> bool {
+        self.0.is_free(pfn)
+    }
+    fn free_block_order(&self, pfn: u64) -> Option<u32> {
+        self.0.free_block_order(pfn)
+    }
+    fn zones(&self) -> &[Zone] {
+        self.0.zones()
+    }
+    fn nr_free(&self, zone: usize, order: u32) -> u64 {
+        self.0.nr_free(zone, order)
+    }
+    fn free_pages(&self, zone: usize) -> u64 {
+        self.0.free_pages(zone)
+    }
+}
+
+/// A zone policy whose zonelist tries lowmem before HighMem: a __GFP_HIGHMEM request takes
+/// a lowmem block while one is above its watermark. Every block still comes from a zone the
+/// mask allows, above its watermark: caught only because the oracle predicts the zone.
+pub struct LowmemFirst(pub Buddy);
+
+impl PageAllocator for LowmemFirst {
+    fn alloc(&mut self, gfp: Gfp, order: u32) -> Option<u64> {
+        if gfp & __GFP_HIGHMEM != 0 {
+            if let Some(pfn) = self.0.alloc(gfp & !__GFP_HIGHMEM, order) {
+                return Some(pfn);
+            }
+        }
+        self.0.alloc(gfp, order)
     }
     fn free(&mut self, pfn: u64, order: u32) {
         self.0.free(pfn, order)

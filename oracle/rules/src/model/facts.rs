@@ -36,6 +36,8 @@ pub struct ZoneFacts {
     pub managed: u64,
     /// WMARK_MIN.
     pub min: u64,
+    /// WMARK_LOW: the fast path's watermark.
+    pub low: u64,
     /// `lowmem_reserve[j]` for each zone index j.
     pub reserve: Vec<u64>,
 }
@@ -162,6 +164,7 @@ impl Facts {
                     end,
                     managed: end - start - held,
                     min: 0,
+                    low: 0,
                     reserve: vec![],
                 }
             })
@@ -177,11 +180,15 @@ impl Facts {
         let n = zones.len();
         let managed: Vec<u64> = zones.iter().map(|z| z.managed).collect();
         for (i, z) in zones.iter_mut().enumerate() {
+            let share = (pages_min * z.managed).checked_div(low_pages).unwrap_or(0);
             z.min = if z.kind == ZoneKind::HighMem {
                 (z.managed / 1024).clamp(32, 128)
             } else {
-                (pages_min * z.managed).checked_div(low_pages).unwrap_or(0)
+                share
             };
+            // __setup_per_zone_wmarks(): low = min + max(share / 4, managed * 10 / 10000)
+            // (watermark_scale_factor 10), from the share even for HighMem.
+            z.low = z.min + (share >> 2).max(z.managed * 10 / 10_000);
             let ratio = match z.kind {
                 ZoneKind::Dma | ZoneKind::Dma32 => 256,
                 ZoneKind::Normal => 32,

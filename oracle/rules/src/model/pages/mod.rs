@@ -159,6 +159,27 @@ impl PageModel {
         free > min + z.reserve.get(highest).copied().unwrap_or(0) as i64
     }
 
+    /// The zone get_page_from_freelist() must take an order-`order` block from: the first
+    /// zone of the zonelist (from the highest the mask allows down) above its low watermark
+    /// and lowmem_reserve with a free block (the fast path), else the first above the min
+    /// watermark the mask earns (the slow path, no reclaim in the model).
+    fn first_zone(&self, gfp: Gfp, order: u32) -> Option<usize> {
+        let highest = self.facts.highest_zone(gfp);
+        let low_ok = |zi: usize| {
+            let z = &self.facts.zones[zi];
+            let free = self.zone_free(zi) as i64 - ((1i64 << order) - 1);
+            free > (z.low + z.reserve.get(highest).copied().unwrap_or(0)) as i64
+        };
+        (0..=highest)
+            .rev()
+            .find(|&zi| low_ok(zi) && self.has_free_block(zi, order))
+            .or_else(|| {
+                (0..=highest).rev().find(|&zi| {
+                    self.watermark_ok(zi, order, highest, gfp) && self.has_free_block(zi, order)
+                })
+            })
+    }
+
     /// An order-`order` allocation with `gfp` returned NULL: spurious when a zone the mask
     /// allows has a free aligned block above the watermark the mask must respect.
     pub fn failed(&self, j: &mut Judgement, gfp: Gfp, order: u32) {
@@ -254,6 +275,19 @@ impl PageModel {
                             self.facts.zones[a].kind.name(),
                             self.zone_free(a),
                             self.facts.zones[a].min
+                        ),
+                    );
+                } else if let Some(want) = self
+                    .first_zone(gfp, order)
+                    .filter(|&z| self.exact && z != a)
+                {
+                    j.fail(
+                        F::WrongZone,
+                        format!(
+                            "{} took an order-{order} block from {}; the zonelist's first zone with a free block above its watermark (low, then min) is {}",
+                            format_gfp(gfp),
+                            self.facts.zones[a].kind.name(),
+                            self.facts.zones[want].kind.name()
                         ),
                     );
                 }
