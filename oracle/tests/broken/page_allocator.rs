@@ -1,7 +1,7 @@
 //! Page allocators for the checker's allocator factory: kmem's zone policy over a chosen
 //! free-block mechanism, and a zone policy with a bug of its own.
 
-use kmem::gfp::{Gfp, __GFP_DMA, __GFP_HIGHMEM};
+use kmem::gfp::{Gfp, __GFP_DMA, __GFP_HIGH, __GFP_HIGHMEM, __GFP_NOWARN};
 use kmem::zone::Zone;
 use kmem::{Buddy, PageAllocator};
 
@@ -58,6 +58,37 @@ impl PageAllocator for LowmemFirst {
             if let Some(pfn) = self.0.alloc(gfp & !__GFP_HIGHMEM, order) {
                 return Some(pfn);
             }
+        }
+        self.0.alloc(gfp, order)
+    }
+    fn free(&mut self, pfn: u64, order: u32) {
+        self.0.free(pfn, order)
+    }
+    fn is_free(&self, pfn: u64) -> bool {
+        self.0.is_free(pfn)
+    }
+    fn free_block_order(&self, pfn: u64) -> Option<u32> {
+        self.0.free_block_order(pfn)
+    }
+    fn zones(&self) -> &[Zone] {
+        self.0.zones()
+    }
+    fn nr_free(&self, zone: usize, order: u32) -> u64 {
+        self.0.nr_free(zone, order)
+    }
+    fn free_pages(&self, zone: usize) -> u64 {
+        self.0.free_pages(zone)
+    }
+}
+
+/// A zone policy that lets a quiet single-page request (__GFP_NOWARN, order 0: how
+/// vmalloc takes its pages) dip into the min watermark's reserve as __GFP_HIGH would.
+pub struct QuietPagesDipIntoReserves(pub Buddy);
+
+impl PageAllocator for QuietPagesDipIntoReserves {
+    fn alloc(&mut self, gfp: Gfp, order: u32) -> Option<u64> {
+        if order == 0 && gfp & __GFP_NOWARN != 0 {
+            return self.0.alloc(gfp | __GFP_HIGH, 0);
         }
         self.0.alloc(gfp, order)
     }

@@ -144,8 +144,17 @@ impl PageModel {
 
     /// __zone_watermark_ok() at the min watermark with the flags the mask earns.
     fn watermark_ok(&self, zi: usize, order: u32, highest: usize, gfp: Gfp) -> bool {
+        let free = self.zone_free(zi) as i64 - ((1i64 << order) - 1);
+        self.floor(zi, highest, gfp)
+            .is_none_or(|floor| free > floor)
+    }
+
+    /// The free pages zone `zi` must keep for a `gfp` request whose zonelist starts at
+    /// `highest` (the min watermark the mask earns plus lowmem_reserve); None when the mask
+    /// ignores watermarks (__GFP_MEMALLOC).
+    fn floor(&self, zi: usize, highest: usize, gfp: Gfp) -> Option<i64> {
         if gfp & __GFP_MEMALLOC != 0 && gfp & __GFP_NOMEMALLOC == 0 {
-            return true;
+            return None;
         }
         let z = &self.facts.zones[zi];
         let mut min = z.min as i64;
@@ -155,8 +164,34 @@ impl PageModel {
                 min -= min / 4;
             }
         }
-        let free = self.zone_free(zi) as i64 - ((1i64 << order) - 1);
-        free > min + z.reserve.get(highest).copied().unwrap_or(0) as i64
+        Some(min + z.reserve.get(highest).copied().unwrap_or(0) as i64)
+    }
+
+    /// Single pages another allocator took with `gfp` (`later` of them taken after these
+    /// from the same zones, with any mask): each take left its zone at or above the floor
+    /// the mask must respect, so the zone's free count now plus what was taken from it
+    /// later may not be below it. The first page that breaks the rule: (pfn, zone, free
+    /// pages it left, floor).
+    pub fn below_floor(
+        &self,
+        gfp: Gfp,
+        pfns: &[u64],
+        later: &[u64],
+    ) -> Option<(u64, usize, i64, i64)> {
+        if !self.exact {
+            return None;
+        }
+        let highest = self.facts.highest_zone(gfp);
+        pfns.iter().find_map(|&pfn| {
+            let zi = self.facts.zone_index(pfn)?;
+            let floor = self.floor(zi, highest, gfp)?;
+            let after = later
+                .iter()
+                .filter(|&&p| self.facts.zone_index(p) == Some(zi))
+                .count() as i64;
+            let left = self.zone_free(zi) as i64 + after;
+            (left < floor).then_some((pfn, zi, left, floor))
+        })
     }
 
     /// The zone get_page_from_freelist() must take an order-`order` block from: the first

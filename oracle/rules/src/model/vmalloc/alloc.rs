@@ -289,6 +289,24 @@ impl VmallocModel {
         }
         let array_pfns = allocs[..k as usize].to_vec();
         let pfns = allocs[k as usize..].to_vec();
+        // Each page is an order-0 allocation that must leave its zone at or above the min
+        // watermark (and lowmem_reserve) its mask must respect: the page arrays' pages first
+        // with the nested mask, then the area's own.
+        let nested = (gfp & (__GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_NOWARN))
+            | __GFP_ZERO
+            | __GFP_HIGHMEM;
+        let below = pages
+            .below_floor(page_gfp, &pfns, &[])
+            .or_else(|| pages.below_floor(nested, &array_pfns, &pfns));
+        if let Some((pfn, zi, left, floor)) = below {
+            j.fail(
+                F::Watermark,
+                format!(
+                    "{what} took pfn {pfn:#x} from {}, leaving {left} free pages there, below the {floor} its mask must keep: it must fail",
+                    f.zones[zi].kind.name()
+                ),
+            );
+        }
         let top = f.highest_zone(page_gfp);
         if let Some(&p) = pfns
             .iter()
