@@ -126,6 +126,9 @@ impl SlabModel {
             true,
         );
         self.kmalloc.ids.insert((ty, csize), id);
+        // Its struct kmem_cache came from the kmem_cache cache, whose slabs the oracle does
+        // not follow.
+        self.traffic.created = true;
         id
     }
 
