@@ -306,6 +306,14 @@ impl Facts {
         self.reserved.iter().any(|&(s, e)| pfn >= s && pfn < e)
     }
 
+    /// Whether any pfn of [start, end) is reserved ([`Facts::is_reserved`] of each, a range
+    /// at a time).
+    pub fn any_reserved(&self, start: u64, end: u64) -> bool {
+        self.reserved
+            .iter()
+            .any(|&(s, e)| s.max(start) < e.min(end))
+    }
+
     pub fn is_highmem(&self, pfn: u64) -> bool {
         pfn >= self.lowmem_end_pfn && pfn < self.max_pfn
     }
@@ -356,6 +364,17 @@ mod tests {
         assert_eq!((f.pkmap_base, f.last_pkmap), (0xff00_0000, 1024));
         let f = boot(&["arch=i386", "mem=8G", "pae=1"]);
         assert_eq!((f.max_pfn, f.last_pkmap), (2 << 20, 512));
+    }
+
+    #[test]
+    fn a_range_is_reserved_where_one_of_its_pages_is() {
+        let f = boot(&["arch=i386", "mem=128M"]);
+        for start in (0..1400).chain(32_000..32_800) {
+            for n in [1, 2, 7, 256, 1024] {
+                let each = (start..start + n).any(|p| f.is_reserved(p));
+                assert_eq!(f.any_reserved(start, start + n), each, "{start} {n}");
+            }
+        }
     }
 
     #[test]

@@ -332,7 +332,7 @@ impl PageModel {
                 format!("the block at pfn {pfn:#x} of order {order} is not inside one zone"),
             ),
         }
-        if (pfn..pfn + n).any(|p| self.facts.is_reserved(p)) {
+        if self.facts.any_reserved(pfn, pfn + n) {
             j.fail(
                 F::Overlap,
                 format!("the block at pfn {pfn:#x} overlaps memory reserved at boot"),
@@ -435,7 +435,7 @@ impl PageModel {
                 if !pfn.is_multiple_of(n) || self.facts.zone_index(pfn).is_none() || self.facts.zone_index(pfn + n - 1) != self.facts.zone_index(pfn) {
                     j.fail(F::Misaligned, format!("the page allocator handed out pfn {pfn:#x} with order {order}"));
                 }
-                if (pfn..pfn + n).any(|p| self.facts.is_reserved(p)) {
+                if self.facts.any_reserved(pfn, pfn + n) {
                     j.fail(F::Overlap, format!("pages at pfn {pfn:#x} (order {order}) were taken from memory reserved at boot"));
                 }
                 if let Some((h, b)) = self.overlapping(pfn, n) {
