@@ -31,7 +31,7 @@ pub fn load_any(path: &str) -> Result<Loaded, InputError> {
         message,
     };
     if is_engine_text(&text) {
-        let s = parse_engine(&text).map_err(|e| err((e.line, e.col), e.message))?;
+        let s = parse_engine(&text).map_err(|e| err((e.line, e.col), e.text()))?;
         if let Err(m) = kmemfuzz_engines::resolve(&s) {
             // resolve() says LINE:COL: first.
             let mut parts = m.splitn(3, ':');

@@ -82,7 +82,7 @@ pub fn parse_text(file: &str, text: &str) -> Result<Scenario, InputError> {
     parse(text).map_err(|e: ParseError| InputError {
         file: file.to_string(),
         at: Some((e.line, e.col)),
-        message: e.message,
+        message: e.text(),
     })
 }
 

@@ -4,6 +4,9 @@
 use crate::dumpstack::{dump_stack, warn_text, Site};
 use crate::report::{KernelLog, ReportKind, Silence, Taint};
 
+/// The call trace of the running statement, worked out only when a report prints it.
+pub type Trace<'a> = &'a dyn Fn() -> String;
+
 pub const PREEMPT_MASK: u32 = 0x0000_00ff;
 pub const SOFTIRQ_MASK: u32 = 0x0000_ff00;
 pub const HARDIRQ_MASK: u32 = 0x000f_0000;
@@ -153,14 +156,14 @@ impl Context {
     /// preempt_count_sub() with DEBUG_PREEMPT: an underflow is a warning and is not applied.
     /// DEBUG_LOCKS_WARN_ON() turns lock debugging off, then WARN()s (TAINT_WARN). (Linux
     /// prints nothing once lock debugging is off; the model reports every underflow.)
-    fn sub(&mut self, val: u32, mask: u32, log: &mut KernelLog, trace: &str) -> bool {
+    fn sub(&mut self, val: u32, mask: u32, log: &mut KernelLog, trace: Trace<'_>) -> bool {
         if self.preempt_count & mask < val {
             log.debug_locks_off();
             let text = warn_text(
                 log,
                 &PREEMPT_COUNT_SUB,
                 "DEBUG_LOCKS_WARN_ON(val > preempt_count())",
-                trace,
+                &trace(),
             );
             log.report_tainting(ReportKind::ContextImbalance, text, Taint::Warn);
             return false;
@@ -177,13 +180,13 @@ impl Context {
     /// spin_unlock(); with DEBUG_SPINLOCK an unlock of an unlocked lock is spin_bug(): lock
     /// debugging off, the lock dumped, dump_stack(), no taint. (Linux prints it only while
     /// lock debugging is on; the model reports every one.)
-    pub fn spin_unlock(&mut self, log: &mut KernelLog, trace: &str) {
+    pub fn spin_unlock(&mut self, log: &mut KernelLog, trace: Trace<'_>) {
         if self.locks_held == 0 {
             log.debug_locks_off();
             let text = format!(
                 "BUG: spinlock already unlocked on CPU#0, {TASK_COMM}/{TASK_PID}\n \
                  lock: 0xc1a2b3c0, .magic: dead4ead, .owner: <none>/-1, .owner_cpu: -1\n{}",
-                dump_stack(log, trace)
+                dump_stack(log, &trace())
             );
             log.report(ReportKind::ContextImbalance, text);
             return;
@@ -196,7 +199,7 @@ impl Context {
         self.add(PREEMPT_OFFSET, ip);
     }
 
-    pub fn preempt_enable(&mut self, log: &mut KernelLog, trace: &str) {
+    pub fn preempt_enable(&mut self, log: &mut KernelLog, trace: Trace<'_>) {
         self.sub(PREEMPT_OFFSET, PREEMPT_MASK, log, trace);
     }
 
@@ -214,12 +217,12 @@ impl Context {
         self.add(SOFTIRQ_DISABLE_OFFSET, ip);
     }
 
-    pub fn local_bh_enable(&mut self, log: &mut KernelLog, trace: &str) {
+    pub fn local_bh_enable(&mut self, log: &mut KernelLog, trace: Trace<'_>) {
         if self.in_hardirq() || self.irqs_disabled {
             // WARN_ON_ONCE(in_hardirq() || irqs_disabled()) in __local_bh_enable_ip().
             let site = LOCAL_BH_ENABLE;
             if log.once(&site.at()) {
-                let text = warn_text(log, &site, "", trace);
+                let text = warn_text(log, &site, "", &trace());
                 log.report_tainting(ReportKind::ContextImbalance, text, Taint::Warn);
             } else {
                 log.silence(ReportKind::ContextImbalance, &site.at(), Silence::Once);
@@ -235,7 +238,7 @@ impl Context {
         self.add(HARDIRQ_OFFSET, ip);
     }
 
-    pub fn irq_exit(&mut self, log: &mut KernelLog, trace: &str) {
+    pub fn irq_exit(&mut self, log: &mut KernelLog, trace: Trace<'_>) {
         if self.sub(HARDIRQ_OFFSET, HARDIRQ_MASK, log, trace) {
             self.irqs_disabled = self.irq_saved.pop().unwrap_or(false);
         }
@@ -284,10 +287,10 @@ mod tests {
         log.set_jiffies(5);
         c.might_sleep(MIGHT_ALLOC, &mut log, "", "");
         assert_eq!(log.take_reports().len(), 1);
-        c.spin_unlock(&mut log, "");
+        c.spin_unlock(&mut log, &String::new);
         c.irq_enter(0);
         assert!(c.in_interrupt() && c.irqs_disabled());
-        c.irq_exit(&mut log, "");
+        c.irq_exit(&mut log, &String::new);
         assert!(c.may_sleep());
         assert!(log.take_reports().is_empty());
     }
@@ -296,10 +299,10 @@ mod tests {
     fn imbalance_is_reported_and_not_applied() {
         let mut log = KernelLog::new();
         let mut c = Context::default();
-        c.spin_unlock(&mut log, "");
-        c.preempt_enable(&mut log, "");
-        c.local_bh_enable(&mut log, "");
-        c.irq_exit(&mut log, "");
+        c.spin_unlock(&mut log, &String::new);
+        c.preempt_enable(&mut log, &String::new);
+        c.local_bh_enable(&mut log, &String::new);
+        c.irq_exit(&mut log, &String::new);
         let kinds: Vec<_> = log.take_reports().iter().map(|r| r.kind).collect();
         assert_eq!(kinds, vec![ReportKind::ContextImbalance; 4]);
         assert_eq!(c.preempt_count(), 0);
@@ -308,14 +311,14 @@ mod tests {
         // __local_bh_enable_ip()'s WARN_ON_ONCE fires once per boot.
         c.local_irq_disable();
         c.local_bh_disable(0);
-        c.local_bh_enable(&mut log, "");
+        c.local_bh_enable(&mut log, &String::new);
         let r = log.take_reports();
         assert_eq!(r.len(), 1);
         assert!(r[0]
             .text
             .contains("at kernel/softirq.c:362 __local_bh_enable_ip+0x8c/0xa0"));
         c.local_bh_disable(0);
-        c.local_bh_enable(&mut log, "");
+        c.local_bh_enable(&mut log, &String::new);
         assert!(log.take_reports().is_empty());
         assert_eq!(log.take_silenced().len(), 1);
     }

@@ -17,6 +17,7 @@ use crate::config::Arch;
 use crate::context::{TASK_COMM, TASK_PID};
 use crate::machine::Machine;
 use crate::report::{KernelLog, ReportKind, Silence, Taint};
+use crate::slub::symbolize;
 
 /// The kernel release and version dump_stack_print_info() prints (init_utsname()).
 pub const UTS_RELEASE: &str = "6.6.0";
@@ -69,6 +70,14 @@ pub(crate) fn dump_stack(log: &KernelLog, trace: &str) -> String {
     format!("{}\n{trace}", cpu_lines(log))
 }
 
+/// show_trace_log_lvl() with `frame` as the one frame.
+fn call_trace(arch: Arch, frame: &str) -> String {
+    match arch {
+        Arch::X86_64 => format!("Call Trace:\n <TASK>\n {frame}\n </TASK>"),
+        Arch::I386 => format!("Call Trace:\n {frame}"),
+    }
+}
+
 /// A WARN() as __warn() prints it: "cut here", the message of WARN(cond, fmt) if any, the
 /// WARNING line, print_modules(), show_regs(), the end-of-trace marker. The caller adds
 /// TAINT_WARN after it (LOCKDEP_STILL_OK: no "Disabling lock debugging" line).
@@ -90,11 +99,14 @@ pub(crate) fn warn_text(log: &KernelLog, site: &Site, msg: &str, trace: &str) ->
 impl Machine {
     /// show_trace_log_lvl(): the call trace, the running statement as its one frame.
     pub(crate) fn call_trace(&self) -> String {
-        let frame = self.symbolize(self.caller_ip());
-        match self.layout.arch {
-            Arch::X86_64 => format!("Call Trace:\n <TASK>\n {frame}\n </TASK>"),
-            Arch::I386 => format!("Call Trace:\n {frame}"),
-        }
+        call_trace(self.layout.arch, &self.symbolize(self.caller_ip()))
+    }
+
+    /// [`Machine::call_trace`] as a closure that works it out when called, for checks that
+    /// print it only when they report (the machine stays free to borrow meanwhile).
+    pub(crate) fn lazy_call_trace(&self) -> impl Fn() -> String {
+        let (arch, ip) = (self.layout.arch, self.caller_ip());
+        move || call_trace(arch, &symbolize(arch, ip))
     }
 
     /// dump_stack().

@@ -177,7 +177,7 @@ impl Machine {
         self.ctx.spin_lock(ip)
     }
     pub fn spin_unlock(&mut self) {
-        let trace = self.call_trace();
+        let trace = self.lazy_call_trace();
         self.ctx.spin_unlock(&mut self.log, &trace)
     }
     pub fn local_irq_disable(&mut self) {
@@ -191,7 +191,7 @@ impl Machine {
         self.ctx.irq_enter(ip)
     }
     pub fn irq_exit(&mut self) {
-        let trace = self.call_trace();
+        let trace = self.lazy_call_trace();
         self.ctx.irq_exit(&mut self.log, &trace)
     }
     pub fn local_bh_disable(&mut self) {
@@ -199,7 +199,7 @@ impl Machine {
         self.ctx.local_bh_disable(ip)
     }
     pub fn local_bh_enable(&mut self) {
-        let trace = self.call_trace();
+        let trace = self.lazy_call_trace();
         self.ctx.local_bh_enable(&mut self.log, &trace)
     }
     pub fn preempt_disable(&mut self) {
@@ -207,7 +207,7 @@ impl Machine {
         self.ctx.preempt_disable(ip)
     }
     pub fn preempt_enable(&mut self) {
-        let trace = self.call_trace();
+        let trace = self.lazy_call_trace();
         self.ctx.preempt_enable(&mut self.log, &trace)
     }
 

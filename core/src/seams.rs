@@ -24,7 +24,7 @@ pub use crate::slub::{
     CheckArea, CheckAreas, CheckedObject, Freelist, LifoFreelist, ObjectChecks, SlabObjects,
     SlubChecks,
 };
-pub use crate::vmalloc::{FreeRanges, PtePerPage, VmapPages, VmapSpace};
+pub use crate::vmalloc::{FreeRanges, PtePerPage, VmapFit, VmapPages, VmapSpace};
 
 /// Builds the implementation of each seam for a machine being booted.
 pub trait Seams {

@@ -102,6 +102,8 @@ fn run(
         return;
     }
     let mut model = Model::new(facts, s.boot.clone());
+    // The placement rule the machine's vmalloc space declares: the lowest fit is predicted.
+    model.set_vmap_fit(m.vmalloc_fit());
     let mut env = Env::default();
     let mut printed = Printed::default();
     for (index, stmt) in (1u32..).zip(&s.stmts) {

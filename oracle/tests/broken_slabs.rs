@@ -6,7 +6,7 @@ mod broken;
 mod common;
 
 use broken::slab::{
-    DoubleFreeList, OverlapObjects, PoisonUnchecked, RedzoneOffByOne, WrongSizeClass,
+    DoubleFreeList, OverlapObjects, PoisonUnchecked, RedzoneOffByOne, ShortChain, WrongSizeClass,
 };
 use kmem::{KmemSeams, Seams};
 use kmem_oracle::GenConfig;
@@ -78,4 +78,14 @@ fn finds_the_wrong_size_class() {
         &plain(GenConfig::kmalloc()),
         &WrongSizeClass,
     );
+}
+
+/// Every object it hands out is a free one: caught because the oracle predicts when a cache
+/// takes a new slab (only when it has no free object).
+#[test]
+fn finds_a_new_slab_taken_while_an_object_is_free() {
+    let mut cfg = plain(GenConfig::kmalloc());
+    cfg.misuse_percent = 0;
+    cfg.boot = Some(kmem::BootConfig::default());
+    assert_found("short_chain", &cfg, &ShortChain);
 }

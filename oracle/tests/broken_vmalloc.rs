@@ -5,7 +5,7 @@
 mod broken;
 mod common;
 
-use broken::vmalloc::{IgnoreAlign, NoGuardPage, WrongPte};
+use broken::vmalloc::{IgnoreAlign, NoGuardPage, SkipExactHole, WrongPte};
 use kmem::{KmemSeams, Seams};
 use kmem_oracle::GenConfig;
 
@@ -41,4 +41,11 @@ fn finds_a_vmalloc_pte_pointing_at_the_wrong_page() {
 #[test]
 fn finds_vmalloc_ignoring_the_alignment() {
     assert_found("ignore_align", &IgnoreAlign);
+}
+
+/// Legal under the bounds (in the space, aligned, no overlap, no failure while a longer
+/// range is free), caught only because the oracle predicts the lowest fit.
+#[test]
+fn finds_vmalloc_passing_over_a_hole_of_exactly_the_size() {
+    assert_found("skip_exact_hole", &SkipExactHole);
 }

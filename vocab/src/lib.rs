@@ -1,6 +1,7 @@
 //! `kmem-vocab`: the vocabulary the kernel model (`kmem`) and the oracle (`kmem-rules`) share,
 //! and nothing else: GFP bits and composites, slab flags, the boot configuration's syntax,
-//! report kinds and the page allocator's tracepoint events.
+//! report kinds, the page allocator's tracepoint events and the placement rule a vmalloc
+//! space declares.
 //!
 //! Every value here is pinned to Linux 6.6's headers by the golden tests in
 //! `vocab/tests/linux_6_6.rs`, so that a wrong value cannot hide in both sides of the
@@ -10,6 +11,7 @@
 
 pub mod config;
 pub mod event;
+pub mod fit;
 pub mod flags;
 pub mod gfp;
 pub mod report;
@@ -19,6 +21,7 @@ pub use config::{
     Arch, BootConfig, BootKey, ConfigError, Kernel, KmallocMax, SlubDebug, BOOT_KEYS,
 };
 pub use event::PageEvent;
+pub use fit::VmapFit;
 pub use report::{Report, ReportKind, Silence, Silenced};
 
 /// PAGE_SHIFT on x86 (4 KiB pages).

@@ -184,6 +184,14 @@ pub struct SlabObjectInfo {
     pub free: Option<bool>,
 }
 
+/// `%pS` of a caller address the model recorded, on `arch`.
+pub(crate) fn symbolize(arch: crate::Arch, ip: u64) -> String {
+    match ip.checked_sub(text_base(arch)) {
+        Some(n) if n < 1 << 32 => format!("op_{n}+0x0/0x1"),
+        _ => format!("0x{ip:x}"),
+    }
+}
+
 impl Machine {
     /// Sets the caller recorded in SLUB's alloc/free tracks (`_RET_IP_` in Linux): the
     /// runner passes the index of the operation about to run. It also serves as jiffies.
@@ -198,11 +206,7 @@ impl Machine {
 
     /// `%pS` of a caller address the model recorded.
     pub(crate) fn symbolize(&self, ip: u64) -> String {
-        let base = text_base(self.layout.arch);
-        match ip.checked_sub(base) {
-            Some(n) if n < 1 << 32 => format!("op_{n}+0x0/0x1"),
-            _ => format!("0x{ip:x}"),
-        }
+        symbolize(self.layout.arch, ip)
     }
 
     /// Pushes the reports SLUB gathered during this operation to the log. Each tainted the

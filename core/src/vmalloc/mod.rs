@@ -42,7 +42,7 @@ use crate::machine::Machine;
 use crate::PAGE_SIZE;
 
 pub use vmap::{PtePerPage, VmapPages};
-pub use vmap_area::{FreeRanges, VmapSpace};
+pub use vmap_area::{FreeRanges, VmapFit, VmapSpace};
 
 /// vm_struct flags (include/linux/vmalloc.h).
 pub const VM_IOREMAP: u32 = 0x0000_0001;
@@ -234,6 +234,11 @@ impl Machine {
     /// The free ranges of the vmalloc space, [start, end), in address order.
     pub fn vmalloc_free_ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         self.vmalloc.space.free_ranges().into_iter()
+    }
+
+    /// The placement rule the machine's vmalloc space declares ([`VmapSpace::fit`]).
+    pub fn vmalloc_fit(&self) -> VmapFit {
+        self.vmalloc.space.fit()
     }
 
     /// Addresses vfree()d from interrupt context and not yet freed, oldest first.

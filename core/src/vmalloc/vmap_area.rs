@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::{PAGE_SHIFT, PAGE_SIZE};
+pub use kmem_vocab::VmapFit;
 
 /// The vmalloc address-space allocator: what alloc_vmap_area() and free_vmap_area() ask of
 /// the free ranges of [VMALLOC_START, VMALLOC_END), beneath everything vmalloc itself
@@ -18,8 +19,12 @@ use crate::{PAGE_SHIFT, PAGE_SIZE};
 /// lies in the space, starts at a multiple of `align`, and overlaps no range handed out and
 /// not given back; and it fails only when no free range is `size + align - 1` bytes long
 /// (`size` for an alignment up to PAGE_SIZE), as Linux's search of its free tree does. Which
-/// fitting range it takes is its own choice: the oracle predicts no address.
+/// fitting range it takes it declares with [`VmapSpace::fit`]: a space that takes the lowest
+/// fit, as alloc_vmap_area() does, has every address and every failure for want of address
+/// space predicted by the oracle; any other only the contract above.
 pub trait VmapSpace {
+    /// The placement rule this space keeps.
+    fn fit(&self) -> VmapFit;
     /// Takes `size` bytes (a multiple of PAGE_SIZE) starting at a multiple of `align` (a
     /// power of two; PAGE_SIZE or less asks for page alignment only). None when nothing
     /// fits.
@@ -132,6 +137,11 @@ impl FreeRanges {
 }
 
 impl VmapSpace for FreeRanges {
+    /// The lowest fit, as Linux's free-tree search gives it.
+    fn fit(&self) -> VmapFit {
+        VmapFit::Lowest
+    }
+
     /// __alloc_vmap_area(): the lowest first fit.
     ///
     /// Up to PAGE_SIZE every start is aligned and this is the lowest first fit. Above it,

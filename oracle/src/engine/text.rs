@@ -33,7 +33,12 @@ pub fn is_engine_text(text: &str) -> bool {
 }
 
 fn err(line: u32, col: u32, message: String) -> ParseError {
-    ParseError { line, col, message }
+    ParseError {
+        line,
+        col,
+        message,
+        hint: None,
+    }
 }
 
 /// Parses an engine scenario: the `engine` line first, then only generic statements.
@@ -212,7 +217,7 @@ mod tests {
         ] {
             let e = parse_engine(text).expect_err(text);
             assert_eq!((e.line, e.col), (line, col), "{text}: {e}");
-            assert!(e.message.contains(msg), "{text}: {e}");
+            assert!(e.text().contains(msg), "{text}: {e}");
         }
         assert!(!is_engine_text("boot mem=16M\n"));
     }

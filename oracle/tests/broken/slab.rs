@@ -74,6 +74,35 @@ impl Seams for DoubleFreeList {
     }
 }
 
+/// new_slab() leaves the slab's last object off the chain (a loop that stops one short):
+/// every object handed out is still a free object of the slab, but the slab runs dry one
+/// object early and the cache takes a new slab while that object is free.
+pub struct ShortChain;
+
+struct LastObjectLost;
+
+impl SlabObjects for LastObjectLost {
+    fn new_slab(&mut self, list: &mut Freelist<'_>) {
+        LifoFreelist.new_slab(list);
+        let n = list.objects();
+        if n > 1 {
+            list.set_freepointer(list.object(n - 2), 0);
+        }
+    }
+    fn take(&mut self, list: &mut Freelist<'_>) -> u64 {
+        LifoFreelist.take(list)
+    }
+    fn give_back(&mut self, list: &mut Freelist<'_>, object: u64) {
+        LifoFreelist.give_back(list, object)
+    }
+}
+
+impl Seams for ShortChain {
+    fn slab_objects(&self) -> Box<dyn SlabObjects> {
+        Box::new(LastObjectLost)
+    }
+}
+
 /// check_object() starts the right red zone check one byte late.
 pub struct RedzoneOffByOne;
 

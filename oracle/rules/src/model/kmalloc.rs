@@ -126,6 +126,9 @@ impl SlabModel {
             true,
         );
         self.kmalloc.ids.insert((ty, csize), id);
+        // Its struct kmem_cache came from the kmem_cache cache, whose slabs the oracle does
+        // not follow.
+        self.traffic.created = true;
         id
     }
 
@@ -352,8 +355,12 @@ impl SlabModel {
         };
         self.kmalloc(j, pages, ctx, n, gfp, false, v);
         if v != 0 {
-            for (i, b) in bytes.iter().enumerate() {
-                self.shadow(pages, v + i as u64, 1, *b);
+            // A run of equal bytes at a time (the client fills objects whole or in runs).
+            let mut start = 0;
+            while let Some(&b) = bytes.get(start) {
+                let len = bytes[start..].iter().take_while(|&&x| x == b).count();
+                self.shadow(pages, v + start as u64, len as u64, b);
+                start += len;
             }
             // memcpy() copies ksize(p) bytes: beyond what the client asked, whatever they held.
             let copied = bytes.len() as u64;

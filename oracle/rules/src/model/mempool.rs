@@ -2,7 +2,8 @@
 //! and refilled by mempool_free() up to `min`, mempool_alloc() from the allocator first and
 //! then from the reserve's top, mempool's own poisoning of reserve elements (checked when an
 //! element leaves the reserve), and the misuse Linux reports (a free to the wrong pool, a
-//! destroy with elements out).
+//! destroy with elements out). A page pool's page traffic is predicted from its reserve
+//! (`mempool/traffic.rs`).
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,8 @@ use super::slab::{SlabModel, St};
 use super::{FailureKind as F, Judgement, MisuseKind as M, Model};
 use crate::outcome::{Env, Outcome};
 use crate::scenario::Op;
+
+mod traffic;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PoolKind {
@@ -84,6 +87,7 @@ impl SlabModel {
         min: u32,
         kind: Result<PoolKind, u64>,
         v: u64,
+        events: &[kmem_vocab::PageEvent],
     ) {
         let kind = match kind {
             Ok(k) => k,
@@ -150,12 +154,17 @@ impl SlabModel {
                 format!("mempool_create returned {v:#x}, a live pool"),
             );
         }
+        // A page pool's reserve: the blocks creation took last.
+        let reserve = match kind {
+            PoolKind::Page(o) => traffic::created(j, pages, min, o, events),
+            _ => None,
+        };
         self.mempool.pools.insert(
             v,
             PoolM {
                 kind,
                 min,
-                reserve: vec![None; min as usize],
+                reserve: reserve.unwrap_or_else(|| vec![None; min as usize]),
                 out: BTreeMap::new(),
                 exact: true,
             },
@@ -179,6 +188,7 @@ impl SlabModel {
         h: u64,
         gfp: Gfp,
         v: u64,
+        events: &[kmem_vocab::PageEvent],
     ) {
         if !self.pool_live(j, h) {
             return;
@@ -196,11 +206,20 @@ impl SlabModel {
                         pool.reserve.len()
                     ),
                 );
+            } else if let (true, PoolKind::Page(o)) = (pool.exact, pool.kind) {
+                // The reserve is empty: the allocator failed with the caller's full mask.
+                pages.failed(j, gfp | __GFP_NOMEMALLOC | __GFP_NORETRY | __GFP_NOWARN, o);
             }
             return;
         }
         let top = pool.reserve.last().copied();
         let size = self.elem_size(pool.kind);
+        if let PoolKind::Page(o) = pool.kind {
+            let from_reserve = top == Some(Some(v));
+            if pool.exact && (from_reserve || !pool.reserve.contains(&Some(v))) {
+                traffic::alloc(j, pages, o, gfp, v, from_reserve, events);
+            }
+        }
         if top == Some(Some(v)) {
             // From the reserve.
             if let Some(p) = self.mempool.pools.get_mut(&h) {
@@ -289,7 +308,14 @@ impl SlabModel {
         self.shadow(pages, v, size, fill);
     }
 
-    pub fn pool_free(&mut self, j: &mut Judgement, pages: &mut PageModel, e: u64, h: u64) {
+    pub fn pool_free(
+        &mut self,
+        j: &mut Judgement,
+        pages: &mut PageModel,
+        e: u64,
+        h: u64,
+        events: &[kmem_vocab::PageEvent],
+    ) {
         if e == 0 {
             return;
         }
@@ -314,7 +340,11 @@ impl SlabModel {
                 }
             }
         }
-        if pool.reserve.len() < pool.min as usize {
+        let to_reserve = pool.reserve.len() < pool.min as usize;
+        if let (PoolKind::Page(o), None) = (pool.kind, self.mempool.page_gone) {
+            traffic::free(j, pages, o, e, to_reserve, pool.reserve.len(), events);
+        }
+        if to_reserve {
             if let Some(p) = self.mempool.pools.get_mut(&h) {
                 p.reserve.push(Some(e));
             }
@@ -383,7 +413,13 @@ impl SlabModel {
         }
     }
 
-    pub fn pool_destroy(&mut self, j: &mut Judgement, pages: &mut PageModel, h: u64) {
+    pub fn pool_destroy(
+        &mut self,
+        j: &mut Judgement,
+        pages: &mut PageModel,
+        h: u64,
+        events: &[kmem_vocab::PageEvent],
+    ) {
         if h == 0 {
             return;
         }
@@ -398,6 +434,9 @@ impl SlabModel {
                 M::Report(ReportKind::MempoolMisuse),
                 Some(ReportKind::MempoolMisuse),
             );
+        }
+        if let PoolKind::Page(o) = pool.kind {
+            traffic::destroyed(j, pages, o, &pool.reserve, events);
         }
         let size = self.elem_size(pool.kind);
         for e in pool.reserve.iter().rev() {
@@ -454,23 +493,32 @@ impl Model {
     }
 
     /// Judges a mempool statement, once its page events are observed.
-    pub(super) fn mempool_op(&mut self, j: &mut Judgement, op: &Op, env: &Env, out: &Outcome) {
+    pub(super) fn mempool_op(
+        &mut self,
+        j: &mut Judgement,
+        op: &Op,
+        env: &Env,
+        out: &Outcome,
+        events: &[kmem_vocab::PageEvent],
+    ) {
         let ev = self.evaluator(env);
         let v = out.value.unwrap_or(0);
         let (s, pages, ctx) = (&mut self.slab, &mut self.pages, &self.ctx);
         match op {
             Op::MempoolCreateKmallocPool { min, size } => {
-                s.pool_create(j, pages, ctx, *min, Ok(PoolKind::Kmalloc(*size)), v)
+                s.pool_create(j, pages, ctx, *min, Ok(PoolKind::Kmalloc(*size)), v, events)
             }
             Op::MempoolCreateSlabPool { min, cache } => {
-                s.pool_create(j, pages, ctx, *min, Err(ev(cache)), v)
+                s.pool_create(j, pages, ctx, *min, Err(ev(cache)), v, events)
             }
             Op::MempoolCreatePagePool { min, order } => {
-                s.pool_create(j, pages, ctx, *min, Ok(PoolKind::Page(*order)), v)
+                s.pool_create(j, pages, ctx, *min, Ok(PoolKind::Page(*order)), v, events)
             }
-            Op::MempoolAlloc { pool, gfp } => s.pool_alloc(j, pages, ctx, ev(pool), *gfp, v),
-            Op::MempoolFree { addr, pool } => s.pool_free(j, pages, ev(addr), ev(pool)),
-            Op::MempoolDestroy { pool } => s.pool_destroy(j, pages, ev(pool)),
+            Op::MempoolAlloc { pool, gfp } => {
+                s.pool_alloc(j, pages, ctx, ev(pool), *gfp, v, events)
+            }
+            Op::MempoolFree { addr, pool } => s.pool_free(j, pages, ev(addr), ev(pool), events),
+            Op::MempoolDestroy { pool } => s.pool_destroy(j, pages, ev(pool), events),
             _ => {}
         }
     }

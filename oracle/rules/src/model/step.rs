@@ -151,10 +151,10 @@ impl Model {
         match family {
             Family::Slab => self.slab_op(j, op, env, out),
             Family::Kmalloc => self.kmalloc_op(j, op, env, out),
-            Family::Mempool => self.mempool_op(j, op, env, out),
+            Family::Mempool => self.mempool_op(j, op, env, out, events),
             _ => {}
         }
-        self.slab_events(j, events);
+        self.slab_events(j, op, events);
         if family == Family::Vmalloc {
             self.vmalloc_op(j, line, op, env, out, events);
         }

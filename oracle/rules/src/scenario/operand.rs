@@ -13,7 +13,26 @@ use super::lex::{self, shown, Tok};
 use super::suggest;
 
 /// An error inside one line: the column and the message.
-pub(super) type LineError = (u32, String);
+pub(super) type LineError = (u32, Message);
+
+/// An error's text, and the misspelt name whose nearest known name it will show.
+#[derive(Debug)]
+pub(super) struct Message {
+    pub text: String,
+    pub hint: Option<suggest::Hint>,
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Message { text, hint: None }
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        text.to_string().into()
+    }
+}
 
 /// How one kind of operand is written: read from text, printed, and named in usage.
 pub(super) trait Syntax {
@@ -43,7 +62,10 @@ impl Syntax for Pointer {
         let op = args.next_with(lex::operand)?;
         if let Operand::Name { name, .. } = &op {
             if !args.bound.contains(name) {
-                return Err((col, format!("'{}' is used before it is bound", shown(name))));
+                return Err((
+                    col,
+                    format!("'{}' is used before it is bound", shown(name)).into(),
+                ));
             }
         }
         Ok(op)
@@ -132,7 +154,10 @@ impl Syntax for GfpMask {
     fn read(args: &mut Args<'_, '_>) -> Result<Gfp, LineError> {
         args.next_with(|s| {
             lex::check_flag_numbers(s)?;
-            parse_gfp(s).map_err(|e| format!("{e}{}", suggest::gfp_hint(s)))
+            parse_gfp(s).map_err(|e| Message {
+                text: e.to_string(),
+                hint: Some(suggest::Hint::Gfp(s.into())),
+            })
         })
     }
     fn print<'v>(value: &'v Gfp, out: &mut Vec<Arg<'v>>) {
@@ -148,7 +173,10 @@ impl Syntax for SlabFlagSet {
     fn read(args: &mut Args<'_, '_>) -> Result<SlabFlags, LineError> {
         args.next_with(|s| {
             lex::check_flag_numbers(s)?;
-            parse_slab_flags(s).map_err(|e| format!("{e}{}", suggest::slab_flags_hint(s)))
+            parse_slab_flags(s).map_err(|e| Message {
+                text: e.to_string(),
+                hint: Some(suggest::Hint::SlabFlags(s.into())),
+            })
         })
     }
     fn print<'v>(value: &'v SlabFlags, out: &mut Vec<Arg<'v>>) {
@@ -162,14 +190,11 @@ pub(super) struct CacheName;
 impl Syntax for CacheName {
     type Value = String;
     fn read(args: &mut Args<'_, '_>) -> Result<String, LineError> {
-        args.next_with(|s| {
+        args.next_with(|s| -> Result<String, Message> {
             if lex::is_cache_name(s) {
                 Ok(s.to_string())
             } else {
-                Err(format!(
-                    "bad cache name '{}' (names are [A-Za-z0-9_.-]+)",
-                    shown(s)
-                ))
+                Err(format!("bad cache name '{}' (names are [A-Za-z0-9_.-]+)", shown(s)).into())
             }
         })
     }
@@ -198,7 +223,8 @@ impl Syntax for PageList {
                     "{} COUNT is {count} but {} pages follow",
                     args.kind,
                     pages.len()
-                ),
+                )
+                .into(),
             ));
         }
         Ok(pages)
@@ -262,19 +288,22 @@ impl<'t, 'a> Args<'t, 'a> {
     }
 
     /// The next operand token, converted; too few operands is an error at the function.
-    fn next_with<T>(&mut self, f: impl FnOnce(&str) -> Result<T, String>) -> Result<T, LineError> {
+    fn next_with<T, E: Into<Message>>(
+        &mut self,
+        f: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<T, LineError> {
         let Some(tok) = self.peek() else {
-            return Err((self.func.col, self.arity_message()));
+            return Err((self.func.col, self.arity_message().into()));
         };
         self.next = self.next.saturating_add(1);
-        f(tok.text).map_err(|m| (tok.col, m))
+        f(tok.text).map_err(|m| (tok.col, m.into()))
     }
 
     /// Too many operands is an error at the first extra one.
     pub(super) fn done(&self) -> Result<(), LineError> {
         match self.peek() {
             None => Ok(()),
-            Some(extra) => Err((extra.col, self.arity_message())),
+            Some(extra) => Err((extra.col, self.arity_message().into())),
         }
     }
 }

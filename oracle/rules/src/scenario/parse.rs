@@ -10,21 +10,41 @@ use kmem_vocab::BootConfig;
 use super::ast::{Op, Scenario, Stmt, MAX_REPEAT};
 use super::kind::OpKind;
 use super::lex::{self, shown, Tok};
-use super::operand::{Args, LineError};
-use super::suggest;
+use super::operand::{Args, LineError, Message};
+use super::suggest::Hint;
 
 /// Why a text is not a scenario, and where: `line` and `col` are 1-based and point at the
 /// offending token (columns count characters).
+/// A misspelt name's nearest known name is looked for only when the error is shown
+/// ([`ParseError::text`], `Display`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
     pub line: u32,
     pub col: u32,
+    /// The message without the hint.
     pub message: String,
+    /// The misspelt name whose nearest known name the full text shows.
+    pub hint: Option<Hint>,
+}
+
+impl ParseError {
+    /// The message as a person reads it: with ` (did you mean NAME?)` or where the names
+    /// are listed, for a misspelt name.
+    pub fn text(&self) -> String {
+        match &self.hint {
+            Some(h) => format!("{}{h}", self.message),
+            None => self.message.clone(),
+        }
+    }
 }
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.line, self.col, self.message)
+        write!(f, "{}:{}: {}", self.line, self.col, self.message)?;
+        match &self.hint {
+            Some(h) => write!(f, "{h}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -39,10 +59,11 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
         if toks.is_empty() {
             continue;
         }
-        let stmt = p.statement(&toks).map_err(|(col, message)| ParseError {
+        let stmt = p.statement(&toks).map_err(|(col, m)| ParseError {
             line: line_no,
             col,
-            message,
+            message: m.text,
+            hint: m.hint,
         })?;
         if let Some((bind, op, col, repeat)) = stmt {
             p.scenario.stmts.push(Stmt {
@@ -80,7 +101,8 @@ impl Parser {
                         format!(
                             "bad name '{}' (names are [a-z_][a-z0-9_]*)",
                             shown(name.text)
-                        ),
+                        )
+                        .into(),
                     ));
                 }
                 if call.is_empty() {
@@ -121,19 +143,22 @@ impl Parser {
             return Ok(None);
         }
         let Some(kind) = OpKind::from_name(func.text) else {
-            let hint = match operands.first() {
-                Some(t) if OpKind::from_name(t.text).is_some() => " (missing '='?)".into(),
-                _ => suggest::function_hint(func.text),
+            let text = format!("unknown function '{}'", shown(func.text));
+            let message = match operands.first() {
+                Some(t) if OpKind::from_name(t.text).is_some() => {
+                    format!("{text} (missing '='?)").into()
+                }
+                _ => Message {
+                    text,
+                    hint: Some(Hint::Function(func.text.into())),
+                },
             };
-            return Err((
-                func.col,
-                format!("unknown function '{}'{hint}", shown(func.text)),
-            ));
+            return Err((func.col, message));
         };
         if repeat.is_some() && !Stmt::can_repeat(kind) {
             return Err((
                 func.col,
-                format!("{kind} cannot be repeated: repeat takes a function that returns a page or an address, and stops at the first NULL"),
+                format!("{kind} cannot be repeated: repeat takes a function that returns a page or an address, and stops at the first NULL").into(),
             ));
         }
         let mut args = Args::new(kind, *func, operands, &self.bound);
@@ -156,9 +181,10 @@ fn repeat_count(t: &Tok<'_>) -> Result<u32, LineError> {
             format!(
                 "repeat count {} is out of range (1 to {MAX_REPEAT})",
                 shown(t.text)
-            ),
+            )
+            .into(),
         )),
-        Err(m) => Err((t.col, m)),
+        Err(m) => Err((t.col, m.into())),
     }
 }
 
@@ -179,7 +205,9 @@ fn boot(words: &[Tok<'_>], boot_col: u32) -> Result<BootConfig, LineError> {
         let col = failing
             .or_else(|| words.iter().rev().find(|t| key_of(t) == e.key))
             .map_or(boot_col, |t| t.col);
-        (col, format!("boot: {e}{}", suggest::boot_key_hint(&e.key)))
+        let hint = Some(Hint::BootKey(e.key.clone()));
+        let text = format!("boot: {e}");
+        (col, Message { text, hint })
     })
 }
 
@@ -537,8 +565,8 @@ free g2
         for &(text, line, col, msg) in ERRORS {
             let e = parse(text).expect_err(text);
             assert_eq!((e.line, e.col), (line, col), "{text:?}: {e}");
-            assert!(e.message.contains(msg), "{text:?}: {e}");
-            assert_eq!(e.to_string(), format!("{line}:{col}: {}", e.message));
+            assert!(e.text().contains(msg), "{text:?}: {e}");
+            assert_eq!(e.to_string(), format!("{line}:{col}: {}", e.text()));
         }
     }
 
@@ -546,6 +574,6 @@ free g2
     fn long_tokens_are_shortened_in_messages() {
         let text = format!("kmalloc {} 0", "9".repeat(10_000));
         let e = parse(&text).unwrap_err();
-        assert!(e.message.len() < 200, "{}", e.message);
+        assert!(e.text().len() < 200, "{}", e.text());
     }
 }

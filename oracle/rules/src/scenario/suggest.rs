@@ -59,6 +59,27 @@ pub fn did_you_mean<'a>(
     nearest(word, candidates).map_or_else(otherwise, |n| format!(" (did you mean {n}?)"))
 }
 
+/// A misspelt name whose nearest known name an error shows. The search runs only when the
+/// error is displayed: the parser's fuzz target reads millions of bad lines and shows none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hint {
+    Function(String),
+    Gfp(String),
+    SlabFlags(String),
+    BootKey(String),
+}
+
+impl std::fmt::Display for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&match self {
+            Hint::Function(w) => function_hint(w),
+            Hint::Gfp(w) => gfp_hint(w),
+            Hint::SlabFlags(w) => slab_flags_hint(w),
+            Hint::BootKey(w) => boot_key_hint(w),
+        })
+    }
+}
+
 /// Where the names are listed, for a word with no near name.
 const SEE_LIST: &str = " (see kmemfuzz functions)";
 

@@ -34,6 +34,7 @@ impl SlabModel {
             kmalloc,
             alive: true,
             exact: !kmalloc || self.kmalloc.exact,
+            leaked: false,
         });
         self.caches.len() - 1
     }
@@ -225,6 +226,11 @@ impl SlabModel {
         let Some(cid) = self.live_cache(j, h) else {
             return;
         };
+        if self.caches[cid].leaked {
+            // kmem_cache_destroy(): s->refcount went to 0 at the destroy that found objects
+            // remaining; this one takes it below 0 and does nothing more.
+            return;
+        }
         let mut live = false;
         let mut unknown = false;
         for (&pfn, s) in &self.slabs {
@@ -239,11 +245,16 @@ impl SlabModel {
                 }
             }
         }
+        if self.caches[cid].exact && !unknown {
+            self.slabs_reaped(cid);
+        }
         if live {
             j.misuse(
                 M::Report(ReportKind::ObjectsRemaining),
                 Some(ReportKind::ObjectsRemaining),
             );
+            // The cache is kept, usable, with its refcount at 0.
+            self.caches[cid].leaked = true;
         } else if unknown {
             j.allow.push(ReportKind::ObjectsRemaining);
             self.taint_next = true;
@@ -254,7 +265,11 @@ impl SlabModel {
     }
 
     pub fn cache_shrink(&mut self, j: &mut Judgement, h: u64) {
-        let _ = self.live_cache(j, h);
+        if let Some(cid) = self.live_cache(j, h) {
+            if self.caches[cid].exact {
+                self.slabs_reaped(cid);
+            }
+        }
     }
 
     /// validate_slab_cache(): each slab with a free object (and, with U, each full one):

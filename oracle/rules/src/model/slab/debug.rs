@@ -175,6 +175,7 @@ impl SlabModel {
             by_handle: BTreeMap::new(),
             kmalloc: self.kmalloc.settings_only(),
             mempool: MempoolModel::default(),
+            traffic: Default::default(),
             ..*self
         }
     }

@@ -29,6 +29,7 @@ use crate::scenario::Op;
 mod access;
 mod cache;
 pub(crate) mod debug;
+mod grow;
 pub mod layout;
 mod object;
 
@@ -47,6 +48,8 @@ pub struct CacheM {
     pub alive: bool,
     /// Every object of this cache passes through the client (no mempool behind it).
     pub exact: bool,
+    /// Destroyed with objects remaining: kept, and never shut down by a later destroy.
+    pub leaked: bool,
 }
 
 impl CacheM {
@@ -119,6 +122,8 @@ pub struct SlabModel {
     pub mempool: MempoolModel,
     /// Taint the run before the next statement (this one's reports were still predicted).
     pub taint_next: bool,
+    /// The slabs the statement being judged took and emptied (exact caches).
+    pub traffic: grow::SlabTraffic,
 }
 
 pub(crate) fn ptr_of(arch: Arch) -> u64 {
@@ -143,6 +148,7 @@ impl SlabModel {
             kmalloc: KmallocModel::new(cfg),
             mempool: MempoolModel::default(),
             taint_next: false,
+            traffic: grow::SlabTraffic::default(),
         }
     }
 
@@ -270,7 +276,13 @@ impl Model {
     }
 
     /// Slabs and large kmalloc blocks whose pages went back (after every statement).
-    pub(super) fn slab_events(&mut self, j: &mut Judgement, events: &[kmem_vocab::PageEvent]) {
+    pub(super) fn slab_events(
+        &mut self,
+        j: &mut Judgement,
+        op: &Op,
+        events: &[kmem_vocab::PageEvent],
+    ) {
+        self.judge_slab_traffic(j, op, events);
         for e in events {
             if let kmem_vocab::PageEvent::Free { pfn, .. } = *e {
                 self.slab.slab_freed(j, pfn);

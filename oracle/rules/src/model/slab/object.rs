@@ -74,8 +74,17 @@ impl SlabModel {
                 );
                 return false;
             }
-            Some(s) => s.clone(),
+            Some(s) => {
+                if c.exact {
+                    self.traffic.grew = Some(None);
+                }
+                s.clone()
+            }
             None => {
+                // An exact cache's slab is new when the oracle first sees an object of it.
+                if c.exact && !(c.has(SLAB_CONSISTENCY_CHECKS) && self.has_dirty_free(cid)) {
+                    self.judge_new_slab(j, cid, head, b.order);
+                }
                 let objects = ((PAGE_SIZE << b.order) / l.size.max(1) as u64) as u32;
                 let s = SlabM {
                     cache: cid,
@@ -221,7 +230,7 @@ impl SlabModel {
     }
 
     /// Whether a slab of cache `cid` has a free object or a tail the client corrupted.
-    fn has_dirty_free(&self, cid: usize) -> bool {
+    pub(crate) fn has_dirty_free(&self, cid: usize) -> bool {
         self.slabs
             .iter()
             .filter(|(_, s)| s.cache == cid)
@@ -390,6 +399,9 @@ impl SlabModel {
         let obj = slot + c.l.rlp as u64;
         if c.ctor.is_none() {
             self.shadow(pages, obj, c.l.object_size as u64, None);
+        }
+        if c.exact && self.live_in_slab(head) == Some(0) {
+            self.slab_emptied(cid, head);
         }
     }
 

@@ -5,6 +5,7 @@
 use kmem_vocab::gfp::*;
 
 use super::free::check_frees;
+use super::place::area_len;
 use super::{Area, AreaKind, VmallocModel};
 use crate::model::context::CtxModel;
 use crate::model::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
@@ -105,6 +106,7 @@ impl VmallocModel {
 
     fn record(&mut self, start: u64, area: Area) {
         let end = area.end(start);
+        self.take_ranges(start, end, &area.array_areas);
         let gone: Vec<u64> = self.freed.range(start..end).map(|(&s, _)| s).collect();
         for s in gone {
             self.freed.remove(&s);
@@ -153,6 +155,7 @@ impl VmallocModel {
         let n = aligned >> PAGE_SHIFT;
         // alloc_vmap_area(): -EINVAL unless the alignment is a power of two.
         let bad_align = !align.is_power_of_two();
+        let levels = array_levels(n, Self::ptr_size(&f));
         let k = array_pages(n, Self::ptr_size(&f));
         // The vm_struct's kzalloc checks a blocking mask; alloc_vmap_area()'s might_sleep()
         // checks any other, after its alignment check. Once per call: the page array's own
@@ -182,6 +185,24 @@ impl VmallocModel {
             }
         }
         check_frees(j, what, &frees, &freed_now);
+        // __vmalloc_area_node() takes its pages one at a time (page order 0: no huge
+        // mappings without VM_ALLOW_HUGE_VMAP), the page arrays' pages too.
+        if let Some(order) = events.iter().find_map(|e| match *e {
+            kmem_vocab::PageEvent::Alloc { order, .. } if order != 0 => Some(order),
+            _ => None,
+        }) {
+            j.fail(
+                F::WrongValue,
+                format!("{what} took an order-{order} block; it takes single pages"),
+            );
+        }
+        // Where the area must go (lowest fit), once the deferred frees have run.
+        let len = area_len(n);
+        let fits = if must_fail {
+            None
+        } else {
+            self.fits(len, align)
+        };
         if got == 0 {
             if !allocs.is_empty() {
                 j.fail(
@@ -193,9 +214,21 @@ impl VmallocModel {
                     ),
                 );
             }
-            if !must_fail && k == 0 && !self.hidden_areas() && self.deferred.is_empty() {
+            if !must_fail && !self.hidden_areas() && self.deferred.is_empty() {
+                // Room for the area and, placed after it, its page arrays: certain under
+                // the lowest fit, bounded otherwise (no page array then).
+                let room = match &fits {
+                    Some(fits) => {
+                        fits.must
+                            && fits
+                                .at
+                                .iter()
+                                .all(|&a| self.array_areas(a, len, &levels).is_some())
+                    }
+                    None => k == 0 && self.has_room(&f, n, align),
+                };
                 let free = pages.free_above_watermarks(page_gfp);
-                if free > n + 1 && self.has_room(&f, n, align) {
+                if room && free > n + k + 1 {
                     j.fail(
                         F::SpuriousFailure,
                         format!(
@@ -223,6 +256,25 @@ impl VmallocModel {
                 format!("{what} returned {got:#x}, not aligned to {align:#x}"),
             );
             return;
+        }
+        let mut array_areas = vec![];
+        if let Some(fits) = &fits {
+            if !self.judge_fit(j, what, got, len, fits) {
+                return;
+            }
+            match self.array_areas(got, len, &levels) {
+                Some(areas) => array_areas = areas,
+                None => {
+                    j.fail(
+                        F::WrongValue,
+                        format!(
+                            "{what} of {n} pages returned {got:#x}, but no free range of the vmalloc space is left for its page array of {} pages: it must fail",
+                            levels.first().copied().unwrap_or(0)
+                        ),
+                    );
+                    return;
+                }
+            }
         }
         if allocs.len() as u64 != n + k {
             j.fail(
@@ -262,6 +314,7 @@ impl VmallocModel {
                 size: real,
                 pfns,
                 array: array_pfns,
+                array_areas,
                 queued: false,
                 line,
             },
@@ -315,12 +368,20 @@ impl VmallocModel {
             .collect();
         check_frees(j, "vmap", &frees, &freed_now);
         let got = out.value.unwrap_or(0);
+        let len = area_len(count);
+        let fits = if must_fail {
+            None
+        } else {
+            self.fits(len, PAGE_SIZE)
+        };
         if got == 0 {
-            if !must_fail
-                && !self.hidden_areas()
-                && self.deferred.is_empty()
-                && self.has_room(f, count, 1)
-            {
+            let room = match &fits {
+                Some(fits) => fits.must,
+                None => {
+                    !self.hidden_areas() && self.deferred.is_empty() && self.has_room(f, count, 1)
+                }
+            };
+            if !must_fail && room {
                 j.fail(
                     F::SpuriousFailure,
                     format!("vmap of {count} pages failed with room in the vmalloc space"),
@@ -338,6 +399,11 @@ impl VmallocModel {
         if !self.check_place(j, f, "vmap", got, count) {
             return;
         }
+        if let Some(fits) = &fits {
+            if !self.judge_fit(j, "vmap", got, len, fits) {
+                return;
+            }
+        }
         self.record(
             got,
             Area {
@@ -345,6 +411,7 @@ impl VmallocModel {
                 size,
                 pfns,
                 array: vec![],
+                array_areas: vec![],
                 queued: false,
                 line,
             },
@@ -352,19 +419,27 @@ impl VmallocModel {
     }
 }
 
-/// The pages the page arrays of an `n`-page vmalloc take: __vmalloc_area_node() vmallocs an
-/// array of more than PAGE_SIZE bytes (`ptr` bytes a page), and that vmalloc's own array
-/// likewise (from 1 GiB on x86_64), down to one small enough for kmalloc.
-pub(super) fn array_pages(n: u64, ptr: u64) -> u64 {
-    let (mut total, mut nr) = (0u64, n);
+/// The pages of each page array an `n`-page vmalloc vmallocs, outermost first:
+/// __vmalloc_area_node() vmallocs an array of more than PAGE_SIZE bytes (`ptr` bytes a
+/// page), and that vmalloc's own array likewise (from 1 GiB on x86_64), down to one small
+/// enough for kmalloc.
+pub(super) fn array_levels(n: u64, ptr: u64) -> Vec<u64> {
+    let (mut levels, mut nr) = (vec![], n);
     loop {
         let bytes = nr.saturating_mul(ptr);
         if bytes <= PAGE_SIZE {
-            return total;
+            return levels;
         }
         nr = bytes.div_ceil(PAGE_SIZE);
-        total = total.saturating_add(nr);
+        levels.push(nr);
     }
+}
+
+/// The pages the page arrays of an `n`-page vmalloc take, all levels together.
+pub(super) fn array_pages(n: u64, ptr: u64) -> u64 {
+    array_levels(n, ptr)
+        .into_iter()
+        .fold(0u64, |t, p| t.saturating_add(p))
 }
 
 #[cfg(test)]

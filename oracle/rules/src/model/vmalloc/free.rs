@@ -47,6 +47,10 @@ impl VmallocModel {
             frees.extend(&a.pfns);
             frees.extend(&a.array);
         }
+        // vunmap() of a vmalloc area leaks its pages and its page array (area and all), as
+        // in Linux: only the area's own range comes back.
+        let arrays: &[(u64, u64)] = if free_pages { &a.array_areas } else { &[] };
+        self.give_ranges(addr, a.end(addr), arrays);
         self.freed.insert(addr, a.end(addr));
         true
     }

@@ -12,13 +12,18 @@
 //! that the pages come back exactly then and that the area stays mapped until they do.
 //!
 //! A vmalloc of more than PAGE_SIZE / sizeof(void *) pages vmallocs its page array too (and,
-//! from 1 GiB on x86_64, that array's own array): the oracle knows how many pages that takes
-//! but not where those areas lie, so while such an
-//! area is live it does not judge a failure for lack of address space.
+//! from 1 GiB on x86_64, that array's own array): the oracle knows how many pages that takes.
+//!
+//! Where an area lies the oracle predicts when the machine's space declares Linux's lowest
+//! fit (`place.rs`, kmem_vocab::VmapFit): every address, the page arrays' included, and
+//! every failure for want of address space. A space that declares any other fit is held to
+//! the bounds alone (in the space, aligned, no overlap, a failure only without a free range
+//! of size + align - 1 bytes), and while an area whose page arrays lie where the oracle does
+//! not know is live, a failure for lack of address space is not judged.
 //!
 //! Here: the areas and what an address in the vmalloc space is; `alloc.rs` judges vmalloc,
-//! vzalloc, vmalloc_32, __vmalloc_node and vmap; `free.rs` vfree (deferred from interrupt
-//! context) and vunmap.
+//! vzalloc, vmalloc_32, __vmalloc_node and vmap; `place.rs` where they go (over the free
+//! ranges of `space.rs`); `free.rs` vfree (deferred from interrupt context) and vunmap.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +37,8 @@ use crate::scenario::Op;
 
 mod alloc;
 mod free;
+mod place;
+mod space;
 
 use alloc::vmalloc_call;
 pub use alloc::VmallocCall;
@@ -52,8 +59,11 @@ pub struct Area {
     pub size: u64,
     /// The pfn mapped at each page, in address order.
     pub pfns: Vec<u64>,
-    /// The pages of a vmalloc'ed page array (its area's address is not known).
+    /// The pages of a vmalloc'ed page array.
     pub array: Vec<u64>,
+    /// The areas of the page arrays, [start, end) with their guard pages, when the oracle
+    /// places them (lowest fit); empty otherwise.
+    pub array_areas: Vec<(u64, u64)>,
     /// vfree()d from interrupt context and not yet freed.
     pub queued: bool,
     pub line: u32,
@@ -76,6 +86,8 @@ pub struct VmallocModel {
     freed: BTreeMap<u64, u64>,
     /// vfree_atomic()'s queue, oldest first.
     deferred: Vec<u64>,
+    /// The free ranges of the space, when its placement is predicted (lowest fit).
+    space: Option<space::FreeSpace>,
 }
 
 /// The vmalloc address space as the oracle sees it at one address.
@@ -104,9 +116,10 @@ impl VmallocModel {
         (va < a.end(s)).then_some((s, a))
     }
 
-    /// Whether an area with a page array of unknown address is live.
+    /// Whether an area with a page array of unknown address is live (only when the oracle
+    /// does not place the areas itself).
     fn hidden_areas(&self) -> bool {
-        self.areas.values().any(|a| !a.array.is_empty())
+        self.space.is_none() && self.areas.values().any(|a| !a.array.is_empty())
     }
 
     /// What `va` is, for an access of `len` bytes within one page. None outside the vmalloc
@@ -177,6 +190,12 @@ impl VmallocModel {
 
 /// The vmalloc family's statements.
 impl Model {
+    /// The placement rule the machine's vmalloc space declares; before the first statement.
+    pub fn set_vmap_fit(&mut self, fit: kmem_vocab::VmapFit) {
+        let f = self.pages.facts.clone();
+        self.vmalloc.set_fit(&f, fit);
+    }
+
     /// is_vmalloc_addr and vmalloc_to_page, judged before the statement's page events.
     pub(crate) fn vmalloc_query(&mut self, j: &mut Judgement, op: &Op, env: &Env, out: &Outcome) {
         let ev = self.evaluator(env);

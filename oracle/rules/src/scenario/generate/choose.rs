@@ -4,6 +4,35 @@
 use arbitrary::{Result, Unstructured};
 use kmem_vocab::gfp::*;
 
+/// A list of at most `N` values kept without allocating, to draw from with [`one_of`].
+#[derive(Clone, Copy, Debug)]
+pub struct Few<T: Copy, const N: usize> {
+    items: [T; N],
+    len: usize,
+}
+
+impl<T: Copy, const N: usize> Few<T, N> {
+    /// An empty list (`fill` only fills the unused room).
+    pub fn new(fill: T) -> Self {
+        Few {
+            items: [fill; N],
+            len: 0,
+        }
+    }
+
+    /// Appends `x` (nothing when the list is full).
+    pub fn push(&mut self, x: T) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = x;
+            self.len += 1;
+        }
+    }
+
+    pub fn as_slice(&self) -> &[T] {
+        self.items.get(..self.len).unwrap_or_default()
+    }
+}
+
 /// A number in `lo..=hi` (`lo` when the range is empty).
 pub fn pick(u: &mut Unstructured<'_>, lo: u64, hi: u64) -> Result<u64> {
     if hi <= lo {

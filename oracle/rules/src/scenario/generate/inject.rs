@@ -9,12 +9,12 @@ use super::super::kind::Family;
 use super::choose::{self, byte, chance, one_of, pick};
 use super::ops::Cand;
 use super::ops::{in_bounds, offset, page_round};
-use super::state::{order_bytes, Ctx, Gen, Kind, Life, MapHow, MAX_CTX};
+use super::state::{order_bytes, Ctx, Gen, Handle, Kind, Life, MapHow, MAX_CTX};
 use super::Misuse;
 
 /// A call that may sleep, for [`Misuse::SleepInAtomic`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Sleeper {
+pub(super) enum Sleeper {
     Kmalloc,
     AllocPages,
     CacheAlloc(usize),
@@ -25,7 +25,7 @@ enum Sleeper {
 
 /// A way to free, for [`Misuse::WildFree`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Freer {
+pub(super) enum Freer {
     Kfree,
     FreePages,
     Vfree,
@@ -33,52 +33,57 @@ enum Freer {
 }
 
 impl Gen<'_> {
-    fn double_free_cands(&self) -> Vec<usize> {
-        let atomic = self.atomic();
-        self.find(|_, h| {
-            h.life == Life::Freed
-                && match h.kind {
-                    Kind::Pages { .. } | Kind::FreePages { .. } => true,
-                    Kind::Kmalloc { size } => size > 0,
-                    Kind::SlabObj { cache, .. } => {
-                        self.get(cache).is_some_and(|c| c.life == Life::Live)
-                    }
-                    Kind::Vmalloc { .. } | Kind::Vmap { .. } => !atomic,
-                    _ => false,
+    /// Whether handle `h` (`i`) was freed and may be freed again the same way.
+    pub(super) fn freed_again(&self, h: &Handle, atomic: bool) -> bool {
+        h.life == Life::Freed
+            && match h.kind {
+                Kind::Pages { .. } | Kind::FreePages { .. } => true,
+                Kind::Kmalloc { size } => size > 0,
+                Kind::SlabObj { cache, .. } => {
+                    self.get(cache).is_some_and(|c| c.life == Life::Live)
                 }
-        })
+                Kind::Vmalloc { .. } | Kind::Vmap { .. } => !atomic,
+                _ => false,
+            }
     }
 
-    fn wrong_order_cands(&self) -> Vec<usize> {
+    pub(super) fn double_free_cands(&self) -> Vec<usize> {
+        let atomic = self.atomic();
+        self.find(|_, h| self.freed_again(h, atomic))
+    }
+
+    pub(super) fn wrong_order_cands(&self) -> Vec<usize> {
         let mut v = self.cands(Cand::PagesToFree);
         v.extend(self.cands(Cand::FreePagesToFree));
         v
     }
 
-    fn use_after_free_cands(&self) -> Vec<usize> {
+    /// Whether handle `i` (`h`) is an address of freed memory that may be touched.
+    pub(super) fn touchable_after_free(&self, i: usize, h: &Handle) -> bool {
+        !matches!(h.kind, Kind::Kmap { .. })
+            && self.life_of(i) == Life::Freed
+            && self.addr_size(i).is_some_and(|s| s > 0)
+            && matches!(
+                self.kind(self.root(i)),
+                Some(
+                    Kind::Pages { .. }
+                        | Kind::FreePages { .. }
+                        | Kind::SlabObj { .. }
+                        | Kind::Kmalloc { .. }
+                        | Kind::Vmalloc { .. }
+                        | Kind::Vmap { .. }
+                )
+            )
+    }
+
+    pub(super) fn use_after_free_cands(&self) -> Vec<usize> {
         if !self.on(Family::Access) {
             return Vec::new();
         }
-        self.find(|i, h| {
-            let r = self.root(i);
-            !matches!(h.kind, Kind::Kmap { .. })
-                && self.life_of(i) == Life::Freed
-                && self.addr_size(i).is_some_and(|s| s > 0)
-                && matches!(
-                    self.kind(r),
-                    Some(
-                        Kind::Pages { .. }
-                            | Kind::FreePages { .. }
-                            | Kind::SlabObj { .. }
-                            | Kind::Kmalloc { .. }
-                            | Kind::Vmalloc { .. }
-                            | Kind::Vmap { .. }
-                    )
-                )
-        })
+        self.find(|i, h| self.touchable_after_free(i, h))
     }
 
-    fn freers(&self) -> Vec<Freer> {
+    pub(super) fn freers(&self) -> Vec<Freer> {
         let mut v = Vec::new();
         if self.on(Family::Kmalloc) {
             v.push(Freer::Kfree);
@@ -95,7 +100,7 @@ impl Gen<'_> {
         v
     }
 
-    fn interior_cands(&self) -> Vec<usize> {
+    pub(super) fn interior_cands(&self) -> Vec<usize> {
         let atomic = self.atomic();
         let mut v: Vec<usize> = self
             .cands(Cand::Kmallocs)
@@ -109,14 +114,14 @@ impl Gen<'_> {
         v
     }
 
-    fn out_of_bounds_cands(&self) -> Vec<usize> {
+    pub(super) fn out_of_bounds_cands(&self) -> Vec<usize> {
         match self.on(Family::Access) {
             true => self.cands(Cand::Access),
             false => Vec::new(),
         }
     }
 
-    fn sleepers(&self) -> Vec<Sleeper> {
+    pub(super) fn sleepers(&self) -> Vec<Sleeper> {
         let mut v = Vec::new();
         if self.on(Family::Kmalloc) {
             v.push(Sleeper::Kmalloc);
@@ -148,12 +153,12 @@ impl Gen<'_> {
     }
 
     /// Ways to enter atomic context now: sections, or a kmap_atomic of one of these pages.
-    fn atomic_openers(&self) -> (Vec<Ctx>, Vec<usize>) {
+    pub(super) fn atomic_openers(&self) -> (Vec<Ctx>, Vec<usize>) {
         if self.ctx.len() >= MAX_CTX {
             return (Vec::new(), Vec::new());
         }
         let ctxs = match self.on(Family::Context) {
-            true => self.openable(),
+            true => self.openable().as_slice().to_vec(),
             false => Vec::new(),
         };
         let pages = match self.on(Family::Highmem) {
@@ -166,7 +171,7 @@ impl Gen<'_> {
         (ctxs, pages)
     }
 
-    fn wrong_translation_cands(&self) -> Vec<usize> {
+    pub(super) fn wrong_translation_cands(&self) -> Vec<usize> {
         if !self.on(Family::Translate) {
             return Vec::new();
         }
@@ -178,7 +183,7 @@ impl Gen<'_> {
     }
 
     /// (object, other cache) pairs.
-    fn wrong_cache_cands(&self) -> Vec<(usize, usize)> {
+    pub(super) fn wrong_cache_cands(&self) -> Vec<(usize, usize)> {
         let caches = self.cands(Cand::Caches);
         let mut v = Vec::new();
         for o in self.cands(Cand::Objs) {
@@ -189,7 +194,7 @@ impl Gen<'_> {
         v
     }
 
-    fn destroy_with_live_cands(&self) -> Vec<usize> {
+    pub(super) fn destroy_with_live_cands(&self) -> Vec<usize> {
         if self.atomic() {
             return Vec::new();
         }
@@ -205,7 +210,7 @@ impl Gen<'_> {
     }
 
     /// Stack positions of atomic or local mappings with another mapping above them.
-    fn buried_maps(&self) -> Vec<usize> {
+    pub(super) fn buried_maps(&self) -> Vec<usize> {
         let mut v = Vec::new();
         let mut seen_map_above = false;
         for (j, c) in self.ctx.iter().enumerate().rev() {
@@ -219,7 +224,7 @@ impl Gen<'_> {
         v
     }
 
-    fn unmapped_pages(&self) -> Vec<usize> {
+    pub(super) fn unmapped_pages(&self) -> Vec<usize> {
         match self.atomic() {
             true => Vec::new(),
             false => self
@@ -231,47 +236,6 @@ impl Gen<'_> {
                 .filter(|&p| !self.kmapped(p))
                 .collect(),
         }
-    }
-
-    /// Whether misuse `m` can be injected now.
-    fn can(&self, m: Misuse) -> bool {
-        match m {
-            Misuse::DoubleFree => !self.double_free_cands().is_empty(),
-            Misuse::WrongOrder => !self.wrong_order_cands().is_empty(),
-            Misuse::UseAfterFree => !self.use_after_free_cands().is_empty(),
-            Misuse::WildFree => !self.freers().is_empty(),
-            Misuse::InteriorFree => !self.interior_cands().is_empty(),
-            Misuse::OutOfBounds => !self.out_of_bounds_cands().is_empty(),
-            Misuse::SleepInAtomic => {
-                let (ctxs, pages) = self.atomic_openers();
-                !self.sleepers().is_empty()
-                    && (self.atomic() || !ctxs.is_empty() || !pages.is_empty())
-            }
-            // Without a vmalloc or kmap address to hand, a user-space address will do.
-            Misuse::WrongTranslation => self.on(Family::Translate),
-            Misuse::WrongCache => !self.wrong_cache_cands().is_empty(),
-            Misuse::DestroyWithLive => !self.destroy_with_live_cands().is_empty(),
-            Misuse::KmapUnbalanced => {
-                self.on(Family::Highmem)
-                    && (!self.buried_maps().is_empty()
-                        || !self.unmapped_pages().is_empty()
-                        || (self.ctx.len().saturating_add(2) <= MAX_CTX
-                            && self.has(Cand::Pages {
-                                whole: true,
-                                low: false,
-                            })))
-            }
-            Misuse::ContextImbalance => self.on(Family::Context) && self.ctx.is_empty(),
-        }
-    }
-
-    /// The misuse kinds that can be injected now.
-    pub fn applicable(&self) -> Vec<Misuse> {
-        Misuse::ALL
-            .iter()
-            .copied()
-            .filter(|&m| self.can(m))
-            .collect()
     }
 
     /// Injects misuse `m`; false when there was nothing to inject it with.

@@ -13,6 +13,7 @@
 //! probability `misuse_percent` per operation it instead injects one [`Misuse`] that the
 //! scenario so far allows, and records it.
 
+mod applicable;
 mod boot;
 mod choose;
 pub mod extremes;
@@ -172,13 +173,14 @@ fn run(g: &mut Gen<'_>, u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
     while g.stmts.len().saturating_add(g.ctx.len()) < g.cfg.max_ops && !u.is_empty() {
         let room = g.stmts.len().saturating_add(g.ctx.len()).saturating_add(3) <= g.cfg.max_ops;
         if room && g.cfg.misuse_percent > 0 && choose::chance(u, g.cfg.misuse_percent)? {
-            if let Some(m) = choose::one_of(u, &g.applicable())? {
+            g.refresh();
+            if let Some(m) = choose::one_of(u, g.applicable().as_slice())? {
                 if g.inject(u, m)? {
                     continue;
                 }
             }
         }
-        let Some(a) = choose::one_of(u, &g.actions())? else {
+        let Some(a) = g.choose_action(u)? else {
             break;
         };
         g.act(u, a)?;

@@ -7,6 +7,7 @@ use kmem_vocab::{Arch, BootConfig, PAGE_SIZE};
 use super::super::ast::{printed_line, Op, Operand, Stmt};
 use super::super::kind::Family;
 use super::extremes::Limits;
+use super::ops::Summary;
 use super::{GenConfig, Misuse};
 
 /// The lifetime of a handle.
@@ -136,7 +137,9 @@ impl Kind {
 
 #[derive(Clone, Debug)]
 pub struct Handle {
-    pub name: String,
+    /// The statement (counting from 0) whose result this is, which names it (`p3`, `a4`:
+    /// [`Gen::name`]); `None` for a result never bound to a name.
+    pub stmt: Option<usize>,
     pub kind: Kind,
     pub life: Life,
     /// Bytes charged to the budget while live.
@@ -148,6 +151,15 @@ pub struct Handle {
     pub kmaps: u32,
     pub children: u32,
     pub pools: u32,
+}
+
+/// What [`Gen::link`] counts on a handle.
+#[derive(Clone, Copy)]
+enum Count {
+    Pins,
+    Kmaps,
+    Children,
+    Pools,
 }
 
 /// An open section, closed in LIFO order.
@@ -173,15 +185,28 @@ pub const MAX_CTX: usize = 6;
 
 pub struct Gen<'c> {
     pub cfg: &'c GenConfig,
+    /// `cfg.families`, one bit each (see [`family_bit`]).
+    families: u32,
     pub boot: BootConfig,
     /// i386 with more than 896 MiB: `__GFP_HIGHMEM` allocations give highmem pages.
     pub has_highmem: bool,
     pub stmts: Vec<Stmt>,
-    pub handles: Vec<Handle>,
+    /// Every handle bound so far. Changed only here (bind, gone, repeat, release), each
+    /// change clearing `fresh`.
+    handles: Vec<Handle>,
     /// The handles a candidate set may hold, in handle order: every view (whose liveness
     /// is its owner's) and every other handle while it is live. Candidate scans walk this
     /// rather than every handle ever bound.
-    scan: Vec<usize>,
+    pub(super) scan: Vec<usize>,
+    /// The candidate sets each handle of `scan` is in (parallel to it) and their summary,
+    /// valid while `fresh` (see `ops::cands`).
+    pub(super) masks: Vec<u32>,
+    pub(super) summary: Summary,
+    pub(super) fresh: bool,
+    /// The handles whose masks a change may have changed since they were computed; when
+    /// `all_stale`, any may have.
+    pub(super) stale: Vec<usize>,
+    pub(super) all_stale: bool,
     pub ctx: Vec<Ctx>,
     pub misuse: Vec<(u32, Misuse)>,
     pub live_bytes: u64,
@@ -207,11 +232,18 @@ impl<'c> Gen<'c> {
         let limits = Limits::new(&boot);
         Gen {
             cfg,
+            families: cfg.families.iter().fold(0, |m, &f| m | family_bit(f)),
             has_highmem: boot.arch == Arch::I386 && boot.mem > 896 << 20,
             boot,
-            stmts: Vec::new(),
-            handles: Vec::new(),
-            scan: Vec::new(),
+            // Room for every statement and handle a scenario usually has.
+            stmts: Vec::with_capacity(cfg.max_ops.saturating_add(8).min(256)),
+            handles: Vec::with_capacity(cfg.max_ops.min(256)),
+            scan: Vec::with_capacity(cfg.max_ops.min(256)),
+            masks: Vec::with_capacity(cfg.max_ops.min(256)),
+            summary: Summary::default(),
+            fresh: false,
+            stale: Vec::new(),
+            all_stale: true,
             ctx: Vec::new(),
             misuse: Vec::new(),
             live_bytes: 0,
@@ -224,7 +256,7 @@ impl<'c> Gen<'c> {
     }
 
     pub fn on(&self, f: Family) -> bool {
-        self.cfg.families.contains(&f)
+        self.families & family_bit(f) != 0
     }
 
     /// Whether sleeping is forbidden: a lock, interrupts off, an interrupt, softirqs off,
@@ -248,7 +280,14 @@ impl<'c> Gen<'c> {
     }
 
     pub fn name(&self, i: usize) -> String {
-        self.get(i).map_or_else(String::new, |h| h.name.clone())
+        match self.get(i) {
+            Some(Handle {
+                stmt: Some(n),
+                kind,
+                ..
+            }) => handle_name(kind.prefix(), *n),
+            _ => String::new(),
+        }
     }
 
     /// The operand naming handle `i`, `offset` bytes in.
@@ -359,11 +398,6 @@ impl<'c> Gen<'c> {
         owner_has_pages && self.addr_size(i).is_some_and(|s| s >= PAGE_SIZE)
     }
 
-    /// Whether the owner `r` has pages mapped by a live kmap or vmap, so it must not be freed.
-    pub fn pinned(&self, r: usize) -> bool {
-        self.get(r).is_some_and(|h| h.pins > 0)
-    }
-
     /// Whether page handle `i`'s owner is mapped by a live `kmap`.
     pub fn kmapped(&self, i: usize) -> bool {
         self.get(self.root(i)).is_some_and(|h| h.kmaps > 0)
@@ -389,46 +423,69 @@ impl<'c> Gen<'c> {
         self.get(p).is_some_and(|h| h.children > 0)
     }
 
+    /// Notes that handle `t`'s own state changed: a handle's membership of the candidate
+    /// sets depends on other handles only through their life, which [`Gen::release`]
+    /// changes (and which marks every mask stale), so a handle just bound and the handles
+    /// whose counts changed are all that need computing again.
+    fn touched(&mut self, t: usize) {
+        self.fresh = false;
+        if !self.all_stale {
+            self.stale.push(t);
+        }
+    }
+
+    /// Notes that any handle's membership may have changed.
+    fn touched_all(&mut self) {
+        self.fresh = false;
+        self.all_stale = true;
+        self.stale.clear();
+    }
+
     /// Counts live handle `i` in (`up`) or out of the handles it depends on.
     fn link(&mut self, i: usize, up: bool) {
-        #[derive(Clone, Copy)]
-        enum Count {
-            Pins,
-            Kmaps,
-            Children,
-            Pools,
-        }
-        let mut targets: Vec<(usize, Count)> = Vec::new();
         match self.kind(i) {
             Some(&Kind::Kmap { page, how, .. }) => {
-                targets.push((self.root(page), Count::Pins));
+                let r = self.root(page);
+                self.count(r, Count::Pins, up);
                 if how == MapHow::Kmap {
-                    targets.push((self.root(page), Count::Kmaps));
+                    self.count(r, Count::Kmaps, up);
                 }
             }
             Some(Kind::Vmap { pages }) => {
-                targets.extend(pages.iter().map(|&p| (self.root(p), Count::Pins)));
+                for k in 0..pages.len() {
+                    let page = match self.kind(i) {
+                        Some(Kind::Vmap { pages }) => pages.get(k).copied(),
+                        _ => None,
+                    };
+                    if let Some(p) = page {
+                        let r = self.root(p);
+                        self.count(r, Count::Pins, up);
+                    }
+                }
             }
-            Some(&Kind::SlabObj { cache, .. }) => targets.push((cache, Count::Children)),
-            Some(&Kind::PoolElem { pool, .. }) => targets.push((pool, Count::Children)),
+            Some(&Kind::SlabObj { cache, .. }) => self.count(cache, Count::Children, up),
+            Some(&Kind::PoolElem { pool, .. }) => self.count(pool, Count::Children, up),
             Some(&Kind::Pool {
                 kind: PoolKind::Slab { cache, .. },
-            }) => targets.push((cache, Count::Pools)),
+            }) => self.count(cache, Count::Pools, up),
             _ => {}
         }
-        for (t, count) in targets {
-            if let Some(h) = self.handles.get_mut(t) {
-                let n = match count {
-                    Count::Pins => &mut h.pins,
-                    Count::Kmaps => &mut h.kmaps,
-                    Count::Children => &mut h.children,
-                    Count::Pools => &mut h.pools,
-                };
-                *n = match up {
-                    true => n.saturating_add(1),
-                    false => n.saturating_sub(1),
-                };
-            }
+    }
+
+    /// Counts one more (`up`) or one fewer of what depends on handle `t`.
+    fn count(&mut self, t: usize, count: Count, up: bool) {
+        self.touched(t);
+        if let Some(h) = self.handles.get_mut(t) {
+            let n = match count {
+                Count::Pins => &mut h.pins,
+                Count::Kmaps => &mut h.kmaps,
+                Count::Children => &mut h.children,
+                Count::Pools => &mut h.pools,
+            };
+            *n = match up {
+                true => n.saturating_add(1),
+                false => n.saturating_sub(1),
+            };
         }
     }
 
@@ -442,21 +499,9 @@ impl<'c> Gen<'c> {
             .collect()
     }
 
-    /// The handle indices in [`Gen::scan`] for which `pred` holds, in handle order; a
-    /// predicate that holds only for views or live handles gets what [`Gen::find`] would.
-    pub fn find_scanned(&self, pred: impl Fn(usize, &Handle) -> bool) -> Vec<usize> {
-        self.scan
-            .iter()
-            .filter(|&&i| self.handles.get(i).is_some_and(|h| pred(i, h)))
-            .copied()
-            .collect()
-    }
-
-    /// Whether `pred` holds for a handle in [`Gen::scan`].
-    pub fn any_scanned(&self, pred: impl Fn(usize, &Handle) -> bool) -> bool {
-        self.scan
-            .iter()
-            .any(|&i| self.handles.get(i).is_some_and(|h| pred(i, h)))
+    /// Whether `pred` holds for any handle.
+    pub fn any(&self, pred: impl Fn(usize, &Handle) -> bool) -> bool {
+        self.handles.iter().enumerate().any(|(i, h)| pred(i, h))
     }
 
     /// Appends a statement; returns its line.
@@ -483,11 +528,11 @@ impl<'c> Gen<'c> {
             self.emit(None, op);
             return self.gone(kind);
         }
-        let name = format!("{}{}", kind.prefix(), self.stmts.len());
-        self.emit(Some(name.clone()), op);
+        let stmt = self.stmts.len();
+        self.emit(Some(handle_name(kind.prefix(), stmt)), op);
         self.live_bytes = self.live_bytes.saturating_add(bytes);
         self.handles.push(Handle {
-            name,
+            stmt: Some(stmt),
             kind,
             life: Life::Live,
             bytes,
@@ -498,14 +543,19 @@ impl<'c> Gen<'c> {
         });
         let i = self.handles.len() - 1;
         self.scan.push(i);
+        if !self.all_stale {
+            self.masks.push(0);
+        }
+        self.touched(i);
         self.link(i, true);
         i
     }
 
     /// A handle that refers to nothing usable: the result of a probe.
     pub fn gone(&mut self, kind: Kind) -> usize {
+        self.touched_all();
         self.handles.push(Handle {
-            name: String::new(),
+            stmt: None,
             kind,
             life: Life::Gone,
             bytes: 0,
@@ -526,6 +576,9 @@ impl<'c> Gen<'c> {
         if let Some(s) = self.stmts.last_mut() {
             s.repeat = Some(n);
         }
+        if let Some(c) = from {
+            self.touched(c);
+        }
         if let Some(h) = from.and_then(|c| self.handles.get_mut(c)) {
             if vmap {
                 h.pins = h.pins.saturating_add(1);
@@ -538,6 +591,9 @@ impl<'c> Gen<'c> {
 
     /// Marks `i` freed (or gone) and returns its bytes to the budget.
     pub fn release(&mut self, i: usize, life: Life) {
+        // What depends on `i` (its views, mappings of its pages, its objects or elements)
+        // may change with it.
+        self.touched_all();
         let Some(h) = self.handles.get_mut(i) else {
             return;
         };
@@ -562,4 +618,32 @@ impl<'c> Gen<'c> {
     pub fn record(&mut self, line: u32, m: Misuse) {
         self.misuse.push((line, m));
     }
+}
+
+/// The bit of family `f` in [`Gen::on`]'s set.
+fn family_bit(f: Family) -> u32 {
+    1 << (f as u32)
+}
+
+/// `prefix` then `n` in decimal: the name of a handle bound by statement `n`.
+fn handle_name(prefix: &str, n: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut k = digits.len();
+    let mut n = n;
+    loop {
+        k -= 1;
+        if let Some(d) = digits.get_mut(k) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || k == 0 {
+            break;
+        }
+    }
+    let mut name = String::with_capacity(prefix.len() + digits.len() - k);
+    name.push_str(prefix);
+    for &d in digits.get(k..).unwrap_or_default() {
+        name.push(char::from(d));
+    }
+    name
 }

@@ -3,7 +3,7 @@
 use arbitrary::{Result, Unstructured};
 
 use super::super::super::ast::Op;
-use super::super::choose::{byte, chance, one_of, pick};
+use super::super::choose::{byte, chance, pick};
 use super::super::state::Gen;
 use super::{offset, Action, Cand};
 
@@ -12,7 +12,7 @@ impl Gen<'_> {
     pub(super) fn act_access(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
         match a {
             Action::Write | Action::Read => {
-                if let Some(i) = one_of(u, &self.cands(Cand::Access))? {
+                if let Some(i) = self.pick(u, Cand::Access)? {
                     let size = self.addr_size(i).unwrap_or(0);
                     let (off, len) = in_bounds(u, size)?;
                     let addr = self.at(i, offset(off));

@@ -3,7 +3,7 @@
 use arbitrary::{Result, Unstructured};
 
 use super::super::super::ast::Op;
-use super::super::choose::one_of;
+use super::super::choose::{one_of, Few};
 use super::super::state::{Ctx, Gen, Life, MapHow};
 use super::Action;
 
@@ -12,7 +12,7 @@ impl Gen<'_> {
     pub(super) fn act_context(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
         match a {
             Action::CtxOpen => {
-                if let Some(c) = one_of(u, &self.openable())? {
+                if let Some(c) = one_of(u, self.openable().as_slice())? {
                     self.open(c);
                 }
             }
@@ -25,10 +25,11 @@ impl Gen<'_> {
     }
 
     /// The sections that may be opened now without misuse.
-    pub fn openable(&self) -> Vec<Ctx> {
+    pub fn openable(&self) -> Few<Ctx, 5> {
         let has = |c: Ctx| self.ctx.contains(&c);
         let hardirqs = self.ctx.iter().filter(|&&c| c == Ctx::Hardirq).count();
-        let mut v = vec![Ctx::Preempt];
+        let mut v = Few::new(Ctx::Preempt);
+        v.push(Ctx::Preempt);
         if !has(Ctx::Spin) {
             v.push(Ctx::Spin);
         }

@@ -3,29 +3,20 @@
 use arbitrary::{Result, Unstructured};
 
 use super::super::super::ast::Op;
-use super::super::choose::one_of;
 use super::super::state::{Ctx, Gen, Kind, Life, MapHow};
-use super::{Action, Cand};
+use super::{Action, Cand, WHOLE_PAGES};
 
 impl Gen<'_> {
     /// Performs one of this family's well-behaved operations.
     pub(super) fn act_highmem(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
         match a {
             Action::Kmap => {
-                let cands: Vec<usize> = self
-                    .cands(Cand::Pages {
-                        whole: true,
-                        low: false,
-                    })
-                    .into_iter()
-                    .filter(|&p| !self.kmapped(p))
-                    .collect();
-                if let Some(p) = one_of(u, &cands)? {
+                if let Some(p) = self.pick_where(u, WHOLE_PAGES, |p| !self.kmapped(p))? {
                     self.kmap(p, MapHow::Kmap);
                 }
             }
             Action::Kunmap => {
-                if let Some(m) = one_of(u, &self.cands(Cand::Kmaps))? {
+                if let Some(m) = self.pick(u, Cand::Kmaps)? {
                     if let Some(&Kind::Kmap { page, .. }) = self.kind(m) {
                         let op = Op::Kunmap {
                             page: self.operand(page),
@@ -36,12 +27,12 @@ impl Gen<'_> {
                 }
             }
             Action::KmapAtomic | Action::KmapLocal => {
-                if let Some(p) = one_of(
+                if let Some(p) = self.pick(
                     u,
-                    &self.cands(Cand::Pages {
+                    Cand::Pages {
                         whole: true,
                         low: false,
-                    }),
+                    },
                 )? {
                     let how = match a {
                         Action::KmapAtomic => MapHow::Atomic,

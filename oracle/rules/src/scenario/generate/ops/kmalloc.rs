@@ -3,7 +3,7 @@
 use arbitrary::{Result, Unstructured};
 
 use super::super::super::ast::{Op, Operand};
-use super::super::choose::{self, chance, one_of, pick};
+use super::super::choose::{self, chance, pick};
 use super::super::extremes;
 use super::super::state::{Gen, Kind, Life};
 use super::{Action, Cand};
@@ -28,10 +28,9 @@ impl Gen<'_> {
                 self.bind(op, Kind::Kmalloc { size }, size.max(8));
             }
             Action::Krealloc => {
-                let kmallocs = self.cands(Cand::Kmallocs);
                 let old = match chance(u, 15)? {
                     true => None,
-                    false => one_of(u, &kmallocs)?,
+                    false => self.pick(u, Cand::Kmallocs)?,
                 };
                 // krealloc(p, 0) frees p and returns ZERO_SIZE_PTR.
                 let size = match old.is_some() && chance(u, 4)? {
@@ -57,14 +56,14 @@ impl Gen<'_> {
                 self.bind(op, Kind::Kmalloc { size }, size);
             }
             Action::Ksize => {
-                if let Some(i) = one_of(u, &self.cands(Cand::Kmallocs))? {
+                if let Some(i) = self.pick(u, Cand::Kmallocs)? {
                     let op = Op::Ksize {
                         addr: self.operand(i),
                     };
                     self.emit(None, op);
                 }
             }
-            Action::Kfree => match one_of(u, &self.cands(Cand::Kmallocs))? {
+            Action::Kfree => match self.pick(u, Cand::Kmallocs)? {
                 Some(i) if !chance(u, 5)? => {
                     let op = Op::Kfree {
                         addr: self.operand(i),

@@ -15,13 +15,13 @@ impl Gen<'_> {
         match a {
             Action::PoolCreate => self.pool_create(u)?,
             Action::PoolAlloc => {
-                if let Some(p) = one_of(u, &self.cands(Cand::Pools))? {
+                if let Some(p) = self.pick(u, Cand::Pools)? {
                     let gfp = choose::gfp_object(u, atomic, false)? & !__GFP_ZERO;
                     self.pool_alloc(p, gfp);
                 }
             }
             Action::PoolFree => {
-                if let Some(e) = one_of(u, &self.cands(Cand::Elems))? {
+                if let Some(e) = self.pick(u, Cand::Elems)? {
                     if let Some(&Kind::PoolElem { pool, .. }) = self.kind(e) {
                         let op = Op::MempoolFree {
                             addr: self.operand(e),
@@ -33,12 +33,7 @@ impl Gen<'_> {
                 }
             }
             Action::PoolDestroy => {
-                let idle: Vec<usize> = self
-                    .cands(Cand::Pools)
-                    .into_iter()
-                    .filter(|&p| !self.pool_busy(p))
-                    .collect();
-                if let Some(p) = one_of(u, &idle)? {
+                if let Some(p) = self.pick_where(u, Cand::Pools, |p| !self.pool_busy(p))? {
                     let op = Op::MempoolDestroy {
                         pool: self.operand(p),
                     };

@@ -3,6 +3,7 @@
 //! ([`Cand`]); each family's operations are in the module of its name.
 
 mod access;
+mod cands;
 mod context;
 mod exhaust;
 mod highmem;
@@ -17,9 +18,11 @@ use arbitrary::{Result, Unstructured};
 use kmem_vocab::PAGE_SIZE;
 
 use super::super::kind::Family;
-use super::state::{Gen, Handle, Kind, Life, MapHow, MAX_CTX};
+use super::choose;
+use super::state::{Gen, MAX_CTX};
 
 pub use access::in_bounds;
+pub use cands::{Cand, Summary, WHOLE_PAGES};
 
 /// The most caches and pools alive at once.
 const MAX_CACHES: usize = 6;
@@ -69,6 +72,53 @@ pub enum Action {
     Drain,
 }
 
+/// The number of [`Action`]s.
+const ACTIONS: usize = 38;
+
+/// The operations possible now and their weights, in the order [`Gen::actions`] lists them.
+#[derive(Clone, Copy)]
+struct Weights {
+    entries: [(Action, u8); ACTIONS],
+    len: usize,
+    total: usize,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            entries: [(Action::AllocPages, 0); ACTIONS],
+            len: 0,
+            total: 0,
+        }
+    }
+}
+
+impl Weights {
+    fn add(&mut self, a: Action, w: u8) {
+        if let Some(e) = self.entries.get_mut(self.len) {
+            *e = (a, w);
+            self.len += 1;
+            self.total += usize::from(w);
+        }
+    }
+
+    fn entries(&self) -> &[(Action, u8)] {
+        self.entries.get(..self.len).unwrap_or_default()
+    }
+
+    /// The `k`th action of the list in which each appears as many times as its weight.
+    fn nth(&self, mut k: usize) -> Option<Action> {
+        for &(a, w) in self.entries() {
+            let w = usize::from(w);
+            if k < w {
+                return Some(a);
+            }
+            k -= w;
+        }
+        None
+    }
+}
+
 /// Converts an in-range offset for an operand.
 pub fn offset(off: u64) -> i64 {
     i64::try_from(off).unwrap_or(i64::MAX)
@@ -79,243 +129,159 @@ pub fn page_round(n: u64) -> u64 {
     n.div_ceil(PAGE_SIZE).saturating_mul(PAGE_SIZE)
 }
 
-/// A set of handles an operation may use now.
-#[derive(Clone, Copy, Debug)]
-pub enum Cand {
-    /// Pages from alloc_pages that may be freed.
-    PagesToFree,
-    /// Addresses from __get_free_pages that may be freed.
-    FreePagesToFree,
-    /// Live page handles; `whole`: only those whose page belongs to their owner; `low`: only
-    /// those certainly in lowmem.
-    Pages {
-        whole: bool,
-        low: bool,
-    },
-    /// Live addresses in the direct map.
-    Linear,
-    /// Live physical addresses of lowmem.
-    PhysLow,
-    Caches,
-    /// Live slab objects of live caches.
-    Objs,
-    Kmallocs,
-    VmallocsToFree,
-    Vmaps,
-    /// Live addresses in the vmalloc area.
-    VmAreas,
-    /// Live `kmap` mappings.
-    Kmaps,
-    Pools,
-    /// Live elements of live pools that may be freed.
-    Elems,
-    /// Live addresses with bytes that may be touched.
-    Access,
-}
-
-// Candidates: which handles each operation may use now.
-impl Gen<'_> {
-    fn live(&self, i: usize) -> bool {
-        self.get(i).is_some_and(|h| h.life == Life::Live)
-    }
-
-    /// Whether handle `i` is in the set `c`.
-    fn is(&self, c: Cand, i: usize, h: &Handle) -> bool {
-        let live = h.life == Life::Live;
-        match c {
-            Cand::PagesToFree => live && matches!(h.kind, Kind::Pages { .. }) && !self.pinned(i),
-            Cand::FreePagesToFree => {
-                live && matches!(h.kind, Kind::FreePages { .. }) && !self.pinned(i)
-            }
-            Cand::Pages { whole, low } => {
-                self.alive(i)
-                    && self
-                        .page_like(i)
-                        .is_some_and(|(high, bytes)| (!whole || bytes > 0) && (!low || !high))
-            }
-            Cand::Linear => self.alive(i) && self.is_linear(i),
-            Cand::PhysLow => self.alive(i) && matches!(h.kind, Kind::Phys { low: true, .. }),
-            Cand::Caches => live && matches!(h.kind, Kind::Cache { .. }),
-            Cand::Objs => live && matches!(h.kind, Kind::SlabObj { cache, .. } if self.live(cache)),
-            Cand::Kmallocs => live && matches!(h.kind, Kind::Kmalloc { .. }),
-            Cand::VmallocsToFree => {
-                live && matches!(h.kind, Kind::Vmalloc { .. }) && !self.pinned(i)
-            }
-            Cand::Vmaps => live && matches!(h.kind, Kind::Vmap { .. }),
-            Cand::VmAreas => self.alive(i) && self.is_vmalloc_area(i),
-            Cand::Kmaps => {
-                self.alive(i)
-                    && matches!(
-                        h.kind,
-                        Kind::Kmap {
-                            how: MapHow::Kmap,
-                            ..
-                        }
-                    )
-            }
-            Cand::Pools => live && matches!(h.kind, Kind::Pool { .. }),
-            Cand::Elems => {
-                live && matches!(h.kind, Kind::PoolElem { pool, .. } if self.live(pool))
-                    && !self.pinned(i)
-            }
-            Cand::Access => self.alive(i) && self.addr_size(i).is_some_and(|s| s > 0),
-        }
-    }
-
-    /// The handles in `c`, in handle order.
-    pub fn cands(&self, c: Cand) -> Vec<usize> {
-        self.find_scanned(|i, h| self.is(c, i, h))
-    }
-
-    /// Whether any handle is in `c` (without building the list: the generator asks this
-    /// of every set on every statement).
-    pub fn has(&self, c: Cand) -> bool {
-        self.any_scanned(|i, h| self.is(c, i, h))
-    }
-}
-
 // The operations.
 impl Gen<'_> {
-    /// Every well-behaved operation possible now, repeated by weight.
+    /// Every well-behaved operation possible now, repeated by weight: what
+    /// [`Gen::choose_action`] draws from.
+    #[cfg(test)]
     pub fn actions(&self) -> Vec<Action> {
-        use Action as A;
+        let t = self.weights();
         let mut v = Vec::new();
-        let mut add = |a: Action, w: usize| {
-            for _ in 0..w {
-                v.push(a);
-            }
-        };
+        for &(a, w) in t.entries() {
+            v.extend(std::iter::repeat_n(a, usize::from(w)));
+        }
+        v
+    }
+
+    /// One well-behaved operation possible now, drawn as [`choose::one_of`] draws from
+    /// [`Gen::actions`] (the same bytes choose the same operation), or `None` when none is.
+    pub fn choose_action(&mut self, u: &mut Unstructured<'_>) -> Result<Option<Action>> {
+        self.refresh();
+        let t = self.weights();
+        if t.total == 0 {
+            return Ok(None);
+        }
+        Ok(t.nth(choose::index(u, t.total)?))
+    }
+
+    /// Every well-behaved operation possible now, with its weight, in a fixed order.
+    fn weights(&self) -> Weights {
+        use Action as A;
+        let mut t = Weights::default();
         let atomic = self.atomic();
+        let s = self.summary();
+        let has = |c: Cand| s.sets & c.bit() != 0;
         if self.on(Family::Pages) {
             if self.fits(PAGE_SIZE) {
-                add(A::AllocPages, 2);
-                add(A::GetFreePages, 2);
+                t.add(A::AllocPages, 2);
+                t.add(A::GetFreePages, 2);
             }
-            if self.has(Cand::PagesToFree) {
-                add(A::FreePagesPage, 2);
+            if has(Cand::PagesToFree) {
+                t.add(A::FreePagesPage, 2);
             }
-            if self.has(Cand::FreePagesToFree) {
-                add(A::FreePages, 2);
+            if has(Cand::FreePagesToFree) {
+                t.add(A::FreePages, 2);
             }
         }
         if self.on(Family::Translate) {
-            if self.has(Cand::Pages {
+            if has(Cand::Pages {
                 whole: false,
                 low: true,
             }) {
-                add(A::PageAddress, 1);
+                t.add(A::PageAddress, 1);
             }
-            if self.has(Cand::Pages {
+            if has(Cand::Pages {
                 whole: false,
                 low: false,
             }) {
-                add(A::PageToPhys, 1);
+                t.add(A::PageToPhys, 1);
             }
-            if self.has(Cand::Linear) {
-                add(A::VirtToPage, 1);
-                add(A::VirtToPhys, 1);
+            if has(Cand::Linear) {
+                t.add(A::VirtToPage, 1);
+                t.add(A::VirtToPhys, 1);
             }
-            if self.has(Cand::PhysLow) {
-                add(A::PhysToVirt, 1);
+            if has(Cand::PhysLow) {
+                t.add(A::PhysToVirt, 1);
             }
         }
         if self.on(Family::Slab) {
-            let caches = self.cands(Cand::Caches);
-            if !atomic && caches.len() < MAX_CACHES {
-                add(A::CacheCreate, if caches.is_empty() { 3 } else { 1 });
+            if !atomic && s.caches < MAX_CACHES {
+                t.add(A::CacheCreate, if s.caches == 0 { 3 } else { 1 });
             }
-            if !caches.is_empty() {
-                add(A::CacheAlloc, 3);
+            if s.caches > 0 {
+                t.add(A::CacheAlloc, 3);
                 if !atomic {
-                    add(A::CacheQuery, 1);
-                    if caches.iter().any(|&c| !self.cache_busy(c)) {
-                        add(A::CacheDestroy, 1);
+                    t.add(A::CacheQuery, 1);
+                    if s.idle_cache {
+                        t.add(A::CacheDestroy, 1);
                     }
                 }
             }
-            if self.has(Cand::Objs) {
-                add(A::CacheFree, 2);
+            if has(Cand::Objs) {
+                t.add(A::CacheFree, 2);
             }
         }
         if self.on(Family::Kmalloc) {
-            add(A::Kmalloc, 3);
-            add(A::Krealloc, 1);
-            if self.has(Cand::Kmallocs) {
-                add(A::Ksize, 1);
-                add(A::Kfree, 3);
+            t.add(A::Kmalloc, 3);
+            t.add(A::Krealloc, 1);
+            if has(Cand::Kmallocs) {
+                t.add(A::Ksize, 1);
+                t.add(A::Kfree, 3);
             }
         }
         if self.on(Family::Vmalloc) {
             if !atomic {
-                add(A::Vmalloc, 2);
-                if self.has(Cand::VmallocsToFree) {
-                    add(A::Vfree, 2);
+                t.add(A::Vmalloc, 2);
+                if has(Cand::VmallocsToFree) {
+                    t.add(A::Vfree, 2);
                 }
-                if self.has(Cand::Pages {
-                    whole: true,
-                    low: false,
-                }) {
-                    add(A::Vmap, 1);
+                if has(WHOLE_PAGES) {
+                    t.add(A::Vmap, 1);
                 }
-                if self.has(Cand::Vmaps) {
-                    add(A::Vunmap, 1);
+                if has(Cand::Vmaps) {
+                    t.add(A::Vunmap, 1);
                 }
             }
-            if self.has(Cand::VmAreas) {
-                add(A::VmallocToPage, 1);
+            if has(Cand::VmAreas) {
+                t.add(A::VmallocToPage, 1);
             }
-            if self.has(Cand::Access) {
-                add(A::IsVmallocAddr, 1);
+            if has(Cand::Access) {
+                t.add(A::IsVmallocAddr, 1);
             }
         }
         if self.on(Family::Highmem) {
-            let pages = self.cands(Cand::Pages {
-                whole: true,
-                low: false,
-            });
-            if !atomic && pages.iter().any(|&p| !self.kmapped(p)) {
-                add(A::Kmap, 2);
+            if !atomic && s.unkmapped_page {
+                t.add(A::Kmap, 2);
             }
-            if !pages.is_empty() && self.ctx.len() < MAX_CTX {
-                add(A::KmapAtomic, 2);
-                add(A::KmapLocal, 1);
+            if has(WHOLE_PAGES) && self.ctx.len() < MAX_CTX {
+                t.add(A::KmapAtomic, 2);
+                t.add(A::KmapLocal, 1);
             }
-            if !atomic && self.has(Cand::Kmaps) {
-                add(A::Kunmap, 2);
+            if !atomic && has(Cand::Kmaps) {
+                t.add(A::Kunmap, 2);
             }
         }
         if self.on(Family::Mempool) {
-            let pools = self.cands(Cand::Pools);
-            if !atomic && pools.len() < MAX_POOLS {
-                add(A::PoolCreate, if pools.is_empty() { 3 } else { 1 });
+            if !atomic && s.pools < MAX_POOLS {
+                t.add(A::PoolCreate, if s.pools == 0 { 3 } else { 1 });
             }
-            if !pools.is_empty() {
-                add(A::PoolAlloc, 3);
-                if !atomic && pools.iter().any(|&p| !self.pool_busy(p)) {
-                    add(A::PoolDestroy, 1);
+            if s.pools > 0 {
+                t.add(A::PoolAlloc, 3);
+                if !atomic && s.idle_pool {
+                    t.add(A::PoolDestroy, 1);
                 }
             }
-            if self.has(Cand::Elems) {
-                add(A::PoolFree, 2);
+            if has(Cand::Elems) {
+                t.add(A::PoolFree, 2);
             }
         }
         if self.on(Family::Context) && self.ctx.len() < MAX_CTX {
-            add(A::CtxOpen, 2);
+            t.add(A::CtxOpen, 2);
         }
         if !self.ctx.is_empty() {
-            add(A::CloseTop, 3);
+            t.add(A::CloseTop, 3);
         }
-        if self.on(Family::Access) && self.has(Cand::Access) {
-            add(A::Write, 4);
-            add(A::Read, 3);
+        if self.on(Family::Access) && has(Cand::Access) {
+            t.add(A::Write, 4);
+            t.add(A::Read, 3);
         }
         if self.may_exhaust() {
-            add(A::Exhaust, 1);
+            t.add(A::Exhaust, 1);
         }
         if self.scarce && self.drains < exhaust::MAX_DRAINS {
-            add(A::Drain, 1);
+            t.add(A::Drain, 1);
         }
-        v
+        t
     }
 
     /// Performs one well-behaved operation (nothing when it has no candidate).
@@ -343,3 +309,6 @@ impl Gen<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,7 @@ use kmem_vocab::gfp::{__GFP_HIGHMEM, GFP_DMA};
 use kmem_vocab::MAX_PAGE_ORDER;
 
 use super::super::super::ast::Op;
-use super::super::choose::{self, chance, one_of, pick};
+use super::super::choose::{self, chance, pick};
 use super::super::extremes;
 use super::super::state::{order_bytes, Gen, Kind, Life};
 use super::{Action, Cand};
@@ -47,7 +47,7 @@ impl Gen<'_> {
                 self.bind(op, Kind::FreePages { order }, order_bytes(order));
             }
             Action::FreePagesPage => {
-                if let Some(i) = one_of(u, &self.cands(Cand::PagesToFree))? {
+                if let Some(i) = self.pick(u, Cand::PagesToFree)? {
                     if let Some(Kind::Pages { order, .. }) = self.kind(i) {
                         let op = Op::FreePagesPage {
                             page: self.operand(i),
@@ -59,7 +59,7 @@ impl Gen<'_> {
                 }
             }
             Action::FreePages => {
-                if let Some(i) = one_of(u, &self.cands(Cand::FreePagesToFree))? {
+                if let Some(i) = self.pick(u, Cand::FreePagesToFree)? {
                     if let Some(&Kind::FreePages { order }) = self.kind(i) {
                         let addr = self.operand(i);
                         let op = match order == 0 && chance(u, 50)? {

@@ -16,14 +16,14 @@ impl Gen<'_> {
         match a {
             Action::CacheCreate => self.cache_create(u)?,
             Action::CacheAlloc => {
-                if let Some(c) = one_of(u, &self.cands(Cand::Caches))? {
+                if let Some(c) = self.pick(u, Cand::Caches)? {
                     let gfp = choose::gfp_object(u, atomic, false)?;
                     let zalloc = chance(u, 30)?;
                     self.cache_alloc(c, gfp, zalloc);
                 }
             }
             Action::CacheFree => {
-                if let Some(i) = one_of(u, &self.cands(Cand::Objs))? {
+                if let Some(i) = self.pick(u, Cand::Objs)? {
                     if let Some(&Kind::SlabObj { cache, .. }) = self.kind(i) {
                         let op = Op::KmemCacheFree {
                             cache: self.operand(cache),
@@ -35,12 +35,7 @@ impl Gen<'_> {
                 }
             }
             Action::CacheDestroy => {
-                let idle: Vec<usize> = self
-                    .cands(Cand::Caches)
-                    .into_iter()
-                    .filter(|&c| !self.cache_busy(c))
-                    .collect();
-                if let Some(c) = one_of(u, &idle)? {
+                if let Some(c) = self.pick_where(u, Cand::Caches, |c| !self.cache_busy(c))? {
                     let op = Op::KmemCacheDestroy {
                         cache: self.operand(c),
                     };
@@ -49,7 +44,7 @@ impl Gen<'_> {
                 }
             }
             Action::CacheQuery => {
-                if let Some(c) = one_of(u, &self.cands(Cand::Caches))? {
+                if let Some(c) = self.pick(u, Cand::Caches)? {
                     let cache = self.operand(c);
                     let op = match chance(u, 50)? {
                         true => Op::ValidateSlabCache { cache },

@@ -3,7 +3,6 @@
 use arbitrary::{Result, Unstructured};
 
 use super::super::super::ast::Op;
-use super::super::choose::one_of;
 use super::super::state::{Gen, Kind};
 use super::{Action, Cand};
 
@@ -12,12 +11,12 @@ impl Gen<'_> {
     pub(super) fn act_translate(&mut self, u: &mut Unstructured<'_>, a: Action) -> Result<()> {
         match a {
             Action::PageAddress => {
-                if let Some(i) = one_of(
+                if let Some(i) = self.pick(
                     u,
-                    &self.cands(Cand::Pages {
+                    Cand::Pages {
                         whole: false,
                         low: true,
-                    }),
+                    },
                 )? {
                     let size = self.page_like(i).map_or(0, |(_, bytes)| bytes);
                     let of = self.root(i);
@@ -28,12 +27,12 @@ impl Gen<'_> {
                 }
             }
             Action::PageToPhys => {
-                if let Some(i) = one_of(
+                if let Some(i) = self.pick(
                     u,
-                    &self.cands(Cand::Pages {
+                    Cand::Pages {
                         whole: false,
                         low: false,
-                    }),
+                    },
                 )? {
                     let (high, size) = self.page_like(i).unwrap_or((true, 0));
                     let of = self.root(i);
@@ -52,7 +51,7 @@ impl Gen<'_> {
                 }
             }
             Action::VirtToPage => {
-                if let Some(i) = one_of(u, &self.cands(Cand::Linear))? {
+                if let Some(i) = self.pick(u, Cand::Linear)? {
                     let whole = self.owns_whole_page(i);
                     let of = self.root(i);
                     let op = Op::VirtToPage {
@@ -67,7 +66,7 @@ impl Gen<'_> {
                 }
             }
             Action::VirtToPhys => {
-                if let Some(i) = one_of(u, &self.cands(Cand::Linear))? {
+                if let Some(i) = self.pick(u, Cand::Linear)? {
                     let size = self.addr_size(i).unwrap_or(0);
                     let of = self.root(i);
                     let op = Op::VirtToPhys {
@@ -85,7 +84,7 @@ impl Gen<'_> {
                 }
             }
             Action::PhysToVirt => {
-                if let Some(i) = one_of(u, &self.cands(Cand::PhysLow))? {
+                if let Some(i) = self.pick(u, Cand::PhysLow)? {
                     if let Some(&Kind::Phys { of, size, .. }) = self.kind(i) {
                         let op = Op::PhysToVirt {
                             phys: self.operand(i),

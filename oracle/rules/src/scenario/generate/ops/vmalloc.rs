@@ -54,7 +54,7 @@ impl Gen<'_> {
                 };
                 self.bind(op, Kind::Vmalloc { size, low }, page_round(size));
             }
-            Action::Vfree => match one_of(u, &self.cands(Cand::VmallocsToFree))? {
+            Action::Vfree => match self.pick(u, Cand::VmallocsToFree)? {
                 Some(i) if !chance(u, 5)? => {
                     let op = Op::Vfree {
                         addr: self.operand(i),
@@ -96,7 +96,7 @@ impl Gen<'_> {
                 }
             }
             Action::Vunmap => {
-                if let Some(i) = one_of(u, &self.cands(Cand::Vmaps))? {
+                if let Some(i) = self.pick(u, Cand::Vmaps)? {
                     let op = Op::Vunmap {
                         addr: self.operand(i),
                     };
@@ -105,7 +105,7 @@ impl Gen<'_> {
                 }
             }
             Action::VmallocToPage => {
-                if let Some(i) = one_of(u, &self.cands(Cand::VmAreas))? {
+                if let Some(i) = self.pick(u, Cand::VmAreas)? {
                     let size = self.addr_size(i).unwrap_or(0);
                     let off = pick(u, 0, size.saturating_sub(1))?;
                     let (high, whole) = match self.kind(i) {
@@ -119,7 +119,7 @@ impl Gen<'_> {
                 }
             }
             Action::IsVmallocAddr => {
-                if let Some(i) = one_of(u, &self.cands(Cand::Access))? {
+                if let Some(i) = self.pick(u, Cand::Access)? {
                     let op = Op::IsVmallocAddr {
                         addr: self.operand(i),
                     };

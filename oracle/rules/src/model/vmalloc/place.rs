@@ -1,0 +1,130 @@
+//! Where an area must go, when the machine's vmalloc space declares Linux's lowest fit
+//! ([`VmapFit::Lowest`]): the oracle places every area itself, in its own bookkeeping of the
+//! free ranges ([`FreeSpace`]), the page arrays a large vmalloc vmallocs included, and judges
+//! each address the machine returns and each failure for want of address space.
+//!
+//! kmem gives an area's addresses back at once when it is freed; Linux 6.6 puts a freed
+//! vmap_area on the lazy purge list and returns its range to the free tree when the list
+//! holds more than lazy_max_pages(), or when alloc_vmap_area() finds no room (it purges and
+//! retries once before it fails, as vm_unmap_aliases() also purges). So a failure for want
+//! of address space is decided on the same free ranges in both, while an address that
+//! Linux would place above a lazily freed range kmem places in it: the oracle predicts
+//! kmem's convention, an immediate purge (docs/harness.md).
+
+use kmem_vocab::VmapFit;
+
+use super::space::FreeSpace;
+use super::VmallocModel;
+use crate::model::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
+use crate::model::{FailureKind as F, Judgement};
+
+/// What the lowest-fit rule says of an area of `len` bytes (guard included).
+pub(super) struct Fits {
+    /// The addresses the search may return, lowest first: one, or none, for page alignment.
+    pub at: Vec<u64>,
+    /// Whether the search must succeed.
+    pub must: bool,
+}
+
+impl VmallocModel {
+    /// Takes the placement rule the machine's space declares: from now on, under
+    /// [`VmapFit::Lowest`], every address is predicted.
+    pub fn set_fit(&mut self, f: &Facts, fit: VmapFit) {
+        self.space = match fit {
+            VmapFit::Lowest => Some(FreeSpace::new(f.vmalloc_start, f.vmalloc_end)),
+            VmapFit::Any => None,
+        };
+    }
+
+    /// Where the search may place `len` bytes at an `align`ed start; None when no rule is
+    /// assumed.
+    pub(super) fn fits(&self, len: u64, align: u64) -> Option<Fits> {
+        let space = self.space.as_ref()?;
+        Some(if align > PAGE_SIZE {
+            let (at, must) = space.aligned_fits(len, align);
+            Fits { at, must }
+        } else {
+            let at: Vec<u64> = space.lowest_fit(len).into_iter().collect();
+            Fits {
+                must: !at.is_empty(),
+                at,
+            }
+        })
+    }
+
+    /// The areas of the page arrays (`levels` pages each, outermost first) vmalloc'ed after
+    /// an area of `len` bytes at `at`: each the lowest fit once the ones before it are
+    /// placed. None when one does not fit (the vmalloc then fails), or no rule is assumed.
+    pub(super) fn array_areas(&self, at: u64, len: u64, levels: &[u64]) -> Option<Vec<(u64, u64)>> {
+        let mut space = self.space.clone()?;
+        if !space.take(at, at.checked_add(len)?) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(levels.len());
+        for &pages in levels {
+            let l = pages.checked_add(1)?.checked_mul(PAGE_SIZE)?;
+            let s = space.lowest_fit(l)?;
+            space.take(s, s + l);
+            out.push((s, s + l));
+        }
+        Some(out)
+    }
+
+    /// Judges the address `got` the machine returned for `len` bytes against the rule;
+    /// false (after a failure) when it breaks it.
+    pub(super) fn judge_fit(
+        &self,
+        j: &mut Judgement,
+        what: &str,
+        got: u64,
+        len: u64,
+        fits: &Fits,
+    ) -> bool {
+        if fits.at.contains(&got) {
+            return true;
+        }
+        let msg = match fits.at.as_slice() {
+            [] => format!(
+                "{what} returned {got:#x}, but no free range of the vmalloc space holds {len:#x} bytes (guard page included) so aligned: it must fail"
+            ),
+            [one] => format!(
+                "{what} placed its {len:#x} bytes (guard page included) at {got:#x}; the lowest free range that fits starts the area at {one:#x}"
+            ),
+            many => format!(
+                "{what} placed its {len:#x} bytes (guard page included) at {got:#x}, not one of the aligned fits the search may return: {}",
+                many.iter()
+                    .take(4)
+                    .map(|a| format!("{a:#x}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        j.fail(F::WrongValue, msg);
+        false
+    }
+
+    /// An area and its page arrays now live: their ranges leave the free space.
+    pub(super) fn take_ranges(&mut self, start: u64, end: u64, arrays: &[(u64, u64)]) {
+        if let Some(space) = self.space.as_mut() {
+            space.take(start, end);
+            for &(s, e) in arrays {
+                space.take(s, e);
+            }
+        }
+    }
+
+    /// An area and its page arrays freed: their ranges come back at once (kmem's purge).
+    pub(super) fn give_ranges(&mut self, start: u64, end: u64, arrays: &[(u64, u64)]) {
+        if let Some(space) = self.space.as_mut() {
+            space.give(start, end);
+            for &(s, e) in arrays {
+                space.give(s, e);
+            }
+        }
+    }
+}
+
+/// The bytes an area of `pages` pages spans with its guard page.
+pub(super) fn area_len(pages: u64) -> u64 {
+    pages.saturating_add(1).saturating_mul(1 << PAGE_SHIFT)
+}

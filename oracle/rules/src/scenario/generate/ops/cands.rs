@@ -1,0 +1,291 @@
+//! Candidate sets: which handles each operation may use now.
+//!
+//! Every handle's membership of every set is one bit mask ([`Gen::membership`]), the single
+//! definition of the sets. The generator asks of the sets on every statement while the
+//! handles change only when a statement binds, frees or maps one, so the masks of the
+//! handles in [`Gen::scan`] and a [`Summary`] of them are kept by [`Gen::refresh`] and reused
+//! until a handle changes; while they are stale every question is answered from the handles
+//! themselves, with the same answers.
+
+use arbitrary::{Result, Unstructured};
+
+use super::super::choose;
+use super::super::state::{Gen, Handle, Kind, Life, MapHow};
+
+/// A set of handles an operation may use now.
+#[derive(Clone, Copy, Debug)]
+pub enum Cand {
+    /// Pages from alloc_pages that may be freed.
+    PagesToFree,
+    /// Addresses from __get_free_pages that may be freed.
+    FreePagesToFree,
+    /// Live page handles; `whole`: only those whose page belongs to their owner; `low`: only
+    /// those certainly in lowmem.
+    Pages {
+        whole: bool,
+        low: bool,
+    },
+    /// Live addresses in the direct map.
+    Linear,
+    /// Live physical addresses of lowmem.
+    PhysLow,
+    Caches,
+    /// Live slab objects of live caches.
+    Objs,
+    Kmallocs,
+    VmallocsToFree,
+    Vmaps,
+    /// Live addresses in the vmalloc area.
+    VmAreas,
+    /// Live `kmap` mappings.
+    Kmaps,
+    Pools,
+    /// Live elements of live pools that may be freed.
+    Elems,
+    /// Live addresses with bytes that may be touched.
+    Access,
+}
+
+/// Whole pages that may be mapped, vmapped or kmapped.
+pub const WHOLE_PAGES: Cand = Cand::Pages {
+    whole: true,
+    low: false,
+};
+
+impl Cand {
+    /// This set's bit in a membership mask.
+    pub fn bit(self) -> u32 {
+        1 << match self {
+            Cand::PagesToFree => 0,
+            Cand::FreePagesToFree => 1,
+            Cand::Pages {
+                whole: false,
+                low: false,
+            } => 2,
+            Cand::Pages {
+                whole: false,
+                low: true,
+            } => 3,
+            Cand::Pages {
+                whole: true,
+                low: false,
+            } => 4,
+            Cand::Pages {
+                whole: true,
+                low: true,
+            } => 5,
+            Cand::Linear => 6,
+            Cand::PhysLow => 7,
+            Cand::Caches => 8,
+            Cand::Objs => 9,
+            Cand::Kmallocs => 10,
+            Cand::VmallocsToFree => 11,
+            Cand::Vmaps => 12,
+            Cand::VmAreas => 13,
+            Cand::Kmaps => 14,
+            Cand::Pools => 15,
+            Cand::Elems => 16,
+            Cand::Access => 17,
+        }
+    }
+}
+
+/// What [`Gen::actions`] asks of the sets beyond whether each is empty.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// The union of the members' masks: the bit of every non-empty set.
+    pub sets: u32,
+    /// How many live caches and pools there are.
+    pub caches: usize,
+    pub pools: usize,
+    /// Whether a live cache has neither objects nor a pool over it.
+    pub idle_cache: bool,
+    /// Whether a live pool has no elements out.
+    pub idle_pool: bool,
+    /// Whether a page of [`WHOLE_PAGES`] is not kmapped.
+    pub unkmapped_page: bool,
+}
+
+impl Gen<'_> {
+    fn live(&self, i: usize) -> bool {
+        self.get(i).is_some_and(|h| h.life == Life::Live)
+    }
+
+    /// The sets handle `i` (whose handle is `h`) is in, as a mask of [`Cand::bit`]s.
+    pub(in super::super) fn membership(&self, i: usize, h: &Handle) -> u32 {
+        let mut m = 0;
+        if h.life == Life::Live {
+            let unpinned = h.pins == 0;
+            m |= match h.kind {
+                Kind::Pages { .. } if unpinned => Cand::PagesToFree.bit(),
+                Kind::FreePages { .. } if unpinned => Cand::FreePagesToFree.bit(),
+                Kind::Cache { .. } => Cand::Caches.bit(),
+                Kind::SlabObj { cache, .. } if self.live(cache) => Cand::Objs.bit(),
+                Kind::Kmalloc { .. } => Cand::Kmallocs.bit(),
+                Kind::Vmalloc { .. } if unpinned => Cand::VmallocsToFree.bit(),
+                Kind::Vmap { .. } => Cand::Vmaps.bit(),
+                Kind::Pool { .. } => Cand::Pools.bit(),
+                Kind::PoolElem { pool, .. } if unpinned && self.live(pool) => Cand::Elems.bit(),
+                _ => 0,
+            };
+        }
+        if self.alive(i) {
+            if let Some((high, bytes)) = self.page_like(i) {
+                for whole in [false, true] {
+                    for low in [false, true] {
+                        if (!whole || bytes > 0) && (!low || !high) {
+                            m |= Cand::Pages { whole, low }.bit();
+                        }
+                    }
+                }
+            }
+            if self.is_linear(i) {
+                m |= Cand::Linear.bit();
+            }
+            if self.is_vmalloc_area(i) {
+                m |= Cand::VmAreas.bit();
+            }
+            m |= match h.kind {
+                Kind::Phys { low: true, .. } => Cand::PhysLow.bit(),
+                Kind::Kmap {
+                    how: MapHow::Kmap, ..
+                } => Cand::Kmaps.bit(),
+                _ => 0,
+            };
+            if self.addr_size(i).is_some_and(|s| s > 0) {
+                m |= Cand::Access.bit();
+            }
+        }
+        m
+    }
+
+    /// What the actions ask of the sets, from (handle, mask) pairs in handle order.
+    fn summarize(&self, masks: impl Iterator<Item = (usize, u32)>) -> Summary {
+        let mut s = Summary::default();
+        for (i, m) in masks {
+            s.sets |= m;
+            if m & Cand::Caches.bit() != 0 {
+                s.caches += 1;
+                s.idle_cache |= !self.cache_busy(i);
+            }
+            if m & Cand::Pools.bit() != 0 {
+                s.pools += 1;
+                s.idle_pool |= !self.pool_busy(i);
+            }
+            if m & WHOLE_PAGES.bit() != 0 {
+                s.unkmapped_page |= !self.kmapped(i);
+            }
+        }
+        s
+    }
+
+    /// The mask of handle `i`.
+    fn mask(&self, i: usize) -> u32 {
+        self.get(i).map_or(0, |h| self.membership(i, h))
+    }
+
+    /// The masks of the handles in [`Gen::scan`] and their summary, computed again if a
+    /// handle changed since they were last computed: the masks of the handles marked
+    /// stale, or all of them after a release.
+    pub fn refresh(&mut self) {
+        if self.fresh {
+            return;
+        }
+        let mut masks = std::mem::take(&mut self.masks);
+        if self.all_stale {
+            masks.clear();
+            masks.extend(self.scan.iter().map(|&i| self.mask(i)));
+        } else {
+            for &t in &self.stale {
+                if let Ok(k) = self.scan.binary_search(&t) {
+                    if let Some(m) = masks.get_mut(k) {
+                        *m = self.mask(t);
+                    }
+                }
+            }
+        }
+        self.summary = self.summarize(self.scan.iter().copied().zip(masks.iter().copied()));
+        self.masks = masks;
+        self.stale.clear();
+        self.all_stale = false;
+        self.fresh = true;
+    }
+
+    /// The summary of the sets, from the kept masks or (when a handle changed since) from
+    /// the handles.
+    pub fn summary(&self) -> Summary {
+        match self.fresh {
+            true => self.summary,
+            false => self.summarize(self.scan.iter().map(|&i| (i, self.mask(i)))),
+        }
+    }
+
+    /// The handles in [`Gen::scan`] in any of the sets of `bits`, in handle order.
+    pub fn members(&self, bits: u32) -> Members<'_, '_> {
+        Members {
+            g: self,
+            bits,
+            k: 0,
+        }
+    }
+
+    /// The handles in `c`, in handle order.
+    pub fn cands(&self, c: Cand) -> Vec<usize> {
+        self.members(c.bit()).collect()
+    }
+
+    /// Whether any handle is in `c`.
+    pub fn has(&self, c: Cand) -> bool {
+        match self.fresh {
+            true => self.summary.sets & c.bit() != 0,
+            false => self.members(c.bit()).next().is_some(),
+        }
+    }
+
+    /// One handle of `c` for which `keep` holds, drawn as [`choose::one_of`] draws from the
+    /// list of them (so the same bytes choose the same handle), or `None` when there is none.
+    pub fn pick_where(
+        &self,
+        u: &mut Unstructured<'_>,
+        c: Cand,
+        keep: impl Fn(usize) -> bool,
+    ) -> Result<Option<usize>> {
+        let n = self.members(c.bit()).filter(|&i| keep(i)).count();
+        if n == 0 {
+            return Ok(None);
+        }
+        let k = choose::index(u, n)?;
+        Ok(self.members(c.bit()).filter(|&i| keep(i)).nth(k))
+    }
+
+    /// One handle of `c`, drawn as [`choose::one_of`] draws from [`Gen::cands`].
+    pub fn pick(&self, u: &mut Unstructured<'_>, c: Cand) -> Result<Option<usize>> {
+        self.pick_where(u, c, |_| true)
+    }
+}
+
+/// The handles of [`Gen::scan`] in a set, from the kept masks while they are fresh.
+pub struct Members<'g, 'c> {
+    g: &'g Gen<'c>,
+    bits: u32,
+    k: usize,
+}
+
+impl Iterator for Members<'_, '_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let g = self.g;
+        while let Some(&i) = g.scan.get(self.k) {
+            let m = match g.fresh {
+                true => g.masks.get(self.k).copied().unwrap_or(0),
+                false => g.mask(i),
+            };
+            self.k += 1;
+            if m & self.bits != 0 {
+                return Some(i);
+            }
+        }
+        None
+    }
+}
