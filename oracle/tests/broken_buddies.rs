@@ -7,7 +7,9 @@
 mod broken;
 mod common;
 use broken::free_blocks::{Bug, Pick};
-use broken::page_allocator::{list_buddy, IgnoresZoneDma};
+use broken::page_allocator::{
+    ignores_zone_dma, list_buddy, lowmem_first, quiet_pages_dip_into_reserves,
+};
 use common::inputs;
 use kmem::zone::Zone;
 use kmem::{Buddy, PageAllocator};
@@ -125,6 +127,28 @@ fn finds_a_buddy_that_hands_out_a_block_twice() {
 #[test]
 fn finds_a_zone_policy_that_ignores_the_dma_zone() {
     assert_found("ignore_zone_dma", &|z, r| {
-        Box::new(IgnoresZoneDma(Buddy::new(z, r)))
+        Box::new(ignores_zone_dma(Buddy::new(z, r)))
     });
+}
+
+#[test]
+fn finds_a_zonelist_that_tries_lowmem_before_highmem() {
+    assert_found("lowmem_first", &|z, r| {
+        Box::new(lowmem_first(Buddy::new(z, r)))
+    });
+}
+
+/// vmalloc's pages below the min watermark: caught because the oracle holds each page a
+/// vmalloc takes to its mask's watermark (the vmalloc runs; page-family statements with
+/// __GFP_NOWARN may catch it too).
+#[test]
+fn finds_vmalloc_pages_taken_below_the_watermark() {
+    let mut cfg = GenConfig::vmalloc();
+    cfg.max_ops = 120;
+    let make = |z, r: &[(u64, u64)]| -> Box<dyn PageAllocator> {
+        Box::new(quiet_pages_dip_into_reserves(Buddy::new(z, r)))
+    };
+    let (found, first) = failing_with(&make, &cfg, 300);
+    assert!(found > 0, "300 vmalloc scenarios found nothing");
+    eprintln!("quiet_pages_dip_into_reserves: {found}/300 scenarios fail, e.g. {first}");
 }

@@ -5,6 +5,8 @@
 //! same splitmix64 bytes) with TARGET's configuration, and nothing else; run it under
 //! `valgrind --tool=callgrind` to count the instructions decoding costs.
 //!
+//! `decode corpus TARGET N`: decodes every file of corpus/TARGET N times.
+//!
 //! `decode dump`: prints, for every target, the decoded scenario (with its misuse lines) of
 //! every file under corpus/, of 1,500 stress inputs and of 800 inputs of up to 4 KiB, every
 //! third with 40% misuse and 200 operations, every seventh exhausting more often. Two builds
@@ -65,6 +67,27 @@ fn main() {
             stmts += g.scenario.stmts.len();
         }
         println!("{n} inputs, {bytes} bytes, {stmts} statements");
+        return;
+    }
+    if mode == "corpus" {
+        let target = &args[2];
+        let n: u64 = args[3].parse().unwrap();
+        let cfg = configs().into_iter().find(|(t, _)| t == target).unwrap().1;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../corpus")
+            .join(target);
+        let files: Vec<Vec<u8>> = walk(&dir)
+            .iter()
+            .map(|f| std::fs::read(f).unwrap())
+            .collect();
+        let bytes: usize = files.iter().map(Vec::len).sum();
+        let mut stmts = 0usize;
+        for _ in 0..n {
+            for data in &files {
+                stmts += scenario_from_bytes(data, &cfg).scenario.stmts.len();
+            }
+        }
+        println!("{} files, {bytes} bytes, {stmts} statements", files.len());
         return;
     }
     let out = std::io::stdout();

@@ -36,6 +36,8 @@ pub struct ZoneFacts {
     pub managed: u64,
     /// WMARK_MIN.
     pub min: u64,
+    /// WMARK_LOW: the fast path's watermark.
+    pub low: u64,
     /// `lowmem_reserve[j]` for each zone index j.
     pub reserve: Vec<u64>,
 }
@@ -162,6 +164,7 @@ impl Facts {
                     end,
                     managed: end - start - held,
                     min: 0,
+                    low: 0,
                     reserve: vec![],
                 }
             })
@@ -177,11 +180,15 @@ impl Facts {
         let n = zones.len();
         let managed: Vec<u64> = zones.iter().map(|z| z.managed).collect();
         for (i, z) in zones.iter_mut().enumerate() {
+            let share = (pages_min * z.managed).checked_div(low_pages).unwrap_or(0);
             z.min = if z.kind == ZoneKind::HighMem {
                 (z.managed / 1024).clamp(32, 128)
             } else {
-                (pages_min * z.managed).checked_div(low_pages).unwrap_or(0)
+                share
             };
+            // __setup_per_zone_wmarks(): low = min + max(share / 4, managed * 10 / 10000)
+            // (watermark_scale_factor 10), from the share even for HighMem.
+            z.low = z.min + (share >> 2).max(z.managed * 10 / 10_000);
             let ratio = match z.kind {
                 ZoneKind::Dma | ZoneKind::Dma32 => 256,
                 ZoneKind::Normal => 32,
@@ -299,6 +306,14 @@ impl Facts {
         self.reserved.iter().any(|&(s, e)| pfn >= s && pfn < e)
     }
 
+    /// Whether any pfn of [start, end) is reserved ([`Facts::is_reserved`] of each, a range
+    /// at a time).
+    pub fn any_reserved(&self, start: u64, end: u64) -> bool {
+        self.reserved
+            .iter()
+            .any(|&(s, e)| s.max(start) < e.min(end))
+    }
+
     pub fn is_highmem(&self, pfn: u64) -> bool {
         pfn >= self.lowmem_end_pfn && pfn < self.max_pfn
     }
@@ -349,6 +364,17 @@ mod tests {
         assert_eq!((f.pkmap_base, f.last_pkmap), (0xff00_0000, 1024));
         let f = boot(&["arch=i386", "mem=8G", "pae=1"]);
         assert_eq!((f.max_pfn, f.last_pkmap), (2 << 20, 512));
+    }
+
+    #[test]
+    fn a_range_is_reserved_where_one_of_its_pages_is() {
+        let f = boot(&["arch=i386", "mem=128M"]);
+        for start in (0..1400).chain(32_000..32_800) {
+            for n in [1, 2, 7, 256, 1024] {
+                let each = (start..start + n).any(|p| f.is_reserved(p));
+                assert_eq!(f.any_reserved(start, start + n), each, "{start} {n}");
+            }
+        }
     }
 
     #[test]

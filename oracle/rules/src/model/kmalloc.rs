@@ -150,6 +150,7 @@ impl SlabModel {
         if size <= KMALLOC_MAX_CACHE_SIZE {
             let cid = self.kmalloc_cache(size, gfp);
             if v != 0 {
+                self.traffic.gfp = Some(gfp);
                 self.allocated(j, pages, cid, v, size, size as u32, zero);
             } else if self.caches[cid].exact {
                 self.spurious(j, cid);

@@ -144,8 +144,17 @@ impl PageModel {
 
     /// __zone_watermark_ok() at the min watermark with the flags the mask earns.
     fn watermark_ok(&self, zi: usize, order: u32, highest: usize, gfp: Gfp) -> bool {
+        let free = self.zone_free(zi) as i64 - ((1i64 << order) - 1);
+        self.floor(zi, highest, gfp)
+            .is_none_or(|floor| free > floor)
+    }
+
+    /// The free pages zone `zi` must keep for a `gfp` request whose zonelist starts at
+    /// `highest` (the min watermark the mask earns plus lowmem_reserve); None when the mask
+    /// ignores watermarks (__GFP_MEMALLOC).
+    fn floor(&self, zi: usize, highest: usize, gfp: Gfp) -> Option<i64> {
         if gfp & __GFP_MEMALLOC != 0 && gfp & __GFP_NOMEMALLOC == 0 {
-            return true;
+            return None;
         }
         let z = &self.facts.zones[zi];
         let mut min = z.min as i64;
@@ -155,8 +164,55 @@ impl PageModel {
                 min -= min / 4;
             }
         }
-        let free = self.zone_free(zi) as i64 - ((1i64 << order) - 1);
-        free > min + z.reserve.get(highest).copied().unwrap_or(0) as i64
+        Some(min + z.reserve.get(highest).copied().unwrap_or(0) as i64)
+    }
+
+    /// Single pages another allocator took with `gfp` (`later` of them taken after these
+    /// from the same zones, with any mask): each take left its zone at or above the floor
+    /// the mask must respect, so the zone's free count now plus what was taken from it
+    /// later may not be below it. The first page that breaks the rule: (pfn, zone, free
+    /// pages it left, floor).
+    pub fn below_floor(
+        &self,
+        gfp: Gfp,
+        pfns: &[u64],
+        later: &[u64],
+    ) -> Option<(u64, usize, i64, i64)> {
+        if !self.exact {
+            return None;
+        }
+        let highest = self.facts.highest_zone(gfp);
+        pfns.iter().find_map(|&pfn| {
+            let zi = self.facts.zone_index(pfn)?;
+            let floor = self.floor(zi, highest, gfp)?;
+            let after = later
+                .iter()
+                .filter(|&&p| self.facts.zone_index(p) == Some(zi))
+                .count() as i64;
+            let left = self.zone_free(zi) as i64 + after;
+            (left < floor).then_some((pfn, zi, left, floor))
+        })
+    }
+
+    /// The zone get_page_from_freelist() must take an order-`order` block from: the first
+    /// zone of the zonelist (from the highest the mask allows down) above its low watermark
+    /// and lowmem_reserve with a free block (the fast path), else the first above the min
+    /// watermark the mask earns (the slow path, no reclaim in the model).
+    fn first_zone(&self, gfp: Gfp, order: u32) -> Option<usize> {
+        let highest = self.facts.highest_zone(gfp);
+        let low_ok = |zi: usize| {
+            let z = &self.facts.zones[zi];
+            let free = self.zone_free(zi) as i64 - ((1i64 << order) - 1);
+            free > (z.low + z.reserve.get(highest).copied().unwrap_or(0)) as i64
+        };
+        (0..=highest)
+            .rev()
+            .find(|&zi| low_ok(zi) && self.has_free_block(zi, order))
+            .or_else(|| {
+                (0..=highest).rev().find(|&zi| {
+                    self.watermark_ok(zi, order, highest, gfp) && self.has_free_block(zi, order)
+                })
+            })
     }
 
     /// An order-`order` allocation with `gfp` returned NULL: spurious when a zone the mask
@@ -256,6 +312,19 @@ impl PageModel {
                             self.facts.zones[a].min
                         ),
                     );
+                } else if let Some(want) = self
+                    .first_zone(gfp, order)
+                    .filter(|&z| self.exact && z != a)
+                {
+                    j.fail(
+                        F::WrongZone,
+                        format!(
+                            "{} took an order-{order} block from {}; the zonelist's first zone with a free block above its watermark (low, then min) is {}",
+                            format_gfp(gfp),
+                            self.facts.zones[a].kind.name(),
+                            self.facts.zones[want].kind.name()
+                        ),
+                    );
                 }
             }
             _ => j.fail(
@@ -263,7 +332,7 @@ impl PageModel {
                 format!("the block at pfn {pfn:#x} of order {order} is not inside one zone"),
             ),
         }
-        if (pfn..pfn + n).any(|p| self.facts.is_reserved(p)) {
+        if self.facts.any_reserved(pfn, pfn + n) {
             j.fail(
                 F::Overlap,
                 format!("the block at pfn {pfn:#x} overlaps memory reserved at boot"),
@@ -366,7 +435,7 @@ impl PageModel {
                 if !pfn.is_multiple_of(n) || self.facts.zone_index(pfn).is_none() || self.facts.zone_index(pfn + n - 1) != self.facts.zone_index(pfn) {
                     j.fail(F::Misaligned, format!("the page allocator handed out pfn {pfn:#x} with order {order}"));
                 }
-                if (pfn..pfn + n).any(|p| self.facts.is_reserved(p)) {
+                if self.facts.any_reserved(pfn, pfn + n) {
                     j.fail(F::Overlap, format!("pages at pfn {pfn:#x} (order {order}) were taken from memory reserved at boot"));
                 }
                 if let Some((h, b)) = self.overlapping(pfn, n) {

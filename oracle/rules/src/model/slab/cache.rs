@@ -201,6 +201,7 @@ impl SlabModel {
             return;
         }
         let os = self.caches[cid].l.object_size;
+        self.traffic.gfp = Some(gfp);
         self.allocated(
             j,
             pages,

@@ -15,11 +15,14 @@
 //! empty slabs on the per-CPU partial list (put_cpu_partial()) first: there the page
 //! traffic comes later than kmem's, in batches.
 
+use kmem_vocab::gfp::*;
+use kmem_vocab::slab_flags::*;
 use kmem_vocab::PageEvent;
 
 use super::{SlabModel, St};
 use crate::model::facts::PAGE_SIZE;
 use crate::model::kmalloc::get_order;
+use crate::model::pages::PageModel;
 use crate::model::{FailureKind as F, Judgement, Model};
 use crate::scenario::Op;
 
@@ -83,6 +86,21 @@ pub(crate) fn slab_order(size: u32) -> Option<u32> {
         .map(|(_, order)| order)
 }
 
+/// GFP_SLAB_BUG_MASK: a mask kmalloc_fix_flags() corrects (and reports) first.
+const GFP_SLAB_BUG_MASK: Gfp = __GFP_DMA32 | __GFP_HIGHMEM | !__GFP_BITS_MASK;
+
+/// s->allocflags' zone bits (kmem_cache_open()): the zone a cache's slabs must come from.
+fn allocflags(flags: SlabFlags) -> Gfp {
+    let mut g = 0;
+    if flags & SLAB_CACHE_DMA != 0 {
+        g |= __GFP_DMA;
+    }
+    if flags & SLAB_CACHE_DMA32 != 0 {
+        g |= __GFP_DMA32;
+    }
+    g
+}
+
 /// What the statement being judged did to the slabs of exact caches, judged against its
 /// page events.
 #[derive(Clone, Debug, Default)]
@@ -96,6 +114,8 @@ pub struct SlabTraffic {
     /// Slabs a kmem_cache_shrink() or kmem_cache_destroy() goes over: (head pfn, cache
     /// name, whether it holds no live object and so must be discarded).
     pub reaped: Vec<(u64, String, bool)>,
+    /// The mask of the allocation being judged (kmem_cache_alloc, kmalloc).
+    pub gfp: Option<Gfp>,
     /// A kmalloc cache was created on first use: its struct kmem_cache may have taken a
     /// slab of the kmem_cache cache, which the oracle does not follow.
     pub created: bool,
@@ -115,8 +135,17 @@ impl SlabModel {
     }
 
     /// A new slab of `order` pages at `head` for exact cache `cid`: the cache must have had
-    /// no free object, and the order must be its oo order or, failing that, its min order.
-    pub(crate) fn judge_new_slab(&mut self, j: &mut Judgement, cid: usize, head: u64, order: u32) {
+    /// no free object, and the order must be its oo order or, when the first try at that
+    /// order found no block (`pages`, after the statement's events: a block of that order
+    /// free above the watermark now was free before), its min order.
+    pub(crate) fn judge_new_slab(
+        &mut self,
+        j: &mut Judgement,
+        pages: &PageModel,
+        cid: usize,
+        head: u64,
+        order: u32,
+    ) {
         let c = &self.caches[cid];
         if let Some(slot) = self.free_object_elsewhere(cid, head) {
             j.fail(
@@ -139,6 +168,27 @@ impl SlabModel {
                     oo.map_or("none".to_string(), |o| o.to_string())
                 ),
             );
+        } else if let (Some(oo), Some(gfp)) = (oo.filter(|&o| o != order), self.traffic.gfp) {
+            // new_slab()'s first try: __GFP_NOWARN | __GFP_NORETRY, no __GFP_NOFAIL, and
+            // no reclaim (but __GFP_NOMEMALLOC) above the min order.
+            if gfp & GFP_SLAB_BUG_MASK == 0 {
+                let mut first = (gfp | allocflags(c.flags) | __GFP_NOWARN | __GFP_NORETRY)
+                    & !(__GFP_NOFAIL | __GFP_ZERO);
+                if first & __GFP_DIRECT_RECLAIM != 0 && oo > min {
+                    first = (first | __GFP_NOMEMALLOC) & !__GFP_RECLAIM;
+                }
+                let mut tmp = Judgement::default();
+                pages.failed(&mut tmp, first, oo);
+                for (_, msg) in tmp.failures {
+                    j.fail(
+                        F::WrongValue,
+                        format!(
+                            "{} took a slab of its min order {order}, not {oo}: {msg}",
+                            c.name
+                        ),
+                    );
+                }
+            }
         }
         self.traffic.grew = Some(Some(head));
     }

@@ -83,7 +83,7 @@ impl SlabModel {
             None => {
                 // An exact cache's slab is new when the oracle first sees an object of it.
                 if c.exact && !(c.has(SLAB_CONSISTENCY_CHECKS) && self.has_dirty_free(cid)) {
-                    self.judge_new_slab(j, cid, head, b.order);
+                    self.judge_new_slab(j, pages, cid, head, b.order);
                 }
                 let objects = ((PAGE_SIZE << b.order) / l.size.max(1) as u64) as u32;
                 let s = SlabM {

@@ -2,6 +2,8 @@
 //! which pages it must take and from which zones, when the call must fail and when a
 //! failure is spurious.
 
+use std::collections::BTreeSet;
+
 use kmem_vocab::gfp::*;
 
 use super::free::check_frees;
@@ -165,25 +167,7 @@ impl VmallocModel {
         }
         must_fail |= bad_align;
         // The pages taken and kept, in order; what was freed must be what is expected.
-        let mut allocs: Vec<u64> = vec![];
-        let mut freed_now: Vec<u64> = vec![];
-        for ev in events {
-            match *ev {
-                kmem_vocab::PageEvent::Alloc { pfn, order } => {
-                    allocs.extend((0..1u64 << order.min(10)).map(|i| pfn + i))
-                }
-                kmem_vocab::PageEvent::Free { pfn, order } => {
-                    for p in (0..1u64 << order.min(10)).map(|i| pfn + i) {
-                        match allocs.iter().position(|&x| x == p) {
-                            Some(i) => {
-                                allocs.remove(i);
-                            }
-                            None => freed_now.push(p),
-                        }
-                    }
-                }
-            }
-        }
+        let (allocs, freed_now) = kept_and_freed(events);
         check_frees(j, what, &frees, &freed_now);
         // __vmalloc_area_node() takes its pages one at a time (page order 0: no huge
         // mappings without VM_ALLOW_HUGE_VMAP), the page arrays' pages too.
@@ -289,6 +273,24 @@ impl VmallocModel {
         }
         let array_pfns = allocs[..k as usize].to_vec();
         let pfns = allocs[k as usize..].to_vec();
+        // Each page is an order-0 allocation that must leave its zone at or above the min
+        // watermark (and lowmem_reserve) its mask must respect: the page arrays' pages first
+        // with the nested mask, then the area's own.
+        let nested = (gfp & (__GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_NOWARN))
+            | __GFP_ZERO
+            | __GFP_HIGHMEM;
+        let below = pages
+            .below_floor(page_gfp, &pfns, &[])
+            .or_else(|| pages.below_floor(nested, &array_pfns, &pfns));
+        if let Some((pfn, zi, left, floor)) = below {
+            j.fail(
+                F::Watermark,
+                format!(
+                    "{what} took pfn {pfn:#x} from {}, leaving {left} free pages there, below the {floor} its mask must keep: it must fail",
+                    f.zones[zi].kind.name()
+                ),
+            );
+        }
         let top = f.highest_zone(page_gfp);
         if let Some(&p) = pfns
             .iter()
@@ -457,5 +459,90 @@ mod tests {
         assert_eq!(array_pages(513, 8), 2);
         assert_eq!(array_pages(262144, 8), 512);
         assert_eq!(array_pages(262145, 8), 513 + 2);
+    }
+}
+
+/// The pages `events` took and kept, in the order taken, and the pages they freed that they
+/// had not taken, in the order freed: a free gives back the earliest taken copy of its page
+/// still kept. A failing vmalloc of most of memory takes and frees tens of thousands of
+/// pages, so each page's kept copies are found in an ordered set, not by a scan of the list.
+fn kept_and_freed(events: &[kmem_vocab::PageEvent]) -> (Vec<u64>, Vec<u64>) {
+    let mut taken: Vec<Option<u64>> = vec![];
+    // (page, position in `taken`) of every kept copy.
+    let mut kept: BTreeSet<(u64, usize)> = BTreeSet::new();
+    let mut freed_now: Vec<u64> = vec![];
+    for ev in events {
+        match *ev {
+            kmem_vocab::PageEvent::Alloc { pfn, order } => {
+                for p in (0..1u64 << order.min(10)).map(|i| pfn + i) {
+                    kept.insert((p, taken.len()));
+                    taken.push(Some(p));
+                }
+            }
+            kmem_vocab::PageEvent::Free { pfn, order } => {
+                for p in (0..1u64 << order.min(10)).map(|i| pfn + i) {
+                    let earliest = kept.range((p, 0)..=(p, usize::MAX)).next().copied();
+                    match earliest {
+                        Some((_, i)) => {
+                            kept.remove(&(p, i));
+                            if let Some(t) = taken.get_mut(i) {
+                                *t = None;
+                            }
+                        }
+                        None => freed_now.push(p),
+                    }
+                }
+            }
+        }
+    }
+    (taken.into_iter().flatten().collect(), freed_now)
+}
+
+#[cfg(test)]
+mod kept_tests {
+    use kmem_vocab::PageEvent;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    /// The list as a client would keep it: each free scans for the earliest kept copy.
+    fn by_scan(events: &[PageEvent]) -> (Vec<u64>, Vec<u64>) {
+        let (mut kept, mut freed) = (vec![], vec![]);
+        for ev in events {
+            match *ev {
+                PageEvent::Alloc { pfn, order } => kept.extend((0..1u64 << order).map(|i| pfn + i)),
+                PageEvent::Free { pfn, order } => {
+                    for p in (0..1u64 << order).map(|i| pfn + i) {
+                        match kept.iter().position(|&x| x == p) {
+                            Some(i) => {
+                                kept.remove(i);
+                            }
+                            None => freed.push(p),
+                        }
+                    }
+                }
+            }
+        }
+        (kept, freed)
+    }
+
+    #[test]
+    fn kept_and_freed_pages_are_those_of_the_list() {
+        let mut rng = StdRng::seed_from_u64(0x7a11);
+        for _ in 0..2000 {
+            let events: Vec<PageEvent> = (0..rng.gen_range(0..40))
+                .map(|_| {
+                    let (pfn, order) = (rng.gen_range(0..24), rng.gen_range(0..3));
+                    match rng.gen_bool(0.6) {
+                        true => PageEvent::Alloc { pfn, order },
+                        false => PageEvent::Free { pfn, order },
+                    }
+                })
+                .collect();
+            assert_eq!(
+                super::kept_and_freed(&events),
+                by_scan(&events),
+                "{events:?}"
+            );
+        }
     }
 }

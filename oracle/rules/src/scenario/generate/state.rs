@@ -191,9 +191,9 @@ pub struct Gen<'c> {
     /// i386 with more than 896 MiB: `__GFP_HIGHMEM` allocations give highmem pages.
     pub has_highmem: bool,
     pub stmts: Vec<Stmt>,
-    /// Every handle bound so far. Changed only here (bind, gone, repeat, release), each
-    /// change clearing `fresh`.
-    handles: Vec<Handle>,
+    /// Every handle bound so far. Read anywhere in the generator, changed only here (bind,
+    /// gone, repeat, release), each change marking the candidate masks stale.
+    pub(super) handles: Vec<Handle>,
     /// The handles a candidate set may hold, in handle order: every view (whose liveness
     /// is its owner's) and every other handle while it is live. Candidate scans walk this
     /// rather than every handle ever bound.
