@@ -1,6 +1,9 @@
 //! The fast check that mutation testing runs against every mutant of `core/` (scripts/mutants):
 //! the seeded in-process checker over every fuzz target, and the whole corpus (regressions and
-//! seeds). A mutant survives only if every verdict still passes.
+//! seeds). A mutant survives only if every verdict still passes and every regression still
+//! shows what its reviewed replay snapshot (tests/snapshots/regressions__*.snap) shows: each
+//! statement's value, and the kernel's warnings and reports line by line, none missing and
+//! none added.
 //!
 //! The buddy target's scenarios also run, one in four, on kmem's buddy reached through the
 //! free-block seam (`Buddy::with_factory`), which other mechanisms plug into.
@@ -98,7 +101,97 @@ fn every_regression_passes() {
         let s = parse(&text).unwrap_or_else(|e| panic!("{}:{e}", p.display()));
         let v = check(&s);
         assert!(v.pass(), "{}: verdict fail\n{}", p.display(), v.explain());
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if let Err(e) = same_output(&shown_lines(&v), &snapshot(name)) {
+            panic!("{}: the replay differs from its snapshot: {e}", p.display());
+        }
     }
+}
+
+/// The replay snapshot of a regression (tests/regressions.rs writes and reviews them), without
+/// insta's header and the boot line.
+fn snapshot(name: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/snapshots")
+        .join(format!("regressions__{name}.snap"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (see tests/regressions.rs)", path.display()));
+    text.lines()
+        .skip_while(|l| *l != "---")
+        .skip(1)
+        .skip_while(|l| *l != "---")
+        .skip(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The lines of the replay text (src/render.rs) that come from the machine: every statement
+/// with its value, its warnings, and its reports with their kinds.
+fn shown_lines(v: &kmem_oracle::Verdict) -> Vec<String> {
+    let mut out = vec![];
+    for st in &v.steps {
+        let mut head = format!("{:>4}: {}", st.line, st.text);
+        if let Some(x) = st.value {
+            head.push_str(&format!("  -> {x:#x}"));
+        }
+        out.push(head);
+        for w in &st.warnings {
+            out.extend(w.lines().map(|l| format!("      {l}")));
+        }
+        for r in &st.reports {
+            out.push(format!("      [{}]", r.kind));
+            out.extend(r.text.lines().map(|l| format!("      {l}")));
+        }
+        // A run of one silenced report shows as its kind and kmemfuzz's line about it.
+        let mut last = None;
+        for q in &st.silenced {
+            if last != Some(q) {
+                out.push(format!("      [{}]", q.kind));
+            }
+            last = Some(q);
+        }
+    }
+    out
+}
+
+/// Whether the replay text `have` (a snapshot) shows exactly the lines `want`, in order,
+/// besides the lines only kmemfuzz adds (src/render.rs): the hex dump of a read, its own
+/// `kmemfuzz:` notes, the misuse, taint and verdict lines.
+fn same_output(want: &[String], have: &[String]) -> Result<(), String> {
+    let mut want = want.iter().peekable();
+    for h in have {
+        match want.peek() {
+            Some(w) if w.trim_end() == h.trim_end() => {
+                want.next();
+            }
+            _ if kmemfuzz_only(h) => {}
+            Some(w) => return Err(format!("it shows\n{w}\nwhere the snapshot has\n{h}")),
+            None => return Err(format!("it ends where the snapshot has\n{h}")),
+        }
+    }
+    match want.next() {
+        Some(w) => Err(format!("it shows\n{w}\nafter the snapshot's end")),
+        None => Ok(()),
+    }
+}
+
+/// A line of the replay text that kmemfuzz writes itself, not the machine.
+fn kmemfuzz_only(l: &str) -> bool {
+    if ["misuse: ", "tainted: ", "verdict: ", "  line "]
+        .iter()
+        .any(|p| l.starts_with(p))
+    {
+        return true;
+    }
+    let Some(rest) = l.strip_prefix("      ") else {
+        return false;
+    };
+    let hex = |a: &str| !a.is_empty() && a.bytes().all(|b| b.is_ascii_hexdigit());
+    rest == "*"
+        || hex(rest)
+        || rest.starts_with("kmemfuzz: ")
+        || (rest.starts_with("... ") && rest.ends_with(" more bytes not shown"))
+        || rest.split_once(": ").is_some_and(|(a, _)| hex(a))
 }
 
 #[test]
