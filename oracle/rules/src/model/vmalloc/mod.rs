@@ -156,6 +156,13 @@ impl VmallocModel {
                 },
             });
         }
+        if let Some((pfn, kind)) = self.in_page_array(va) {
+            return Some(VmAddr::Mapped {
+                pfn,
+                owned: false,
+                kind,
+            });
+        }
         let was = self
             .freed
             .range(..=va)
@@ -163,6 +170,30 @@ impl VmallocModel {
             .is_some_and(|(_, &e)| va < e);
         Some(VmAddr::Unmapped {
             kind: if was { M::UseAfterFree } else { M::WildAccess },
+        })
+    }
+
+    /// The page mapped at `va` when `va` lies in the vmalloc'ed page array of a live area
+    /// (placed by the lowest fit; not its guard page), and what touching it is: a wild
+    /// access. Linux maps these pages like any vmalloc area, so touching them does not
+    /// fault.
+    fn in_page_array(&self, va: u64) -> Option<(u64, M)> {
+        self.areas.values().find_map(|a| {
+            let (level, &(s, e)) = a
+                .array_areas
+                .iter()
+                .enumerate()
+                .find(|(_, &(s, e))| (s..e).contains(&va))?;
+            // The arrays' pages come deepest level first (each nested __vmalloc_node()
+            // allocates its own array before its pages), and an area ends in its guard page.
+            let len = |r: &(u64, u64)| ((r.1 - r.0) >> PAGE_SHIFT).saturating_sub(1);
+            let before: u64 = a.array_areas[level + 1..].iter().map(len).sum();
+            let page = (va - s) >> PAGE_SHIFT;
+            if va >= e - PAGE_SIZE {
+                return None;
+            }
+            let pfn = a.array.get(usize::try_from(before + page).ok()?)?;
+            Some((*pfn, M::WildAccess))
         })
     }
 
@@ -176,8 +207,10 @@ impl VmallocModel {
 
     /// The pfn the page table maps at `va` in the vmalloc space.
     pub fn pte(&self, va: u64) -> Option<u64> {
-        let (s, a) = self.find(va)?;
-        a.pfns.get(((va - s) >> PAGE_SHIFT) as usize).copied()
+        match self.find(va) {
+            Some((s, a)) => a.pfns.get(((va - s) >> PAGE_SHIFT) as usize).copied(),
+            None => self.in_page_array(va).map(|(pfn, _)| pfn),
+        }
     }
 
     pub(crate) fn sleeping(j: &mut Judgement) {
