@@ -246,6 +246,16 @@ impl SlabModel {
                 }
             }
         }
+        // A slab pool's reserve, and what it handed out, are objects of the cache that the
+        // pool took behind the client's back: the oracle may not know their slots.
+        let kind = super::super::mempool::PoolKind::Slab(cid);
+        for p in self.mempool.pools.values().filter(|p| p.kind == kind) {
+            if !p.exact {
+                unknown = true;
+            } else if !p.reserve.is_empty() || !p.out.is_empty() {
+                live = true;
+            }
+        }
         if self.caches[cid].exact && !unknown {
             self.slabs_reaped(cid);
         }
