@@ -40,12 +40,10 @@ fn root(path: &str) -> String {
 fn files(dir: &str) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(root(dir))
         .unwrap_or_else(|e| panic!("{dir}: {e}"))
-        .map(|e| {
-            e.expect("dir entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
+        .map(|e| e.expect("dir entry"))
+        // Files only: scripts/fuzz keeps raw parser findings in a raw/ folder.
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     v.sort();
     v
