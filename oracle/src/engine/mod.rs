@@ -9,8 +9,9 @@
 //! ([`generate_engine`]) turns fuzzer bytes into such scenarios; [`fuzz`] is what a
 //! three-line fuzz target calls.
 //!
-//! Nothing here is unsafe: an engine whose allocator needs unsafe code keeps it in its
-//! adapter (the `kmemfuzz-engines` crate, or the user's own crate).
+//! Everything here is safe Rust (the crate forbids anything else): an engine whose
+//! allocator's API needs more keeps that in its adapter (the `kmemfuzz-engines` crate, or
+//! the user's own crate).
 
 mod api;
 mod check;
