@@ -16,15 +16,7 @@ use kmem_oracle::{check, check_with, parse, scenario_from_bytes, GenConfig, Opti
 
 /// Every fuzz target's generator configuration (the scenario_parser target checks no kernel).
 fn targets() -> Vec<(&'static str, GenConfig)> {
-    vec![
-        ("buddy", GenConfig::buddy()),
-        ("slab", GenConfig::slab()),
-        ("kmalloc", GenConfig::kmalloc()),
-        ("mempool", GenConfig::mempool()),
-        ("vmalloc", GenConfig::vmalloc()),
-        ("kmap", GenConfig::kmap()),
-        ("kernel", GenConfig::kernel()),
-    ]
+    GenConfig::targets()
 }
 
 fn scenarios_per_target() -> usize {

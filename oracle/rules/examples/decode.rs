@@ -38,15 +38,7 @@ impl SplitMix {
 }
 
 fn configs() -> Vec<(&'static str, GenConfig)> {
-    vec![
-        ("buddy", GenConfig::buddy()),
-        ("slab", GenConfig::slab()),
-        ("kmalloc", GenConfig::kmalloc()),
-        ("mempool", GenConfig::mempool()),
-        ("vmalloc", GenConfig::vmalloc()),
-        ("kmap", GenConfig::kmap()),
-        ("kernel", GenConfig::kernel()),
-    ]
+    GenConfig::targets()
 }
 
 fn main() {

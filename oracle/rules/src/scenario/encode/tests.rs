@@ -17,15 +17,7 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 }
 
 fn configs() -> Vec<(&'static str, GenConfig)> {
-    vec![
-        ("buddy", GenConfig::buddy()),
-        ("slab", GenConfig::slab()),
-        ("kmalloc", GenConfig::kmalloc()),
-        ("mempool", GenConfig::mempool()),
-        ("vmalloc", GenConfig::vmalloc()),
-        ("kmap", GenConfig::kmap()),
-        ("kernel", GenConfig::kernel()),
-    ]
+    GenConfig::targets()
 }
 
 #[test]

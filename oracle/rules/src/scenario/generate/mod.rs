@@ -112,6 +112,19 @@ impl GenConfig {
     pub fn kernel() -> Self {
         GenConfig::new(&Family::ALL)
     }
+
+    /// Every kernel fuzz target's configuration, by the target's name.
+    pub fn targets() -> Vec<(&'static str, GenConfig)> {
+        vec![
+            ("buddy", GenConfig::buddy()),
+            ("slab", GenConfig::slab()),
+            ("kmalloc", GenConfig::kmalloc()),
+            ("mempool", GenConfig::mempool()),
+            ("vmalloc", GenConfig::vmalloc()),
+            ("kmap", GenConfig::kmap()),
+            ("kernel", GenConfig::kernel()),
+        ]
+    }
 }
 
 impl Default for GenConfig {
