@@ -130,7 +130,14 @@ impl SlabModel {
             let order = elem_order.max(3);
             let need = 64 + ((u64::from(min) + 1) << order);
             let too_big = matches!(kind, PoolKind::Kmalloc(size) if size > self.kmalloc.max);
-            if !too_big && order <= MAX_ORDER && pages.plentiful(GFP_KERNEL, order, need) {
+            // A slab pool's elements come from its cache's zone (SLAB_CACHE_DMA: ZONE_DMA).
+            let gfp = match kind {
+                PoolKind::Slab(id) => {
+                    GFP_KERNEL | super::slab::grow::allocflags(self.caches[id].flags)
+                }
+                _ => GFP_KERNEL,
+            };
+            if !too_big && order <= MAX_ORDER && pages.plentiful(gfp, order, need) {
                 j.fail(
                     F::SpuriousFailure,
                     format!("mempool_create(min {min}) failed with memory to spare"),
@@ -301,9 +308,14 @@ impl SlabModel {
             PoolKind::Slab(id) => self.caches[id].l.size,
             PoolKind::Page(_) => return true,
         };
+        let zone = match kind {
+            PoolKind::Slab(id) => super::slab::grow::allocflags(self.caches[id].flags),
+            _ => 0,
+        };
         let order = super::slab::grow::slab_order(size)
             .unwrap_or_else(|| super::kmalloc::get_order(u64::from(size)));
         let first = (gfp & !(__GFP_DIRECT_RECLAIM | __GFP_IO))
+            | zone
             | __GFP_NOMEMALLOC
             | __GFP_NORETRY
             | __GFP_NOWARN;
