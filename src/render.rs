@@ -10,7 +10,7 @@ use kmem_oracle::{ReadBytes, TaintCause, Verdict};
 use crate::caught::{Catch, MisuseNote};
 
 /// Bytes of a `read` shown in the text; the JSON carries all that the verdict kept.
-pub const SHOWN: usize = 256;
+pub const SHOWN: usize = ReadBytes::SHOWN;
 
 pub fn text(boot: &BootConfig, v: &Verdict, notes: &[MisuseNote]) -> String {
     let mut s = format!("{}\n", crate::layout::boot_line(boot));
@@ -147,52 +147,9 @@ pub fn taint_line(v: &Verdict) -> Option<String> {
     Some(format!("{why}; only panics are judged from there"))
 }
 
-/// A `read`'s bytes as print_hex_dump() with DUMP_PREFIX_ADDRESS shows them: 16 bytes a line,
-/// then the printable characters; a line the same as the one before is shown once, and `*`
-/// stands for its repeats (as hexdump(1) does). At most `max` bytes are shown.
+/// A `read`'s bytes as the replay text shows them (`ReadBytes::hex_dump`).
 pub fn hex_dump(r: &ReadBytes, arch: Arch, max: usize) -> Vec<String> {
-    let width = if arch == Arch::I386 { 8 } else { 16 };
-    let shown = &r.bytes[..r.bytes.len().min(max)];
-    let mut out = Vec::new();
-    let mut prev: Option<&[u8]> = None;
-    let mut starred = false;
-    for (i, chunk) in shown.chunks(16).enumerate() {
-        let full = chunk.len() == 16;
-        if full && prev == Some(chunk) {
-            if !starred {
-                out.push("*".to_string());
-                starred = true;
-            }
-            continue;
-        }
-        prev = Some(chunk);
-        starred = false;
-        let addr = r.addr.wrapping_add(16 * i as u64);
-        let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-        let ascii: String = chunk
-            .iter()
-            .map(|&b| {
-                if (0x20..0x7f).contains(&b) {
-                    b as char
-                } else {
-                    '.'
-                }
-            })
-            .collect();
-        out.push(format!("{addr:0width$x}: {:<47}  {ascii}", hex.join(" ")));
-    }
-    if starred {
-        // Where the repeated lines end, as hexdump(1) closes a dump.
-        let end = r.addr.wrapping_add(shown.len() as u64);
-        out.push(format!("{end:0width$x}"));
-    }
-    if (shown.len() as u64) < r.len {
-        out.push(format!(
-            "... {} more bytes not shown",
-            r.len - shown.len() as u64
-        ));
-    }
-    out
+    r.hex_dump(arch == Arch::I386, max)
 }
 
 #[cfg(test)]

@@ -200,6 +200,30 @@ impl PhysMem {
         }
     }
 
+    /// The first frame of [start, end) that holds a byte other than `byte`, with that byte's
+    /// offset: what page poisoning's check of a new block asks. Never-written frames are
+    /// answered a chunk at a time when the power-on fill is `byte` itself.
+    pub fn find_not_in_frames(&self, start: u64, end: u64, byte: u8) -> Option<(u64, usize)> {
+        if !matches!(self.fill, PowerOnFill::Byte(b) if b == byte) {
+            // Never-written frames differ from `byte` each in its own way.
+            return (start..end).find_map(|p| self.find_not(p, byte).map(|o| (p, o)));
+        }
+        let mut off = 0;
+        let pfn = self.frames.find(start, end, |_, fd| {
+            let found = match fd {
+                None => None,
+                Some(FrameData { bytes: Some(f), .. }) => f.iter().position(|&b| b != byte),
+                Some(FrameData {
+                    bytes: None,
+                    uniform,
+                }) => (*uniform != byte).then_some(0),
+            };
+            off = found.unwrap_or(0);
+            found.is_some()
+        })?;
+        Some((pfn, off))
+    }
+
     /// The first (or, with `last`, the last) offset in [off, off+n) of frame `pfn` whose
     /// byte is not `byte`: O(1) for a frame one byte fills, no copy for a materialised one.
     fn find_not_in_page(
@@ -371,6 +395,48 @@ mod tests {
         m.read_in_page(4 << 12, &mut b);
         assert_eq!(b, [junk(4 << 12), 9]);
         assert_eq!(m.materialised(), 3);
+    }
+
+    /// The frame-range search answers what asking every frame answers, over chunks never
+    /// written, chunks partly written, and frames written then filled again.
+    #[test]
+    fn frame_range_search_agrees_with_every_frame() {
+        for fill in [PowerOnFill::Junk, PowerOnFill::Byte(0xaa)] {
+            let mut m = PhysMem::new(4096, fill);
+            m.fill_page(700, 0xaa);
+            m.fill_page(701, 0x00);
+            m.fill_in_page((1030 << 12) + 17, 2, 0x11);
+            m.fill_page(1031, 0xaa);
+            m.fill_in_page((1031 << 12) + 4095, 1, 0x01);
+            m.fill_page(2047, 0xaa);
+            m.fill_page(3000, 0xab);
+            for (start, end) in [
+                (0, 4096),
+                (0, 700),
+                (700, 702),
+                (702, 1031),
+                (1024, 2048),
+                (1032, 3000),
+                (2048, 4096),
+                (5, 5),
+            ] {
+                for byte in [0xaa, 0x00] {
+                    let mut from = start;
+                    while from < end {
+                        let want = (from..end).find_map(|p| m.find_not(p, byte).map(|o| (p, o)));
+                        assert_eq!(
+                            m.find_not_in_frames(from, end, byte),
+                            want,
+                            "{fill:?} {from}..{end} {byte:#x}"
+                        );
+                        match want {
+                            Some((p, _)) => from = p + 1,
+                            None => break,
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

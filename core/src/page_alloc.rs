@@ -151,10 +151,10 @@ impl Machine {
             ..Page::FREE
         };
         if self.cfg.page_poison {
-            for p in pfn..pfn + n {
-                if let Some(off) = self.mem.find_not(p, PAGE_POISON) {
-                    self.check_poison_mem(p, off);
-                }
+            let mut from = pfn;
+            while let Some((p, off)) = self.mem.find_not_in_frames(from, pfn + n, PAGE_POISON) {
+                self.check_poison_mem(p, off);
+                from = p + 1;
             }
         }
         if gfp & __GFP_ZERO != 0 {

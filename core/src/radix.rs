@@ -83,6 +83,45 @@ impl<T> Radix<T> {
         }
     }
 
+    /// The first pfn in [start, end) for which `hit` says yes, given its entry (None for an
+    /// entry never written). Runs of never-written chunks are answered once each (`hit` is
+    /// asked of their first pfn only), so `hit(_, None)` must not depend on the pfn.
+    pub fn find(
+        &self,
+        start: u64,
+        end: u64,
+        mut hit: impl FnMut(u64, Option<&T>) -> bool,
+    ) -> Option<u64> {
+        let end = end.min(self.len);
+        let mut pfn = start;
+        let mut absent_hit: Option<bool> = None;
+        while pfn < end {
+            let chunk_end = ((pfn >> CHUNK_SHIFT) + 1) << CHUNK_SHIFT;
+            let stop = chunk_end.min(end);
+            match self.chunk(pfn) {
+                None => {
+                    if *absent_hit.get_or_insert_with(|| hit(pfn, None)) {
+                        return Some(pfn);
+                    }
+                }
+                Some(c) => {
+                    for p in pfn..stop {
+                        let e = c[(p as usize) & (CHUNK - 1)].as_ref();
+                        let yes = match e {
+                            None => *absent_hit.get_or_insert_with(|| hit(p, None)),
+                            Some(_) => hit(p, e),
+                        };
+                        if yes {
+                            return Some(p);
+                        }
+                    }
+                }
+            }
+            pfn = stop;
+        }
+        None
+    }
+
     /// Number of materialised entries (for tests and statistics).
     pub fn count(&self) -> usize {
         self.chunks

@@ -2,19 +2,27 @@
 //! bytes read or write of one statement on the machine. The checker's adapter fills an
 //! [`Outcome`] from the machine; the rules judge it.
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 
 use crate::scenario::Operand;
 
-/// Values bound to names so far.
+/// Values bound to names so far. Only looked up, never iterated, so a hash map decides
+/// nothing by its order; its hasher (Fx) has no random seed. A lookup is a short hash and one
+/// comparison of names, where an ordered map compared a name with every key on its path
+/// (each a `memcmp`, which a fuzzer's build also traces).
 #[derive(Clone, Debug, Default)]
 pub struct Env {
-    names: BTreeMap<String, u64>,
+    names: FxHashMap<String, u64>,
 }
 
 impl Env {
     pub fn bind(&mut self, name: &str, v: u64) {
-        self.names.insert(name.to_string(), v);
+        match self.names.get_mut(name) {
+            Some(x) => *x = v,
+            None => {
+                self.names.insert(name.to_string(), v);
+            }
+        }
     }
 
     /// The operand's value, truncated to the machine's word size on i386.

@@ -35,6 +35,57 @@ pub struct ReadBytes {
 
 impl ReadBytes {
     pub const KEPT: usize = 4096;
+    /// Bytes of a read the replay text shows.
+    pub const SHOWN: usize = 256;
+
+    /// A `read`'s bytes as print_hex_dump() with DUMP_PREFIX_ADDRESS shows them: 16 bytes a line,
+    /// then the printable characters; a line the same as the one before is shown once, and `*`
+    /// stands for its repeats (as hexdump(1) does). At most `max` bytes are shown.
+    pub fn hex_dump(&self, i386: bool, max: usize) -> Vec<String> {
+        let r = self;
+        let width = if i386 { 8 } else { 16 };
+        let shown = &r.bytes[..r.bytes.len().min(max)];
+        let mut out = Vec::new();
+        let mut prev: Option<&[u8]> = None;
+        let mut starred = false;
+        for (i, chunk) in shown.chunks(16).enumerate() {
+            let full = chunk.len() == 16;
+            if full && prev == Some(chunk) {
+                if !starred {
+                    out.push("*".to_string());
+                    starred = true;
+                }
+                continue;
+            }
+            prev = Some(chunk);
+            starred = false;
+            let addr = r.addr.wrapping_add(16 * i as u64);
+            let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+            let ascii: String = chunk
+                .iter()
+                .map(|&b| {
+                    if (0x20..0x7f).contains(&b) {
+                        b as char
+                    } else {
+                        '.'
+                    }
+                })
+                .collect();
+            out.push(format!("{addr:0width$x}: {:<47}  {ascii}", hex.join(" ")));
+        }
+        if starred {
+            // Where the repeated lines end, as hexdump(1) closes a dump.
+            let end = r.addr.wrapping_add(shown.len() as u64);
+            out.push(format!("{end:0width$x}"));
+        }
+        if (shown.len() as u64) < r.len {
+            out.push(format!(
+                "... {} more bytes not shown",
+                r.len - shown.len() as u64
+            ));
+        }
+        out
+    }
 }
 
 /// Why the model stopped predicting the kernel's state (DESIGN.md, "Taint").

@@ -68,7 +68,7 @@ pub struct KmallocModel {
     pub large: BTreeMap<u64, (u32, u64)>,
     /// The bytes krealloc() copies, read before the statement's page events (which may
     /// free the old block).
-    pub(crate) stash: Option<Vec<Option<u8>>>,
+    pub(crate) stash: Option<Vec<(u64, Option<u8>)>>,
 }
 
 impl KmallocModel {
@@ -348,23 +348,21 @@ impl SlabModel {
             }
             return;
         }
-        let bytes: Vec<Option<u8>> = match self.kmalloc.stash.take() {
-            Some(b) => b,
-            None => (0..old_req.min(n))
-                .map(|i| pages.shadow.get(self.pa(p + i)))
-                .collect(),
+        // What the client may use of the old object (a direct-map address), as runs.
+        let runs = match self.kmalloc.stash.take() {
+            Some(r) => r,
+            None => pages.shadow.runs_of(self.pa(p), old_req.min(n)),
         };
         self.kmalloc(j, pages, ctx, n, gfp, false, v);
         if v != 0 {
             // A run of equal bytes at a time (the client fills objects whole or in runs).
             let mut start = 0;
-            while let Some(&b) = bytes.get(start) {
-                let len = bytes[start..].iter().take_while(|&&x| x == b).count();
-                self.shadow(pages, v + start as u64, len as u64, b);
+            for &(len, b) in &runs {
+                self.shadow(pages, v + start, len, b);
                 start += len;
             }
             // memcpy() copies ksize(p) bytes: beyond what the client asked, whatever they held.
-            let copied = bytes.len() as u64;
+            let copied = start;
             if ks.min(n) > copied {
                 self.shadow(pages, v + copied, ks.min(n) - copied, None);
             }
@@ -406,11 +404,8 @@ impl Model {
         if let Op::Krealloc { addr, size, .. } = op {
             let p = self.evaluator(env)(addr);
             let old = self.slab.client_req(&self.pages, p);
-            let s = &self.slab;
-            let bytes = (0..old.min(*size))
-                .map(|i| self.pages.shadow.get(s.pa(p + i)))
-                .collect();
-            self.slab.kmalloc.stash = Some(bytes);
+            let runs = self.pages.shadow.runs_of(self.slab.pa(p), old.min(*size));
+            self.slab.kmalloc.stash = Some(runs);
         }
     }
 

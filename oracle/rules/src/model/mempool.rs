@@ -130,7 +130,14 @@ impl SlabModel {
             let order = elem_order.max(3);
             let need = 64 + ((u64::from(min) + 1) << order);
             let too_big = matches!(kind, PoolKind::Kmalloc(size) if size > self.kmalloc.max);
-            if !too_big && order <= MAX_ORDER && pages.plentiful(GFP_KERNEL, order, need) {
+            // A slab pool's elements come from its cache's zone (SLAB_CACHE_DMA: ZONE_DMA).
+            let gfp = match kind {
+                PoolKind::Slab(id) => {
+                    GFP_KERNEL | super::slab::grow::allocflags(self.caches[id].flags)
+                }
+                _ => GFP_KERNEL,
+            };
+            if !too_big && order <= MAX_ORDER && pages.plentiful(gfp, order, need) {
                 j.fail(
                     F::SpuriousFailure,
                     format!("mempool_create(min {min}) failed with memory to spare"),
@@ -236,6 +243,10 @@ impl SlabModel {
             );
             return;
         }
+        // The machine's reserve may hold elements the oracle never saw: those
+        // mempool_create() took, and those a free may have put back while the reserve's size
+        // was unknown.
+        let unseen = top == Some(None) || !pool.exact;
         if top == Some(None) {
             if let Some(p) = self.mempool.pools.get_mut(&h) {
                 p.exact = false;
@@ -247,11 +258,17 @@ impl SlabModel {
                 if s == 0 {
                     return;
                 }
-                self.kmalloc_result(j, pages, s, gfp, v, false)
+                self.kmalloc_result(j, pages, s, gfp, v, false);
+                if unseen && self.pool_alloc_may_fail(pages, pool.kind, gfp) {
+                    self.maybe_from_reserve(pages, v, s);
+                }
             }
             PoolKind::Slab(id) => {
                 let os = self.caches[id].l.object_size;
                 self.allocated(j, pages, id, v, os as u64, os, false);
+                if unseen && self.pool_alloc_may_fail(pages, pool.kind, gfp) {
+                    self.maybe_from_reserve(pages, v, os as u64);
+                }
             }
             PoolKind::Page(o) => {
                 if let Some(pfn) = pages.facts.pfn_of_page(v) {
@@ -266,6 +283,50 @@ impl SlabModel {
         if let Some(p) = self.mempool.pools.get_mut(&h) {
             *p.out.entry(v).or_insert(0) += 1;
         }
+    }
+
+    /// Whether the pool's allocator could have failed mempool_alloc()'s first try (the
+    /// caller's mask without __GFP_DIRECT_RECLAIM and __GFP_IO, with __GFP_NOMEMALLOC,
+    /// __GFP_NORETRY and __GFP_NOWARN), so that the element may be the reserve's. It cannot
+    /// when a new slab of the cache's order (or the large kmalloc's pages) is free above
+    /// every watermark. Simplified: an object free in an existing slab is not counted, so
+    /// the answer is "may" more often than Linux's.
+    fn pool_alloc_may_fail(&mut self, pages: &PageModel, kind: PoolKind, gfp: Gfp) -> bool {
+        let size = match kind {
+            PoolKind::Kmalloc(s) if s > super::kmalloc::KMALLOC_MAX_CACHE_SIZE => {
+                let order = super::kmalloc::get_order(s);
+                let first = (gfp & !(__GFP_DIRECT_RECLAIM | __GFP_IO))
+                    | __GFP_NOMEMALLOC
+                    | __GFP_NORETRY
+                    | __GFP_NOWARN;
+                return !pages.plentiful(first, order, 1 << order);
+            }
+            PoolKind::Kmalloc(s) => {
+                let cid = self.kmalloc_cache(s, gfp);
+                self.caches[cid].l.size
+            }
+            PoolKind::Slab(id) => self.caches[id].l.size,
+            PoolKind::Page(_) => return true,
+        };
+        let zone = match kind {
+            PoolKind::Slab(id) => super::slab::grow::allocflags(self.caches[id].flags),
+            _ => 0,
+        };
+        let order = super::slab::grow::slab_order(size)
+            .unwrap_or_else(|| super::kmalloc::get_order(u64::from(size)));
+        let first = (gfp & !(__GFP_DIRECT_RECLAIM | __GFP_IO))
+            | zone
+            | __GFP_NOMEMALLOC
+            | __GFP_NORETRY
+            | __GFP_NOWARN;
+        !pages.plentiful(first, order, 1 << order)
+    }
+
+    /// An element that came from the allocator or from the part of the reserve the oracle
+    /// never saw: its bytes are the allocator's or those check_element() left (POISON_INUSE
+    /// when mempool poisons), so the oracle only bounds them.
+    fn maybe_from_reserve(&mut self, pages: &mut PageModel, v: u64, size: u64) {
+        self.shadow(pages, v, size, None);
     }
 
     pub(crate) fn take_from_reserve(
@@ -351,7 +412,25 @@ impl SlabModel {
             self.put_in_reserve(pages, pool.kind, e);
             return;
         }
+        if pool.exact || matches!(pool.kind, PoolKind::Page(_)) {
+            self.underlying_free(j, pages, pool.kind, e);
+            return;
+        }
+        // The reserve's size is unknown, so the machine's may be short of `min`: the element
+        // goes back to the allocator (its free checks run) or into the reserve (none run).
+        let expected = j.expect.len();
         self.underlying_free(j, pages, pool.kind, e);
+        let maybe: Vec<ReportKind> = j.expect.drain(expected..).collect();
+        j.allow.extend(maybe);
+        if let Some((head, slab)) = self.slab_of(pages, e) {
+            if let Some(slot) = self.slot_of_object(head, &slab, e) {
+                let s = self.slot_mut(slot);
+                s.st = St::Unknown;
+                s.dirty.clear();
+            }
+        }
+        let size = self.elem_size(pool.kind);
+        self.shadow(pages, e, size, None);
     }
 
     pub(crate) fn put_in_reserve(&mut self, pages: &mut PageModel, kind: PoolKind, e: u64) {
@@ -453,6 +532,18 @@ impl SlabModel {
                         }
                     }
                 }
+            }
+        }
+        if !pool.exact {
+            // Elements the oracle let go as freed may still be in the reserve, and are
+            // freed (and checked) now.
+            let ids: Vec<usize> = match pool.kind {
+                PoolKind::Kmalloc(_) => self.kmalloc.ids.values().copied().collect(),
+                PoolKind::Slab(id) => vec![id],
+                PoolKind::Page(_) => Vec::new(),
+            };
+            for id in ids {
+                self.allow_cache(j, id);
             }
         }
     }

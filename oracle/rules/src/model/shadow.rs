@@ -177,6 +177,33 @@ impl Shadow {
         }
     }
 
+    /// The expectation of [pa, pa + len) (which may cross pages) as runs of equal values:
+    /// (length, byte or None for unknown), in order. A page filled with one byte is one run.
+    pub fn runs_of(&self, pa: u64, len: u64) -> Vec<(u64, Option<u8>)> {
+        let mut out: Vec<(u64, Option<u8>)> = Vec::new();
+        let mut push = |n: u64, v: Option<u8>| match out.last_mut() {
+            Some((m, w)) if *w == v => *m += n,
+            _ => out.push((n, v)),
+        };
+        let mut off = 0u64;
+        while off < len {
+            let a = pa.wrapping_add(off);
+            let in_page = a % PAGE_SIZE;
+            let n = (PAGE_SIZE - in_page).min(len - off);
+            match self.page(a / PAGE_SIZE) {
+                None => push(n, None),
+                Some(Seen::Fill(b)) => push(n, Some(b)),
+                Some(Seen::Bytes(v)) => {
+                    for &e in &v[in_page as usize..(in_page + n) as usize] {
+                        push(1, (e != UNKNOWN).then_some(e as u8));
+                    }
+                }
+            }
+            off += n;
+        }
+        out
+    }
+
     /// Compares bytes read at `pa` (within one page) with the expectation.
     pub fn check(&self, pa: u64, got: &[u8]) -> Option<Mismatch> {
         let pfn = pa / PAGE_SIZE;
@@ -230,6 +257,32 @@ fn bytes_are(v: &[u16], byte: u8) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_of_agrees_with_get() {
+        let mut sh = Shadow::default();
+        sh.fill_pages(3, 4, 0x6b);
+        sh.set(4 * PAGE_SIZE + 100, 50, 0x11);
+        sh.unknown(4 * PAGE_SIZE + 120, 3);
+        sh.set(5 * PAGE_SIZE + 4090, 6, 0x22);
+        sh.fill_page(9, 0);
+        for (pa, len) in [
+            (0, 12 * PAGE_SIZE),
+            (4 * PAGE_SIZE + 90, 80),
+            (5 * PAGE_SIZE + 4000, 300),
+            (8 * PAGE_SIZE + 7, 5000),
+            (3 * PAGE_SIZE, 0),
+        ] {
+            let runs = sh.runs_of(pa, len);
+            let flat: Vec<Option<u8>> = runs
+                .iter()
+                .flat_map(|&(n, v)| std::iter::repeat_n(v, n as usize))
+                .collect();
+            let want: Vec<Option<u8>> = (0..len).map(|i| sh.get(pa + i)).collect();
+            assert_eq!(flat, want, "{pa:#x}+{len}");
+            assert!(runs.windows(2).all(|w| w[0].1 != w[1].1));
+        }
+    }
 
     #[test]
     fn checks_find_the_first_wrong_known_byte() {

@@ -17,9 +17,14 @@ pub fn tokenize(line: &str) -> Vec<Tok<'_>> {
     let mut toks = Vec::new();
     let mut col: u32 = 0;
     let mut start: Option<(usize, u32)> = None;
-    for (i, c) in code.char_indices() {
+    // Byte by byte: the separators are ASCII, and a column is a character, so only the
+    // bytes that start one (not UTF-8 continuation bytes) count.
+    for (i, &b) in code.as_bytes().iter().enumerate() {
+        if b & 0xc0 == 0x80 {
+            continue;
+        }
         col = col.saturating_add(1);
-        let sep = c == ' ' || c == '\t';
+        let sep = b == b' ' || b == b'\t';
         match (sep, start) {
             (true, Some((s, scol))) => {
                 toks.push(Tok {
@@ -183,6 +188,14 @@ pub fn operand(s: &str) -> Result<Operand, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Columns count characters, not bytes.
+    #[test]
+    fn columns_of_wide_characters() {
+        let t = tokenize("é p\tü= x€ y");
+        let got: Vec<(&str, u32)> = t.iter().map(|t| (t.text, t.col)).collect();
+        assert_eq!(got, [("é", 1), ("p", 3), ("ü=", 5), ("x€", 8), ("y", 11)]);
+    }
 
     #[test]
     fn tokens_and_columns() {

@@ -12,18 +12,22 @@ use super::runs::RunSet;
 use super::shadow::Shadow;
 
 mod buddyinfo;
+mod free_space;
 use super::{FailureKind as F, Judgement, MisuseKind as M, Model};
 use crate::outcome::{Env, Outcome};
 use crate::scenario::Op;
+use free_space::FreeRuns;
 
 const PAGE_POISON: u8 = 0xaa;
 
 /// Two sequences of intervals, each in order of their starts, as one in that order.
+#[cfg(test)]
 struct Merged<A: Iterator<Item = (u64, u64)>, B: Iterator<Item = (u64, u64)>> {
     a: std::iter::Peekable<A>,
     b: std::iter::Peekable<B>,
 }
 
+#[cfg(test)]
 impl<A: Iterator<Item = (u64, u64)>, B: Iterator<Item = (u64, u64)>> Iterator for Merged<A, B> {
     type Item = (u64, u64);
 
@@ -61,6 +65,8 @@ pub struct PageModel {
     freed: RunSet,
     /// The boot rule's reserved ranges in order of their starts.
     reserved: Vec<(u64, u64)>,
+    /// Each zone's pages that are neither reserved nor in a live block.
+    free: Vec<FreeRuns>,
     /// Whether every page the buddy handed out is known here (always, while the machine
     /// reports its page traffic); the exact failure rule and /proc/buddyinfo depend on it.
     pub exact: bool,
@@ -71,8 +77,14 @@ impl PageModel {
         let n = facts.zones.len();
         let mut reserved = facts.reserved.clone();
         reserved.sort_unstable();
+        let free = facts
+            .zones
+            .iter()
+            .map(|z| FreeRuns::new(z.start, z.end, &reserved))
+            .collect();
         PageModel {
             reserved,
+            free,
             facts,
             cfg,
             blocks: BTreeMap::new(),
@@ -108,6 +120,7 @@ impl PageModel {
     /// their starts, closed by an empty interval at the zone's end. Both lists are already
     /// ordered (the boot rule's reservations by start, the blocks by head), so they are
     /// merged as they go: nothing is collected or sorted.
+    #[cfg(test)]
     fn busy(&self, zi: usize) -> impl Iterator<Item = (u64, u64)> + '_ {
         let z = &self.facts.zones[zi];
         let reserved = self
@@ -129,6 +142,13 @@ impl PageModel {
     /// Is there a naturally aligned run of 2^order pages in zone `zi` that is neither
     /// reserved nor allocated?
     fn has_free_block(&self, zi: usize, order: u32) -> bool {
+        self.free.get(zi).is_some_and(|f| f.has_block(order))
+    }
+
+    /// The same answer by a walk over the zone's reservations and live blocks (what the
+    /// index above must always agree with; kept for the tests).
+    #[cfg(test)]
+    fn has_free_block_by_walk(&self, zi: usize, order: u32) -> bool {
         let z = &self.facts.zones[zi];
         let size = 1u64 << order;
         let mut cur = z.start;
@@ -140,6 +160,39 @@ impl PageModel {
             cur = cur.max(e);
         }
         false
+    }
+
+    /// Pages [s, e) joined a live block: taken from the free runs of the zones they lie in.
+    fn mark_busy(&mut self, s: u64, e: u64) {
+        for (zi, z) in self.facts.zones.iter().enumerate() {
+            self.free[zi].take(s.max(z.start), e.min(z.end));
+        }
+    }
+
+    /// The live block [s, e) is gone: its pages that are not reserved are free again.
+    fn mark_free(&mut self, s: u64, e: u64) {
+        for (zi, z) in self.facts.zones.iter().enumerate() {
+            let (zs, ze) = (s.max(z.start), e.min(z.end));
+            if zs >= ze {
+                continue;
+            }
+            let mut cur = zs;
+            for &(rs, re) in &self.reserved {
+                if re <= cur {
+                    continue;
+                }
+                if rs >= ze {
+                    break;
+                }
+                if cur < rs {
+                    self.free[zi].give(cur, rs);
+                }
+                cur = cur.max(re);
+            }
+            if cur < ze {
+                self.free[zi].give(cur, ze);
+            }
+        }
     }
 
     /// __zone_watermark_ok() at the min watermark with the flags the mask earns.
@@ -358,6 +411,7 @@ impl PageModel {
         if let Some(zi) = self.facts.zone_index(pfn) {
             self.used[zi] += n;
         }
+        self.mark_busy(pfn, pfn + n);
         self.blocks.insert(
             pfn,
             Block {
@@ -412,6 +466,7 @@ impl PageModel {
     pub fn release(&mut self, pfn: u64, order: u32) {
         self.blocks.remove(&pfn);
         let n = 1u64 << order;
+        self.mark_free(pfn, pfn + n);
         if let Some(zi) = self.facts.zone_index(pfn) {
             self.used[zi] = self.used[zi].saturating_sub(n);
         }
@@ -452,6 +507,7 @@ impl PageModel {
                 }
                 self.shadow.forget_pages(pfn, n);
                 self.freed.remove(pfn, pfn + n);
+                self.mark_busy(pfn, pfn + n);
                 self.blocks.insert(pfn, Block { order, line, client: false });
             }
             kmem_vocab::PageEvent::Free { pfn, order } => match self.blocks.get(&pfn) {
@@ -685,6 +741,90 @@ impl Model {
                 true
             }
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// /proc/buddyinfo by a walk over the reservations and live blocks.
+    fn buddyinfo_by_walk(p: &PageModel) -> Vec<[u64; (MAX_ORDER + 1) as usize]> {
+        (0..p.facts.zones.len())
+            .map(|zi| {
+                let mut nr = [0u64; (MAX_ORDER + 1) as usize];
+                let mut cur = p.facts.zones[zi].start;
+                for (s, e) in p.busy(zi) {
+                    let mut c = cur;
+                    while c < s {
+                        let mut o = MAX_ORDER;
+                        while o > 0 && (!c.is_multiple_of(1 << o) || c + (1 << o) > s) {
+                            o -= 1;
+                        }
+                        nr[o as usize] += 1;
+                        c += 1 << o;
+                    }
+                    cur = cur.max(e);
+                }
+                nr
+            })
+            .collect()
+    }
+
+    /// The free-run index answers what the walk over every live block answers, through
+    /// client allocations, other allocators' page events and frees, on machines with several
+    /// zones and boot reservations.
+    #[test]
+    fn free_runs_agree_with_the_walk() {
+        for boot in ["mem=24M", "mem=1G", "arch=x86_64 mem=5G"] {
+            let cfg = BootConfig::parse_words(boot.split(' ')).unwrap();
+            let mut p = PageModel::new(Facts::new(&cfg), cfg);
+            let mut live: Vec<(u64, u32)> = Vec::new();
+            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            let max = p.facts.max_pfn;
+            for step in 0..3000u32 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let mut j = Judgement::default();
+                if !x.is_multiple_of(3) || live.is_empty() {
+                    let order = ((x >> 8) % 11) as u32;
+                    let pfn = ((x >> 16) % max) & !((1u64 << order) - 1);
+                    if p.overlapping(pfn, 1 << order).is_some()
+                        || p.facts.any_reserved(pfn, pfn + (1 << order))
+                        || p.facts.zone_index(pfn).is_none()
+                        || p.facts.zone_index(pfn) != p.facts.zone_index(pfn + (1 << order) - 1)
+                    {
+                        continue;
+                    }
+                    let ev = kmem_vocab::PageEvent::Alloc { pfn, order };
+                    p.observe(&mut j, step, &ev);
+                    live.push((pfn, order));
+                } else {
+                    let (pfn, order) = live.swap_remove((x >> 8) as usize % live.len());
+                    p.observe(&mut j, step, &kmem_vocab::PageEvent::Free { pfn, order });
+                }
+                assert!(
+                    j.failures.is_empty(),
+                    "{boot} step {step}: {:?}",
+                    j.failures
+                );
+                for zi in 0..p.facts.zones.len() {
+                    for order in 0..=MAX_ORDER {
+                        assert_eq!(
+                            p.has_free_block(zi, order),
+                            p.has_free_block_by_walk(zi, order),
+                            "{boot} step {step} zone {zi} order {order}"
+                        );
+                    }
+                }
+                assert_eq!(
+                    p.expected_buddyinfo(),
+                    buddyinfo_by_walk(&p),
+                    "{boot} step {step}"
+                );
+            }
         }
     }
 }

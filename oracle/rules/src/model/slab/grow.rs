@@ -90,7 +90,7 @@ pub(crate) fn slab_order(size: u32) -> Option<u32> {
 const GFP_SLAB_BUG_MASK: Gfp = __GFP_DMA32 | __GFP_HIGHMEM | !__GFP_BITS_MASK;
 
 /// s->allocflags' zone bits (kmem_cache_open()): the zone a cache's slabs must come from.
-fn allocflags(flags: SlabFlags) -> Gfp {
+pub(crate) fn allocflags(flags: SlabFlags) -> Gfp {
     let mut g = 0;
     if flags & SLAB_CACHE_DMA != 0 {
         g |= __GFP_DMA;

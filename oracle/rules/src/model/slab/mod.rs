@@ -29,7 +29,7 @@ use crate::scenario::Op;
 mod access;
 mod cache;
 pub(crate) mod debug;
-mod grow;
+pub(crate) mod grow;
 pub mod layout;
 mod object;
 
