@@ -323,8 +323,10 @@ impl Printed {
 
     /// The kinds of the silenced reports the kernel was entitled to leave unprinted: a
     /// once-only site must have printed before (its WARNING line names `file:line`), and a
-    /// rate limit must have let `burst` reports of the kind through within `interval`
-    /// statements ending with this one. Anything else stays missing.
+    /// rate limit must have let `burst` reports of the kind through since `interval`
+    /// statements before this one: ___ratelimit()'s window runs from its first call `begin`
+    /// to `begin + interval` inclusive (it ends once `begin + interval` is before jiffies),
+    /// and one statement is one jiffy. Anything else stays missing.
     fn justified(&self, index: u32, silenced: &[kmem::Silenced]) -> Vec<ReportKind> {
         silenced
             .iter()
@@ -340,7 +342,7 @@ impl Printed {
                     let n = self
                         .reports
                         .iter()
-                        .filter(|(i, k, _)| *k == s.kind && u64::from(*i) > since)
+                        .filter(|(i, k, _)| *k == s.kind && u64::from(*i) >= since)
                         .count();
                     n as u64 >= burst
                 }
@@ -489,8 +491,10 @@ mod tests {
         assert!(p.justified(4, &q).is_empty(), "one of two printed");
         p.add(4, &[report(ReportKind::PagePoisonOverwritten, "")]);
         assert_eq!(p.justified(4, &q), [ReportKind::PagePoisonOverwritten]);
-        // Outside the window the first no longer counts.
-        assert!(p.justified(6, &q).is_empty());
+        // A window that began at 1 lasts to 1 + 5 inclusive; after it the first no longer
+        // counts.
+        assert_eq!(p.justified(6, &q), [ReportKind::PagePoisonOverwritten]);
+        assert!(p.justified(7, &q).is_empty());
     }
 
     #[test]
