@@ -4,7 +4,7 @@
 //! kmalloc/kzalloc/krealloc/ksize/kfree. Objects of the kmalloc caches are judged by the slab
 //! rules (super::slab).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kmem_vocab::config::KmallocMax;
 use kmem_vocab::gfp::*;
@@ -62,6 +62,11 @@ pub struct KmallocModel {
     pub legacy: bool,
     /// The kmalloc caches made so far, by (type, size class).
     pub(crate) ids: BTreeMap<(u8, u32), usize>,
+    /// Those of them that have not handed out an object yet. kmem creates a kmalloc cache
+    /// at its first use (Linux at boot, docs/model.md), and the creation's own allocation
+    /// fails when memory is out: until a call succeeds, a call may still be the one that
+    /// creates it.
+    pub(crate) unborn: BTreeSet<usize>,
     /// Every object of the kmalloc caches passes through the client (no mempool yet).
     pub(crate) exact: bool,
     /// Large kmalloc blocks: address -> (order, requested size).
@@ -78,6 +83,7 @@ impl KmallocModel {
             max: if legacy { 128 << 10 } else { 4 << 20 },
             legacy,
             ids: BTreeMap::new(),
+            unborn: BTreeSet::new(),
             exact: true,
             large: BTreeMap::new(),
             stash: None,
@@ -89,6 +95,7 @@ impl KmallocModel {
     pub(crate) fn settings_only(&self) -> KmallocModel {
         KmallocModel {
             ids: BTreeMap::new(),
+            unborn: BTreeSet::new(),
             large: BTreeMap::new(),
             stash: None,
             ..*self
@@ -109,6 +116,9 @@ impl SlabModel {
         };
         let csize = kmalloc_class(size) as u32;
         if let Some(&id) = self.kmalloc.ids.get(&(ty, csize)) {
+            if self.kmalloc.unborn.contains(&id) {
+                self.traffic.created = true;
+            }
             return id;
         }
         let short = kmalloc_class_name(csize.into());
@@ -126,6 +136,7 @@ impl SlabModel {
             true,
         );
         self.kmalloc.ids.insert((ty, csize), id);
+        self.kmalloc.unborn.insert(id);
         // Its struct kmem_cache came from the kmem_cache cache, whose slabs the oracle does
         // not follow.
         self.traffic.created = true;
@@ -150,6 +161,7 @@ impl SlabModel {
         if size <= KMALLOC_MAX_CACHE_SIZE {
             let cid = self.kmalloc_cache(size, gfp);
             if v != 0 {
+                self.kmalloc.unborn.remove(&cid);
                 self.traffic.gfp = Some(gfp);
                 self.allocated(j, pages, cid, v, size, size as u32, zero);
             } else if self.caches[cid].exact {

@@ -258,8 +258,21 @@ impl SlabModel {
                 if s == 0 {
                     return;
                 }
-                self.kmalloc_result(j, pages, s, gfp, v, false);
-                if unseen && self.pool_alloc_may_fail(pages, pool.kind, gfp) {
+                let maybe_reserve = unseen && self.pool_alloc_may_fail(pages, pool.kind, gfp);
+                match maybe_reserve
+                    .then(|| self.kmalloc_class_of(pages, s, v))
+                    .flatten()
+                {
+                    // A reserve element is a kmalloc object of the pool's size from the
+                    // cache the call that made it chose (mempool_create()'s GFP_KERNEL, or
+                    // the mask of an allocation freed back into the reserve), not
+                    // necessarily the one this call's mask names.
+                    Some(cid) => {
+                        self.allocated(j, pages, cid, v, s, s as u32, false);
+                    }
+                    None => self.kmalloc_result(j, pages, s, gfp, v, false),
+                }
+                if maybe_reserve {
                     self.maybe_from_reserve(pages, v, s);
                 }
             }
@@ -320,6 +333,19 @@ impl SlabModel {
             | __GFP_NORETRY
             | __GFP_NOWARN;
         !pages.plentiful(first, order, 1 << order)
+    }
+
+    /// The kmalloc cache of `v`'s slab when it is one of the caches of `size`'s class (any
+    /// kmalloc type: normal, cgroup, reclaimable, DMA), for a kmalloc pool's element.
+    fn kmalloc_class_of(&mut self, pages: &PageModel, size: u64, v: u64) -> Option<usize> {
+        if size > super::kmalloc::KMALLOC_MAX_CACHE_SIZE {
+            return None;
+        }
+        let normal = self.kmalloc_cache(size, GFP_KERNEL);
+        let class = self.caches[normal].l.object_size;
+        let (_, slab) = self.slab_of(pages, v)?;
+        let c = &self.caches[slab.cache];
+        (c.kmalloc && c.l.object_size == class).then_some(slab.cache)
     }
 
     /// An element that came from the allocator or from the part of the reserve the oracle

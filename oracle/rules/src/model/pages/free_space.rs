@@ -94,6 +94,14 @@ impl FreeRuns {
             .is_some_and(|c| c.iter().any(|&n| n > 0))
     }
 
+    /// Whether every page of [s, e) is free (inside one run).
+    pub(crate) fn contains(&self, s: u64, e: u64) -> bool {
+        self.runs
+            .range(..=s)
+            .next_back()
+            .is_some_and(|(_, &re)| e <= re)
+    }
+
     /// Pages [s, e) are no longer free (what of them was).
     pub(crate) fn take(&mut self, s: u64, e: u64) {
         if s >= e {
@@ -259,6 +267,12 @@ mod tests {
                 f.give(s, e);
                 (s..e).for_each(|p| free[(p - base) as usize] = true);
             }
+            let (cs, ce) = (s.min(e), e.max(s + 1).min(base + n));
+            assert_eq!(
+                f.contains(cs, ce),
+                (cs..ce).all(|p| free[(p - base) as usize]),
+                "step {step}: contains [{cs}, {ce})"
+            );
             for order in 0..12 {
                 assert_eq!(
                     f.has_block(order),

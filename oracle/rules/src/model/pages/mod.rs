@@ -162,8 +162,23 @@ impl PageModel {
         false
     }
 
+    /// Whether [s, e) lies in one zone and every page of it is free: then it overlaps
+    /// neither a live block nor memory reserved at boot (the common case, one lookup).
+    fn all_free(&self, s: u64, e: u64) -> bool {
+        match self.facts.zone_index(s) {
+            Some(zi) if e <= self.facts.zones[zi].end => self.free[zi].contains(s, e),
+            _ => false,
+        }
+    }
+
     /// Pages [s, e) joined a live block: taken from the free runs of the zones they lie in.
     fn mark_busy(&mut self, s: u64, e: u64) {
+        if let Some(zi) = self.facts.zone_index(s) {
+            if e <= self.facts.zones[zi].end {
+                self.free[zi].take(s, e);
+                return;
+            }
+        }
         for (zi, z) in self.facts.zones.iter().enumerate() {
             self.free[zi].take(s.max(z.start), e.min(z.end));
         }
@@ -385,13 +400,14 @@ impl PageModel {
                 format!("the block at pfn {pfn:#x} of order {order} is not inside one zone"),
             ),
         }
-        if self.facts.any_reserved(pfn, pfn + n) {
+        let free = self.all_free(pfn, pfn + n);
+        if !free && self.facts.any_reserved(pfn, pfn + n) {
             j.fail(
                 F::Overlap,
                 format!("the block at pfn {pfn:#x} overlaps memory reserved at boot"),
             );
         }
-        if let Some((h, b)) = self.overlapping(pfn, n) {
+        if let Some((h, b)) = (!free).then(|| self.overlapping(pfn, n)).flatten() {
             j.fail(F::Overlap, format!("the block at pfn {pfn:#x} (order {order}) overlaps the live block at pfn {h:#x} (order {}) from line {}", b.order, b.line));
             return;
         }
@@ -490,10 +506,11 @@ impl PageModel {
                 if !pfn.is_multiple_of(n) || self.facts.zone_index(pfn).is_none() || self.facts.zone_index(pfn + n - 1) != self.facts.zone_index(pfn) {
                     j.fail(F::Misaligned, format!("the page allocator handed out pfn {pfn:#x} with order {order}"));
                 }
-                if self.facts.any_reserved(pfn, pfn + n) {
+                let free = self.all_free(pfn, pfn + n);
+                if !free && self.facts.any_reserved(pfn, pfn + n) {
                     j.fail(F::Overlap, format!("pages at pfn {pfn:#x} (order {order}) were taken from memory reserved at boot"));
                 }
-                if let Some((h, b)) = self.overlapping(pfn, n) {
+                if let Some((h, b)) = (!free).then(|| self.overlapping(pfn, n)).flatten() {
                     j.fail(F::Overlap, format!("pages at pfn {pfn:#x} (order {order}) were taken while the block at pfn {h:#x} (order {}) from line {} is live", b.order, b.line));
                     return;
                 }
