@@ -1,5 +1,6 @@
-//! The page allocator's rules: live blocks, where a block may come from, when an allocation
-//! may fail, what freeing must report, translations and client accesses.
+//! The page allocator's rules: live blocks, what freeing must report, translations and
+//! client accesses. Where a block may come from and when an allocation may fail are in
+//! `zones.rs`, the free pages' index in `free_space.rs`.
 
 use std::collections::BTreeMap;
 
@@ -13,32 +14,15 @@ use super::shadow::Shadow;
 
 mod buddyinfo;
 mod free_space;
+#[cfg(test)]
+mod tests;
+mod zones;
 use super::{FailureKind as F, Judgement, MisuseKind as M, Model};
 use crate::outcome::{Env, Outcome};
 use crate::scenario::Op;
 use free_space::FreeRuns;
 
 const PAGE_POISON: u8 = 0xaa;
-
-/// Two sequences of intervals, each in order of their starts, as one in that order.
-#[cfg(test)]
-struct Merged<A: Iterator<Item = (u64, u64)>, B: Iterator<Item = (u64, u64)>> {
-    a: std::iter::Peekable<A>,
-    b: std::iter::Peekable<B>,
-}
-
-#[cfg(test)]
-impl<A: Iterator<Item = (u64, u64)>, B: Iterator<Item = (u64, u64)>> Iterator for Merged<A, B> {
-    type Item = (u64, u64);
-
-    fn next(&mut self) -> Option<(u64, u64)> {
-        match (self.a.peek(), self.b.peek()) {
-            (Some(x), Some(y)) if y < x => self.b.next(),
-            (Some(_), _) => self.a.next(),
-            (None, _) => self.b.next(),
-        }
-    }
-}
 
 /// A live block from the page allocator.
 #[derive(Clone, Copy, Debug)]
@@ -116,52 +100,6 @@ impl PageModel {
             .map(|(&h, &b)| (h, b))
     }
 
-    /// The zone's reserved ranges and live blocks as [start, end) pfn intervals in order of
-    /// their starts, closed by an empty interval at the zone's end. Both lists are already
-    /// ordered (the boot rule's reservations by start, the blocks by head), so they are
-    /// merged as they go: nothing is collected or sorted.
-    #[cfg(test)]
-    fn busy(&self, zi: usize) -> impl Iterator<Item = (u64, u64)> + '_ {
-        let z = &self.facts.zones[zi];
-        let reserved = self
-            .reserved
-            .iter()
-            .map(|&(s, e)| (s.max(z.start), e.min(z.end)))
-            .filter(|r| r.0 < r.1);
-        let blocks = self
-            .blocks
-            .range(z.start..z.end)
-            .map(|(&h, b)| (h, h + (1 << b.order)));
-        Merged {
-            a: reserved.peekable(),
-            b: blocks.peekable(),
-        }
-        .chain(std::iter::once((z.end, z.end)))
-    }
-
-    /// Is there a naturally aligned run of 2^order pages in zone `zi` that is neither
-    /// reserved nor allocated?
-    fn has_free_block(&self, zi: usize, order: u32) -> bool {
-        self.free.get(zi).is_some_and(|f| f.has_block(order))
-    }
-
-    /// The same answer by a walk over the zone's reservations and live blocks (what the
-    /// index above must always agree with; kept for the tests).
-    #[cfg(test)]
-    fn has_free_block_by_walk(&self, zi: usize, order: u32) -> bool {
-        let z = &self.facts.zones[zi];
-        let size = 1u64 << order;
-        let mut cur = z.start;
-        for (s, e) in self.busy(zi) {
-            let c = cur.next_multiple_of(size);
-            if c + size <= s {
-                return true;
-            }
-            cur = cur.max(e);
-        }
-        false
-    }
-
     /// Whether [s, e) lies in one zone and every page of it is free: then it overlaps
     /// neither a live block nor memory reserved at boot (the common case, one lookup).
     fn all_free(&self, s: u64, e: u64) -> bool {
@@ -208,115 +146,6 @@ impl PageModel {
                 self.free[zi].give(cur, ze);
             }
         }
-    }
-
-    /// __zone_watermark_ok() at the min watermark with the flags the mask earns.
-    fn watermark_ok(&self, zi: usize, order: u32, highest: usize, gfp: Gfp) -> bool {
-        let free = self.zone_free(zi) as i64 - ((1i64 << order) - 1);
-        self.floor(zi, highest, gfp)
-            .is_none_or(|floor| free > floor)
-    }
-
-    /// The free pages zone `zi` must keep for a `gfp` request whose zonelist starts at
-    /// `highest` (the min watermark the mask earns plus lowmem_reserve); None when the mask
-    /// ignores watermarks (__GFP_MEMALLOC).
-    fn floor(&self, zi: usize, highest: usize, gfp: Gfp) -> Option<i64> {
-        if gfp & __GFP_MEMALLOC != 0 && gfp & __GFP_NOMEMALLOC == 0 {
-            return None;
-        }
-        let z = &self.facts.zones[zi];
-        let mut min = z.min as i64;
-        if gfp & __GFP_HIGH != 0 {
-            min -= min / 2;
-            if gfp & __GFP_DIRECT_RECLAIM == 0 && gfp & __GFP_NOMEMALLOC == 0 {
-                min -= min / 4;
-            }
-        }
-        Some(min + z.reserve.get(highest).copied().unwrap_or(0) as i64)
-    }
-
-    /// Single pages another allocator took with `gfp` (`later` of them taken after these
-    /// from the same zones, with any mask): each take left its zone at or above the floor
-    /// the mask must respect, so the zone's free count now plus what was taken from it
-    /// later may not be below it. The first page that breaks the rule: (pfn, zone, free
-    /// pages it left, floor).
-    pub fn below_floor(
-        &self,
-        gfp: Gfp,
-        pfns: &[u64],
-        later: &[u64],
-    ) -> Option<(u64, usize, i64, i64)> {
-        if !self.exact {
-            return None;
-        }
-        let highest = self.facts.highest_zone(gfp);
-        pfns.iter().find_map(|&pfn| {
-            let zi = self.facts.zone_index(pfn)?;
-            let floor = self.floor(zi, highest, gfp)?;
-            let after = later
-                .iter()
-                .filter(|&&p| self.facts.zone_index(p) == Some(zi))
-                .count() as i64;
-            let left = self.zone_free(zi) as i64 + after;
-            (left < floor).then_some((pfn, zi, left, floor))
-        })
-    }
-
-    /// The zone get_page_from_freelist() must take an order-`order` block from: the first
-    /// zone of the zonelist (from the highest the mask allows down) above its low watermark
-    /// and lowmem_reserve with a free block (the fast path), else the first above the min
-    /// watermark the mask earns (the slow path, no reclaim in the model).
-    fn first_zone(&self, gfp: Gfp, order: u32) -> Option<usize> {
-        let highest = self.facts.highest_zone(gfp);
-        let low_ok = |zi: usize| {
-            let z = &self.facts.zones[zi];
-            let free = self.zone_free(zi) as i64 - ((1i64 << order) - 1);
-            free > (z.low + z.reserve.get(highest).copied().unwrap_or(0)) as i64
-        };
-        (0..=highest)
-            .rev()
-            .find(|&zi| low_ok(zi) && self.has_free_block(zi, order))
-            .or_else(|| {
-                (0..=highest).rev().find(|&zi| {
-                    self.watermark_ok(zi, order, highest, gfp) && self.has_free_block(zi, order)
-                })
-            })
-    }
-
-    /// An order-`order` allocation with `gfp` returned NULL: spurious when a zone the mask
-    /// allows has a free aligned block above the watermark the mask must respect.
-    pub fn failed(&self, j: &mut Judgement, gfp: Gfp, order: u32) {
-        if order > MAX_ORDER || !self.exact {
-            return;
-        }
-        let highest = self.facts.highest_zone(gfp);
-        if let Some(zi) = (0..=highest).rev().find(|&zi| {
-            self.watermark_ok(zi, order, highest, gfp) && self.has_free_block(zi, order)
-        }) {
-            j.fail(
-                F::SpuriousFailure,
-                format!(
-                    "order-{order} allocation failed, but zone {} has {} free pages above its watermark and a free aligned block",
-                    self.facts.zones[zi].kind.name(),
-                    self.zone_free(zi)
-                ),
-            );
-        }
-    }
-
-    /// Whether memory is plentiful for `gfp`: a zone it allows has, above its min watermark
-    /// and reserve, more than `pages` free pages and a free block of `order`. Then a few
-    /// allocations of at most that order, `pages` pages in all, cannot fail.
-    pub fn plentiful(&self, gfp: Gfp, order: u32, pages: u64) -> bool {
-        if !self.exact {
-            return false;
-        }
-        let highest = self.facts.highest_zone(gfp);
-        (0..=highest).any(|zi| {
-            let z = &self.facts.zones[zi];
-            let floor = z.min + z.reserve.get(highest).copied().unwrap_or(0);
-            self.zone_free(zi) > floor + pages && self.has_free_block(zi, order)
-        })
     }
 
     /// Checks an allocation's result and records the block. `pfn` is None for NULL.
@@ -643,19 +472,6 @@ impl PageModel {
 
 /// What vmalloc's judgement needs from the page model.
 impl PageModel {
-    /// Free pages a run of order-0 allocations with `gfp` can take before every zone it may
-    /// use is down to its min watermark (plus the lowmem reserve against that mask).
-    pub fn free_above_watermarks(&self, gfp: Gfp) -> u64 {
-        let highest = self.facts.highest_zone(gfp);
-        (0..=highest)
-            .map(|zi| {
-                let z = &self.facts.zones[zi];
-                let floor = z.min + z.reserve.get(highest).copied().unwrap_or(0) + 1;
-                self.zone_free(zi).saturating_sub(floor)
-            })
-            .sum()
-    }
-
     /// The page `pfn` (just taken by another allocator) must read as zero until written.
     pub fn expect_zeroed(&mut self, pfn: u64) {
         self.shadow.fill_page(pfn, 0);
@@ -758,90 +574,6 @@ impl Model {
                 true
             }
             _ => false,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// /proc/buddyinfo by a walk over the reservations and live blocks.
-    fn buddyinfo_by_walk(p: &PageModel) -> Vec<[u64; (MAX_ORDER + 1) as usize]> {
-        (0..p.facts.zones.len())
-            .map(|zi| {
-                let mut nr = [0u64; (MAX_ORDER + 1) as usize];
-                let mut cur = p.facts.zones[zi].start;
-                for (s, e) in p.busy(zi) {
-                    let mut c = cur;
-                    while c < s {
-                        let mut o = MAX_ORDER;
-                        while o > 0 && (!c.is_multiple_of(1 << o) || c + (1 << o) > s) {
-                            o -= 1;
-                        }
-                        nr[o as usize] += 1;
-                        c += 1 << o;
-                    }
-                    cur = cur.max(e);
-                }
-                nr
-            })
-            .collect()
-    }
-
-    /// The free-run index answers what the walk over every live block answers, through
-    /// client allocations, other allocators' page events and frees, on machines with several
-    /// zones and boot reservations.
-    #[test]
-    fn free_runs_agree_with_the_walk() {
-        for boot in ["mem=24M", "mem=1G", "arch=x86_64 mem=5G"] {
-            let cfg = BootConfig::parse_words(boot.split(' ')).unwrap();
-            let mut p = PageModel::new(Facts::new(&cfg), cfg);
-            let mut live: Vec<(u64, u32)> = Vec::new();
-            let mut x = 0x9e37_79b9_7f4a_7c15u64;
-            let max = p.facts.max_pfn;
-            for step in 0..3000u32 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let mut j = Judgement::default();
-                if !x.is_multiple_of(3) || live.is_empty() {
-                    let order = ((x >> 8) % 11) as u32;
-                    let pfn = ((x >> 16) % max) & !((1u64 << order) - 1);
-                    if p.overlapping(pfn, 1 << order).is_some()
-                        || p.facts.any_reserved(pfn, pfn + (1 << order))
-                        || p.facts.zone_index(pfn).is_none()
-                        || p.facts.zone_index(pfn) != p.facts.zone_index(pfn + (1 << order) - 1)
-                    {
-                        continue;
-                    }
-                    let ev = kmem_vocab::PageEvent::Alloc { pfn, order };
-                    p.observe(&mut j, step, &ev);
-                    live.push((pfn, order));
-                } else {
-                    let (pfn, order) = live.swap_remove((x >> 8) as usize % live.len());
-                    p.observe(&mut j, step, &kmem_vocab::PageEvent::Free { pfn, order });
-                }
-                assert!(
-                    j.failures.is_empty(),
-                    "{boot} step {step}: {:?}",
-                    j.failures
-                );
-                for zi in 0..p.facts.zones.len() {
-                    for order in 0..=MAX_ORDER {
-                        assert_eq!(
-                            p.has_free_block(zi, order),
-                            p.has_free_block_by_walk(zi, order),
-                            "{boot} step {step} zone {zi} order {order}"
-                        );
-                    }
-                }
-                assert_eq!(
-                    p.expected_buddyinfo(),
-                    buddyinfo_by_walk(&p),
-                    "{boot} step {step}"
-                );
-            }
         }
     }
 }
