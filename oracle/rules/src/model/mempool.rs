@@ -305,34 +305,26 @@ impl SlabModel {
     /// every watermark. Simplified: an object free in an existing slab is not counted, so
     /// the answer is "may" more often than Linux's.
     fn pool_alloc_may_fail(&mut self, pages: &PageModel, kind: PoolKind, gfp: Gfp) -> bool {
-        let size = match kind {
-            PoolKind::Kmalloc(s) if s > super::kmalloc::KMALLOC_MAX_CACHE_SIZE => {
-                let order = super::kmalloc::get_order(s);
-                let first = (gfp & !(__GFP_DIRECT_RECLAIM | __GFP_IO))
-                    | __GFP_NOMEMALLOC
-                    | __GFP_NORETRY
-                    | __GFP_NOWARN;
-                return !pages.plentiful(first, order, 1 << order);
-            }
-            PoolKind::Kmalloc(s) => {
-                let cid = self.kmalloc_cache(s, gfp);
-                self.caches[cid].l.size
-            }
-            PoolKind::Slab(id) => self.caches[id].l.size,
-            PoolKind::Page(_) => return true,
-        };
-        let zone = match kind {
-            PoolKind::Slab(id) => super::slab::grow::allocflags(self.caches[id].flags),
-            _ => 0,
-        };
-        let order = super::slab::grow::slab_order(size)
-            .unwrap_or_else(|| super::kmalloc::get_order(u64::from(size)));
         let first = (gfp & !(__GFP_DIRECT_RECLAIM | __GFP_IO))
-            | zone
             | __GFP_NOMEMALLOC
             | __GFP_NORETRY
             | __GFP_NOWARN;
-        !pages.plentiful(first, order, 1 << order)
+        // The pages the allocator would take: (order, the zone bits a slab cache adds).
+        let (order, zone) = match kind {
+            PoolKind::Kmalloc(s) if s > super::kmalloc::KMALLOC_MAX_CACHE_SIZE => {
+                (super::kmalloc::get_order(s), 0)
+            }
+            PoolKind::Kmalloc(s) => {
+                let cid = self.kmalloc_cache(s, gfp);
+                (slab_order_of(self.caches[cid].l.size), 0)
+            }
+            PoolKind::Slab(id) => (
+                slab_order_of(self.caches[id].l.size),
+                super::slab::grow::allocflags(self.caches[id].flags),
+            ),
+            PoolKind::Page(_) => return true,
+        };
+        !pages.plentiful(first | zone, order, 1 << order)
     }
 
     /// The kmalloc cache of `v`'s slab when it is one of the caches of `size`'s class (any
@@ -639,4 +631,11 @@ impl Model {
             _ => {}
         }
     }
+}
+
+/// A slab's order for objects of `size` bytes: the cache's `oo` order, or the order of one
+/// object when no order fits.
+fn slab_order_of(size: u32) -> u32 {
+    super::slab::grow::slab_order(size)
+        .unwrap_or_else(|| super::kmalloc::get_order(u64::from(size)))
 }

@@ -100,22 +100,25 @@ impl PageModel {
             .map(|(&h, &b)| (h, b))
     }
 
+    /// The zone [s, e) lies in, when it lies in one.
+    fn zone_of_range(&self, s: u64, e: u64) -> Option<usize> {
+        self.facts
+            .zone_index(s)
+            .filter(|&zi| e <= self.facts.zones[zi].end)
+    }
+
     /// Whether [s, e) lies in one zone and every page of it is free: then it overlaps
     /// neither a live block nor memory reserved at boot (the common case, one lookup).
     fn all_free(&self, s: u64, e: u64) -> bool {
-        match self.facts.zone_index(s) {
-            Some(zi) if e <= self.facts.zones[zi].end => self.free[zi].contains(s, e),
-            _ => false,
-        }
+        self.zone_of_range(s, e)
+            .is_some_and(|zi| self.free[zi].contains(s, e))
     }
 
     /// Pages [s, e) joined a live block: taken from the free runs of the zones they lie in.
     fn mark_busy(&mut self, s: u64, e: u64) {
-        if let Some(zi) = self.facts.zone_index(s) {
-            if e <= self.facts.zones[zi].end {
-                self.free[zi].take(s, e);
-                return;
-            }
+        if let Some(zi) = self.zone_of_range(s, e) {
+            self.free[zi].take(s, e);
+            return;
         }
         for (zi, z) in self.facts.zones.iter().enumerate() {
             self.free[zi].take(s.max(z.start), e.min(z.end));
