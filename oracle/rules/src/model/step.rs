@@ -65,7 +65,8 @@ impl Model {
     /// Steps 1 and 2 of the protocol: the families judged before the page events.
     fn step(&mut self, line: u32, op: &Op, env: &Env, out: &Outcome) -> Judgement {
         let mut j = Judgement::default();
-        if std::mem::take(&mut self.slab.taint_next) {
+        if std::mem::take(&mut self.slab.taint_next) | std::mem::take(&mut self.vmalloc.taint_next)
+        {
             self.tainted = true;
         }
         self.kmalloc_before_events(op, env);
@@ -122,7 +123,7 @@ impl Model {
     /// Whether the run is tainted or will be from the next statement on (a slab misuse whose
     /// effect shows only later): where the replay says taint began.
     pub fn tainted_or_pending(&self) -> bool {
-        self.tainted || self.slab.taint_next
+        self.tainted || self.slab.taint_next || self.vmalloc.taint_next
     }
 
     /// Taints the run: the kernel printed a report the model allowed but could not pin down,

@@ -55,8 +55,25 @@ impl VmallocModel {
         true
     }
 
-    fn unknown_free(&self, j: &mut Judgement, addr: u64) {
-        let kind = if self.freed.contains_key(&addr) && self.find(addr).is_none() {
+    fn unknown_free(&mut self, j: &mut Judgement, addr: u64) {
+        let array = self
+            .areas
+            .values()
+            .any(|a| a.array_areas.iter().any(|&(s, _)| s == addr));
+        let stale = self.freed.contains_key(&addr) && self.find(addr).is_none();
+        if array || (stale && self.hidden_areas()) {
+            // The address is (or, where the oracle does not place page arrays, may be) a
+            // live vmalloc's page array now, a stale handle whose range the array took:
+            // Linux finds that area and takes it away without a word, and the owner's later
+            // vfree() reads a page array that is gone.
+            j.misuse(M::Report(ReportKind::DoubleFree), None);
+            if !array {
+                j.allow.push(ReportKind::DoubleFree);
+            }
+            self.taint_next = true;
+            return;
+        }
+        let kind = if stale {
             ReportKind::DoubleFree
         } else {
             ReportKind::InvalidFree

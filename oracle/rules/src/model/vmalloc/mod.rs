@@ -82,6 +82,8 @@ impl Area {
 #[derive(Clone, Debug, Default)]
 pub struct VmallocModel {
     pub areas: BTreeMap<u64, Area>,
+    /// A misuse whose effects the model cannot follow: taint before the next statement.
+    pub(crate) taint_next: bool,
     /// Areas freed and whose start no area has taken since: start to end (guard included).
     freed: BTreeMap<u64, u64>,
     /// vfree_atomic()'s queue, oldest first.
