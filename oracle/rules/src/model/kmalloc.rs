@@ -164,7 +164,7 @@ impl SlabModel {
                 self.kmalloc.unborn.remove(&cid);
                 self.traffic.gfp = Some(gfp);
                 self.allocated(j, pages, cid, v, size, size as u32, zero);
-            } else if self.caches[cid].exact {
+            } else {
                 self.spurious(j, cid);
             }
             return;

@@ -137,7 +137,10 @@ impl SlabModel {
                 }
                 _ => GFP_KERNEL,
             };
-            if !too_big && order <= MAX_ORDER && pages.plentiful(gfp, order, need) {
+            // The pool and its element array are kmalloc'ed with GFP_KERNEL (slabs of order 3
+            // at most), whatever zone the elements come from.
+            let own = pages.plentiful(GFP_KERNEL, 3, 64);
+            if !too_big && order <= MAX_ORDER && own && pages.plentiful(gfp, order, need) {
                 j.fail(
                     F::SpuriousFailure,
                     format!("mempool_create(min {min}) failed with memory to spare"),

@@ -195,9 +195,7 @@ impl SlabModel {
         };
         self.sleep_check(j, gfp, ctx);
         if v == 0 {
-            if self.caches[cid].exact {
-                self.spurious(j, cid);
-            }
+            self.spurious(j, cid);
             return;
         }
         let os = self.caches[cid].l.object_size;

@@ -202,8 +202,14 @@ impl SlabModel {
     /// then need a new slab and fail for want of memory. Which slabs went is not known:
     /// the reports are allowed (a printed one taints the run) and the failure is not judged.
     pub(crate) fn spurious(&self, j: &mut Judgement, cid: usize) {
-        if self.caches[cid].has(SLAB_CONSISTENCY_CHECKS) && self.has_dirty_free(cid) {
+        let exact = self.caches[cid].exact;
+        // Where the model no longer knows which objects are free (a mempool may hold some),
+        // any object the client corrupted may be the one SLUB checked.
+        if self.caches[cid].has(SLAB_CONSISTENCY_CHECKS) && (!exact || self.has_dirty_free(cid)) {
             self.allow_cache(j, cid);
+            return;
+        }
+        if !exact {
             return;
         }
         for (&pfn, s) in &self.slabs {
