@@ -406,13 +406,13 @@ impl Goal for TurnGoal<'_, '_> {
         // branches are all alike, and the search looks at them shallowest first until one
         // writes the shape. One that writes the shape scores how much of it is right.
         let mut score = 0;
-        let mut named = false;
+        let mut shaped = false;
         let mut exact = went == Ok(true) && !wrote.is_empty();
         for (i, s) in wrote.iter().enumerate() {
             match self.wanted.get(i) {
                 Some(w) if r.agrees(s, w) => {
                     score += 100 * SCALE;
-                    named = true;
+                    shaped = true;
                     if i + 1 < wrote.len() {
                         r.to_mut().take(s, w);
                     }
@@ -420,7 +420,7 @@ impl Goal for TurnGoal<'_, '_> {
                 Some(w) => {
                     if Renaming::same_shape(s, w) {
                         score += r.likeness(s, w) * SCALE;
-                        named = true;
+                        shaped = true;
                     }
                     exact = false;
                     break;
@@ -433,7 +433,7 @@ impl Goal for TurnGoal<'_, '_> {
             }
         }
         // Among equals, a well-behaved turn before a misuse.
-        if named {
+        if shaped {
             score -= (steps.misuses() - self.steps.misuses()) as i64;
         }
         Trial {

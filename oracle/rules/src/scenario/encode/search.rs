@@ -30,7 +30,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, BinaryHeap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
-use super::steer::{Drawn, Then};
+use super::steer::{mix, Drawn, Then};
 
 /// How a trial of the step went.
 pub struct Trial {
@@ -251,11 +251,10 @@ impl Search {
     ) -> i64 {
         budget.left = budget.left.saturating_sub(2 + ROLLS);
         let aims = goal.aims().to_vec();
-        let seed = {
-            let mut h = DefaultHasher::new();
-            chosen.hash(&mut h);
-            h.finish()
-        };
+        // The seed is the chosen numbers mixed by a function of this crate (not the
+        // standard hasher, whose algorithm may change): the same scenario gives the same
+        // bytes with any toolchain.
+        let seed = chosen.iter().fold(chosen.len() as u64, |h, &v| mix(h, v));
         let mut trials = vec![
             aim,
             goal.trial(chosen, Then::Lowest),

@@ -116,7 +116,7 @@ impl Draw for Steer<'_> {
 }
 
 /// A number that `seed` and `n` pick (splitmix64's finalizer: deterministic, well spread).
-fn mix(seed: u64, n: u64) -> u64 {
+pub fn mix(seed: u64, n: u64) -> u64 {
     let mut z = seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
