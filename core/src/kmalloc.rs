@@ -163,7 +163,9 @@ impl Machine {
             align = align.max(size);
         }
         let id = self.create_cache(&name, size, align, ty.flags() | SLAB_KMALLOC, None)?;
-        self.slub.caches[id].refcount = -1;
+        // create_kmalloc_cache(): create_boot_cache() leaves -1 (no merging while booting),
+        // then the cache goes on slab_caches with a refcount of 1.
+        self.slub.caches[id].refcount = 1;
         self.slub.kmalloc_caches[ty as usize][index] = Some(id);
         Some(id)
     }

@@ -195,7 +195,8 @@ pub(crate) struct KmemCache {
     pub min_partial: u32,
     /// GFP flags every slab allocation of this cache adds (s->allocflags).
     pub allocflags: Gfp,
-    /// s->refcount: -1 for boot caches (never destroyed).
+    /// s->refcount: -1 for the caches that bootstrap SLUB (never destroyed), 1 for a kmalloc
+    /// cache and a new cache.
     pub refcount: i64,
     /// n->partial: slab head pfns, list head first.
     pub partial: Vec<u64>,
