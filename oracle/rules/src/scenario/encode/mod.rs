@@ -3,12 +3,15 @@
 //!
 //! The generator is run forward, one step at a time (the boot line, then each turn of its
 //! loop), with a draw source that answers from chosen numbers ([`steer`]); for each step a
-//! best-first search ([`search`]) finds the numbers that make it write the scenario's next
-//! statements, up to renaming ([`rename`]). A step may be written by several draw sequences
-//! (a `kfree` of a live object by the well-behaved `kfree`, the same one by a misuse); when
-//! a later statement cannot follow, the search backtracks to the next sequence. The bytes are
-//! the draws written the way the fuzzer's byte source reads them, so `show` of the bytes is
-//! the scenario, with the generator's names.
+//! search over its decisions ([`search`]) finds the numbers that make it write the
+//! scenario's next statements, up to renaming ([`rename`]). What a step decides for later
+//! (whether the scenario runs memory out, drawn with the boot line) is part of what it
+//! writes: the plan that agrees with the scenario (a `repeat` in it or not) is tried
+//! first. A step may be written by several draw sequences (a `kfree` of a live object by
+//! the well-behaved `kfree`, the same one by a misuse); when a later statement cannot
+//! follow, the search backtracks to the next sequence. The bytes are the draws written the
+//! way the fuzzer's byte source reads them, so `show` of the bytes is the scenario, with
+//! the generator's names.
 
 mod rename;
 mod search;
@@ -43,6 +46,9 @@ pub const BUDGET: u64 = 100_000;
 /// How many ways of writing a step are tried before giving up on it.
 const ALTERNATIVES: usize = 2;
 
+/// How many draw sequences that boot the scenario's line are looked at for its plans.
+const BOOT_ANSWERS: usize = 16;
+
 /// The fuzzer input that `cfg`'s generator decodes to `target` (up to renaming).
 pub fn encode(target: &Scenario, cfg: &GenConfig) -> Result<Vec<u8>, EncodeError> {
     encode_with_budget(target, cfg, BUDGET)
@@ -62,19 +68,33 @@ pub fn encode_with_budget(
     };
     let mut boot = BootGoal {
         target: &target.boot,
+        repeats: target.stmts.iter().any(|s| s.repeat.is_some()),
         cfg,
         numbers: BTreeSet::new(),
         aims: Vec::new(),
     };
     let mut search = Search::new();
     let mut failure: Option<EncodeError> = None;
-    for _ in 0..ALTERNATIVES {
+    // Each plan once (to run memory out or not): other draws that boot the same are the
+    // same. The plan that agrees with the scenario first: only it writes a `repeat`.
+    let mut plans: Vec<(bool, Vec<Drawn>, Steps)> = Vec::new();
+    for _ in 0..BOOT_ANSWERS {
         let Some(drawn) = search.next(&mut boot, &mut budget) else {
             break;
         };
         let Some(steps) = replay_begin(&drawn, cfg) else {
             continue;
         };
+        let plan = steps.exhaust_planned();
+        if plans.iter().all(|(p, _, _)| *p != plan) {
+            plans.push((plan, drawn, steps));
+        }
+        if plans.len() == 2 {
+            break;
+        }
+    }
+    plans.sort_by_key(|(p, _, _)| *p != boot.repeats);
+    for (_, drawn, steps) in plans {
         let mut e = Encoder {
             target,
             cfg,
@@ -303,9 +323,11 @@ fn digest(x: &impl Hash) -> u64 {
     h.finish()
 }
 
-/// The boot line's draws.
+/// The boot line's draws, and the plan drawn with it.
 struct BootGoal<'a> {
     target: &'a BootConfig,
+    /// Whether the scenario has a `repeat` statement.
+    repeats: bool,
     cfg: &'a GenConfig,
     numbers: BTreeSet<u64>,
     aims: Vec<u64>,
@@ -314,18 +336,19 @@ struct BootGoal<'a> {
 impl Goal for BootGoal<'_> {
     fn trial(&mut self, chosen: &[u64], then: Then<'_>) -> Trial {
         let mut steer = Steer::new(chosen, then);
-        let boot = Steps::begin(&mut steer, self.cfg).map(|s| s.boot().clone());
-        let (score, exact, wrote) = match boot {
-            Ok(b) => (
-                boot_likeness(&b, self.target),
-                b == *self.target,
-                digest(&b),
+        let (score, exact, wrote) = match Steps::begin(&mut steer, self.cfg) {
+            // The plan to run memory out writes nothing yet, but only it writes a `repeat`
+            // later: a plan that agrees with the scenario comes first.
+            Ok(s) => (
+                2 * boot_likeness(s.boot(), self.target)
+                    + i64::from(s.exhaust_planned() == self.repeats),
+                *s.boot() == *self.target,
+                digest(&(s.boot(), s.exhaust_planned())),
             ),
             Err(_) => (i64::MIN, false, 0),
         };
         Trial {
             drawn: steer.drawn,
-            aimed_after: steer.aimed_after,
             score,
             exact,
             wrote,
@@ -356,6 +379,10 @@ fn boot_likeness(a: &BootConfig, b: &BootConfig) -> i64 {
     same.iter().map(|&s| i64::from(s)).sum()
 }
 
+/// A turn's score counts in these units, so that a misuse lowers it less than any part of a
+/// statement does.
+const SCALE: i64 = 16;
+
 /// One turn of the loop, which should write the next of `wanted`.
 struct TurnGoal<'a, 'c> {
     steps: &'a Steps<'c>,
@@ -374,32 +401,43 @@ impl Goal for TurnGoal<'_, '_> {
         let wrote = &steps.stmts()[done..];
         // The renaming grows only when a turn writes several statements.
         let mut r = std::borrow::Cow::Borrowed(self.renaming);
-        // Among equals, a well-behaved turn before a misuse.
-        let mut score = -5 * (steps.misuses() - self.steps.misuses()) as i64;
+        // A turn that writes a statement of another shape (another function, a `repeat` for
+        // a call, a result bound or not) scores nothing, however close its operands: such
+        // branches are all alike, and the search looks at them shallowest first until one
+        // writes the shape. One that writes the shape scores how much of it is right.
+        let mut score = 0;
+        let mut shaped = false;
         let mut exact = went == Ok(true) && !wrote.is_empty();
         for (i, s) in wrote.iter().enumerate() {
             match self.wanted.get(i) {
                 Some(w) if r.agrees(s, w) => {
-                    score += 100;
+                    score += 100 * SCALE;
+                    shaped = true;
                     if i + 1 < wrote.len() {
                         r.to_mut().take(s, w);
                     }
                 }
                 Some(w) => {
-                    score += r.likeness(s, w);
+                    if Renaming::same_shape(s, w) {
+                        score += r.likeness(s, w) * SCALE;
+                        shaped = true;
+                    }
                     exact = false;
                     break;
                 }
                 None => {
-                    score -= 100;
+                    score -= 100 * SCALE;
                     exact = false;
                     break;
                 }
             }
         }
+        // Among equals, a well-behaved turn before a misuse.
+        if shaped {
+            score -= (steps.misuses() - self.steps.misuses()) as i64;
+        }
         Trial {
             drawn: steer.drawn,
-            aimed_after: steer.aimed_after,
             score,
             exact,
             wrote: digest(&wrote),

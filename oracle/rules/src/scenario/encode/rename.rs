@@ -83,8 +83,11 @@ impl Renaming {
         a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| self.arg(x, y))
     }
 
-    /// How many of the statements' parts agree (the function, the result's shape, each
-    /// operand), without changing the renaming.
+    /// How many of the statements' parts agree (the function, the result's shape, then the
+    /// operands in their order up to the first that differs, which counts by how near it
+    /// is), without changing the renaming. The generator draws the operands in their order:
+    /// an operand after a wrong one says little (the numbers it was aimed with may have
+    /// gone to the wrong one).
     pub fn likeness(&self, ours: &Stmt, theirs: &Stmt) -> i64 {
         let mut n = 0;
         if ours.op.name() == theirs.op.name() {
@@ -97,8 +100,11 @@ impl Renaming {
             n += 3;
         }
         for (x, y) in ours.op.args().iter().zip(&theirs.op.args()) {
+            if self.arg(x, y) {
+                n += 10;
+                continue;
+            }
             n += match (x, y) {
-                _ if self.arg(x, y) => 10,
                 (Arg::Num(a), Arg::Num(b)) => near(*a, *b),
                 (Arg::Byte(a), Arg::Byte(b)) => near(u64::from(*a), u64::from(*b)),
                 (
@@ -107,8 +113,17 @@ impl Renaming {
                 ) if self.names.same(a, b) => 4 + near(i.unsigned_abs(), j.unsigned_abs()),
                 _ => 0,
             };
+            break;
         }
         n
+    }
+
+    /// Whether the statements are of one shape: the same function, both repeated or not,
+    /// both binding a result or not.
+    pub fn same_shape(ours: &Stmt, theirs: &Stmt) -> bool {
+        ours.op.name() == theirs.op.name()
+            && ours.repeat.is_some() == theirs.repeat.is_some()
+            && ours.bind.is_some() == theirs.bind.is_some()
     }
 
     fn arg(&self, ours: &Arg<'_>, theirs: &Arg<'_>) -> bool {

@@ -1,33 +1,46 @@
-//! A best-first search over the generator's draws for one step (the boot line, or one turn
-//! of its loop): which numbers make it write what the scenario says.
+//! The search over the generator's decisions for one step (the boot line, or one turn of
+//! its loop): which numbers make it write what the scenario says.
 //!
-//! A node is a list of chosen numbers, the first draws of the step; its trials run the step
-//! with them and then the lowest, the highest, or the target's own numbers for every later
-//! draw: each is a complete answer, and the closest of the three scores the node.
-//! A node is expanded at its first draw past the chosen ones: every number of a small range,
-//! or, of a wide one, its ends and the numbers the target statement holds (and their
-//! neighbours, page counts and powers of two). Nodes come out by how close their trial came
-//! to the target, deepest first among equals, after every node of the first few draws. Children whose trial wrote the same thing and
-//! asked for the same draws after are one (except a range's two ends, kept apart because
-//! a `chance` answers differently at each while writing the same).
+//! A node is a list of chosen numbers, the first draws of the step. Its children answer the
+//! next draw the step makes: every answer of a choice (a branch, a list: a range of fewer
+//! than [`SMALL`] answers; a `chance` or a longer list: a narrow range, sampled and split
+//! where the answer changes kind), or, of a wide range (a size, an offset), the numbers the
+//! target statement holds, with the range's ends. Children that write the same and ask for
+//! the same draws after, answered with the target's own numbers ([`Then::Aim`]), are one
+//! branch (a weighted list's many answers for one operation, an order drawn from 0 to 31
+//! that is always 0); a range's two ends are kept apart all the same.
+//!
+//! A child is scored by runs of the rest of the step: the aimed one, the lowest, the
+//! highest, and [`ROLLS`] down branches a seed picks ([`Then::Roll`]), so that a function
+//! decided by a later choice (a `repeat` of kmalloc behind the choice of what runs memory
+//! out, `vmalloc_32` behind the choice of variant) shows at the choice that leads to it.
+//! The goal scores a run by its statement's shape first: a run that writes another
+//! function, a `repeat` for a call or a result for none scores nothing; one of the right
+//! shape scores its operands in their order. Every run that writes the target is an answer.
+//!
+//! Nodes are expanded from two queues in turn: closest first (the branch of the right
+//! shape, refined operand by operand), and shallowest first (every branch of a decision
+//! before any deeper one: a statement whose operands come from a branch higher up, a
+//! misuse rather than the well-behaved call, is reached without spending the budget on a
+//! branch that writes its function but never its operands). The order of the walk depends
+//! on the trials alone, so the answer depends on the budget, never on time.
 
+use std::cmp::Reverse;
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashSet, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
-use super::steer::{is_choice, Drawn, Then};
+use super::steer::{mix, Drawn, Then};
 
 /// How a trial of the step went.
 pub struct Trial {
     /// Every draw the step made.
     pub drawn: Vec<Drawn>,
-    /// For each draw, how many aimed numbers were used after it ([`Then::Aim`]).
-    pub aimed_after: Vec<usize>,
     /// How close the result came to the target (higher is closer).
     pub score: i64,
     /// Whether the result is the target.
     pub exact: bool,
-    /// A digest of what the step wrote.
+    /// A digest of what the step wrote (and of what it decided for later steps).
     pub wrote: u64,
 }
 
@@ -46,29 +59,38 @@ pub struct Budget {
     pub left: u64,
 }
 
-/// The first draws of a step choose what it does (a misuse or not, which operation): their
-/// nodes are all expanded before any other, since the lowest answers after them say little
-/// about what they lead to.
-const BROAD: usize = 3;
-
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
+/// A node of the walk: the chosen numbers and the range of the next draw its aimed trial
+/// made after them.
 struct Node {
-    early: bool,
-    score: i64,
-    /// Shallower first among equals.
-    depth: std::cmp::Reverse<usize>,
-    /// Earlier nodes first among equals.
-    order: std::cmp::Reverse<u64>,
-    drawn: Vec<Drawn>,
+    chosen: Vec<u64>,
+    next: Option<(u64, u64)>,
+    expanded: bool,
 }
 
-/// The search of one step: its answers come one at a time, best first.
+/// A node to expand: its chosen numbers and the range of its next draw.
+type Open = (Vec<u64>, Option<(u64, u64)>);
+
+/// A child, tried: its value, its kind, its best score.
+struct Child {
+    value: u64,
+    score: i64,
+    next: Option<(u64, u64)>,
+}
+
+/// The search of one step: its answers come one at a time, closest first.
 pub struct Search {
-    queue: BinaryHeap<Node>,
+    /// Every node made, by its number.
+    nodes: Vec<Node>,
+    /// The nodes to walk closest first; among equals, shallowest first (every branch of a
+    /// decision is looked at before any goes deeper), then in the order they were made.
+    best: BinaryHeap<(i64, Reverse<usize>, Reverse<usize>)>,
+    /// The same nodes shallowest first, then closest: taken turn about with `best`, so
+    /// that a branch that writes the statement's function but cannot write the statement
+    /// (its operands come from another branch higher up) does not hold the walk.
+    broad: BinaryHeap<(Reverse<usize>, i64, Reverse<usize>)>,
+    turn: u64,
     found: VecDeque<Vec<Drawn>>,
     answered: HashSet<Vec<Drawn>>,
-    seen: HashSet<(u64, u64)>,
-    made: u64,
     /// The trial closest to the target that was not it: what the error shows.
     pub closest: Option<(i64, Vec<Drawn>)>,
     started: bool,
@@ -77,11 +99,12 @@ pub struct Search {
 impl Search {
     pub fn new() -> Self {
         Search {
-            queue: BinaryHeap::new(),
+            nodes: Vec::new(),
+            best: BinaryHeap::new(),
+            broad: BinaryHeap::new(),
+            turn: 0,
             found: VecDeque::new(),
             answered: HashSet::new(),
-            seen: HashSet::new(),
-            made: 0,
             closest: None,
             started: false,
         }
@@ -92,180 +115,171 @@ impl Search {
     pub fn next(&mut self, goal: &mut impl Goal, budget: &mut Budget) -> Option<Vec<Drawn>> {
         if !self.started {
             self.started = true;
-            self.visit(goal, budget, &[], 0, [0, 0]);
+            let (aim, _) = self.probe(goal, budget, &[]);
+            let next = aim.drawn.first().map(|d| (d.lo, d.hi));
+            let score = self.score(goal, budget, &[], aim);
+            self.push(score, Vec::new(), next);
         }
         loop {
             if let Some(d) = self.found.pop_front() {
                 return Some(d);
             }
-            let node = self.queue.pop()?;
-            let depth = node.depth.0;
-            let Some(next) = node.drawn.get(depth).copied() else {
-                continue;
-            };
-            let chosen: Vec<u64> = node.drawn[..depth].iter().map(|d| d.value).collect();
-            let mut kinds = BTreeMap::new();
-            // The ends first, so that a middle answer of the same kind as an end is not
-            // queued again.
-            let mut values = candidates(next.lo, next.hi, goal.numbers());
-            values.sort_by_key(|&v| v != next.lo && v != next.hi);
-            for value in values {
-                self.child(goal, budget, &chosen, next, value, &mut kinds);
+            if budget.left == 0 {
+                return None;
             }
-            // A range of a few kinds of answer (a `chance`, a branch, a list): find where
-            // one kind ends and the next begins between the samples.
-            let spans: Vec<(u64, u64)> = kinds
-                .keys()
-                .copied()
-                .zip(kinds.keys().skip(1).copied())
-                .collect();
-            if next.hi - next.lo <= NARROW {
-                for (a, b) in spans {
-                    self.split(goal, budget, &chosen, next, (a, b), &mut kinds);
+            let node = self.pop()?;
+            self.expand(goal, budget, node);
+        }
+    }
+
+    /// Tries the answers of the node's next draw and queues the distinct ones.
+    fn expand(&mut self, goal: &mut impl Goal, budget: &mut Budget, (chosen, next): Open) {
+        let Some((lo, hi)) = next else {
+            return;
+        };
+        let mut values = candidates(lo, hi, goal.numbers());
+        // The ends first, so that a middle answer of the same kind as an end is one with it.
+        values.sort_by_key(|&v| v != lo && v != hi);
+        let mut kinds: Vec<(u64, u64)> = Vec::new();
+        let mut children: Vec<Child> = Vec::new();
+        let mut c = chosen.clone();
+        let mut try_value = |me: &mut Self, budget: &mut Budget, value: u64, kinds: &mut Vec<_>| {
+            if budget.left == 0 || kinds.iter().any(|&(v, _)| v == value) {
+                return;
+            }
+            c.push(value);
+            let (aim, kind) = me.probe(goal, budget, &c);
+            let end = value == lo || value == hi;
+            let same = kinds
+                .iter()
+                .any(|&(v, k)| k == kind && !(end && (v == lo || v == hi)));
+            kinds.push((value, kind));
+            if !same {
+                let next = aim.drawn.get(c.len()).map(|d| (d.lo, d.hi));
+                let score = me.score(goal, budget, &c, aim);
+                children.push(Child { value, score, next });
+            }
+            c.pop();
+        };
+        for v in values {
+            try_value(self, budget, v, &mut kinds);
+        }
+        // A narrow range of a few kinds of answer (a `chance`, a weighted list): find where
+        // one kind ends and the next begins between the samples.
+        if hi - lo <= NARROW {
+            let mut splits = Vec::new();
+            let mut sorted = kinds.clone();
+            sorted.sort_unstable();
+            for w in sorted.windows(2) {
+                if w[0].1 != w[1].1 {
+                    splits.push((w[0], w[1]));
                 }
             }
-            if budget.left == 0 {
-                return self.found.pop_front();
+            while let Some(((a, ka), (b, kb))) = splits.pop() {
+                if b <= a + 1 || ka == kb || budget.left == 0 {
+                    continue;
+                }
+                let m = a + (b - a) / 2;
+                try_value(self, budget, m, &mut kinds);
+                let Some(&(_, km)) = kinds.iter().find(|&&(v, _)| v == m) else {
+                    continue;
+                };
+                splits.push(((m, km), (b, kb)));
+                splits.push(((a, ka), (m, km)));
+            }
+        }
+        children.sort_by_key(|ch| ch.value);
+        for ch in children {
+            let mut c = chosen.clone();
+            c.push(ch.value);
+            self.push(ch.score, c, ch.next);
+        }
+    }
+
+    fn push(&mut self, score: i64, chosen: Vec<u64>, next: Option<(u64, u64)>) {
+        let id = self.nodes.len();
+        let depth = chosen.len();
+        self.nodes.push(Node {
+            chosen,
+            next,
+            expanded: false,
+        });
+        self.best.push((score, Reverse(depth), Reverse(id)));
+        self.broad.push((Reverse(depth), score, Reverse(id)));
+    }
+
+    /// The next node to expand, from `best` and `broad` in turn.
+    fn pop(&mut self) -> Option<Open> {
+        loop {
+            self.turn += 1;
+            let id = match self.turn % 2 {
+                0 => self.broad.pop().map(|k| k.2 .0),
+                _ => self.best.pop().map(|k| k.2 .0),
+            };
+            // When one queue is spent, so is the other: they hold the same nodes.
+            let id = id?;
+            let node = &mut self.nodes[id];
+            if !node.expanded {
+                node.expanded = true;
+                return Some((std::mem::take(&mut node.chosen), node.next));
             }
         }
     }
 
-    /// Finds every change of kind between `a` and `b` by halving.
-    fn split(
-        &mut self,
-        goal: &mut impl Goal,
-        budget: &mut Budget,
-        chosen: &[u64],
-        next: Drawn,
-        (a, b): (u64, u64),
-        kinds: &mut BTreeMap<u64, u64>,
-    ) {
-        if b <= a + 1 || kinds.get(&a) == kinds.get(&b) || budget.left == 0 {
-            return;
-        }
-        let m = a + (b - a) / 2;
-        self.child(goal, budget, chosen, next, m, kinds);
-        self.split(goal, budget, chosen, next, (a, m), kinds);
-        self.split(goal, budget, chosen, next, (m, b), kinds);
-    }
-
-    /// Visits the child answering `value` to the draw `next`, and notes its kind.
-    fn child(
-        &mut self,
-        goal: &mut impl Goal,
-        budget: &mut Budget,
-        chosen: &[u64],
-        next: Drawn,
-        value: u64,
-        kinds: &mut BTreeMap<u64, u64>,
-    ) {
-        if budget.left == 0 || kinds.contains_key(&value) {
-            return;
-        }
-        let mut c = chosen.to_vec();
-        c.push(value);
-        let end = value == next.lo || value == next.hi;
-        let ends = [next.lo.wrapping_add(1), next.hi.wrapping_add(1)];
-        let tag = if end { value.wrapping_add(1) } else { 0 };
-        let kind = self.visit(goal, budget, &c, tag, ends);
-        kinds.insert(value, kind);
-    }
-
-    /// Runs the trials of `chosen` and queues the node unless one of its kind was; `tag`
-    /// keeps a range's ends apart. Returns its kind: what it wrote and the draws it asked for
-    /// after.
-    fn visit(
-        &mut self,
-        goal: &mut impl Goal,
-        budget: &mut Budget,
-        chosen: &[u64],
-        tag: u64,
-        ends: [u64; 2],
-    ) -> u64 {
-        budget.left = budget.left.saturating_sub(3);
-        let low = goal.trial(chosen, Then::Lowest);
-        let high = goal.trial(chosen, Then::Highest);
+    /// The aimed trial of `chosen` and its kind: what it wrote and the draws it asked for
+    /// after `chosen`.
+    fn probe(&mut self, goal: &mut impl Goal, budget: &mut Budget, chosen: &[u64]) -> (Trial, u64) {
+        budget.left = budget.left.saturating_sub(1);
         let aims = goal.aims().to_vec();
         let aim = goal.trial(chosen, Then::Aim(&aims));
-        let depth = chosen.len();
-        let choices = self.choices(goal, budget, &aim, depth, &aims);
-        let mut score = i64::MIN;
-        for other in [&low, &high, &aim].into_iter().chain(&choices) {
-            score = score.max(other.score);
-            if other.exact {
-                if self.answered.insert(other.drawn.clone()) {
-                    self.found.push_back(other.drawn.clone());
-                }
-            } else if self.closest.as_ref().is_none_or(|(s, _)| other.score > *s) {
-                self.closest = Some((other.score, other.drawn.clone()));
-            }
-        }
-        let t = Trial {
-            score,
-            wrote: low.wrote ^ high.wrote.rotate_left(1) ^ aim.wrote.rotate_left(2),
-            ..low
-        };
         let mut h = DefaultHasher::new();
-        t.wrote.hash(&mut h);
-        depth.hash(&mut h);
-        for d in t.drawn.iter().skip(depth) {
+        aim.wrote.hash(&mut h);
+        for d in aim.drawn.iter().skip(chosen.len()) {
             (d.lo, d.hi).hash(&mut h);
         }
-        let kind = h.finish();
-        let like_an_end = tag == 0 && ends.iter().any(|&e| self.seen.contains(&(kind, e)));
-        if like_an_end || !self.seen.insert((kind, tag)) {
-            return kind;
-        }
-        self.made += 1;
-        self.queue.push(Node {
-            early: depth < BROAD,
-            score: t.score,
-            depth: std::cmp::Reverse(depth),
-            order: std::cmp::Reverse(self.made),
-            drawn: t.drawn,
-        });
-        kind
+        (aim, h.finish())
     }
-}
 
-impl Search {
-    /// The aimed run answers the first choice after the chosen numbers with its lowest;
-    /// these runs answer it every other way ([`SAMPLES`] of them for a choice of [`SMALL`]
-    /// ways or more), and aim again after: a number behind a branch is reached without
-    /// expanding the branch first.
-    fn choices(
+    /// The best score of `chosen`'s trials: the aimed one, the lowest, the highest and
+    /// [`ROLLS`] down random branches. Keeps those that are exact.
+    fn score(
         &mut self,
         goal: &mut impl Goal,
         budget: &mut Budget,
-        aim: &Trial,
-        depth: usize,
-        aims: &[u64],
-    ) -> Vec<Trial> {
-        let Some(pos) = (depth..aim.drawn.len()).find(|&i| {
-            let d = aim.drawn[i];
-            is_choice(d.lo, d.hi) && (d.lo, d.hi) != (0, 99)
-        }) else {
-            return Vec::new();
-        };
-        let d = aim.drawn[pos];
-        let used = pos.checked_sub(1).map_or(0, |p| aim.aimed_after[p]);
-        let rest = aims.get(used..).unwrap_or(&[]);
-        let prefix: Vec<u64> = aim.drawn[..pos].iter().map(|d| d.value).collect();
-        let width = d.hi - d.lo;
-        let values: Vec<u64> = match width < SMALL {
-            true => (d.lo + 1..=d.hi).collect(),
-            false => (1..=SAMPLES).map(|i| d.lo + width * i / SAMPLES).collect(),
-        };
-        let mut out = Vec::new();
-        for v in values {
-            budget.left = budget.left.saturating_sub(1);
-            let mut c = prefix.clone();
-            c.push(v);
-            out.push(goal.trial(&c, Then::Aim(rest)));
+        chosen: &[u64],
+        aim: Trial,
+    ) -> i64 {
+        budget.left = budget.left.saturating_sub(2 + ROLLS);
+        let aims = goal.aims().to_vec();
+        // The seed is the chosen numbers mixed by a function of this crate (not the
+        // standard hasher, whose algorithm may change): the same scenario gives the same
+        // bytes with any toolchain.
+        let seed = chosen.iter().fold(chosen.len() as u64, |h, &v| mix(h, v));
+        let mut trials = vec![
+            aim,
+            goal.trial(chosen, Then::Lowest),
+            goal.trial(chosen, Then::Highest),
+        ];
+        trials.extend(
+            (0..ROLLS).map(|i| goal.trial(chosen, Then::Roll(&aims, seed.wrapping_add(i)))),
+        );
+        let mut score = i64::MIN;
+        for t in trials {
+            score = score.max(t.score);
+            if t.exact {
+                if self.answered.insert(t.drawn.clone()) {
+                    self.found.push_back(t.drawn);
+                }
+            } else if self.closest.as_ref().is_none_or(|(s, _)| t.score > *s) {
+                self.closest = Some((t.score, t.drawn));
+            }
         }
-        out
+        score
     }
 }
+
+/// How many runs down random branches score a node, besides the three fixed ones.
+const ROLLS: u64 = 6;
 
 /// Ranges up to this width are tried whole.
 const SMALL: u64 = 32;

@@ -27,20 +27,22 @@ pub enum Then<'a> {
     /// range, else the lowest. Only draws that look like numbers are aimed: a choice among a
     /// few (from 0, under 64 ways) or a `chance` (0 to 99) gets the lowest.
     Aim(&'a [u64]),
+    /// As [`Then::Aim`], but a choice is answered by a number that `seed` picks (a `chance`
+    /// by one of its ends): one of several runs down the branches after a node, which shows
+    /// what they can write (a function decided by a later choice).
+    Roll(&'a [u64], u64),
 }
 
 /// Answers draws from `chosen`, then as `then` says.
 pub struct Steer<'a> {
     chosen: &'a [u64],
     then: Then<'a>,
-    /// How many of [`Then::Aim`]'s numbers were used.
+    /// How many of [`Then::Aim`]'s numbers were used (answered or chosen).
     aimed: usize,
     /// Every draw answered, in order.
     pub drawn: Vec<Drawn>,
     /// The range of the draw refused by [`Then::Stop`].
     pub wanted: Option<(u64, u64)>,
-    /// For each draw, how many of [`Then::Aim`]'s numbers were used after it.
-    pub aimed_after: Vec<usize>,
 }
 
 /// Whether a draw looks like a choice among a few (a branch, a list), not a number: what
@@ -57,7 +59,6 @@ impl<'a> Steer<'a> {
             aimed: 0,
             drawn: Vec::new(),
             wanted: None,
-            aimed_after: Vec::new(),
         }
     }
 }
@@ -67,12 +68,29 @@ impl Draw for Steer<'_> {
         let value = match self.chosen.get(self.drawn.len()) {
             // A chosen number out of the range (the range changed with an earlier choice)
             // is taken modulo the range, as the byte source does.
-            Some(&v) => lo + (v - lo.min(v)) % (hi - lo).saturating_add(1).max(1),
+            Some(&v) => {
+                let v = lo + (v - lo.min(v)) % (hi - lo).saturating_add(1).max(1);
+                // A chosen number that is the next aimed one uses it up: the later draws
+                // aim at the numbers after it.
+                if let Then::Aim(numbers) | Then::Roll(numbers, _) = self.then {
+                    if numbers.get(self.aimed) == Some(&v) && (lo, hi) != (0, 99) {
+                        self.aimed += 1;
+                    }
+                }
+                v
+            }
             None => match self.then {
                 Then::Lowest => lo,
                 Then::Highest => hi,
                 Then::Aim(_) if is_choice(lo, hi) => lo,
-                Then::Aim(numbers) => {
+                Then::Roll(_, seed) if is_choice(lo, hi) => {
+                    let r = mix(seed, self.drawn.len() as u64);
+                    match (lo, hi) {
+                        (0, 99) => [lo, hi][(r & 1) as usize],
+                        _ => lo + r % (hi - lo + 1),
+                    }
+                }
+                Then::Aim(numbers) | Then::Roll(numbers, _) => {
                     let rest = numbers.get(self.aimed..).unwrap_or(&[]);
                     match rest.iter().position(|n| (lo..=hi).contains(n)) {
                         Some(i) => {
@@ -89,13 +107,20 @@ impl Draw for Steer<'_> {
             },
         };
         self.drawn.push(Drawn { lo, hi, value });
-        self.aimed_after.push(self.aimed);
         Ok(value)
     }
 
     fn is_empty(&self) -> bool {
         self.drawn.len() >= self.chosen.len()
     }
+}
+
+/// A number that `seed` and `n` pick (splitmix64's finalizer: deterministic, well spread).
+pub fn mix(seed: u64, n: u64) -> u64 {
+    let mut z = seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// The bytes that make `arbitrary::Unstructured::int_in_range(lo..=hi)` answer `value`: the

@@ -77,3 +77,20 @@ fn what_a_target_does_not_call_is_refused_where_it_is_written() {
     assert_eq!((e.line, e.col), (2, 1));
     assert!(e.why.contains("vmalloc"), "{}", e.why);
 }
+
+/// A `repeat` is written only by a generator that planned, before its first statement, to
+/// run memory out: the boot step must be answered with that plan, and the turn with the
+/// exhaustion, not the plain call of the same numbers.
+#[test]
+fn a_repeat_comes_from_the_plan_to_run_memory_out() {
+    let s = parse(
+        "boot arch=i386 mem=4G\nbuf = kmalloc 64 GFP_KERNEL\n\
+         repeat 960 kmalloc 1048576 GFP_KERNEL\nkfree buf\n",
+    )
+    .unwrap();
+    let cfg = GenConfig::kmalloc();
+    let bytes = encode_with_budget(&s, &cfg, 5_000).unwrap();
+    let back = scenario_from_bytes(&bytes, &cfg).scenario;
+    assert!(same_up_to_renaming(&back, &s), "{back}");
+    assert_eq!(back.stmts[1].repeat, Some(960), "{back}");
+}

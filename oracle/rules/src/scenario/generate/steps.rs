@@ -36,6 +36,12 @@ impl<'c> Steps<'c> {
         &self.0.stmts
     }
 
+    /// Whether the scenario is to run memory out (a `repeat` until NULL) at some point: drawn
+    /// before the first statement, which does not show it.
+    pub fn exhaust_planned(&self) -> bool {
+        self.0.exhaust_planned
+    }
+
     /// How many misuses were injected so far.
     pub fn misuses(&self) -> usize {
         self.0.misuse.len()
