@@ -100,9 +100,7 @@ impl Model {
         // The page family's own traffic is judged by `step`; every other family's arrives
         // here as events (a slab growing, a vmalloc area's pages, a mempool's reserve).
         if op.family() != crate::scenario::Family::Pages {
-            for ev in events {
-                self.pages.observe(&mut j, line, ev);
-            }
+            self.pages.observe_all(&mut j, line, events);
         }
         self.settle(&mut j, line, op, env, out, events);
         j

@@ -5,6 +5,7 @@
 //! only their bookkeeping, not a second allocator: it never chooses a block.
 
 use std::collections::BTreeMap;
+use std::ops::Bound::{Excluded, Unbounded};
 
 use crate::model::facts::MAX_ORDER;
 
@@ -35,7 +36,9 @@ fn largest_block(s: u64, e: u64) -> u32 {
 /// One zone's free runs.
 #[derive(Clone, Debug)]
 pub(crate) struct FreeRuns {
-    /// start -> end (exclusive); disjoint and never adjacent (adjacent runs are merged).
+    /// end (exclusive) -> start; disjoint and never adjacent (adjacent runs are merged).
+    /// Keyed by end so that taking the head of a run, what the buddy's lowest-first choice
+    /// mostly does, changes the run in place.
     runs: BTreeMap<u64, u64>,
     /// How many runs have their largest aligned block of each order.
     by_order: [u32; ORDERS],
@@ -70,16 +73,51 @@ impl FreeRuns {
     }
 
     fn insert_run(&mut self, s: u64, e: u64) {
-        self.runs.insert(s, e);
+        self.runs.insert(e, s);
         self.by_order[largest_block(s, e) as usize] += 1;
         count_blocks(&mut self.nr, s, e, true);
     }
 
-    fn remove_run(&mut self, s: u64) -> Option<u64> {
-        let e = self.runs.remove(&s)?;
+    /// Removes the run that ends at `e`; its start.
+    fn remove_run(&mut self, e: u64) -> Option<u64> {
+        let s = self.runs.remove(&e)?;
         self.by_order[largest_block(s, e) as usize] -= 1;
         count_blocks(&mut self.nr, s, e, false);
-        Some(e)
+        Some(s)
+    }
+
+    /// The run [s, e) loses its head [s, to) (s < to < e), in place. The maximal blocks of
+    /// a run are chosen from its start, each the largest its start's alignment and the run
+    /// allow; so the blocks wholly after `to`'s block stay as they were: only the blocks up
+    /// to the one holding `to - 1` are counted off, and that block's part from `to` on
+    /// (which splits the same way whatever follows it) counted in.
+    fn take_head(&mut self, s: u64, to: u64, e: u64) {
+        self.by_order[largest_block(s, e) as usize] -= 1;
+        self.by_order[largest_block(to, e) as usize] += 1;
+        if let Some(start) = self.runs.get_mut(&e) {
+            *start = to;
+        }
+        let mut head = [0u64; (MAX_ORDER + 1) as usize];
+        let mut c = s;
+        let mut steps = 0;
+        while c < to && steps <= 2 * MAX_ORDER + 2 {
+            let o = c
+                .trailing_zeros()
+                .min(63 - (e - c).leading_zeros())
+                .min(MAX_ORDER);
+            head[o as usize] += 1;
+            c += 1 << o;
+            steps += 1;
+        }
+        if c >= to {
+            for (n, h) in self.nr.iter_mut().zip(head) {
+                *n = n.saturating_sub(h);
+            }
+            count_blocks(&mut self.nr, to, c, true);
+        } else {
+            count_blocks(&mut self.nr, s, e, false);
+            count_blocks(&mut self.nr, to, e, true);
+        }
     }
 
     /// nr_free of every order a correct buddy allocator shows for these free pages.
@@ -94,12 +132,17 @@ impl FreeRuns {
             .is_some_and(|c| c.iter().any(|&n| n > 0))
     }
 
+    /// The first run that ends after `p`: (start, end).
+    fn run_after(&self, p: u64) -> Option<(u64, u64)> {
+        self.runs
+            .range((Excluded(p), Unbounded))
+            .next()
+            .map(|(&e, &s)| (s, e))
+    }
+
     /// Whether every page of [s, e) is free (inside one run).
     pub(crate) fn contains(&self, s: u64, e: u64) -> bool {
-        self.runs
-            .range(..=s)
-            .next_back()
-            .is_some_and(|(_, &re)| e <= re)
+        self.run_after(s).is_some_and(|(rs, re)| rs <= s && e <= re)
     }
 
     /// Pages [s, e) are no longer free (what of them was).
@@ -107,16 +150,20 @@ impl FreeRuns {
         if s >= e {
             return;
         }
-        while let Some((&rs, &re)) = self.runs.range(..e).next_back() {
-            if re <= s {
+        while let Some((rs, re)) = self.run_after(s) {
+            if rs >= e {
                 return;
             }
-            self.remove_run(rs);
-            if re > e {
-                self.insert_run(e, re);
+            if s <= rs && e < re {
+                self.take_head(rs, e, re);
+                return;
             }
+            self.remove_run(re);
             if rs < s {
                 self.insert_run(rs, s);
+            }
+            if re > e {
+                self.insert_run(e, re);
                 return;
             }
         }
@@ -128,12 +175,13 @@ impl FreeRuns {
             return;
         }
         let (mut lo, mut hi) = (s, e);
-        // Every run overlapping or adjacent to [s, e].
-        while let Some((&rs, &re)) = self.runs.range(..=hi).next_back() {
-            if re < lo {
+        // Every run overlapping or adjacent to [s, e]: those ending at s or later that
+        // start at e or earlier.
+        while let Some((&re, &rs)) = self.runs.range(lo..).next() {
+            if rs > hi {
                 break;
             }
-            self.remove_run(rs);
+            self.remove_run(re);
             lo = lo.min(rs);
             hi = hi.max(re);
         }
@@ -142,7 +190,7 @@ impl FreeRuns {
 
     #[cfg(test)]
     pub(crate) fn runs(&self) -> Vec<(u64, u64)> {
-        self.runs.iter().map(|(&s, &e)| (s, e)).collect()
+        self.runs.iter().map(|(&e, &s)| (s, e)).collect()
     }
 }
 

@@ -16,6 +16,7 @@ mod buddyinfo;
 mod free_space;
 #[cfg(test)]
 mod tests;
+mod traffic;
 mod zones;
 use super::{FailureKind as F, Judgement, MisuseKind as M, Model};
 use crate::outcome::{Env, Outcome};
@@ -313,7 +314,11 @@ impl PageModel {
     /// Drops a block the kernel has taken back.
     pub fn release(&mut self, pfn: u64, order: u32) {
         self.blocks.remove(&pfn);
-        let n = 1u64 << order;
+        self.unblock(pfn, 1u64 << order);
+    }
+
+    /// Pages [pfn, pfn + n), no longer in a live block, are free again.
+    fn unblock(&mut self, pfn: u64, n: u64) {
         self.mark_free(pfn, pfn + n);
         if let Some(zi) = self.facts.zone_index(pfn) {
             self.used[zi] = self.used[zi].saturating_sub(n);
@@ -325,49 +330,6 @@ impl PageModel {
         }
         self.zeroed.remove(pfn, pfn + n);
         self.freed.insert(pfn, pfn + n);
-    }
-
-    /// Checks and records page allocator traffic the client did not ask for directly: the
-    /// pages slab, kmalloc, vmalloc and mempool take and give back. The model cannot say
-    /// which pages they will take, but every page they take must have been free, and every
-    /// page they give back must be one they took; then the free-page set stays exact.
-    pub fn observe(&mut self, j: &mut Judgement, line: u32, ev: &kmem_vocab::PageEvent) {
-        match *ev {
-            kmem_vocab::PageEvent::Alloc { pfn, order } => {
-                let n = 1u64 << order;
-                if !pfn.is_multiple_of(n) || self.facts.zone_index(pfn).is_none() || self.facts.zone_index(pfn + n - 1) != self.facts.zone_index(pfn) {
-                    j.fail(F::Misaligned, format!("the page allocator handed out pfn {pfn:#x} with order {order}"));
-                }
-                let free = self.all_free(pfn, pfn + n);
-                if !free && self.facts.any_reserved(pfn, pfn + n) {
-                    j.fail(F::Overlap, format!("pages at pfn {pfn:#x} (order {order}) were taken from memory reserved at boot"));
-                }
-                if let Some((h, b)) = (!free).then(|| self.overlapping(pfn, n)).flatten() {
-                    j.fail(F::Overlap, format!("pages at pfn {pfn:#x} (order {order}) were taken while the block at pfn {h:#x} (order {}) from line {} is live", b.order, b.line));
-                    return;
-                }
-                if let Some(zi) = self.facts.zone_index(pfn) {
-                    self.used[zi] += n;
-                }
-                // Page poisoning checks every page it hands out, to any allocator.
-                if self.cfg.page_poison {
-                    let bad = self.shadow.pages_not(pfn, n, PAGE_POISON);
-                    j.expect.extend((0..bad).map(|_| ReportKind::PagePoisonOverwritten));
-                }
-                self.shadow.forget_pages(pfn, n);
-                self.freed.remove(pfn, pfn + n);
-                self.mark_busy(pfn, pfn + n);
-                self.blocks.insert(pfn, Block { order, line, client: false });
-            }
-            kmem_vocab::PageEvent::Free { pfn, order } => match self.blocks.get(&pfn) {
-                Some(b) if b.order == order && !b.client => self.release(pfn, order),
-                Some(b) if b.order == order => {
-                    j.fail(F::Overlap, format!("the kernel freed pfn {pfn:#x}, which the client holds since line {}", b.line));
-                    self.release(pfn, order);
-                }
-                _ => j.fail(F::WrongValue, format!("the kernel freed pfn {pfn:#x} with order {order}, which no allocator holds with that order")),
-            },
-        }
     }
 
     /// Is the direct-map page `pfn` mapped right now?

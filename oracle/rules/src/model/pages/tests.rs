@@ -139,3 +139,97 @@ impl PageModel {
         false
     }
 }
+
+/// A statement's page events judged as runs give what judging them one by one gives: the
+/// same failures and expected reports, and the same blocks, free pages, use-after-free
+/// pages, poison and counts afterwards; also when a run holds a page that is not free, not
+/// held, held with another order or held by the client.
+#[test]
+fn runs_of_page_events_are_judged_as_the_events_one_by_one() {
+    use kmem_vocab::PageEvent::{Alloc, Free};
+    for boot in ["mem=24M", "mem=1G page_poison=1", "arch=x86_64 mem=5G"] {
+        let cfg = BootConfig::parse_words(boot.split(' ')).unwrap();
+        let mut by_run = PageModel::new(Facts::new(&cfg), cfg.clone());
+        let mut by_event = by_run.clone();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let max = by_run.facts.max_pfn;
+        for step in 0..300u32 {
+            // A statement: a few runs of single pages taken or given back near one place,
+            // with now and then a block of a higher order, a write to a free page, or a
+            // block the client holds.
+            let base = next(max);
+            let mut events = vec![];
+            for _ in 0..1 + next(4) {
+                let s = base + next(64);
+                let n = 1 + next(40);
+                let alloc = next(3) != 0;
+                for p in (s..s + n).take_while(|&p| p < max) {
+                    events.push(match alloc {
+                        true => Alloc { pfn: p, order: 0 },
+                        false => Free { pfn: p, order: 0 },
+                    });
+                }
+                if next(8) == 0 {
+                    let order = next(4) as u32;
+                    let pfn = (base + next(64)) & !((1 << order) - 1);
+                    events.push(if alloc {
+                        Alloc { pfn, order }
+                    } else {
+                        Free { pfn, order }
+                    });
+                }
+            }
+            if next(10) == 0 {
+                let pfn = base + next(64);
+                for p in [&mut by_run, &mut by_event] {
+                    p.wrote(pfn << PAGE_SHIFT, 8, 0x11);
+                    if let Some(b) = p.blocks.get_mut(&pfn) {
+                        b.client = true;
+                    }
+                }
+            }
+            let (mut a, mut b) = (Judgement::default(), Judgement::default());
+            by_run.observe_all(&mut a, step, &events);
+            for ev in &events {
+                by_event.observe(&mut b, step, ev);
+            }
+            assert_eq!(
+                (&a.failures, &a.expect, &a.misuse, &a.allow),
+                (&b.failures, &b.expect, &b.misuse, &b.allow),
+                "{boot} step {step}"
+            );
+            assert_eq!(
+                format!("{:?}", by_run.blocks),
+                format!("{:?}", by_event.blocks),
+                "{boot} step {step}"
+            );
+            assert_eq!(by_run.used, by_event.used, "{boot} step {step}");
+            assert_eq!(
+                by_run.expected_buddyinfo(),
+                by_event.expected_buddyinfo(),
+                "{boot} step {step}"
+            );
+            for p in base.saturating_sub(64)..(base + 128).min(max) {
+                assert_eq!(
+                    (
+                        by_run.freed.contains(p),
+                        by_run.zeroed.contains(p),
+                        by_run.shadow.page_is(p, PAGE_POISON)
+                    ),
+                    (
+                        by_event.freed.contains(p),
+                        by_event.zeroed.contains(p),
+                        by_event.shadow.page_is(p, PAGE_POISON)
+                    ),
+                    "{boot} step {step} pfn {p:#x}"
+                );
+            }
+        }
+    }
+}
