@@ -42,6 +42,8 @@ pub(crate) struct FreeRuns {
     runs: BTreeMap<u64, u64>,
     /// How many runs have their largest aligned block of each order.
     by_order: [u32; ORDERS],
+    /// Bit k set when `by_order[k]` is not zero: which orders some run's largest block has.
+    orders: u64,
     /// The maximal aligned blocks (at most MAX_ORDER) the runs split into: what a correct
     /// buddy allocator's free lists hold.
     nr: NrFree,
@@ -53,6 +55,7 @@ impl FreeRuns {
         let mut f = FreeRuns {
             runs: BTreeMap::new(),
             by_order: [0; ORDERS],
+            orders: 0,
             nr: [0; (MAX_ORDER + 1) as usize],
         };
         let mut cur = start;
@@ -74,29 +77,26 @@ impl FreeRuns {
 
     fn insert_run(&mut self, s: u64, e: u64) {
         self.runs.insert(e, s);
-        self.by_order[largest_block(s, e) as usize] += 1;
+        self.count_run(largest_block(s, e), true);
         count_blocks(&mut self.nr, s, e, true);
     }
 
     /// Removes the run that ends at `e`; its start.
     fn remove_run(&mut self, e: u64) -> Option<u64> {
         let s = self.runs.remove(&e)?;
-        self.by_order[largest_block(s, e) as usize] -= 1;
+        self.count_run(largest_block(s, e), false);
         count_blocks(&mut self.nr, s, e, false);
         Some(s)
     }
 
-    /// The run [s, e) loses its head [s, to) (s < to < e), in place. The maximal blocks of
+    /// The run [s, e) lost its head [s, to) (s < to < e) in place: its counts. The maximal blocks of
     /// a run are chosen from its start, each the largest its start's alignment and the run
     /// allow; so the blocks wholly after `to`'s block stay as they were: only the blocks up
     /// to the one holding `to - 1` are counted off, and that block's part from `to` on
     /// (which splits the same way whatever follows it) counted in.
     fn take_head(&mut self, s: u64, to: u64, e: u64) {
-        self.by_order[largest_block(s, e) as usize] -= 1;
-        self.by_order[largest_block(to, e) as usize] += 1;
-        if let Some(start) = self.runs.get_mut(&e) {
-            *start = to;
-        }
+        self.count_run(largest_block(s, e), false);
+        self.count_run(largest_block(to, e), true);
         let mut head = [0u64; (MAX_ORDER + 1) as usize];
         let mut c = s;
         let mut steps = 0;
@@ -127,9 +127,18 @@ impl FreeRuns {
 
     /// Whether some free run holds a naturally aligned block of 2^order pages.
     pub(crate) fn has_block(&self, order: u32) -> bool {
-        self.by_order
-            .get(order as usize..)
-            .is_some_and(|c| c.iter().any(|&n| n > 0))
+        order < 64 && self.orders >> order != 0
+    }
+
+    /// One run more (or less) whose largest aligned block has order `k`.
+    fn count_run(&mut self, k: u32, add: bool) {
+        let c = &mut self.by_order[k as usize];
+        *c = if add { *c + 1 } else { c.saturating_sub(1) };
+        if *c == 0 {
+            self.orders &= !(1 << k);
+        } else {
+            self.orders |= 1 << k;
+        }
     }
 
     /// The first run that ends after `p`: (start, end).
@@ -150,11 +159,13 @@ impl FreeRuns {
         if s >= e {
             return;
         }
-        while let Some((rs, re)) = self.run_after(s) {
+        while let Some((&re, start)) = self.runs.range_mut((Excluded(s), Unbounded)).next() {
+            let rs = *start;
             if rs >= e {
                 return;
             }
             if s <= rs && e < re {
+                *start = e;
                 self.take_head(rs, e, re);
                 return;
             }
