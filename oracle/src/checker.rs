@@ -120,25 +120,52 @@ fn run(
         // that caused it, and a long repeat stays linear.
         let mut done = 0u64;
         let mut page_traffic = false;
-        for _ in 0..stmt.calls() {
-            out = execute(&mut m, &env, &stmt.op);
-            let call = judge_call(
+        // A walk kunmaps each page it kmapped before it takes the next.
+        let struct_page = m.layout().struct_page_size;
+        for i in 0..stmt.calls() {
+            let (op, then) = stmt.call(i, struct_page);
+            out = execute(&mut m, &env, &op);
+            let mut call = judge_call(
                 &mut m,
                 &mut model,
                 &mut printed,
-                (index, stmt),
+                (index, stmt, &op),
                 &env,
                 &out,
                 v,
             );
-            reports.extend(call.reports);
-            silenced.extend(call.silenced);
-            warnings.extend(call.warnings);
-            page_traffic |= call.page_traffic;
             if stmt.repeat.is_some() && out.value.unwrap_or(0) == 0 {
+                call.add_to(
+                    &mut reports,
+                    &mut silenced,
+                    &mut warnings,
+                    &mut page_traffic,
+                );
                 break;
             }
             done += 1;
+            if let Some(op) = then {
+                let unmap = execute(&mut m, &env, &op);
+                let more = judge_call(
+                    &mut m,
+                    &mut model,
+                    &mut printed,
+                    (index, stmt, &op),
+                    &env,
+                    &unmap,
+                    v,
+                );
+                call.reports.extend(more.reports);
+                call.silenced.extend(more.silenced);
+                call.warnings.extend(more.warnings);
+                call.page_traffic |= more.page_traffic;
+            }
+            call.add_to(
+                &mut reports,
+                &mut silenced,
+                &mut warnings,
+                &mut page_traffic,
+            );
         }
         if page_traffic && !model.tainted() {
             compare_buddyinfo(stmt.line, &model, &m, v);
@@ -184,13 +211,29 @@ struct Call {
     page_traffic: bool,
 }
 
+impl Call {
+    /// Adds what the call left to the statement's step.
+    fn add_to(
+        self,
+        reports: &mut Vec<kmem::Report>,
+        silenced: &mut Vec<kmem::Silenced>,
+        warnings: &mut Vec<String>,
+        page_traffic: &mut bool,
+    ) {
+        reports.extend(self.reports);
+        silenced.extend(self.silenced);
+        warnings.extend(self.warnings);
+        *page_traffic |= self.page_traffic;
+    }
+}
+
 /// Judges one call of `stmt` that `out` says the machine made: the model's judgement and
 /// the reports.
 fn judge_call(
     m: &mut Machine,
     model: &mut Model,
     printed: &mut Printed,
-    (index, stmt): (u32, &Stmt),
+    (index, stmt, op): (u32, &Stmt, &Op),
     env: &Env,
     out: &Outcome,
     v: &mut Verdict,
@@ -200,8 +243,8 @@ fn judge_call(
     printed.add(index, &reports);
     let warnings = m.take_warnings();
     let events = m.take_page_events();
-    let j = model.judge(stmt.line, &stmt.op, env, out, &events);
-    let page_op = stmt.op.family() == crate::scenario::Family::Pages;
+    let j = model.judge(stmt.line, op, env, out, &events);
+    let page_op = op.family() == crate::scenario::Family::Pages;
     for &k in &j.misuse {
         // A repeated misuse is recorded once per statement.
         if stmt.repeat.is_none() || !v.misuse.contains(&(stmt.line, k)) {
@@ -408,8 +451,10 @@ pub fn execute_only(s: &Scenario) -> usize {
     for (index, stmt) in (1u64..).zip(&s.stmts) {
         m.set_caller(index);
         let (mut value, mut done) = (0, 0);
-        for _ in 0..stmt.calls() {
-            let out = execute(&mut m, &env, &stmt.op);
+        let struct_page = m.layout().struct_page_size;
+        for i in 0..stmt.calls() {
+            let (op, then) = stmt.call(i, struct_page);
+            let out = execute(&mut m, &env, &op);
             m.take_reports();
             m.take_warnings();
             n += 1;
@@ -418,6 +463,12 @@ pub fn execute_only(s: &Scenario) -> usize {
                 break;
             }
             done += 1;
+            if let Some(op) = then {
+                execute(&mut m, &env, &op);
+                m.take_reports();
+                m.take_warnings();
+                n += 1;
+            }
         }
         if let Some(name) = &stmt.bind {
             env.bind(name, if stmt.repeat.is_some() { done } else { value });

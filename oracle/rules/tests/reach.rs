@@ -274,3 +274,64 @@ fn accesses_reach_the_last_byte() {
         "no access ended at the last byte of an object"
     );
 }
+
+/// The pfn of a literal `struct page *` operand on the scenario's machine.
+fn literal_pfn(s: &Scenario, page: &kmem_rules::scenario::Operand) -> Option<u64> {
+    let kmem_rules::scenario::Operand::Lit(ptr) = *page else {
+        return None;
+    };
+    kmem_rules::model::facts::Facts::new(&s.boot).pfn_of_page(ptr)
+}
+
+#[test]
+fn kmap_walks_cover_more_distinct_pages_than_pkmap_slots() {
+    // With the generator's own boot lines: a scenario whose walks kmap more distinct
+    // highmem pages than twice LAST_PKMAP wraps the pkmap scan twice.
+    let took = reach(&GenConfig::kmap(), 3, 400, &["pae", "no-pae"], |s, hit| {
+        let mut pages = std::collections::BTreeMap::new();
+        for st in s.stmts.iter().filter(|st| st.walk) {
+            if let Op::Kmap { page } = &st.op {
+                let n = pages.entry(page.clone()).or_insert(0);
+                *n = st.calls().max(*n);
+            }
+        }
+        let last_pkmap = if s.boot.pae { 512 } else { 1024 };
+        if pages.values().sum::<u32>() >= 2 * last_pkmap {
+            hit(if s.boot.pae { "pae" } else { "no-pae" });
+        }
+    });
+    assert!(took.is_ok(), "{took:?}");
+}
+
+#[test]
+fn translations_reach_the_last_pfn_and_the_first_above_4g() {
+    // page_to_phys of a page above 4 GiB needs i386 with PAE and mem= over 4G: about one
+    // generated boot in 40.
+    let took = reach(
+        &GenConfig::buddy(),
+        11,
+        3000,
+        &["last pfn", "first pfn above 4G", "above 4G under PAE"],
+        |s, hit| {
+            let f = kmem_rules::model::facts::Facts::new(&s.boot);
+            for st in &s.stmts {
+                let (Op::PageToPhys { page } | Op::PageAddress { page }) = &st.op else {
+                    continue;
+                };
+                let Some(pfn) = literal_pfn(s, page) else {
+                    continue;
+                };
+                if pfn + 1 == f.max_pfn {
+                    hit("last pfn");
+                }
+                if pfn == 1 << 20 {
+                    hit("first pfn above 4G");
+                }
+                if pfn >= 1 << 20 && s.boot.pae && matches!(st.op, Op::PageToPhys { .. }) {
+                    hit("above 4G under PAE");
+                }
+            }
+        },
+    );
+    assert!(took.is_ok(), "{took:?}");
+}

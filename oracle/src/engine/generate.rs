@@ -74,6 +74,7 @@ impl Gen<'_> {
             bind,
             op,
             repeat: None,
+            walk: false,
         });
     }
 

@@ -96,6 +96,10 @@ pub struct Stmt {
     /// (docs/scenario-extensions.md). Only functions that return a page or an address
     /// repeat ([`Stmt::can_repeat`]).
     pub repeat: Option<u32>,
+    /// `walk N kmap kunmap PAGE`: the client's loop over N consecutive pages from PAGE,
+    /// each kmapped then kunmapped (docs/scenario-extensions.md). `op` is the kmap of the
+    /// first page and `repeat` holds N.
+    pub walk: bool,
 }
 
 impl Stmt {
@@ -111,6 +115,32 @@ impl Stmt {
     /// How many calls the statement makes at most.
     pub fn calls(&self) -> u32 {
         self.repeat.unwrap_or(1)
+    }
+
+    /// The `i`th call of the statement (from 0) and, for a walk, the kunmap that follows it
+    /// when the kmap did not return NULL: each call of a walk takes the next `struct page`,
+    /// `struct_page` bytes further on.
+    pub fn call(&self, i: u32, struct_page: u64) -> (std::borrow::Cow<'_, Op>, Option<Op>) {
+        use std::borrow::Cow;
+        if !self.walk {
+            return (Cow::Borrowed(&self.op), None);
+        }
+        let Op::Kmap { page } = &self.op else {
+            return (Cow::Borrowed(&self.op), None);
+        };
+        let step = u64::from(i).wrapping_mul(struct_page);
+        let page = match page {
+            Operand::Name { name, offset } => Operand::Name {
+                name: name.clone(),
+                offset: offset.wrapping_add(step as i64),
+            },
+            Operand::Lit(v) => Operand::Lit(v.wrapping_add(step)),
+            Operand::Null => Operand::Null,
+        };
+        (
+            Cow::Owned(Op::Kmap { page: page.clone() }),
+            Some(Op::Kunmap { page }),
+        )
     }
 
     /// Whether a function may be repeated: it returns a page or an address, so that NULL

@@ -65,13 +65,14 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
             message: m.text,
             hint: m.hint,
         })?;
-        if let Some((bind, op, col, repeat)) = stmt {
+        if let Some((bind, op, col, (repeat, walk))) = stmt {
             p.scenario.stmts.push(Stmt {
                 line: line_no,
                 col,
                 bind,
                 op,
                 repeat,
+                walk,
             });
         }
     }
@@ -87,12 +88,12 @@ struct Parser {
 
 impl Parser {
     /// One non-empty line: `Ok(None)` for the boot line, else the statement's parts: the
-    /// name bound, the call, the first column and the repeat count.
+    /// name bound, the call, the first column, and the repeat count with whether it is a walk.
     #[allow(clippy::type_complexity)]
     fn statement(
         &mut self,
         toks: &[Tok<'_>],
-    ) -> Result<Option<(Option<String>, Op, u32, Option<u32>)>, LineError> {
+    ) -> Result<Option<(Option<String>, Op, u32, (Option<u32>, bool))>, LineError> {
         let (bind, call) = match toks {
             [name, eq, call @ ..] if eq.text == "=" => {
                 if !lex::is_name(name.text) {
@@ -120,6 +121,25 @@ impl Parser {
                 (Some(repeat_count(count)?), rest)
             }
             _ => (None, call),
+        };
+        // `walk N kmap kunmap PAGE` is read as `repeat N kmap PAGE`, marked a walk.
+        let mut walk = false;
+        let kmap_call: Vec<Tok<'_>>;
+        let (repeat, call) = match (repeat, call) {
+            (None, [kw, rest @ ..]) if kw.text == "walk" => {
+                let [count, kmap, kunmap, page @ ..] = rest else {
+                    return Err((kw.col, WALK_USAGE.into()));
+                };
+                for (t, want) in [(kmap, "kmap"), (kunmap, "kunmap")] {
+                    if t.text != want {
+                        return Err((t.col, WALK_USAGE.into()));
+                    }
+                }
+                walk = true;
+                kmap_call = std::iter::once(*kmap).chain(page.iter().copied()).collect();
+                (Some(repeat_count(count)?), &kmap_call[..])
+            }
+            _ => (repeat, call),
         };
         let Some((func, operands)) = call.split_first() else {
             return Err((
@@ -168,9 +188,11 @@ impl Parser {
         if let Some(name) = &bind {
             self.bound.insert(name.clone());
         }
-        Ok(Some((bind, op, first_col, repeat)))
+        Ok(Some((bind, op, first_col, (repeat, walk))))
     }
 }
+
+const WALK_USAGE: &str = "walk takes a count, then kmap kunmap, then a page";
 
 /// The count of `repeat N`: 1 to [`MAX_REPEAT`].
 fn repeat_count(t: &Tok<'_>) -> Result<u32, LineError> {
@@ -531,7 +553,49 @@ free g2
         ("repeat 4 kfree NULL", 1, 10, "kfree cannot be repeated"),
         ("repeat 2 boot mem=64M", 1, 10, "cannot be repeated"),
         ("repeat 2 kmalloc 8", 1, 10, "kmalloc takes SIZE GFP"),
+        ("walk 4 kmap", 1, 1, "walk takes a count, then kmap kunmap"),
+        (
+            "walk 4 kmap kfree NULL",
+            1,
+            13,
+            "walk takes a count, then kmap kunmap",
+        ),
+        ("walk 0 kmap kunmap NULL", 1, 6, "out of range"),
+        ("walk 4 kmap kunmap", 1, 8, "kmap takes PAGE"),
+        (
+            "walk 4 kmap kunmap q",
+            1,
+            20,
+            "'q' is used before it is bound",
+        ),
     ];
+
+    #[test]
+    fn walk_parses_prints_and_steps_one_struct_page_per_call() {
+        let text = "p = alloc_pages GFP_HIGHUSER 10
+n = walk 1024 kmap kunmap p+32
+";
+        let s = parse(text).unwrap();
+        let w = &s.stmts[1];
+        assert!(w.walk && !s.stmts[0].walk);
+        assert_eq!(
+            (w.calls(), w.returns()),
+            (1024, crate::scenario::Ret::Value)
+        );
+        assert_eq!(w.to_string(), "n = walk 1024 kmap kunmap p+32");
+        let again = parse(&s.to_string()).unwrap();
+        assert_eq!((again.stmts[1].walk, &again.stmts[1].op), (true, &w.op));
+        let page = |offset| Operand::Name {
+            name: "p".into(),
+            offset,
+        };
+        let (op, then) = w.call(2, 32);
+        assert_eq!(*op, Op::Kmap { page: page(96) });
+        assert_eq!(then, Some(Op::Kunmap { page: page(96) }));
+        assert_eq!(s.stmts[0].call(2, 32).1, None);
+        // `walk` is still a name one may bind.
+        assert!(parse("walk = kmalloc 8 GFP_KERNEL\nkfree walk\n").is_ok());
+    }
 
     #[test]
     fn repeat_parses_prints_and_binds_a_count() {

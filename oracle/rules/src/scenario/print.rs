@@ -46,11 +46,15 @@ impl fmt::Display for Op {
     }
 }
 
-/// The statement without its position: `[name = ][repeat N ]function operand...`.
+/// The statement without its position: `[name = ][repeat N ]function operand...`, or
+/// `[name = ]walk N kmap kunmap PAGE`.
 impl fmt::Display for Stmt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(name) = &self.bind {
             write!(f, "{name} = ")?;
+        }
+        if let (true, Op::Kmap { page }) = (self.walk, &self.op) {
+            return write!(f, "walk {} kmap kunmap {page}", self.calls());
         }
         if let Some(n) = self.repeat {
             write!(f, "repeat {n} ")?;

@@ -74,7 +74,7 @@ impl Renaming {
     /// Whether `theirs` is `ours` renamed, without changing the renaming.
     pub fn agrees(&self, ours: &Stmt, theirs: &Stmt) -> bool {
         if ours.op.name() != theirs.op.name()
-            || ours.repeat != theirs.repeat
+            || (ours.repeat, ours.walk) != (theirs.repeat, theirs.walk)
             || ours.bind.is_some() != theirs.bind.is_some()
         {
             return false;
@@ -93,7 +93,7 @@ impl Renaming {
         if ours.op.name() == theirs.op.name() {
             n += 30;
         }
-        if ours.repeat == theirs.repeat {
+        if (ours.repeat, ours.walk) == (theirs.repeat, theirs.walk) {
             n += 3;
         }
         if ours.bind.is_some() == theirs.bind.is_some() {

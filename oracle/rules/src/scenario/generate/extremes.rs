@@ -9,7 +9,7 @@ use kmem_vocab::config::KmallocMax;
 use kmem_vocab::{Arch, BootConfig, MAX_PAGE_ORDER, PAGE_SIZE};
 
 use super::choose::{one_of, pick};
-use crate::model::facts::Facts;
+use crate::model::facts::{Facts, PAGE_SHIFT};
 
 /// The kmalloc size classes (kmalloc_info[] of Linux 6.6: 8 to 8192 with 96 and 192).
 pub const KMALLOC_CLASSES: [u64; 13] = [
@@ -28,7 +28,14 @@ pub struct Limits {
     /// sizeof(void *): a vmalloc of more than PAGE_SIZE / this many pages vmallocs its page
     /// array too.
     pub ptr: u64,
+    /// The `struct page` of every extreme pfn ([`EXTREME_PFNS`] of them): the first and the
+    /// last pfn, the first pfn of every zone and the last of each, the first pfn at or above
+    /// 4 GiB (the last pfn when memory ends below), the first pfn above lowmem.
+    pub pages: [u64; EXTREME_PFNS],
 }
+
+/// How many extreme pfns [`Limits::pages`] holds (a zone missing repeats the last pfn).
+pub const EXTREME_PFNS: usize = 10;
 
 impl Limits {
     pub fn new(boot: &BootConfig) -> Limits {
@@ -44,8 +51,23 @@ impl Limits {
                 Arch::I386 => 4,
                 Arch::X86_64 => 8,
             },
+            pages: extreme_pages(&f),
         }
     }
+}
+
+/// The `struct page *` of each extreme pfn of the machine (see [`Limits::pages`]).
+fn extreme_pages(f: &Facts) -> [u64; EXTREME_PFNS] {
+    let last = f.max_pfn.saturating_sub(1);
+    let mut pfns = [last; EXTREME_PFNS];
+    pfns[0] = 0;
+    pfns[2] = (1u64 << (32 - PAGE_SHIFT)).min(last);
+    pfns[3] = f.lowmem_end_pfn.min(last);
+    for (k, z) in f.zones.iter().take(3).enumerate() {
+        pfns[4 + 2 * k] = z.start.min(last);
+        pfns[5 + 2 * k] = z.end.saturating_sub(1).min(last);
+    }
+    pfns.map(|pfn| f.page_ptr(pfn))
 }
 
 /// A size at or next to a kmalloc class boundary or a power of two up to `max`, now and then

@@ -514,6 +514,7 @@ impl<'c> Gen<'c> {
             bind,
             op,
             repeat: None,
+            walk: false,
         });
         line
     }

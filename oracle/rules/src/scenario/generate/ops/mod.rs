@@ -40,6 +40,9 @@ pub enum Action {
     PageToPhys,
     VirtToPhys,
     PhysToVirt,
+    /// page_to_phys or page_address of an extreme pfn's `struct page` (the last pfn, the
+    /// first above 4 GiB, a zone boundary), which the scenario need not hold.
+    TranslateExtreme,
     CacheCreate,
     CacheAlloc,
     CacheFree,
@@ -59,6 +62,8 @@ pub enum Action {
     Kunmap,
     KmapAtomic,
     KmapLocal,
+    /// `walk` a high-order highmem block: kmap and kunmap each of its pages in turn.
+    KmapWalk,
     PoolCreate,
     PoolAlloc,
     PoolFree,
@@ -74,7 +79,7 @@ pub enum Action {
 }
 
 /// The number of [`Action`]s.
-const ACTIONS: usize = 38;
+const ACTIONS: usize = 40;
 
 /// The operations possible now and their weights, in the order [`Gen::actions`] lists them.
 #[derive(Clone, Copy)]
@@ -194,6 +199,7 @@ impl Gen<'_> {
             if has(Cand::PhysLow) {
                 t.add(A::PhysToVirt, 1);
             }
+            t.add(A::TranslateExtreme, 1);
         }
         if self.on(Family::Slab) {
             if !atomic && s.caches < MAX_CACHES {
@@ -251,6 +257,9 @@ impl Gen<'_> {
             if !atomic && has(Cand::Kmaps) {
                 t.add(A::Kunmap, 2);
             }
+            if !atomic && self.may_walk() {
+                t.add(A::KmapWalk, 1);
+            }
         }
         if self.on(Family::Mempool) {
             if !atomic && s.pools < MAX_POOLS {
@@ -292,9 +301,12 @@ impl Gen<'_> {
             A::AllocPages | A::GetFreePages | A::FreePagesPage | A::FreePages => {
                 self.act_pages(u, a)
             }
-            A::PageAddress | A::VirtToPage | A::PageToPhys | A::VirtToPhys | A::PhysToVirt => {
-                self.act_translate(u, a)
-            }
+            A::PageAddress
+            | A::VirtToPage
+            | A::PageToPhys
+            | A::VirtToPhys
+            | A::PhysToVirt
+            | A::TranslateExtreme => self.act_translate(u, a),
             A::CacheCreate | A::CacheAlloc | A::CacheFree | A::CacheDestroy | A::CacheQuery => {
                 self.act_slab(u, a)
             }
@@ -302,7 +314,9 @@ impl Gen<'_> {
             A::Vmalloc | A::Vfree | A::Vmap | A::Vunmap | A::VmallocToPage | A::IsVmallocAddr => {
                 self.act_vmalloc(u, a)
             }
-            A::Kmap | A::Kunmap | A::KmapAtomic | A::KmapLocal => self.act_highmem(u, a),
+            A::Kmap | A::Kunmap | A::KmapAtomic | A::KmapLocal | A::KmapWalk => {
+                self.act_highmem(u, a)
+            }
             A::PoolCreate | A::PoolAlloc | A::PoolFree | A::PoolDestroy => self.act_mempool(u, a),
             A::CtxOpen | A::CloseTop => self.act_context(u, a),
             A::Write | A::Read => self.act_access(u, a),

@@ -1,9 +1,11 @@
-//! Address translation: page_address, virt_to_page, page_to_phys, virt_to_phys, phys_to_virt.
+//! Address translation: page_address, virt_to_page, page_to_phys, virt_to_phys, phys_to_virt,
+//! and page_address / page_to_phys of the machine's extreme pages.
 
 use super::super::choose::Draw;
 use arbitrary::Result;
 
-use super::super::super::ast::Op;
+use super::super::super::ast::{Op, Operand};
+use super::super::choose::{one_of, pick};
 use super::super::state::{Gen, Kind};
 use super::{Action, Cand};
 
@@ -93,6 +95,16 @@ impl Gen<'_> {
                         self.bind(op, Kind::AddrView { of, size }, 0);
                     }
                 }
+            }
+            Action::TranslateExtreme => {
+                // Any valid struct page translates: a well-behaved client may ask of one it
+                // does not hold (pfn_to_page() of a pfn it knows).
+                let page = Operand::Lit(one_of(u, &self.limits.pages)?.unwrap_or(0));
+                let op = match pick(u, 0, 2)? {
+                    0 => Op::PageAddress { page },
+                    _ => Op::PageToPhys { page },
+                };
+                self.emit(None, op);
             }
             _ => {}
         }
