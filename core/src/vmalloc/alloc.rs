@@ -108,7 +108,11 @@ impl Machine {
             return 0;
         };
         if self.__vmalloc_area_node(addr, aligned, gfp, caller, depth) {
-            self.commit_vm_area(addr);
+            // A page array (depth > 0) is never the client's: a stale handle to an area
+            // freed where it now lies is still a double free.
+            if depth == 0 {
+                self.commit_vm_area(addr);
+            }
             addr
         } else {
             0

@@ -546,24 +546,29 @@ impl SlabModel {
                     self.take_from_reserve(j, pages, pool.kind, *e, size);
                     self.underlying_free(j, pages, pool.kind, *e);
                 }
-                None => {
-                    if let PoolKind::Slab(id) = pool.kind {
-                        if self.caches[id].has(SLAB_CONSISTENCY_CHECKS) {
-                            self.allow_cache(j, id);
-                        }
-                    }
-                }
+                // An element the oracle did not see (one a kmalloc pool may have from any
+                // kmalloc cache of its size class) is freed and checked now: its slab's
+                // reports are allowed.
+                None => self.allow_pool_caches(j, pool.kind, true),
             }
         }
         if !pool.exact {
             // Elements the oracle let go as freed may still be in the reserve, and are
             // freed (and checked) now.
-            let ids: Vec<usize> = match pool.kind {
-                PoolKind::Kmalloc(_) => self.kmalloc.ids.values().copied().collect(),
-                PoolKind::Slab(id) => vec![id],
-                PoolKind::Page(_) => Vec::new(),
-            };
-            for id in ids {
+            self.allow_pool_caches(j, pool.kind, false);
+        }
+    }
+
+    /// Allows the reports of every cache an element of a pool of `kind` may come from (with
+    /// `checked`, only of those whose frees run SLUB's consistency checks).
+    fn allow_pool_caches(&self, j: &mut Judgement, kind: PoolKind, checked: bool) {
+        let ids: Vec<usize> = match kind {
+            PoolKind::Kmalloc(_) => self.kmalloc.ids.values().copied().collect(),
+            PoolKind::Slab(id) => vec![id],
+            PoolKind::Page(_) => Vec::new(),
+        };
+        for id in ids {
+            if !checked || self.caches[id].has(SLAB_CONSISTENCY_CHECKS) {
                 self.allow_cache(j, id);
             }
         }

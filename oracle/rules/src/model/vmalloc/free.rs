@@ -55,11 +55,17 @@ impl VmallocModel {
         true
     }
 
-    fn unknown_free(&mut self, j: &mut Judgement, addr: u64) {
-        let array = self
+    fn unknown_free(&mut self, j: &mut Judgement, addr: u64, free_pages: bool) {
+        let owner = self
             .areas
             .values()
-            .any(|a| a.array_areas.iter().any(|&(s, _)| s == addr));
+            .find(|a| a.array_areas.iter().any(|&(s, _)| s == addr));
+        let array = owner.is_some();
+        if let Some(a) = owner.filter(|_| free_pages) {
+            // vfree() frees the pages of that level of the array; which of the owner's array
+            // pages those are is not followed: any of them may come back.
+            self.loose_frees = a.array.clone();
+        }
         let stale = self.freed.contains_key(&addr) && self.find(addr).is_none();
         if array || (stale && self.hidden_areas()) {
             // The address is (or, where the oracle does not place page arrays, may be) a
@@ -94,7 +100,7 @@ impl VmallocModel {
             return;
         }
         if !self.remove(addr, true, frees) {
-            self.unknown_free(j, addr);
+            self.unknown_free(j, addr, true);
         }
     }
     /// vfree() in process context (the interrupt-context path is the caller's: it must write
@@ -129,7 +135,7 @@ impl VmallocModel {
                 Some(ReportKind::InvalidFree),
             );
         } else if !self.remove(addr, false, &mut frees) {
-            self.unknown_free(j, addr);
+            self.unknown_free(j, addr, false);
         }
         frees
     }

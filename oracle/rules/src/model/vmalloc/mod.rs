@@ -84,6 +84,9 @@ pub struct VmallocModel {
     pub areas: BTreeMap<u64, Area>,
     /// A misuse whose effects the model cannot follow: taint before the next statement.
     pub(crate) taint_next: bool,
+    /// Pages this statement may give back beyond those predicted: a live vmalloc's page
+    /// array that a stale vfree() took away.
+    pub(crate) loose_frees: Vec<u64>,
     /// Areas freed and whose start no area has taken since: start to end (guard included).
     freed: BTreeMap<u64, u64>,
     /// vfree_atomic()'s queue, oldest first.
@@ -282,12 +285,14 @@ impl Model {
             Op::Vunmap { addr } => self.vmalloc.vunmap(j, &self.ctx, ev(addr)),
             _ => return,
         };
+        let loose = std::mem::take(&mut self.vmalloc.loose_frees);
         let got: Vec<u64> = events
             .iter()
             .filter_map(|e| match *e {
                 kmem_vocab::PageEvent::Free { pfn, .. } => Some(pfn),
                 kmem_vocab::PageEvent::Alloc { .. } => None,
             })
+            .filter(|p| !loose.contains(p))
             .collect();
         check_frees(j, op.name(), &frees, &got);
     }
