@@ -212,7 +212,13 @@ impl VmallocModel {
                     None => k == 0 && self.has_room(&f, n, align),
                 };
                 let free = pages.free_above_watermarks(page_gfp);
-                if room && free > n + k + 1 {
+                // The page array's pages come first, with the nested mask: its zonelist and
+                // lowmem_reserve may leave them no room where the area's own pages have it.
+                let array_free = match k {
+                    0 => u64::MAX,
+                    _ => pages.free_above_watermarks(nested_mask(gfp)),
+                };
+                if room && free > n + k + 1 && array_free > k + 1 {
                     j.fail(
                         F::SpuriousFailure,
                         format!(
@@ -276,9 +282,7 @@ impl VmallocModel {
         // Each page is an order-0 allocation that must leave its zone at or above the min
         // watermark (and lowmem_reserve) its mask must respect: the page arrays' pages first
         // with the nested mask, then the area's own.
-        let nested = (gfp & (__GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_NOWARN))
-            | __GFP_ZERO
-            | __GFP_HIGHMEM;
+        let nested = nested_mask(gfp);
         let below = pages
             .below_floor(page_gfp, &pfns, &[])
             .or_else(|| pages.below_floor(nested, &array_pfns, &pfns));
@@ -460,6 +464,13 @@ mod tests {
         assert_eq!(array_pages(262144, 8), 512);
         assert_eq!(array_pages(262145, 8), 513 + 2);
     }
+}
+
+/// The mask of a page array's nested vmalloc: the caller's reclaim, IO, FS and NOWARN bits,
+/// zeroed, from any zone (the model keeps fewer bits than Linux's GFP_RECLAIM_MASK; see
+/// docs/model.md).
+fn nested_mask(gfp: Gfp) -> Gfp {
+    (gfp & (__GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_NOWARN)) | __GFP_ZERO | __GFP_HIGHMEM
 }
 
 /// The pages `events` took and kept, in the order taken, and the pages they freed that they
