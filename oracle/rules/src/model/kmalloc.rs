@@ -248,6 +248,14 @@ impl SlabModel {
     /// ksize(): the usable size; lifts the kmalloc red zone of an object. None when the
     /// pointer is no object the model knows: Linux answers with whatever cache or folio the
     /// page now belongs to, which the model cannot predict.
+    /// Whether `p` lies in a slab of SLUB's own kmem_cache cache (see `internal`).
+    fn in_internal_slab(&self, pages: &PageModel, p: u64) -> bool {
+        pages.facts.is_lowmem_va(p)
+            && pages
+                .block_of(self.pa(p) >> PAGE_SHIFT)
+                .is_some_and(|(head, b)| !b.client && self.internal.contains(&head))
+    }
+
     pub fn ksize(
         &mut self,
         j: &mut Judgement,
@@ -331,6 +339,14 @@ impl SlabModel {
                 Some(_) => (0, 0),
                 None => match self.kmalloc.large.get(&p).copied() {
                     Some((order, req)) => (PAGE_SIZE << order, req),
+                    None if self.in_internal_slab(pages, p) => {
+                        // A dangling pointer into a slab of SLUB's own kmem_cache cache:
+                        // ksize() answers that cache's object size, so krealloc() keeps or
+                        // replaces the pointer as a struct kmem_cache's size says.
+                        j.misuse.push(M::WildAccess);
+                        self.taint_next = true;
+                        return;
+                    }
                     None => (0, 0),
                 },
             }

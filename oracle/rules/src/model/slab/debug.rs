@@ -2,7 +2,7 @@
 //! poison, padding and the free pointer (mm/slub.c, 6.6), and init_object()'s rewriting of
 //! them. The bytes the client wrote into checked areas are kept per slot (`Slot::dirty`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kmem_vocab::slab_flags::*;
 use kmem_vocab::ReportKind;
@@ -176,6 +176,7 @@ impl SlabModel {
             kmalloc: self.kmalloc.settings_only(),
             mempool: MempoolModel::default(),
             traffic: Default::default(),
+            internal: BTreeSet::new(),
             ..*self
         }
     }

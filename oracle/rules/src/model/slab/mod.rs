@@ -13,7 +13,7 @@
 //! orig_size overwritten, a double free without F, a check that marks a whole slab used),
 //! the run is tainted (docs/design.md, "Taint"). The cache statements are in `cache.rs`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kmem_vocab::gfp::*;
 use kmem_vocab::slab_flags::*;
@@ -124,6 +124,10 @@ pub struct SlabModel {
     pub taint_next: bool,
     /// The slabs the statement being judged took and emptied (exact caches).
     pub traffic: grow::SlabTraffic,
+    /// Heads of the pages a statement that created a cache took besides the slabs the rules
+    /// follow: slabs of SLUB's own kmem_cache cache (a struct kmem_cache each), whose
+    /// objects the rules do not place.
+    pub internal: BTreeSet<u64>,
 }
 
 pub(crate) fn ptr_of(arch: Arch) -> u64 {
@@ -149,6 +153,7 @@ impl SlabModel {
             mempool: MempoolModel::default(),
             taint_next: false,
             traffic: grow::SlabTraffic::default(),
+            internal: BTreeSet::new(),
         }
     }
 
