@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kmem_vocab::config::KmallocMax;
 use kmem_vocab::gfp::*;
 use kmem_vocab::slab_flags::*;
-use kmem_vocab::BootConfig;
+use kmem_vocab::{BootConfig, ReportKind};
 
 use super::context::CtxModel;
 use super::facts::{MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
@@ -341,9 +341,18 @@ impl SlabModel {
                     Some((order, req)) => (PAGE_SIZE << order, req),
                     None if self.in_internal_slab(pages, p) => {
                         // A dangling pointer into a slab of SLUB's own kmem_cache cache:
-                        // ksize() answers that cache's object size, so krealloc() keeps or
-                        // replaces the pointer as a struct kmem_cache's size says.
+                        // ksize() answers that cache's object size (or 0 where the pointer
+                        // is no object's start, red zones on), so krealloc() keeps the
+                        // pointer or kfree()s it, and SLUB's checks of that slab may report.
                         j.misuse.push(M::WildAccess);
+                        j.allow.extend([
+                            ReportKind::InvalidFree,
+                            ReportKind::DoubleFree,
+                            ReportKind::RedzoneOverwritten,
+                            ReportKind::PoisonOverwritten,
+                            ReportKind::PaddingOverwritten,
+                            ReportKind::FreepointerCorrupt,
+                        ]);
                         self.taint_next = true;
                         return;
                     }
