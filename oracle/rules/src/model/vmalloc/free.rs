@@ -66,7 +66,13 @@ impl VmallocModel {
             // pages those are is not followed: any of them may come back.
             self.loose_frees = a.array.clone();
         }
-        let stale = self.freed.contains_key(&addr) && self.find(addr).is_none();
+        // Inside a live page array's area (not at its start): an area is found there, so
+        // the address is not a stale handle's but an invalid one, as for any other area.
+        let in_array = self
+            .areas
+            .values()
+            .any(|a| a.array_areas.iter().any(|&(s, e)| s <= addr && addr < e));
+        let stale = self.freed.contains_key(&addr) && self.find(addr).is_none() && !in_array;
         if array || (stale && self.hidden_areas()) {
             // The address is (or, where the oracle does not place page arrays, may be) a
             // live vmalloc's page array now, a stale handle whose range the array took:
@@ -74,7 +80,9 @@ impl VmallocModel {
             // vfree() reads a page array that is gone.
             j.misuse(M::Report(ReportKind::DoubleFree), None);
             if !array {
-                j.allow.push(ReportKind::DoubleFree);
+                // Or it lies inside such an array's area: an invalid free then.
+                j.allow
+                    .extend([ReportKind::DoubleFree, ReportKind::InvalidFree]);
             }
             self.taint_next = true;
             return;
