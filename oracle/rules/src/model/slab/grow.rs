@@ -244,19 +244,21 @@ impl Model {
     pub(super) fn judge_slab_traffic(&mut self, j: &mut Judgement, op: &Op, events: &[PageEvent]) {
         let t = std::mem::take(&mut self.slab.traffic);
         if t.created {
-            let large: Vec<u64> = self.slab.kmalloc.large.keys().copied().collect();
             for e in events {
                 if let PageEvent::Alloc { pfn, .. } = *e {
                     let va = self.slab.slab_base(pfn);
-                    if !self.slab.slabs.contains_key(&pfn) && !large.contains(&va) {
-                        self.slab.internal.insert(pfn);
+                    let s = &mut self.slab;
+                    if !s.slabs.contains_key(&pfn) && !s.kmalloc.large.contains_key(&va) {
+                        s.internal.insert(pfn);
                     }
                 }
             }
         }
-        for e in events {
-            if let PageEvent::Free { pfn, .. } = *e {
-                self.slab.internal.remove(&pfn);
+        if !self.slab.internal.is_empty() {
+            for e in events {
+                if let PageEvent::Free { pfn, .. } = *e {
+                    self.slab.internal.remove(&pfn);
+                }
             }
         }
         if self.tainted || self.slab.taint_next {
