@@ -263,7 +263,7 @@ impl SlabModel {
                 }
                 let maybe_reserve = unseen && self.pool_alloc_may_fail(pages, pool.kind, gfp);
                 match maybe_reserve
-                    .then(|| self.kmalloc_class_of(pages, s, v))
+                    .then(|| self.kmalloc_class_of(pages, s, v, events))
                     .flatten()
                 {
                     // A reserve element is a kmalloc object of the pool's size from the
@@ -331,14 +331,33 @@ impl SlabModel {
     }
 
     /// The kmalloc cache of `v`'s slab when it is one of the caches of `size`'s class (any
-    /// kmalloc type: normal, cgroup, reclaimable, DMA), for a kmalloc pool's element.
-    fn kmalloc_class_of(&mut self, pages: &PageModel, size: u64, v: u64) -> Option<usize> {
+    /// kmalloc type: normal, cgroup, reclaimable, DMA), for a kmalloc pool's element. A slab
+    /// the oracle does not follow, on a page this call did not take, was made by an earlier
+    /// allocation it did not follow: an element of the reserve that mempool_create() took
+    /// with GFP_KERNEL (mempool_init_node()), so from the normal cache of the class.
+    fn kmalloc_class_of(
+        &mut self,
+        pages: &PageModel,
+        size: u64,
+        v: u64,
+        events: &[kmem_vocab::PageEvent],
+    ) -> Option<usize> {
         if size > super::kmalloc::KMALLOC_MAX_CACHE_SIZE {
             return None;
         }
         let normal = self.kmalloc_cache(size, GFP_KERNEL);
         let class = self.caches[normal].l.object_size;
-        let (_, slab) = self.slab_of(pages, v)?;
+        let Some((_, slab)) = self.slab_of(pages, v) else {
+            if !pages.facts.is_lowmem_va(v) {
+                return None;
+            }
+            let pfn = (v - self.page_offset) / PAGE_SIZE;
+            let taken_now = events.iter().any(|e| {
+                matches!(*e, kmem_vocab::PageEvent::Alloc { pfn: p, order }
+                    if p <= pfn && pfn < p + (1u64 << order))
+            });
+            return (!taken_now).then_some(normal);
+        };
         let c = &self.caches[slab.cache];
         (c.kmalloc && c.l.object_size == class).then_some(slab.cache)
     }
