@@ -250,7 +250,10 @@ impl SlabModel {
         // mempool_create() took, and those a free may have put back while the reserve's size
         // was unknown.
         let unseen = top == Some(None) || !pool.exact;
-        if top == Some(None) {
+        // The reserve's top is an element the oracle never saw: v is it when the allocator
+        // may have failed the first try; otherwise v is the allocator's and the reserve is
+        // as it was.
+        if top == Some(None) && self.pool_alloc_may_fail(pages, pool.kind, gfp) {
             if let Some(p) = self.mempool.pools.get_mut(&h) {
                 p.exact = false;
             }
@@ -466,7 +469,12 @@ impl SlabModel {
             if let Some(slot) = self.slot_of_object(head, &slab, e) {
                 let s = self.slot_mut(slot);
                 s.st = St::Unknown;
+                // Bytes the client dirtied outside the object stay so in the reserve (mempool
+                // poisons only the object) and in the allocator: which checks see them is
+                // no longer known.
+                let lost = !s.dirty.is_empty();
                 s.dirty.clear();
+                self.taint_next |= lost;
             }
         }
         let size = self.elem_size(pool.kind);
