@@ -38,7 +38,7 @@ pub struct Block {
 
 #[derive(Clone, Debug)]
 pub struct PageModel {
-    pub facts: Facts,
+    pub facts: std::sync::Arc<Facts>,
     pub cfg: BootConfig,
     pub blocks: BTreeMap<u64, Block>,
     /// Pages allocated in each zone.
@@ -70,7 +70,7 @@ impl PageModel {
         PageModel {
             reserved,
             free,
-            facts,
+            facts: std::sync::Arc::new(facts),
             cfg,
             blocks: BTreeMap::new(),
             used: vec![0; n],
