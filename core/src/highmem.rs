@@ -18,7 +18,7 @@
 //! - Line numbers in mm/highmem.c and highmem-internal.h for Linux 6.6 are not confirmed
 //!   (docs/kernel-texts.md §12); they are gathered in the constants below.
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 
 use crate::config::Arch;
 use crate::context::{SleepSite, TASK_COMM, TASK_PID};
@@ -140,7 +140,7 @@ impl PkmapSlots for NextPkmapNr {
 /// The pkmap slots as a [`PkmapSlots`] implementation sees them while it chooses.
 pub struct Pkmap<'a> {
     table: &'a mut PkmapTable,
-    page_address: &'a mut BTreeMap<u64, u64>,
+    page_address: &'a mut FxHashMap<u64, u64>,
     pt: &'a mut PageTable,
     layout: &'a Layout,
 }
@@ -277,8 +277,9 @@ pub struct Highmem {
     pagefault_disabled: u32,
     /// page_address_htable (mm/highmem.c, without WANT_PAGE_VIRTUAL as on x86): the pkmap
     /// address of each highmem page that has one, by pfn. It lives outside struct page, so a
-    /// page freed while its slot awaits the flush keeps its address, as in Linux.
-    page_address: BTreeMap<u64, u64>,
+    /// page freed while its slot awaits the flush keeps its address, as in Linux. Only
+    /// looked up, never walked, so its order decides nothing.
+    page_address: FxHashMap<u64, u64>,
 }
 
 impl Highmem {
@@ -294,7 +295,7 @@ impl Highmem {
             local: Vec::new(),
             local_idx,
             pagefault_disabled: 0,
-            page_address: BTreeMap::new(),
+            page_address: FxHashMap::default(),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! kmap_local_page stack of KM_MAX_IDX fixmap slots. On x86_64 there is no highmem: every
 //! kmap function is page_address().
 
-use std::collections::{BTreeMap, BTreeSet};
+use rustc_hash::FxHashMap;
 
 use kmem_vocab::{Arch, ReportKind};
 
@@ -17,9 +17,6 @@ use crate::scenario::Op;
 
 /// KM_MAX_IDX: the kmap_local / kmap_atomic stack depth.
 pub const KM_MAX_IDX: u64 = 16;
-
-/// Where kmap_local slot numbers start in `used` (above any pkmap slot number).
-const LOCAL_SLOTS: u64 = 1 << 20;
 
 /// How a kmap statement maps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,13 +41,14 @@ pub struct HighmemModel {
     slot_pfn: Vec<Option<u64>>,
     /// last_pkmap_nr.
     last_nr: u64,
-    /// page->virtual of highmem pages that have a pkmap address.
-    virt: BTreeMap<u64, u64>,
+    /// page->virtual of highmem pages that have a pkmap address (only looked up).
+    virt: FxHashMap<u64, u64>,
     /// The kmap_local stack: (address, pfn), bottom first.
     stack: Vec<(u64, u64)>,
-    /// Slots (pkmap numbers, and kmap_local indexes + LOCAL_SLOTS) that were ever used: an
-    /// access to one after it is gone is a use after unmap, not a wild access.
-    used: BTreeSet<u64>,
+    /// The pkmap slots, and the kmap_local slots, that were ever used: an access to one
+    /// after it is gone is a use after unmap, not a wild access.
+    used: Vec<bool>,
+    local_used: [bool; KM_MAX_IDX as usize],
 }
 
 /// A pkmap or kmap_local address as the oracle sees it.
@@ -74,9 +72,10 @@ impl HighmemModel {
             count: Vec::new(),
             slot_pfn: Vec::new(),
             last_nr: 0,
-            virt: BTreeMap::new(),
+            virt: FxHashMap::default(),
             stack: Vec::new(),
-            used: BTreeSet::new(),
+            used: Vec::new(),
+            local_used: [false; KM_MAX_IDX as usize],
         }
     }
 
@@ -122,7 +121,7 @@ impl HighmemModel {
             return Some(match held {
                 (c, Some(pfn)) if c >= 1 => Slot::Mapped { pfn, live: c >= 2 },
                 _ => Slot::Unmapped {
-                    was_used: self.used.contains(&(nr as u64)),
+                    was_used: self.used.get(nr).copied().unwrap_or(false),
                 },
             });
         }
@@ -130,7 +129,7 @@ impl HighmemModel {
         Some(match self.stack.get(idx as usize) {
             Some(&(_, pfn)) => Slot::Mapped { pfn, live: true },
             None => Slot::Unmapped {
-                was_used: self.used.contains(&(LOCAL_SLOTS + idx)),
+                was_used: self.local_used.get(idx as usize).copied().unwrap_or(false),
             },
         })
     }
@@ -181,7 +180,10 @@ impl HighmemModel {
                 self.slot_pfn[nr] = Some(pfn);
                 let va = self.pkmap_addr(nr as u64);
                 self.virt.insert(pfn, va);
-                self.used.insert(nr as u64);
+                if nr >= self.used.len() {
+                    self.used.resize(nr + 1, false);
+                }
+                self.used[nr] = true;
                 return Some(va);
             }
             left -= 1;
@@ -267,7 +269,7 @@ impl HighmemModel {
                 }
                 let va = self.local_addr(idx);
                 self.stack.push((va, pfn));
-                self.used.insert(LOCAL_SLOTS + idx);
+                self.local_used[idx as usize] = true;
                 va
             }
         }

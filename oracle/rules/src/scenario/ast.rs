@@ -143,6 +143,21 @@ impl Stmt {
         )
     }
 
+    /// A walk whose first page is the value `first` (its operand evaluated once), so that
+    /// its calls name no handle: each call's operand is then a number, built without
+    /// copying a name. None for any other statement.
+    pub fn walk_from(&self, first: u64) -> Option<Stmt> {
+        let Op::Kmap { .. } = self.op else {
+            return None;
+        };
+        self.walk.then(|| Stmt {
+            op: Op::Kmap {
+                page: Operand::Lit(first),
+            },
+            ..self.clone()
+        })
+    }
+
     /// Whether a function may be repeated: it returns a page or an address, so that NULL
     /// can end the loop.
     pub fn can_repeat(kind: OpKind) -> bool {
