@@ -584,6 +584,10 @@ impl SlabModel {
             // freed (and checked) now.
             self.allow_pool_caches(j, pool.kind, false);
         }
+        // mempool_exit() kfree()s the element array and mempool_destroy() the pool itself:
+        // kmalloc objects the oracle does not follow, whose slabs (and their padding) SLUB's
+        // free checks look at.
+        self.allow_pool_caches(j, PoolKind::Kmalloc(0), true);
     }
 
     /// Allows the reports of every cache an element of a pool of `kind` may come from (with
