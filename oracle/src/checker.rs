@@ -123,7 +123,7 @@ fn run(
         let mut page_traffic = false;
         // A walk kunmaps each page it kmapped before it takes the next.
         let struct_page = m.layout().struct_page_size;
-        let walk = walk_from(stmt, &env, i386);
+        let walk = stmt.walk_from(|page| env.eval(page, i386));
         for i in 0..stmt.calls() {
             let (op, then) = walk.as_ref().unwrap_or(stmt).call(i, struct_page);
             out = execute(&mut m, &env, &op);
@@ -202,15 +202,6 @@ fn run(
         }
     }
     v.tainted = model.tainted();
-}
-
-/// A walk statement with its first page evaluated once (the same value every call would
-/// compute), so that its thousand calls copy no name.
-fn walk_from(stmt: &Stmt, env: &Env, i386: bool) -> Option<Stmt> {
-    match &stmt.op {
-        Op::Kmap { page } if stmt.walk => stmt.walk_from(env.eval(page, i386)),
-        _ => None,
-    }
 }
 
 /// What one call of a statement left behind.
@@ -464,7 +455,7 @@ pub fn execute_only(s: &Scenario) -> usize {
         m.set_caller(index);
         let (mut value, mut done) = (0, 0);
         let struct_page = m.layout().struct_page_size;
-        let walk = walk_from(stmt, &env, i386);
+        let walk = stmt.walk_from(|page| env.eval(page, i386));
         for i in 0..stmt.calls() {
             let (op, then) = walk.as_ref().unwrap_or(stmt).call(i, struct_page);
             let out = execute(&mut m, &env, &op);

@@ -338,10 +338,7 @@ impl Model {
             Op::Kmap { page } => self.kmap(j, How::Kmap, ev(page), out),
             Op::KmapAtomic { page } => self.kmap(j, How::Atomic, ev(page), out),
             Op::KmapLocalPage { page } => self.kmap(j, How::Local, ev(page), out),
-            Op::Kunmap { page } => {
-                let f = self.pages.facts.clone();
-                self.highmem.kunmap(j, &f, ev(page));
-            }
+            Op::Kunmap { page } => self.highmem.kunmap(j, &self.pages.facts, ev(page)),
             Op::KunmapAtomic { addr } => self.highmem.unmap_local(j, &mut self.ctx, ev(addr), true),
             Op::KunmapLocal { addr } => self.highmem.unmap_local(j, &mut self.ctx, ev(addr), false),
             _ => {}
@@ -349,8 +346,9 @@ impl Model {
     }
 
     fn kmap(&mut self, j: &mut Judgement, how: How, page: u64, out: &Outcome) {
-        let f = self.pages.facts.clone();
-        let want = self.highmem.map(j, &mut self.ctx, &f, how, page);
+        let want = self
+            .highmem
+            .map(j, &mut self.ctx, &self.pages.facts, how, page);
         let what = match how {
             How::Kmap => "kmap",
             How::Atomic => "kmap_atomic",

@@ -12,7 +12,7 @@ use kmem_vocab::slab_flags::*;
 use kmem_vocab::ReportKind;
 
 use super::context::CtxModel;
-use super::facts::{MAX_ORDER, PAGE_SIZE};
+use super::facts::{MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
 use super::pages::PageModel;
 use super::slab::debug::POISON_INUSE;
 use super::slab::{SlabModel, St};
@@ -107,9 +107,7 @@ impl SlabModel {
         self.sleep_check(j, GFP_KERNEL, ctx);
         let kids: Vec<usize> = self.kmalloc.ids.values().copied().collect();
         // The pool's own allocations may run into objects the client corrupted.
-        for &id in &kids {
-            self.allow_cache(j, id);
-        }
+        self.allow_kmalloc_caches(j, false);
         if let PoolKind::Slab(id) = kind {
             self.allow_cache(j, id);
         }
@@ -250,10 +248,13 @@ impl SlabModel {
         // mempool_create() took, and those a free may have put back while the reserve's size
         // was unknown.
         let unseen = top == Some(None) || !pool.exact;
-        // The reserve's top is an element the oracle never saw: v is it when the allocator
-        // may have failed the first try; otherwise v is the allocator's and the reserve is
-        // as it was.
-        if top == Some(None) && self.pool_alloc_may_fail(pages, pool.kind, gfp) {
+        // v may be an element of the reserve the oracle never saw only when the allocator
+        // may have failed the first try (kmalloc(0) never fails); otherwise v is the
+        // allocator's and the reserve is as it was.
+        let maybe_reserve = unseen
+            && pool.kind != PoolKind::Kmalloc(0)
+            && self.pool_alloc_may_fail(pages, pool.kind, gfp);
+        if top == Some(None) && maybe_reserve {
             if let Some(p) = self.mempool.pools.get_mut(&h) {
                 p.exact = false;
             }
@@ -264,7 +265,6 @@ impl SlabModel {
                 if s == 0 {
                     return;
                 }
-                let maybe_reserve = unseen && self.pool_alloc_may_fail(pages, pool.kind, gfp);
                 match maybe_reserve
                     .then(|| self.kmalloc_class_of(pages, s, v, events))
                     .flatten()
@@ -285,7 +285,7 @@ impl SlabModel {
             PoolKind::Slab(id) => {
                 let os = self.caches[id].l.object_size;
                 self.allocated(j, pages, id, v, os as u64, os, false);
-                if unseen && self.pool_alloc_may_fail(pages, pool.kind, gfp) {
+                if maybe_reserve {
                     self.maybe_from_reserve(pages, v, os as u64);
                 }
             }
@@ -354,7 +354,7 @@ impl SlabModel {
             if !pages.facts.is_lowmem_va(v) {
                 return None;
             }
-            let pfn = (v - self.page_offset) / PAGE_SIZE;
+            let pfn = self.pa(v) >> PAGE_SHIFT;
             let taken_now = events.iter().any(|e| {
                 matches!(*e, kmem_vocab::PageEvent::Alloc { pfn: p, order }
                     if p <= pfn && pfn < p + (1u64 << order))
@@ -566,18 +566,16 @@ impl SlabModel {
             traffic::destroyed(j, pages, o, &pool.reserve, events);
         }
         let size = self.elem_size(pool.kind);
-        for e in pool.reserve.iter().rev() {
-            match e {
-                Some(e) => {
-                    // remove_element() checks the poison, then the element is freed.
-                    self.take_from_reserve(j, pages, pool.kind, *e, size);
-                    self.underlying_free(j, pages, pool.kind, *e);
-                }
-                // An element the oracle did not see (one a kmalloc pool may have from any
-                // kmalloc cache of its size class) is freed and checked now: its slab's
-                // reports are allowed.
-                None => self.allow_pool_caches(j, pool.kind, true),
-            }
+        for e in pool.reserve.iter().rev().flatten() {
+            // remove_element() checks the poison, then the element is freed.
+            self.take_from_reserve(j, pages, pool.kind, *e, size);
+            self.underlying_free(j, pages, pool.kind, *e);
+        }
+        if pool.reserve.contains(&None) {
+            // Elements the oracle did not see (a kmalloc pool's may come from any kmalloc
+            // cache of its size class) are freed and checked now: their slabs' reports are
+            // allowed.
+            self.allow_pool_caches(j, pool.kind, true);
         }
         if !pool.exact {
             // Elements the oracle let go as freed may still be in the reserve, and are
@@ -587,18 +585,27 @@ impl SlabModel {
         // mempool_exit() kfree()s the element array and mempool_destroy() the pool itself:
         // kmalloc objects the oracle does not follow, whose slabs (and their padding) SLUB's
         // free checks look at.
-        self.allow_pool_caches(j, PoolKind::Kmalloc(0), true);
+        self.allow_kmalloc_caches(j, true);
     }
 
     /// Allows the reports of every cache an element of a pool of `kind` may come from (with
     /// `checked`, only of those whose frees run SLUB's consistency checks).
     fn allow_pool_caches(&self, j: &mut Judgement, kind: PoolKind, checked: bool) {
-        let ids: Vec<usize> = match kind {
-            PoolKind::Kmalloc(_) => self.kmalloc.ids.values().copied().collect(),
-            PoolKind::Slab(id) => vec![id],
-            PoolKind::Page(_) => Vec::new(),
-        };
-        for id in ids {
+        match kind {
+            PoolKind::Kmalloc(_) => self.allow_kmalloc_caches(j, checked),
+            PoolKind::Slab(id) => {
+                if !checked || self.caches[id].has(SLAB_CONSISTENCY_CHECKS) {
+                    self.allow_cache(j, id);
+                }
+            }
+            PoolKind::Page(_) => {}
+        }
+    }
+
+    /// Allows the reports of every kmalloc cache (with `checked`, only of those whose frees
+    /// run SLUB's consistency checks).
+    fn allow_kmalloc_caches(&self, j: &mut Judgement, checked: bool) {
+        for &id in self.kmalloc.ids.values() {
             if !checked || self.caches[id].has(SLAB_CONSISTENCY_CHECKS) {
                 self.allow_cache(j, id);
             }

@@ -143,19 +143,19 @@ impl Stmt {
         )
     }
 
-    /// A walk whose first page is the value `first` (its operand evaluated once), so that
-    /// its calls name no handle: each call's operand is then a number, built without
-    /// copying a name. None for any other statement.
-    pub fn walk_from(&self, first: u64) -> Option<Stmt> {
-        let Op::Kmap { .. } = self.op else {
-            return None;
-        };
-        self.walk.then(|| Stmt {
-            op: Op::Kmap {
-                page: Operand::Lit(first),
-            },
-            ..self.clone()
-        })
+    /// A walk with its first page evaluated once by `eval` (the value every call would
+    /// compute), so that its calls name no handle: each call's operand is then a number,
+    /// built without copying a name. None for any other statement.
+    pub fn walk_from(&self, eval: impl FnOnce(&Operand) -> u64) -> Option<Stmt> {
+        match &self.op {
+            Op::Kmap { page } if self.walk => Some(Stmt {
+                op: Op::Kmap {
+                    page: Operand::Lit(eval(page)),
+                },
+                ..self.clone()
+            }),
+            _ => None,
+        }
     }
 
     /// Whether a function may be repeated: it returns a page or an address, so that NULL

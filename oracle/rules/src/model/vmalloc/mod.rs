@@ -230,8 +230,7 @@ impl VmallocModel {
 impl Model {
     /// The placement rule the machine's vmalloc space declares; before the first statement.
     pub fn set_vmap_fit(&mut self, fit: kmem_vocab::VmapFit) {
-        let f = self.pages.facts.clone();
-        self.vmalloc.set_fit(&f, fit);
+        self.vmalloc.set_fit(&self.pages.facts, fit);
     }
 
     /// is_vmalloc_addr and vmalloc_to_page, judged before the statement's page events.
