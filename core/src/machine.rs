@@ -134,6 +134,19 @@ impl Machine {
             .unwrap_or_default()
     }
 
+    /// The page allocator traffic recorded since the last [`Machine::clear_page_events`]
+    /// (or take), in order; empty while not recording.
+    pub fn page_events(&self) -> &[PageEvent] {
+        self.page_events.as_deref().unwrap_or_default()
+    }
+
+    /// Forgets the recorded page events, keeping the buffer for the next statement's.
+    pub fn clear_page_events(&mut self) {
+        if let Some(e) = self.page_events.as_mut() {
+            e.clear();
+        }
+    }
+
     /// Reports raised and not printed (once-only, rate limited) since the last call.
     pub fn take_silenced(&mut self) -> Vec<kmem_vocab::Silenced> {
         self.log.take_silenced()

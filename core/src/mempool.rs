@@ -170,19 +170,19 @@ impl Machine {
 
     /// __check_element(): every byte 0x6b but the last 0xa5; then 0x5a.
     fn check_element(&mut self, pool: u64, elem: u64, nr: usize, pa: u64, size: u64) {
-        let mut buf = vec![0u8; size as usize];
-        self.phys_read(pa, &mut buf);
-        let bad = buf.iter().enumerate().position(|(i, &b)| {
-            b != if (i as u64) < size - 1 {
-                POISON_FREE
-            } else {
-                POISON_END
-            }
+        // Found in place (O(1) for pages one byte fills); the bytes are read only for the
+        // report.
+        let last = size - 1;
+        let bad = self.phys_find_not(pa, last, POISON_FREE).or_else(|| {
+            let mut end = [0u8];
+            self.phys_read(pa + last, &mut end);
+            (end[0] != POISON_END).then_some(last)
         });
         let Some(byte) = bad else {
             self.phys_fill(pa, size, POISON_INUSE);
             return;
         };
+        let byte = byte as usize;
         // poison_error().
         let w = self.ptr_width();
         let word = w / 2;
@@ -192,7 +192,9 @@ impl Machine {
             " nr={nr} @ {elem:0w$x}: {}0x",
             if start > 0 { "... " } else { "" }
         );
-        for b in &buf[start..end] {
+        let mut buf = vec![0u8; end - start];
+        self.phys_read(pa + start as u64, &mut buf);
+        for b in &buf {
             line.push_str(&format!("{b:x} "));
         }
         if end < size as usize {

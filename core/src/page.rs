@@ -78,6 +78,15 @@ pub fn format_page_flags(flags: u64) -> String {
     names.join("|")
 }
 
+/// A page's state at boot: reserved inside one of the `reserved` ranges, free elsewhere.
+fn boot_state(reserved: &[(u64, u64)], pfn: u64) -> Page {
+    if reserved.iter().any(|&(s, e)| pfn >= s && pfn < e) {
+        Page::RESERVED
+    } else {
+        Page::FREE
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct MemMap {
     pages: Radix<Page>,
@@ -93,11 +102,7 @@ impl MemMap {
     }
 
     fn boot_state(&self, pfn: u64) -> Page {
-        if self.reserved.iter().any(|&(s, e)| pfn >= s && pfn < e) {
-            Page::RESERVED
-        } else {
-            Page::FREE
-        }
+        boot_state(&self.reserved, pfn)
     }
 
     /// The page's current state (a copy). `pfn` must be below max_pfn.
@@ -109,11 +114,10 @@ impl MemMap {
     }
 
     pub fn get_mut(&mut self, pfn: u64) -> &mut Page {
-        if self.pages.get(pfn).is_none() {
-            let p = self.boot_state(pfn);
-            *self.pages.slot(pfn) = Some(p);
-        }
-        self.pages.get_mut(pfn).expect("page just materialised")
+        let reserved = &self.reserved;
+        self.pages
+            .slot(pfn)
+            .get_or_insert_with(|| boot_state(reserved, pfn))
     }
 
     /// Returns a page to the free state (as the buddy leaves pages it takes back).

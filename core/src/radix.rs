@@ -72,17 +72,6 @@ impl<T> Radix<T> {
         self.chunks.len() - 1
     }
 
-    #[inline]
-    pub fn get_mut(&mut self, pfn: u64) -> Option<&mut T> {
-        if pfn >= self.len {
-            return None;
-        }
-        match self.index.get((pfn >> CHUNK_SHIFT) as usize) {
-            None | Some(0) => None,
-            Some(&i) => self.chunks[i as usize - 1][(pfn as usize) & (CHUNK - 1)].as_mut(),
-        }
-    }
-
     /// The first pfn in [start, end) for which `hit` says yes, given its entry (None for an
     /// entry never written). Runs of never-written chunks are answered once each (`hit` is
     /// asked of their first pfn only), so `hit(_, None)` must not depend on the pfn.

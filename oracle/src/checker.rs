@@ -111,9 +111,7 @@ fn run(
         line.set(stmt.line);
         // SLUB's tracks name the statement that allocated or freed (docs/model.md).
         m.set_caller(u64::from(index));
-        let mut reports = vec![];
-        let mut silenced = vec![];
-        let mut warnings = vec![];
+        let mut texts = Texts::default();
         let mut out = Default::default();
         // A `repeat` makes each call in turn, judged as its own statement at the same line,
         // until one returns NULL; its value is how many did not. The free lists are
@@ -121,53 +119,39 @@ fn run(
         // that caused it, and a long repeat stays linear.
         let mut done = 0u64;
         let mut page_traffic = false;
+        // What the calls printed is kept only for the replay's steps.
+        let mut keep = opts.record_steps.then_some(&mut texts);
         // A walk kunmaps each page it kmapped before it takes the next.
         let struct_page = m.layout().struct_page_size;
         let walk = stmt.walk_from(|page| env.eval(page, i386));
         for i in 0..stmt.calls() {
             let (op, then) = walk.as_ref().unwrap_or(stmt).call(i, struct_page);
             out = execute(&mut m, &env, &op);
-            let mut call = judge_call(
+            page_traffic |= judge_call(
                 &mut m,
                 &mut model,
                 &mut printed,
                 (index, stmt, &op),
-                &env,
-                &out,
+                (&env, &out),
                 v,
+                keep.as_deref_mut(),
             );
             if stmt.repeat.is_some() && out.value.unwrap_or(0) == 0 {
-                call.add_to(
-                    &mut reports,
-                    &mut silenced,
-                    &mut warnings,
-                    &mut page_traffic,
-                );
                 break;
             }
             done += 1;
             if let Some(op) = then {
                 let unmap = execute(&mut m, &env, &op);
-                let more = judge_call(
+                page_traffic |= judge_call(
                     &mut m,
                     &mut model,
                     &mut printed,
                     (index, stmt, &op),
-                    &env,
-                    &unmap,
+                    (&env, &unmap),
                     v,
+                    keep.as_deref_mut(),
                 );
-                call.reports.extend(more.reports);
-                call.silenced.extend(more.silenced);
-                call.warnings.extend(more.warnings);
-                call.page_traffic |= more.page_traffic;
             }
-            call.add_to(
-                &mut reports,
-                &mut silenced,
-                &mut warnings,
-                &mut page_traffic,
-            );
         }
         if page_traffic && !model.tainted() {
             compare_buddyinfo(stmt.line, &model, &m, v);
@@ -193,9 +177,9 @@ fn run(
                 line: stmt.line,
                 text: stmt.to_string(),
                 value,
-                reports,
-                silenced,
-                warnings,
+                reports: texts.reports,
+                silenced: texts.silenced,
+                warnings: texts.warnings,
                 op: index,
                 read,
             });
@@ -204,49 +188,33 @@ fn run(
     v.tainted = model.tainted();
 }
 
-/// What one call of a statement left behind.
-struct Call {
+/// What the calls of a statement printed, for the replay's step.
+#[derive(Default)]
+struct Texts {
     reports: Vec<kmem::Report>,
     silenced: Vec<kmem::Silenced>,
     warnings: Vec<String>,
-    /// The call is a page allocator function or caused page events.
-    page_traffic: bool,
-}
-
-impl Call {
-    /// Adds what the call left to the statement's step.
-    fn add_to(
-        self,
-        reports: &mut Vec<kmem::Report>,
-        silenced: &mut Vec<kmem::Silenced>,
-        warnings: &mut Vec<String>,
-        page_traffic: &mut bool,
-    ) {
-        reports.extend(self.reports);
-        silenced.extend(self.silenced);
-        warnings.extend(self.warnings);
-        *page_traffic |= self.page_traffic;
-    }
 }
 
 /// Judges one call of `stmt` that `out` says the machine made: the model's judgement and
-/// the reports.
+/// the reports; what the call printed goes to `keep` when it is kept. Returns whether the
+/// call is a page allocator function or caused page events.
 fn judge_call(
     m: &mut Machine,
     model: &mut Model,
     printed: &mut Printed,
     (index, stmt, op): (u32, &Stmt, &Op),
-    env: &Env,
-    out: &Outcome,
+    (env, out): (&Env, &Outcome),
     v: &mut Verdict,
-) -> Call {
+    keep: Option<&mut Texts>,
+) -> bool {
     let reports = m.take_reports();
     let silenced = m.take_silenced();
     printed.add(index, &reports);
-    let warnings = m.take_warnings();
-    let events = m.take_page_events();
-    let j = model.judge(stmt.line, op, env, out, &events);
-    let page_op = op.family() == crate::scenario::Family::Pages;
+    let events = m.page_events();
+    let j = model.judge(stmt.line, op, env, out, events);
+    let page_traffic = op.family() == crate::scenario::Family::Pages || !events.is_empty();
+    m.clear_page_events();
     for &k in &j.misuse {
         // A repeated misuse is recorded once per statement.
         if stmt.repeat.is_none() || !v.misuse.contains(&(stmt.line, k)) {
@@ -261,7 +229,9 @@ fn judge_call(
             message,
         });
     }
-    if !model.tainted() {
+    // Nothing printed and nothing expected: nothing to compare (the common case).
+    let nothing_to_compare = reports.is_empty() && j.expect.is_empty();
+    if !model.tainted() && !nothing_to_compare {
         let unprinted = printed.justified(index, &silenced);
         if compare_reports(stmt.line, &j.expect, &j.allow, &reports, &unprinted, v) {
             // A report the model allowed but could not pin down: from here on the kernel's
@@ -270,12 +240,15 @@ fn judge_call(
             v.taint = Some((stmt.line, TaintCause::AllowedReport));
         }
     }
-    Call {
-        reports,
-        silenced,
-        warnings,
-        page_traffic: page_op || !events.is_empty(),
+    match keep {
+        Some(t) => {
+            t.reports.extend(reports);
+            t.silenced.extend(silenced);
+            t.warnings.extend(m.take_warnings());
+        }
+        None => drop(m.take_warnings()),
     }
+    page_traffic
 }
 
 /// The address and bytes of a `read` that did not fault, the first [`ReadBytes::KEPT`] kept.

@@ -2,7 +2,7 @@
 //! which pages it must take and from which zones, when the call must fail and when a
 //! failure is spurious.
 
-use std::collections::BTreeSet;
+use rustc_hash::FxHashMap;
 
 use kmem_vocab::gfp::*;
 
@@ -476,7 +476,8 @@ fn nested_mask(gfp: Gfp) -> Gfp {
 /// The pages `events` took and kept, in the order taken, and the pages they freed that they
 /// had not taken, in the order freed: a free gives back the earliest taken copy of its page
 /// still kept. A failing vmalloc of most of memory takes and frees tens of thousands of
-/// pages, so each page's kept copies are found in an ordered set, not by a scan of the list.
+/// pages, so each page's kept copies are a chain found through a hash table (only looked
+/// up, never walked), not by a scan of the list.
 fn kept_and_freed(events: &[kmem_vocab::PageEvent]) -> (Vec<u64>, Vec<u64>) {
     let is_alloc = |e: &kmem_vocab::PageEvent| matches!(e, kmem_vocab::PageEvent::Alloc { .. });
     // The common case: nothing is given back after the first page is taken, so every page
@@ -493,27 +494,44 @@ fn kept_and_freed(events: &[kmem_vocab::PageEvent]) -> (Vec<u64>, Vec<u64>) {
             events[..first_alloc].iter().flat_map(pages).collect(),
         );
     }
+    const NONE: usize = usize::MAX;
     let mut taken: Vec<Option<u64>> = vec![];
-    // (page, position in `taken`) of every kept copy.
-    let mut kept: BTreeSet<(u64, usize)> = BTreeSet::new();
+    // For each position in `taken`, the position of the next kept copy of its page.
+    let mut next: Vec<usize> = vec![];
+    // Page -> (its earliest kept copy, its latest), positions in `taken`.
+    let mut kept: FxHashMap<u64, (usize, usize)> = FxHashMap::default();
     let mut freed_now: Vec<u64> = vec![];
     for ev in events {
         match *ev {
             kmem_vocab::PageEvent::Alloc { pfn, order } => {
                 for p in (0..1u64 << order.min(10)).map(|i| pfn + i) {
-                    kept.insert((p, taken.len()));
+                    let i = taken.len();
                     taken.push(Some(p));
+                    next.push(NONE);
+                    match kept.get_mut(&p) {
+                        Some((_, last)) => {
+                            if let Some(n) = next.get_mut(*last) {
+                                *n = i;
+                            }
+                            *last = i;
+                        }
+                        None => {
+                            kept.insert(p, (i, i));
+                        }
+                    }
                 }
             }
             kmem_vocab::PageEvent::Free { pfn, order } => {
                 for p in (0..1u64 << order.min(10)).map(|i| pfn + i) {
-                    let earliest = kept.range((p, 0)..=(p, usize::MAX)).next().copied();
-                    match earliest {
-                        Some((_, i)) => {
-                            kept.remove(&(p, i));
-                            if let Some(t) = taken.get_mut(i) {
+                    match kept.get(&p).copied() {
+                        Some((first, last)) => {
+                            if let Some(t) = taken.get_mut(first) {
                                 *t = None;
                             }
+                            match next.get(first).copied().filter(|&n| n != NONE) {
+                                Some(n) => kept.insert(p, (n, last)),
+                                None => kept.remove(&p),
+                            };
                         }
                         None => freed_now.push(p),
                     }
