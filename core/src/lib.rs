@@ -32,6 +32,7 @@ pub mod page;
 mod page_alloc;
 mod pagewalk;
 mod proc;
+mod pte;
 mod radix;
 pub mod seams;
 pub mod slub;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use crate::config::Arch;
 use crate::layout::{Paging, KERNEL_IMAGE_SIZE, KERNEL_PHYS_START};
 use crate::machine::Machine;
+use crate::pte::Ptes;
 use crate::report::die_header_line;
 use crate::PAGE_SHIFT;
 
@@ -34,7 +35,7 @@ pub enum TableLevel {
 /// (vunmap clears PTEs and leaves the tables).
 #[derive(Clone, Debug)]
 pub struct PageTable {
-    ptes: BTreeMap<u64, u64>,
+    ptes: Ptes,
     paging: Paging,
     /// Each page-table page and the frame the model gives it (see [`PageTable::table`]).
     tables: BTreeMap<TableKey, u64>,
@@ -56,7 +57,7 @@ const TABLE_POOL_PAGES: u64 = KERNEL_IMAGE_SIZE >> PAGE_SHIFT;
 impl PageTable {
     pub fn new(paging: Paging) -> PageTable {
         PageTable {
-            ptes: BTreeMap::new(),
+            ptes: Ptes::default(),
             paging,
             tables: BTreeMap::new(),
             last_table: None,
@@ -118,18 +119,18 @@ impl PageTable {
 
     /// pte_clear(): returns the pfn that was mapped.
     pub fn unmap(&mut self, va: u64) -> Option<u64> {
-        self.ptes.remove(&(va >> PAGE_SHIFT))
+        self.ptes.remove(va >> PAGE_SHIFT)
     }
 
     pub fn lookup(&self, va: u64) -> Option<u64> {
-        self.ptes.get(&(va >> PAGE_SHIFT)).copied()
+        self.ptes.get(va >> PAGE_SHIFT)
     }
 
     /// Mapped entries in [start, end), in address order.
     pub fn range(&self, start: u64, end: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
         self.ptes
-            .range(start >> PAGE_SHIFT..end.div_ceil(1 << PAGE_SHIFT))
-            .map(|(&v, &p)| (v << PAGE_SHIFT, p))
+            .range(start >> PAGE_SHIFT, end.div_ceil(1 << PAGE_SHIFT))
+            .map(|(v, p)| (v << PAGE_SHIFT, p))
     }
 
     pub fn len(&self) -> usize {
@@ -137,7 +138,7 @@ impl PageTable {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ptes.is_empty()
+        self.ptes.len() == 0
     }
 }
 
