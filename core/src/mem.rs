@@ -236,9 +236,9 @@ impl PhysMem {
     ) -> Option<usize> {
         let scan = |s: &[u8]| {
             if last {
-                s.iter().rposition(|&b| b != byte)
+                last_not(s, byte)
             } else {
-                s.iter().position(|&b| b != byte)
+                first_not(s, byte)
             }
         };
         let whole = |u: u8| (u != byte).then_some(if last { n - 1 } else { 0 });
@@ -345,6 +345,45 @@ impl PhysMem {
     pub fn materialised(&self) -> usize {
         self.frames.count()
     }
+}
+
+/// Bytes compared at once by [`first_not`] and [`last_not`].
+const SCAN_CHUNK: usize = 64;
+
+/// The first index of `s` whose byte is not `byte`. Whole chunks are compared at once (one
+/// slice comparison each); the byte is looked for only in the first chunk that differs.
+fn first_not(s: &[u8], byte: u8) -> Option<usize> {
+    let same = [byte; SCAN_CHUNK];
+    let mut chunks = s.chunks_exact(SCAN_CHUNK);
+    let mut base = 0;
+    for c in chunks.by_ref() {
+        if c != same {
+            return c.iter().position(|&b| b != byte).map(|i| base + i);
+        }
+        base += SCAN_CHUNK;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b != byte)
+        .map(|i| base + i)
+}
+
+/// The last index of `s` whose byte is not `byte`, as [`first_not`] finds the first.
+fn last_not(s: &[u8], byte: u8) -> Option<usize> {
+    let same = [byte; SCAN_CHUNK];
+    let mut chunks = s.rchunks_exact(SCAN_CHUNK);
+    let mut end = s.len();
+    for c in chunks.by_ref() {
+        if c != same {
+            return c
+                .iter()
+                .rposition(|&b| b != byte)
+                .map(|i| end - SCAN_CHUNK + i);
+        }
+        end -= SCAN_CHUNK;
+    }
+    chunks.remainder().iter().rposition(|&b| b != byte)
 }
 
 #[cfg(test)]
@@ -509,5 +548,33 @@ mod tests {
         assert_eq!(m.find_not(3, 0xaa), None);
         m.fill_in_page(3 << 12 | 100, 1, 0);
         assert_eq!(m.find_not(3, 0xaa), Some(100));
+    }
+
+    /// The chunked scans find what a byte-by-byte scan finds, wherever the odd byte is and
+    /// however long the slice.
+    #[test]
+    fn chunked_scans_find_the_bytes_a_plain_scan_finds() {
+        for len in [0usize, 1, 63, 64, 65, 127, 128, 200, 4096] {
+            let odd = [None, Some(0), Some(len / 2), Some(len.saturating_sub(1))];
+            for at in odd.into_iter().chain((0..len).step_by(61).map(Some)) {
+                let mut s = vec![0x6bu8; len];
+                if let Some(i) = at.filter(|&i| i < len) {
+                    s[i] = 0x11;
+                    if i + 70 < len {
+                        s[i + 70] = 0x22;
+                    }
+                }
+                assert_eq!(
+                    first_not(&s, 0x6b),
+                    s.iter().position(|&b| b != 0x6b),
+                    "{len} {at:?}"
+                );
+                assert_eq!(
+                    last_not(&s, 0x6b),
+                    s.iter().rposition(|&b| b != 0x6b),
+                    "{len} {at:?}"
+                );
+            }
+        }
     }
 }
