@@ -27,7 +27,7 @@ impl SlabModel {
         let flags = flags | self.debug;
         let l = layout(size, align, flags, ctor.is_some(), kmalloc, self.arch);
         self.caches.push(CacheM {
-            name,
+            name: name.into(),
             flags,
             l,
             ctor,

@@ -18,6 +18,7 @@
 use kmem_vocab::gfp::*;
 use kmem_vocab::slab_flags::*;
 use kmem_vocab::PageEvent;
+use std::sync::Arc;
 
 use super::{SlabModel, St};
 use crate::model::facts::PAGE_SIZE;
@@ -110,10 +111,10 @@ pub struct SlabTraffic {
     pub grew: Option<Option<u64>>,
     /// Slabs a free left empty: (head pfn, cache name, partial slabs on the node before the
     /// free, min_partial).
-    pub emptied: Vec<(u64, String, u32, u32)>,
+    pub emptied: Vec<(u64, Arc<str>, u32, u32)>,
     /// Slabs a kmem_cache_shrink() or kmem_cache_destroy() goes over: (head pfn, cache
     /// name, whether it holds no live object and so must be discarded).
-    pub reaped: Vec<(u64, String, bool)>,
+    pub reaped: Vec<(u64, Arc<str>, bool)>,
     /// The mask of the allocation being judged (kmem_cache_alloc, kmalloc).
     pub gfp: Option<Gfp>,
     /// A kmalloc cache was created on first use: its struct kmem_cache may have taken a
@@ -221,7 +222,7 @@ impl SlabModel {
     /// __kmem_cache_shutdown()); a slab with one stays.
     pub(crate) fn slabs_reaped(&mut self, cid: usize) {
         let name = self.caches[cid].name.clone();
-        let reaped: Vec<(u64, String, bool)> = self
+        let reaped: Vec<(u64, Arc<str>, bool)> = self
             .slabs
             .iter()
             .filter(|(_, s)| s.cache == cid)

@@ -40,7 +40,9 @@ use super::mempool::MempoolModel;
 
 #[derive(Clone, Debug)]
 pub struct CacheM {
-    pub name: String,
+    /// Shared, so that copying a cache's description (what every judgement of one of its
+    /// objects does) copies no text.
+    pub name: std::sync::Arc<str>,
     pub flags: SlabFlags,
     pub l: Layout,
     pub ctor: Option<u8>,
