@@ -291,7 +291,7 @@ impl SlabModel {
             }
             PoolKind::Page(o) => {
                 if let Some(pfn) = pages.facts.pfn_of_page(v) {
-                    if let Some(b) = pages.blocks.get_mut(&pfn) {
+                    if let Some(b) = pages.blocks.get_mut(pfn) {
                         if b.order == o {
                             b.client = true;
                         }
@@ -382,7 +382,7 @@ impl SlabModel {
     ) {
         if let PoolKind::Page(_) = kind {
             if let Some(pfn) = pages.facts.pfn_of_page(v) {
-                if let Some(b) = pages.blocks.get_mut(&pfn) {
+                if let Some(b) = pages.blocks.get_mut(pfn) {
                     b.client = true;
                 }
             }
@@ -485,7 +485,7 @@ impl SlabModel {
         let size = self.elem_size(kind);
         if let PoolKind::Page(_) = kind {
             if let Some(pfn) = pages.facts.pfn_of_page(e) {
-                if let Some(b) = pages.blocks.get_mut(&pfn) {
+                if let Some(b) = pages.blocks.get_mut(pfn) {
                     b.client = false;
                 }
             }
@@ -519,7 +519,7 @@ impl SlabModel {
             PoolKind::Slab(id) => self.free(j, pages, Some(id), e),
             PoolKind::Page(o) => {
                 if let Some(pfn) = pages.facts.pfn_of_page(e) {
-                    if let Some(b) = pages.blocks.get_mut(&pfn) {
+                    if let Some(b) = pages.blocks.get_mut(pfn) {
                         if b.order == o {
                             b.client = false;
                         }
@@ -626,7 +626,7 @@ impl Model {
                 if let PoolKind::Page(o) = p.kind {
                     if p.out.contains_key(&e) {
                         if let Some(pfn) = self.pages.facts.pfn_of_page(e) {
-                            match self.pages.blocks.get_mut(&pfn) {
+                            match self.pages.blocks.get_mut(pfn) {
                                 Some(b) if b.order == o && b.client => b.client = false,
                                 _ => {
                                     // What __free_pages() will find (the page rules, pages/).

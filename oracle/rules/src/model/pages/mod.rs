@@ -2,8 +2,6 @@
 //! client accesses. Where a block may come from and when an allocation may fail are in
 //! `zones.rs`, the free pages' index in `free_space.rs`.
 
-use std::collections::BTreeMap;
-
 use kmem_vocab::gfp::*;
 use kmem_vocab::{BootConfig, ReportKind};
 
@@ -12,6 +10,7 @@ use super::facts::{Facts, MAX_ORDER, PAGE_SHIFT, PAGE_SIZE};
 use super::runs::RunSet;
 use super::shadow::Shadow;
 
+mod blocks;
 mod buddyinfo;
 mod free_space;
 #[cfg(test)]
@@ -21,6 +20,7 @@ mod zones;
 use super::{FailureKind as F, Judgement, MisuseKind as M, Model};
 use crate::outcome::{Env, Outcome};
 use crate::scenario::Op;
+pub use blocks::Blocks;
 use free_space::FreeRuns;
 
 const PAGE_POISON: u8 = 0xaa;
@@ -40,7 +40,7 @@ pub struct Block {
 pub struct PageModel {
     pub facts: std::sync::Arc<Facts>,
     pub cfg: BootConfig,
-    pub blocks: BTreeMap<u64, Block>,
+    pub blocks: Blocks,
     /// Pages allocated in each zone.
     used: Vec<u64>,
     pub shadow: Shadow,
@@ -72,7 +72,7 @@ impl PageModel {
             free,
             facts: std::sync::Arc::new(facts),
             cfg,
-            blocks: BTreeMap::new(),
+            blocks: Blocks::default(),
             used: vec![0; n],
             shadow: Shadow::default(),
             zeroed: RunSet::default(),
@@ -87,18 +87,14 @@ impl PageModel {
 
     /// The live block containing `pfn`: (head, block).
     pub fn block_of(&self, pfn: u64) -> Option<(u64, Block)> {
-        let (&head, &b) = self.blocks.range(..=pfn).next_back()?;
-        (pfn < head + (1 << b.order)).then_some((head, b))
+        self.blocks.block_of(pfn)
     }
 
     fn overlapping(&self, pfn: u64, n: u64) -> Option<(u64, Block)> {
         if let Some(x) = self.block_of(pfn) {
             return Some(x);
         }
-        self.blocks
-            .range(pfn..pfn + n)
-            .next()
-            .map(|(&h, &b)| (h, b))
+        self.blocks.first_in(pfn, pfn + n)
     }
 
     /// The zone [s, e) lies in, when it lies in one.
@@ -313,7 +309,7 @@ impl PageModel {
 
     /// Drops a block the kernel has taken back.
     pub fn release(&mut self, pfn: u64, order: u32) {
-        self.blocks.remove(&pfn);
+        self.blocks.remove(pfn);
         self.unblock(pfn, 1u64 << order);
     }
 

@@ -112,10 +112,7 @@ impl PageModel {
             .iter()
             .map(|&(s, e)| (s.max(z.start), e.min(z.end)))
             .filter(|r| r.0 < r.1);
-        let blocks = self
-            .blocks
-            .range(z.start..z.end)
-            .map(|(&h, b)| (h, h + (1 << b.order)));
+        let blocks = self.blocks.spans(z.start, z.end);
         Merged {
             a: reserved.peekable(),
             b: blocks.peekable(),
@@ -189,7 +186,7 @@ fn runs_of_page_events_are_judged_as_the_events_one_by_one() {
                 let pfn = base + next(64);
                 for p in [&mut by_run, &mut by_event] {
                     p.wrote(pfn << PAGE_SHIFT, 8, 0x11);
-                    if let Some(b) = p.blocks.get_mut(&pfn) {
+                    if let Some(b) = p.blocks.get_mut(pfn) {
                         b.client = true;
                     }
                 }

@@ -71,7 +71,7 @@ impl PageModel {
             line,
             client: false,
         };
-        self.blocks.extend((pfn..pfn + n).map(|p| (p, block)));
+        self.blocks.insert_run(pfn, n, block);
         true
     }
 
@@ -83,19 +83,8 @@ impl PageModel {
         if self.zone_of_range(pfn, pfn + n).is_none() {
             return false;
         }
-        let held = self.blocks.range(pfn..pfn + n);
-        let mut count = 0;
-        for (_, b) in held {
-            if b.order != 0 || b.client {
-                return false;
-            }
-            count += 1;
-        }
-        if count != n {
+        if !self.blocks.remove_kernel_pages(pfn, pfn + n) {
             return false;
-        }
-        for p in pfn..pfn + n {
-            self.blocks.remove(&p);
         }
         self.unblock(pfn, n);
         true
@@ -133,7 +122,7 @@ impl PageModel {
                 self.mark_busy(pfn, pfn + n);
                 self.blocks.insert(pfn, Block { order, line, client: false });
             }
-            kmem_vocab::PageEvent::Free { pfn, order } => match self.blocks.get(&pfn) {
+            kmem_vocab::PageEvent::Free { pfn, order } => match self.blocks.get(pfn) {
                 Some(b) if b.order == order && !b.client => self.release(pfn, order),
                 Some(b) if b.order == order => {
                     j.fail(F::Overlap, format!("the kernel freed pfn {pfn:#x}, which the client holds since line {}", b.line));
