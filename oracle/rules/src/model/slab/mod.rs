@@ -237,12 +237,22 @@ impl SlabModel {
         (off % l.size as u64 == 0 && off / (l.size as u64) < s.objects as u64).then_some(slot)
     }
 
-    /// Sets the shadow of [va, va+len) to `byte` (None: unknown), page by page.
+    /// Sets the shadow of [va, va+len) to `byte` (None: unknown): the whole pages in it at
+    /// once, the parts of pages page by page.
     pub(crate) fn shadow(&self, pages: &mut PageModel, va: u64, len: u64, byte: Option<u8>) {
         let mut cur = self.pa(va);
         let end = cur + len;
         while cur < end {
             let n = (PAGE_SIZE - cur % PAGE_SIZE).min(end - cur);
+            if n == PAGE_SIZE {
+                let (pfn, whole) = (cur / PAGE_SIZE, (end - cur) / PAGE_SIZE);
+                match byte {
+                    Some(b) => pages.shadow.fill_pages(pfn, whole, b),
+                    None => pages.shadow.forget_pages(pfn, whole),
+                }
+                cur += whole * PAGE_SIZE;
+                continue;
+            }
             match byte {
                 Some(b) => pages.shadow.set(cur, n as usize, b),
                 None => pages.shadow.unknown(cur, n as usize),
