@@ -193,10 +193,12 @@ impl SlabModel {
                     M::OutOfBounds
                 }),
             }
+            // The rest of this area of the slot is judged as this byte is.
+            let n = u64::from(l.area_end(r) - r).min(len - i);
             if let Some(b) = byte {
-                self.wrote_byte(pages, &c, slab.cache, slot, r, area, st, b);
+                self.wrote_bytes(pages, &c, slot, r, n as u32, area, st, b);
             }
-            i += 1;
+            i += n;
         }
         if let Some(m) = misuse {
             j.misuse.push(m);
@@ -229,69 +231,76 @@ impl SlabModel {
         }
     }
 
-    /// One byte the client wrote outside what it may use, in `slot`.
+    /// Bytes [r, r + n) of `slot`, all in `area`, that the client wrote outside what it may
+    /// use.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn wrote_byte(
+    pub(crate) fn wrote_bytes(
         &mut self,
         pages: &mut PageModel,
         c: &CacheM,
-        cid: usize,
         slot: u64,
         r: u32,
+        n: u32,
         area: Area,
         st: St,
         b: u8,
     ) {
         let l = c.l;
-        let a = slot + r as u64;
-        let o = r.wrapping_sub(l.rlp);
         let z = c.has(SLAB_RED_ZONE);
         let p = c.has(SLAB_POISON);
         let live = matches!(st, St::Live { .. });
         let in_fp = |o: u32| o >= l.offset && o < l.offset + l.ptr;
-        let mut checked = false;
         let mut taint = false;
-        match st {
-            St::Unknown => taint = true,
-            _ => match area {
-                Area::LeftRz | Area::RightRz => checked = z || (p && area == Area::RightRz),
-                Area::Object => {
-                    if live {
-                        if let St::Live { orig, client, .. } = st {
-                            if z && c.orig_on() && o >= orig {
-                                checked = true;
-                            }
-                            if !client && self.poisoning {
-                                if let Some(s) = self.slots.get_mut(&slot) {
-                                    s.pool_dirty = true;
+        for r in r..r.saturating_add(n) {
+            let o = r.wrapping_sub(l.rlp);
+            let mut checked = false;
+            match st {
+                St::Unknown => taint = true,
+                _ => match area {
+                    Area::LeftRz | Area::RightRz => checked = z || (p && area == Area::RightRz),
+                    Area::Object => {
+                        if live {
+                            if let St::Live { orig, client, .. } = st {
+                                if z && c.orig_on() && o >= orig {
+                                    checked = true;
+                                }
+                                if !client && self.poisoning {
+                                    if let Some(s) = self.slots.get_mut(&slot) {
+                                        s.pool_dirty = true;
+                                    }
                                 }
                             }
+                        } else if !l.fp_outside && in_fp(o) {
+                            taint = true;
+                        } else if c.object_poison() {
+                            checked = true;
                         }
-                    } else if !l.fp_outside && in_fp(o) {
-                        taint = true;
-                    } else if c.object_poison() {
-                        checked = true;
                     }
-                }
-                Area::FreePtr => taint = true,
-                Area::Orig => taint = live,
-                Area::Track => {}
-                Area::Padding => checked = p,
-            },
+                    Area::FreePtr => taint = true,
+                    Area::Orig => taint = live,
+                    Area::Track => {}
+                    Area::Padding => checked = p,
+                },
+            }
+            if checked {
+                self.slot_mut(slot).dirty.insert(r, b);
+            }
         }
         if taint {
             self.taint_next = true;
         }
-        if checked {
-            self.slot_mut(slot).dirty.insert(r, b);
-        }
         // Object bytes of a free object in a ctor cache keep what is written; everything
         // else is no longer predicted.
+        let (a, n) = (slot + u64::from(r), u64::from(n));
         if area == Area::Object && c.ctor.is_some() && !live {
-            pages.wrote(self.pa(a), 1, b);
+            let mut off = 0;
+            while off < n {
+                let k = (PAGE_SIZE - (a + off) % PAGE_SIZE).min(n - off);
+                pages.wrote(self.pa(a + off), k as usize, b);
+                off += k;
+            }
         } else {
-            self.shadow(pages, a, 1, None);
+            self.shadow(pages, a, n, None);
         }
-        let _ = cid;
     }
 }

@@ -126,6 +126,30 @@ pub enum Area {
 
 impl Layout {
     /// The area of slot-relative offset `r`.
+    /// The first offset after `r` (below the slot's size) where [`Layout::area`] may answer
+    /// differently: the bytes [r, area_end(r)) all lie in one area.
+    pub fn area_end(&self, r: u32) -> u32 {
+        let l = self;
+        let o = |x: u32| l.rlp.saturating_add(x);
+        // Every place an area may begin or end (some twice, which changes nothing).
+        let (t, n) = l.track.unwrap_or((0, 0));
+        let orig = l.orig.unwrap_or(0);
+        [
+            l.rlp,
+            o(l.object_size),
+            o(l.inuse),
+            o(l.offset),
+            o(l.offset.saturating_add(l.ptr)),
+            o(t),
+            o(t.saturating_add(n)),
+            o(orig),
+            o(orig.saturating_add(4)),
+        ]
+        .into_iter()
+        .filter(|&e| e > r)
+        .fold(l.size.max(r.saturating_add(1)), u32::min)
+    }
+
     pub fn area(&self, r: u32) -> Area {
         let l = self;
         if r < l.rlp {
