@@ -184,7 +184,7 @@ impl PhysMem {
     /// never-written frame.
     pub fn find_not(&self, pfn: u64, byte: u8) -> Option<usize> {
         match self.frames.get(pfn) {
-            Some(FrameData { bytes: Some(f), .. }) => f.iter().position(|&b| b != byte),
+            Some(FrameData { bytes: Some(f), .. }) => first_not(&f[..], byte),
             Some(FrameData {
                 bytes: None,
                 uniform,
@@ -194,7 +194,7 @@ impl PhysMem {
                 _ => {
                     let mut buf = [0u8; PAGE_SIZE as usize];
                     self.power_on_bytes(pfn << PAGE_SHIFT, &mut buf);
-                    buf.iter().position(|&b| b != byte)
+                    first_not(&buf, byte)
                 }
             },
         }
@@ -212,7 +212,7 @@ impl PhysMem {
         let pfn = self.frames.find(start, end, |_, fd| {
             let found = match fd {
                 None => None,
-                Some(FrameData { bytes: Some(f), .. }) => f.iter().position(|&b| b != byte),
+                Some(FrameData { bytes: Some(f), .. }) => first_not(&f[..], byte),
                 Some(FrameData {
                     bytes: None,
                     uniform,

@@ -101,15 +101,11 @@ impl MemMap {
         }
     }
 
-    fn boot_state(&self, pfn: u64) -> Page {
-        boot_state(&self.reserved, pfn)
-    }
-
     /// The page's current state (a copy). `pfn` must be below max_pfn.
     pub fn get(&self, pfn: u64) -> Page {
         match self.pages.get(pfn) {
             Some(p) => *p,
-            None => self.boot_state(pfn),
+            None => boot_state(&self.reserved, pfn),
         }
     }
 

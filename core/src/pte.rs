@@ -42,7 +42,6 @@ pub(crate) struct Ptes {
     blocks: FxHashMap<u64, Box<Block>>,
     /// The numbers of the blocks in `blocks`, for walks in address order.
     order: BTreeSet<u64>,
-    len: usize,
 }
 
 /// A virtual page number's block and its entry in it.
@@ -64,7 +63,6 @@ impl Ptes {
         b.pfn[i] = pfn;
         if old.is_none() {
             b.count += 1;
-            self.len += 1;
         }
         old
     }
@@ -76,7 +74,6 @@ impl Ptes {
         let old = b.get(i)?;
         b.present[i >> 6] &= !(1 << (i & 63));
         b.count -= 1;
-        self.len -= 1;
         if b.count == 0 {
             self.blocks.remove(&key);
             self.order.remove(&key);
@@ -102,8 +99,9 @@ impl Ptes {
             .filter(move |&(vpn, _)| vpn >= start && vpn < end)
     }
 
+    /// How many entries are present (the blocks are few: one per 512 pages mapped).
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.blocks.values().map(|b| b.count as usize).sum()
     }
 }
 

@@ -215,18 +215,28 @@ impl SlabModel {
         byte: Option<u8>,
         read: Option<&[u8]>,
     ) {
+        if let Some(b) = byte {
+            self.wrote(pages, va, n, b);
+            return;
+        }
         let mut off = 0u64;
         while off < n {
             let a = va + off;
             let k = (PAGE_SIZE - a % PAGE_SIZE).min(n - off);
-            match byte {
-                Some(b) => pages.wrote(self.pa(a), k as usize, b),
-                None => {
-                    if let Some(got) = read.and_then(|r| r.get(off as usize..(off + k) as usize)) {
-                        pages.check_read(j, a, self.pa(a), got);
-                    }
-                }
+            if let Some(got) = read.and_then(|r| r.get(off as usize..(off + k) as usize)) {
+                pages.check_read(j, a, self.pa(a), got);
             }
+            off += k;
+        }
+    }
+
+    /// The client wrote `n` copies of `b` from `va` on: recorded page by page.
+    fn wrote(&self, pages: &mut PageModel, va: u64, n: u64, b: u8) {
+        let mut off = 0u64;
+        while off < n {
+            let a = va + off;
+            let k = (PAGE_SIZE - a % PAGE_SIZE).min(n - off);
+            pages.wrote(self.pa(a), k as usize, b);
             off += k;
         }
     }
@@ -293,12 +303,7 @@ impl SlabModel {
         // else is no longer predicted.
         let (a, n) = (slot + u64::from(r), u64::from(n));
         if area == Area::Object && c.ctor.is_some() && !live {
-            let mut off = 0;
-            while off < n {
-                let k = (PAGE_SIZE - (a + off) % PAGE_SIZE).min(n - off);
-                pages.wrote(self.pa(a + off), k as usize, b);
-                off += k;
-            }
+            self.wrote(pages, a, n, b);
         } else {
             self.shadow(pages, a, n, None);
         }

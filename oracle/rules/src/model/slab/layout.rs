@@ -125,7 +125,6 @@ pub enum Area {
 }
 
 impl Layout {
-    /// The area of slot-relative offset `r`.
     /// The first offset after `r` (below the slot's size) where [`Layout::area`] may answer
     /// differently: the bytes [r, area_end(r)) all lie in one area.
     pub fn area_end(&self, r: u32) -> u32 {
@@ -150,6 +149,7 @@ impl Layout {
         .fold(l.size.max(r.saturating_add(1)), u32::min)
     }
 
+    /// The area of slot-relative offset `r`.
     pub fn area(&self, r: u32) -> Area {
         let l = self;
         if r < l.rlp {
@@ -176,5 +176,37 @@ impl Layout {
             }
         }
         Area::Padding
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every byte from `r` up to `area_end(r)` lies in `r`'s area, for layouts with and
+    /// without each debug flag, a constructor and kmalloc's original size.
+    #[test]
+    fn an_area_run_holds_one_area() {
+        let debug = [SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER];
+        for arch in [Arch::I386, Arch::X86_64] {
+            for size in [1u32, 8, 24, 60, 100, 192, 4096, 5000] {
+                for mask in 0..8usize {
+                    let flags = (0..3)
+                        .filter(|&k| mask >> k & 1 != 0)
+                        .fold(0, |f, k| f | debug[k]);
+                    for (ctor, kmalloc) in [(false, false), (true, false), (false, true)] {
+                        let l = layout(size, 8, flags, ctor, kmalloc, arch);
+                        for r in 0..l.size {
+                            let end = l.area_end(r);
+                            assert!(end > r && end <= l.size, "{l:?} r {r} end {end}");
+                            assert!(
+                                (r..end).all(|x| l.area(x) == l.area(r)),
+                                "{l:?} r {r} end {end}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }
