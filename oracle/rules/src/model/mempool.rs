@@ -251,9 +251,7 @@ impl SlabModel {
         // v may be an element of the reserve the oracle never saw only when the allocator
         // may have failed the first try (kmalloc(0) never fails); otherwise v is the
         // allocator's and the reserve is as it was.
-        let maybe_reserve = unseen
-            && pool.kind != PoolKind::Kmalloc(0)
-            && self.pool_alloc_may_fail(pages, pool.kind, gfp);
+        let maybe_reserve = unseen && self.pool_alloc_may_fail(pages, pool.kind, gfp);
         if top == Some(None) && maybe_reserve {
             if let Some(p) = self.mempool.pools.get_mut(&h) {
                 p.exact = false;
@@ -317,6 +315,8 @@ impl SlabModel {
             | __GFP_NOWARN;
         // The pages the allocator would take: (order, the zone bits a slab cache adds).
         let (order, zone) = match kind {
+            // kmalloc(0) gives ZERO_SIZE_PTR and takes nothing.
+            PoolKind::Kmalloc(0) => return false,
             PoolKind::Kmalloc(s) if s > super::kmalloc::KMALLOC_MAX_CACHE_SIZE => {
                 (super::kmalloc::get_order(s), 0)
             }
