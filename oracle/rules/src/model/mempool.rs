@@ -259,10 +259,9 @@ impl SlabModel {
         }
         // From the allocator (or an element of the reserve never seen).
         match pool.kind {
+            // kmalloc(0) gives ZERO_SIZE_PTR, no object; it is handed out all the same.
+            PoolKind::Kmalloc(0) => {}
             PoolKind::Kmalloc(s) => {
-                if s == 0 {
-                    return;
-                }
                 match maybe_reserve
                     .then(|| self.kmalloc_class_of(pages, s, v, events))
                     .flatten()
