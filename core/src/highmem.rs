@@ -211,8 +211,8 @@ impl KmapLocalIdx for KmapLocalStack {
 }
 
 /// pkmap_count[] (LAST_PKMAP entries, none on x86_64) and the pfn each pkmap PTE maps
-/// (mirrors pkmap_page_table). Held only up to the highest slot ever mapped: the slots past
-/// it have count 0 and map nothing, so a boot allocates nothing for them.
+/// (mirrors pkmap_page_table). Held only a little past the highest slot ever mapped: the
+/// slots past it have count 0 and map nothing, so a boot allocates nothing for them.
 #[derive(Clone, Debug, Default)]
 struct PkmapTable {
     /// LAST_PKMAP.
@@ -249,8 +249,10 @@ impl PkmapTable {
             return None;
         }
         if nr >= self.count.len() {
-            self.count.resize(nr + 1, 0);
-            self.page.resize(nr + 1, None);
+            // Grown a chunk at a time: a walk maps the slots in turn.
+            let len = (nr + 1).max(self.count.len() + 64).min(self.len);
+            self.count.resize(len, 0);
+            self.page.resize(len, None);
         }
         Some(&mut self.count[nr])
     }

@@ -157,6 +157,12 @@ impl Machine {
         self.log.take_warnings()
     }
 
+    /// Whether a report, a warning or a silenced report is waiting to be taken: false after
+    /// a call that printed nothing (the common case, which a caller can then skip).
+    pub fn has_pending_output(&self) -> bool {
+        self.log.has_pending()
+    }
+
     /// The `struct page` of a pfn as the kernel would see it, buddy state included.
     pub fn page_info(&self, pfn: u64) -> Option<Page> {
         if pfn >= self.layout.max_pfn {

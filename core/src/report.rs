@@ -112,6 +112,9 @@ pub struct KernelLog {
     ratelimits: BTreeMap<&'static str, RatelimitState>,
     /// Reports raised and not printed since last taken.
     pending_silenced: Vec<Silenced>,
+    /// False while all three pending lists are empty: the test a caller makes after every
+    /// call, kept as a flag because a length test costs a comparison callback under fuzzing.
+    any_pending: bool,
 }
 
 /// struct ratelimit_state: the window's start and what it printed and held back.
@@ -151,6 +154,7 @@ impl KernelLog {
             self.lines.extend(text.lines().map(String::from));
         }
         self.pending.push(Report { kind, text });
+        self.any_pending = true;
     }
 
     /// A report, then add_taint(flag) as the kernel calls it after the report's last line:
@@ -168,6 +172,7 @@ impl KernelLog {
             self.lines.extend(text.lines().map(String::from));
         }
         self.pending_warnings.push(text);
+        self.any_pending = true;
     }
 
     /// A warning that taints: a WARN() (TAINT_WARN, added by __warn() after its text).
@@ -184,11 +189,25 @@ impl KernelLog {
     }
 
     pub fn take_reports(&mut self) -> Vec<Report> {
-        std::mem::take(&mut self.pending)
+        let r = std::mem::take(&mut self.pending);
+        self.update_any_pending();
+        r
     }
 
     pub fn take_warnings(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.pending_warnings)
+        let w = std::mem::take(&mut self.pending_warnings);
+        self.update_any_pending();
+        w
+    }
+
+    /// Whether anything (a report, a warning, a silenced report) is waiting to be taken.
+    pub fn has_pending(&self) -> bool {
+        self.any_pending
+    }
+
+    fn update_any_pending(&mut self) {
+        self.any_pending =
+            (self.pending.len() | self.pending_warnings.len() | self.pending_silenced.len()) != 0;
     }
 
     pub fn lines(&self) -> &[String] {
@@ -297,6 +316,7 @@ impl KernelLog {
 
     /// A report the kernel's check raised but did not print.
     pub fn silence(&mut self, kind: ReportKind, site: &str, why: Silence) {
+        self.any_pending = true;
         self.pending_silenced.push(Silenced {
             kind,
             site: site.to_string(),
@@ -305,7 +325,9 @@ impl KernelLog {
     }
 
     pub fn take_silenced(&mut self) -> Vec<Silenced> {
-        std::mem::take(&mut self.pending_silenced)
+        let s = std::mem::take(&mut self.pending_silenced);
+        self.update_any_pending();
+        s
     }
 }
 

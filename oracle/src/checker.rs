@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use kmem::{Buddy, KmemSeams, Machine, PageAllocator, ReportKind, Seams};
 
 use crate::model::facts::Facts;
-use crate::model::{FailureKind, Model};
+use crate::model::{FailureKind, Judgement, Model};
 use crate::run::{execute, Env, Outcome};
 use crate::scenario::{Op, Scenario, Stmt};
 use crate::verdict::{Failure, ReadBytes, Step, TaintCause, Verdict};
@@ -106,7 +106,7 @@ fn run(
     model.set_vmap_fit(m.vmalloc_fit());
     let mut env = Env::default();
     let i386 = s.boot.arch == kmem::Arch::I386;
-    let mut printed = Printed::default();
+    let mut seen = Seen::default();
     for (index, stmt) in (1u32..).zip(&s.stmts) {
         line.set(stmt.line);
         // SLUB's tracks name the statement that allocated or freed (docs/model.md).
@@ -130,7 +130,7 @@ fn run(
             page_traffic |= judge_call(
                 &mut m,
                 &mut model,
-                &mut printed,
+                &mut seen,
                 (index, stmt, &op),
                 (&env, &out),
                 v,
@@ -145,7 +145,7 @@ fn run(
                 page_traffic |= judge_call(
                     &mut m,
                     &mut model,
-                    &mut printed,
+                    &mut seen,
                     (index, stmt, &op),
                     (&env, &unmap),
                     v,
@@ -202,19 +202,29 @@ struct Texts {
 fn judge_call(
     m: &mut Machine,
     model: &mut Model,
-    printed: &mut Printed,
+    seen: &mut Seen,
     (index, stmt, op): (u32, &Stmt, &Op),
     (env, out): (&Env, &Outcome),
     v: &mut Verdict,
     keep: Option<&mut Texts>,
 ) -> bool {
+    // `seen.judgement` is empty between calls.
+    let j = &mut seen.judgement;
+    let events = m.page_events();
+    model.judge_into(j, stmt.line, op, env, out, events);
+    let any_events = !events.is_empty();
+    if any_events {
+        m.clear_page_events();
+    }
+    let page_traffic = any_events || op.family() == crate::scenario::Family::Pages;
+    // Nothing printed, nothing found, expected or allowed: nothing to record or compare
+    // (the common case).
+    if j.is_empty() && !m.has_pending_output() {
+        return page_traffic;
+    }
     let reports = m.take_reports();
     let silenced = m.take_silenced();
-    printed.add(index, &reports);
-    let events = m.page_events();
-    let j = model.judge(stmt.line, op, env, out, events);
-    let page_traffic = op.family() == crate::scenario::Family::Pages || !events.is_empty();
-    m.clear_page_events();
+    seen.printed.add(index, &reports);
     for &k in &j.misuse {
         // A repeated misuse is recorded once per statement.
         if stmt.repeat.is_none() || !v.misuse.contains(&(stmt.line, k)) {
@@ -222,17 +232,19 @@ fn judge_call(
         }
     }
     // Once tainted, only a panic fails the run (docs/design.md, "Taint").
-    for (kind, message) in j.failures.into_iter().filter(|_| !model.tainted()) {
-        v.failures.push(Failure {
-            line: stmt.line,
-            kind,
-            message,
-        });
+    for (kind, message) in j.failures.drain(..) {
+        if !model.tainted() {
+            v.failures.push(Failure {
+                line: stmt.line,
+                kind,
+                message,
+            });
+        }
     }
-    // Nothing printed and nothing expected: nothing to compare (the common case).
+    // Nothing printed and nothing expected: nothing to compare.
     let nothing_to_compare = reports.is_empty() && j.expect.is_empty();
     if !model.tainted() && !nothing_to_compare {
-        let unprinted = printed.justified(index, &silenced);
+        let unprinted = seen.printed.justified(index, &silenced);
         if compare_reports(stmt.line, &j.expect, &j.allow, &reports, &unprinted, v) {
             // A report the model allowed but could not pin down: from here on the kernel's
             // state is no longer predicted.
@@ -248,7 +260,16 @@ fn judge_call(
         }
         None => drop(m.take_warnings()),
     }
+    j.clear();
     page_traffic
+}
+
+/// What the checker carries from call to call: the reports printed so far, and the buffers
+/// of one call's judgement.
+#[derive(Default)]
+struct Seen {
+    printed: Printed,
+    judgement: Judgement,
 }
 
 /// The address and bytes of a `read` that did not fault, the first [`ReadBytes::KEPT`] kept.

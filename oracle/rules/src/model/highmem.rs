@@ -35,21 +35,34 @@ pub struct HighmemModel {
     fix_kmap_begin: u64,
     /// LAST_PKMAP (0 without highmem support).
     last_pkmap: usize,
-    /// pkmap_count[], held up to the highest slot ever mapped (the rest are 0).
-    count: Vec<u32>,
-    /// The page each pkmap PTE maps, as far as `count` goes.
-    slot_pfn: Vec<Option<u64>>,
+    /// pkmap_count[] and what each pkmap PTE maps, held a little past the highest slot ever
+    /// mapped (the rest have count 0 and map nothing).
+    slots: Vec<PkmapSlot>,
     /// last_pkmap_nr.
     last_nr: u64,
     /// page->virtual of highmem pages that have a pkmap address (only looked up).
     virt: FxHashMap<u64, u64>,
     /// The kmap_local stack: (address, pfn), bottom first.
     stack: Vec<(u64, u64)>,
-    /// The pkmap slots, and the kmap_local slots, that were ever used: an access to one
-    /// after it is gone is a use after unmap, not a wild access.
-    used: Vec<bool>,
+    /// The kmap_local slots that were ever used: an access to one after it is gone is a
+    /// use after unmap, not a wild access.
     local_used: [bool; KM_MAX_IDX as usize],
 }
+
+/// One pkmap slot as the rules follow it.
+#[derive(Clone, Copy, Debug, Default)]
+struct PkmapSlot {
+    /// pkmap_count[nr].
+    count: u32,
+    /// The page its PTE maps.
+    pfn: Option<u64>,
+    /// Whether it was ever mapped: an access to it after it is gone is a use after unmap,
+    /// not a wild access.
+    used: bool,
+}
+
+/// How many pkmap slots the rules' table grows by at least (a walk maps them in turn).
+const SLOTS_CHUNK: usize = 64;
 
 /// A pkmap or kmap_local address as the oracle sees it.
 pub enum Slot {
@@ -69,12 +82,10 @@ impl HighmemModel {
             fixaddr_top: f.fixaddr_top,
             fix_kmap_begin: f.fix_kmap_begin,
             last_pkmap: n,
-            count: Vec::new(),
-            slot_pfn: Vec::new(),
+            slots: Vec::new(),
             last_nr: 0,
             virt: FxHashMap::default(),
             stack: Vec::new(),
-            used: Vec::new(),
             local_used: [false; KM_MAX_IDX as usize],
         }
     }
@@ -114,15 +125,10 @@ impl HighmemModel {
     /// What the page table holds for `va` if it is a pkmap or kmap_local address.
     pub fn slot(&self, va: u64) -> Option<Slot> {
         if let Some(nr) = self.pkmap_nr(va) {
-            let held = (
-                self.count.get(nr).copied().unwrap_or(0),
-                self.slot_pfn.get(nr).copied().flatten(),
-            );
-            return Some(match held {
+            let s = self.slots.get(nr).copied().unwrap_or_default();
+            return Some(match (s.count, s.pfn) {
                 (c, Some(pfn)) if c >= 1 => Slot::Mapped { pfn, live: c >= 2 },
-                _ => Slot::Unmapped {
-                    was_used: self.used.get(nr).copied().unwrap_or(false),
-                },
+                _ => Slot::Unmapped { was_used: s.used },
             });
         }
         let idx = self.local_idx(va)?;
@@ -144,13 +150,14 @@ impl HighmemModel {
 
     /// flush_all_zero_pkmaps().
     fn flush(&mut self) {
-        for nr in 0..self.count.len() {
-            if self.count[nr] != 1 {
+        for (nr, s) in self.slots.iter_mut().enumerate() {
+            if s.count != 1 {
                 continue;
             }
-            self.count[nr] = 0;
-            if let Some(pfn) = self.slot_pfn[nr].take() {
-                if self.virt.get(&pfn) == Some(&self.pkmap_addr(nr as u64)) {
+            s.count = 0;
+            if let Some(pfn) = s.pfn.take() {
+                let va = self.pkmap_base + ((nr as u64) << PAGE_SHIFT);
+                if self.virt.get(&pfn) == Some(&va) {
                     self.virt.remove(&pfn);
                 }
             }
@@ -171,19 +178,20 @@ impl HighmemModel {
                 left = last;
             }
             let nr = self.last_nr as usize;
-            if nr >= self.count.len() {
-                self.count.resize(nr + 1, 0);
-                self.slot_pfn.resize(nr + 1, None);
+            if nr >= self.slots.len() {
+                let len = (nr + 1).max(self.slots.len() + SLOTS_CHUNK);
+                self.slots
+                    .resize(len.min(self.last_pkmap), PkmapSlot::default());
             }
-            if self.count[nr] == 0 {
-                self.count[nr] = 1;
-                self.slot_pfn[nr] = Some(pfn);
+            let s = self.slots.get_mut(nr)?;
+            if s.count == 0 {
+                *s = PkmapSlot {
+                    count: 1,
+                    pfn: Some(pfn),
+                    used: true,
+                };
                 let va = self.pkmap_addr(nr as u64);
                 self.virt.insert(pfn, va);
-                if nr >= self.used.len() {
-                    self.used.resize(nr + 1, false);
-                }
-                self.used[nr] = true;
                 return Some(va);
             }
             left -= 1;
@@ -256,8 +264,8 @@ impl HighmemModel {
                         }
                     },
                 };
-                if let Some(c) = self.pkmap_nr(va).and_then(|nr| self.count.get_mut(nr)) {
-                    *c = c.saturating_add(1);
+                if let Some(s) = self.pkmap_nr(va).and_then(|nr| self.slots.get_mut(nr)) {
+                    s.count = s.count.saturating_add(1);
                 }
                 va
             }
@@ -285,7 +293,9 @@ impl HighmemModel {
         }
         let nr = self.virt.get(&pfn).and_then(|&va| self.pkmap_nr(va));
         match nr {
-            Some(nr) if self.count.get(nr).is_some_and(|&c| c >= 2) => self.count[nr] -= 1,
+            Some(nr) if self.slots.get(nr).is_some_and(|s| s.count >= 2) => {
+                self.slots[nr].count -= 1
+            }
             // Not kmapped at all, or its last kmap already dropped: BUG.
             _ => Self::kmap_misuse(j),
         }

@@ -110,4 +110,18 @@ impl Judgement {
     pub fn fail(&mut self, kind: FailureKind, msg: String) {
         self.failures.push((kind, msg));
     }
+
+    /// Nothing found, nothing expected, nothing allowed: the common judgement.
+    pub fn is_empty(&self) -> bool {
+        // One test of the four lengths: this runs for every call a scenario makes.
+        (self.misuse.len() | self.expect.len() | self.allow.len() | self.failures.len()) == 0
+    }
+
+    /// Empties the judgement for the next call, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.misuse.clear();
+        self.expect.clear();
+        self.allow.clear();
+        self.failures.clear();
+    }
 }

@@ -63,8 +63,7 @@ impl Model {
     }
 
     /// Steps 1 and 2 of the protocol: the families judged before the page events.
-    fn step(&mut self, line: u32, op: &Op, env: &Env, out: &Outcome) -> Judgement {
-        let mut j = Judgement::default();
+    fn step(&mut self, j: &mut Judgement, line: u32, op: &Op, env: &Env, out: &Outcome) {
         if std::mem::take(&mut self.slab.taint_next) | std::mem::take(&mut self.vmalloc.taint_next)
         {
             self.tainted = true;
@@ -72,17 +71,16 @@ impl Model {
         self.kmalloc_before_events(op, env);
         self.mempool_before_events(op, env);
         match op.family() {
-            Family::Pages => self.pages_op(&mut j, line, op, env, out),
-            Family::Translate => self.translate_op(&mut j, op, env, out),
-            Family::Context => self.context_op(&mut j, op),
-            Family::Highmem => self.highmem_op(&mut j, op, env, out),
-            Family::Vmalloc => self.vmalloc_query(&mut j, op, env, out),
-            Family::Access => self.access_op(&mut j, op, env, out),
+            Family::Pages => self.pages_op(j, line, op, env, out),
+            Family::Translate => self.translate_op(j, op, env, out),
+            Family::Context => self.context_op(j, op),
+            Family::Highmem => self.highmem_op(j, op, env, out),
+            Family::Vmalloc => self.vmalloc_query(j, op, env, out),
+            Family::Access => self.access_op(j, op, env, out),
             // An engine scenario's statements never reach the kernel model (the command
             // refuses them in a kernel scenario).
             Family::Slab | Family::Kmalloc | Family::Mempool | Family::Engine => {}
         }
-        j
     }
 
     /// Judges one statement in one call: what it did on the machine (`out`) and the page
@@ -96,14 +94,29 @@ impl Model {
         out: &Outcome,
         events: &[kmem_vocab::PageEvent],
     ) -> Judgement {
-        let mut j = self.step(line, op, env, out);
+        let mut j = Judgement::default();
+        self.judge_into(&mut j, line, op, env, out, events);
+        j
+    }
+
+    /// [`Model::judge`] into `j` (which the caller has emptied), so that a caller judging
+    /// many calls keeps one judgement's buffers.
+    pub fn judge_into(
+        &mut self,
+        j: &mut Judgement,
+        line: u32,
+        op: &Op,
+        env: &Env,
+        out: &Outcome,
+        events: &[kmem_vocab::PageEvent],
+    ) {
+        self.step(j, line, op, env, out);
         // The page family's own traffic is judged by `step`; every other family's arrives
         // here as events (a slab growing, a vmalloc area's pages, a mempool's reserve).
         if op.family() != crate::scenario::Family::Pages {
-            self.pages.observe_all(&mut j, line, events);
+            self.pages.observe_all(j, line, events);
         }
-        self.settle(&mut j, line, op, env, out, events);
-        j
+        self.settle(j, line, op, env, out, events);
     }
 
     /// What /proc/buddyinfo must show now, zone by zone, when the model knows every free page
@@ -153,7 +166,11 @@ impl Model {
             Family::Mempool => self.mempool_op(j, op, env, out, events),
             _ => {}
         }
-        self.slab_events(j, op, events);
+        // A statement no slab rule looked at and that moved no page leaves the slabs as
+        // they were (every statement but the slab families' and those with page traffic).
+        if !(events.is_empty() && self.slab.traffic.is_quiet()) {
+            self.slab_events(j, op, events);
+        }
         if family == Family::Vmalloc {
             self.vmalloc_op(j, line, op, env, out, events);
         }

@@ -122,6 +122,16 @@ pub struct SlabTraffic {
     pub created: bool,
 }
 
+impl SlabTraffic {
+    /// Nothing recorded: no slab rule ran for the statement.
+    pub fn is_quiet(&self) -> bool {
+        self.grew.is_none()
+            && (self.emptied.len() | self.reaped.len()) == 0
+            && self.gfp.is_none()
+            && !self.created
+    }
+}
+
 impl SlabModel {
     /// Whether a slab of cache `cid` other than `except` has a free object.
     fn free_object_elsewhere(&self, cid: usize, except: u64) -> Option<u64> {
