@@ -27,6 +27,7 @@ mod simplify;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use crate::scenario::Name;
 use crate::{Scenario, Stmt, Verdict};
 
 pub use simplify::{simpler_boots, simpler_ops};
@@ -296,7 +297,7 @@ impl Reducer<'_> {
 /// The scenario with its names shortened: each name loses its digits, and the second and
 /// later names with the same letters are numbered from 2, in the order they are first bound.
 fn short_names(s: &Scenario) -> Scenario {
-    let mut map: BTreeMap<String, String> = BTreeMap::new();
+    let mut map: BTreeMap<Name, Name> = BTreeMap::new();
     let mut used: BTreeMap<String, usize> = BTreeMap::new();
     for st in &s.stmts {
         let Some(n) = &st.bind else { continue };
@@ -308,14 +309,14 @@ fn short_names(s: &Scenario) -> Scenario {
         let k = used.entry(stem.to_string()).or_insert(0);
         *k += 1;
         let new = if *k == 1 {
-            stem.to_string()
+            Name::from(stem)
         } else {
-            format!("{stem}{k}")
+            Name::from(format!("{stem}{k}"))
         };
         map.insert(n.clone(), new);
     }
     // A new name must not be an old name still in use under another meaning.
-    let olds: BTreeSet<&String> = map.keys().collect();
+    let olds: BTreeSet<&Name> = map.keys().collect();
     if map
         .iter()
         .any(|(old, new)| old != new && olds.contains(new))

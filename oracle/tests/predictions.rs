@@ -79,7 +79,7 @@ fn caught(text: &str, line: u32, what: &str, tamper: Tamper<'_>) {
 fn pfn_of(m: &Machine, env: &Env, name: &str) -> u64 {
     let i386 = m.layout().arch == kmem::Arch::I386;
     let name = Operand::Name {
-        name: name.to_string(),
+        name: name.into(),
         offset: 0,
     };
     let va = env.eval(&name, i386);
@@ -133,7 +133,7 @@ fn an_empty_slab_discarded_below_min_partial_is_caught() {
 fn pfn_of_page(m: &Machine, env: &Env, name: &str) -> u64 {
     let i386 = m.layout().arch == kmem::Arch::I386;
     let name = Operand::Name {
-        name: name.to_string(),
+        name: name.into(),
         offset: 0,
     };
     let l = m.layout();

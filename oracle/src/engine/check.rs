@@ -12,7 +12,7 @@ use super::model::{fits, judge_block, Block, Blocks, Judged};
 use super::text::{size_text, EngineScenario};
 use crate::model::{FailureKind as F, MisuseKind as M};
 use crate::run::MAX_ACCESS;
-use crate::scenario::{Op, Operand, Stmt};
+use crate::scenario::{Name, Op, Operand, Stmt};
 use crate::verdict::{Failure, Step, Verdict};
 
 /// How to check.
@@ -88,7 +88,7 @@ struct Run<'v> {
     engine: Box<dyn Engine>,
     blocks: Blocks,
     /// Each bound name: its value and the block it named when bound.
-    names: Vec<(String, u64, Option<u64>)>,
+    names: Vec<(Name, u64, Option<u64>)>,
     /// The largest `allocate` that succeeded: (size, align, line), for the nothing-lost
     /// check (a reallocate that grew in place is no promise about a fresh request).
     largest: Option<(u64, u64, u32)>,

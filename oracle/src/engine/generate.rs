@@ -9,7 +9,7 @@ use arbitrary::{Arbitrary, Unstructured};
 
 use super::contract::{Info, Kind};
 use super::text::EngineScenario;
-use crate::scenario::{Op, Operand, Scenario, Stmt};
+use crate::scenario::{Name, Op, Operand, Scenario, Stmt};
 
 /// How many statements a generated scenario has at most.
 pub const MAX_OPS: usize = 48;
@@ -18,7 +18,7 @@ pub const MAX_OPS: usize = 48;
 /// failed; the checker skips statements on a NULL name).
 #[derive(Clone, Debug)]
 struct Live {
-    name: String,
+    name: Name,
     size: u64,
 }
 
@@ -67,7 +67,7 @@ fn huge(arena: u64) -> [u64; 8] {
 }
 
 impl Gen<'_> {
-    fn push(&mut self, bind: Option<String>, op: Op) {
+    fn push(&mut self, bind: Option<Name>, op: Op) {
         self.stmts.push(Stmt {
             line: 0,
             col: 1,
@@ -127,7 +127,7 @@ impl Gen<'_> {
         match u.int_in_range(0..=9u8)? {
             0..=3 => {
                 let (size, align) = (self.size(u)?, self.align(u)?);
-                let name = format!("b{}", self.stmts.len());
+                let name = Name::from(format!("b{}", self.stmts.len()));
                 self.push(Some(name.clone()), Op::Allocate { size, align });
                 self.live.push(Live { name, size });
             }

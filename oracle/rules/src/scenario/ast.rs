@@ -8,11 +8,14 @@ use kmem_vocab::BootConfig;
 pub use super::kind::Op;
 use super::kind::{Family, OpKind, Ret};
 
+/// A name bound to a result (`p`, `cache2`): short, so held inline without an allocation.
+pub type Name = smol_str::SmolStr;
+
 /// An operand that is an address, a page, a cache or a pool.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operand {
     /// `p`, `p+16`, `p-8`: the value bound to `name`, plus `offset` bytes.
-    Name { name: String, offset: i64 },
+    Name { name: Name, offset: i64 },
     /// `0xd0000000`.
     Lit(u64),
     /// `NULL`.
@@ -21,7 +24,7 @@ pub enum Operand {
 
 impl Operand {
     /// `name` with no offset.
-    pub fn name(name: impl Into<String>) -> Operand {
+    pub fn name(name: impl Into<Name>) -> Operand {
         Operand::Name {
             name: name.into(),
             offset: 0,
@@ -89,7 +92,7 @@ pub struct Stmt {
     /// 1-based column (in characters) of the statement's first token.
     pub col: u32,
     /// The name bound to the result, if any.
-    pub bind: Option<String>,
+    pub bind: Option<Name>,
     pub op: Op,
     /// `repeat N`: the client calls the function up to N times (1 to [`MAX_REPEAT`]),
     /// stopping after the first call that returns NULL, and keeps what the others returned

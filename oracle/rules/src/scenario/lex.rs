@@ -174,7 +174,7 @@ pub fn operand(s: &str) -> Result<Operand, String> {
                 return Err(format!("bad name '{}'", shown(name)));
             }
             Ok(Operand::Name {
-                name: name.to_string(),
+                name: name.into(),
                 offset,
             })
         }

@@ -18,7 +18,7 @@ pub mod suggest;
 #[cfg(test)]
 mod tests;
 
-pub use ast::{printed_line, Arg, Op, Operand, Scenario, Stmt, MAX_REPEAT};
+pub use ast::{printed_line, Arg, Name, Op, Operand, Scenario, Stmt, MAX_REPEAT};
 pub use generate::extremes;
 pub use generate::{
     generate, scenario_from_bytes, BuddyInput, GenConfig, Generated, KernelInput, KmallocInput,

@@ -245,7 +245,7 @@ pub(super) struct Args<'t, 'a> {
     func: Tok<'a>,
     toks: &'t [Tok<'a>],
     next: usize,
-    bound: &'t BTreeSet<String>,
+    bound: &'t BTreeSet<super::ast::Name>,
 }
 
 impl<'t, 'a> Args<'t, 'a> {
@@ -255,7 +255,7 @@ impl<'t, 'a> Args<'t, 'a> {
         kind: OpKind,
         func: Tok<'a>,
         toks: &'t [Tok<'a>],
-        bound: &'t BTreeSet<String>,
+        bound: &'t BTreeSet<super::ast::Name>,
     ) -> Self {
         Args {
             kind,

@@ -7,7 +7,7 @@ use std::fmt;
 
 use kmem_vocab::BootConfig;
 
-use super::ast::{Op, Scenario, Stmt, MAX_REPEAT};
+use super::ast::{Name, Op, Scenario, Stmt, MAX_REPEAT};
 use super::kind::OpKind;
 use super::lex::{self, shown, Tok};
 use super::operand::{Args, LineError, Message};
@@ -83,7 +83,7 @@ pub fn parse(text: &str) -> Result<Scenario, ParseError> {
 struct Parser {
     scenario: Scenario,
     seen_boot: bool,
-    bound: BTreeSet<String>,
+    bound: BTreeSet<Name>,
 }
 
 impl Parser {
@@ -93,7 +93,7 @@ impl Parser {
     fn statement(
         &mut self,
         toks: &[Tok<'_>],
-    ) -> Result<Option<(Option<String>, Op, u32, (Option<u32>, bool))>, LineError> {
+    ) -> Result<Option<(Option<Name>, Op, u32, (Option<u32>, bool))>, LineError> {
         let (bind, call) = match toks {
             [name, eq, call @ ..] if eq.text == "=" => {
                 if !lex::is_name(name.text) {
@@ -184,7 +184,7 @@ impl Parser {
         let mut args = Args::new(kind, *func, operands, &self.bound);
         let op = kind.read(&mut args)?;
         args.done()?;
-        let bind = bind.map(|t| t.text.to_string());
+        let bind = bind.map(|t| Name::from(t.text));
         if let Some(name) = &bind {
             self.bound.insert(name.clone());
         }

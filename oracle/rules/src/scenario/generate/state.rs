@@ -4,7 +4,7 @@
 
 use kmem_vocab::{Arch, BootConfig, PAGE_SIZE};
 
-use super::super::ast::{printed_line, Op, Operand, Stmt};
+use super::super::ast::{printed_line, Name, Op, Operand, Stmt};
 use super::super::kind::Family;
 use super::extremes::Limits;
 use super::ops::Summary;
@@ -137,9 +137,10 @@ impl Kind {
 
 #[derive(Clone, Debug)]
 pub struct Handle {
-    /// The statement (counting from 0) whose result this is, which names it (`p3`, `a4`:
-    /// [`Gen::name`]); `None` for a result never bound to a name.
-    pub stmt: Option<usize>,
+    /// The name the result is bound to: its kind's prefix and the number of the statement
+    /// (counting from 0) that bound it (`p3`, `a4`: [`Gen::name`]); empty for a result never
+    /// bound to a name.
+    pub name: Name,
     pub kind: Kind,
     pub life: Life,
     /// Bytes charged to the budget while live.
@@ -280,15 +281,8 @@ impl<'c> Gen<'c> {
         self.handles.get(i).map(|h| &h.kind)
     }
 
-    pub fn name(&self, i: usize) -> String {
-        match self.get(i) {
-            Some(Handle {
-                stmt: Some(n),
-                kind,
-                ..
-            }) => handle_name(kind.prefix(), *n),
-            _ => String::new(),
-        }
+    pub fn name(&self, i: usize) -> Name {
+        self.get(i).map(|h| h.name.clone()).unwrap_or_default()
     }
 
     /// The operand naming handle `i`, `offset` bytes in.
@@ -506,7 +500,7 @@ impl<'c> Gen<'c> {
     }
 
     /// Appends a statement; returns its line.
-    pub fn emit(&mut self, bind: Option<String>, op: Op) -> u32 {
+    pub fn emit(&mut self, bind: Option<Name>, op: Op) -> u32 {
         let line = printed_line(self.stmts.len());
         self.stmts.push(Stmt {
             line,
@@ -531,10 +525,11 @@ impl<'c> Gen<'c> {
             return self.gone(kind);
         }
         let stmt = self.stmts.len();
-        self.emit(Some(handle_name(kind.prefix(), stmt)), op);
+        let name = handle_name(kind.prefix(), stmt);
+        self.emit(Some(name.clone()), op);
         self.live_bytes = self.live_bytes.saturating_add(bytes);
         self.handles.push(Handle {
-            stmt: Some(stmt),
+            name,
             kind,
             life: Life::Live,
             bytes,
@@ -557,7 +552,7 @@ impl<'c> Gen<'c> {
     pub fn gone(&mut self, kind: Kind) -> usize {
         self.touched_all();
         self.handles.push(Handle {
-            stmt: None,
+            name: Name::default(),
             kind,
             life: Life::Gone,
             bytes: 0,
@@ -628,7 +623,7 @@ fn family_bit(f: Family) -> u32 {
 }
 
 /// `prefix` then `n` in decimal: the name of a handle bound by statement `n`.
-fn handle_name(prefix: &str, n: usize) -> String {
+fn handle_name(prefix: &str, n: usize) -> Name {
     let mut digits = [0u8; 20];
     let mut k = digits.len();
     let mut n = n;
@@ -642,10 +637,17 @@ fn handle_name(prefix: &str, n: usize) -> String {
             break;
         }
     }
-    let mut name = String::with_capacity(prefix.len() + digits.len() - k);
-    name.push_str(prefix);
-    for &d in digits.get(k..).unwrap_or_default() {
-        name.push(char::from(d));
+    // Built on the stack and held inline (no allocation) for every name the generator makes.
+    let digits = digits.get(k..).unwrap_or_default();
+    let mut buf = [0u8; 64];
+    let len = prefix.len() + digits.len();
+    match buf.get_mut(..len) {
+        Some(b) => {
+            let (p, d) = b.split_at_mut(prefix.len());
+            p.copy_from_slice(prefix.as_bytes());
+            d.copy_from_slice(digits);
+            Name::new(std::str::from_utf8(b).unwrap_or_default())
+        }
+        None => Name::default(),
     }
-    name
 }
