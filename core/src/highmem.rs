@@ -210,6 +210,9 @@ impl KmapLocalIdx for KmapLocalStack {
     }
 }
 
+/// How many slots [`PkmapTable`] grows by at least.
+const PKMAP_CHUNK: usize = 64;
+
 /// pkmap_count[] (LAST_PKMAP entries, none on x86_64) and the pfn each pkmap PTE maps
 /// (mirrors pkmap_page_table). Held only a little past the highest slot ever mapped: the
 /// slots past it have count 0 and map nothing, so a boot allocates nothing for them.
@@ -250,7 +253,7 @@ impl PkmapTable {
         }
         if nr >= self.count.len() {
             // Grown a chunk at a time: a walk maps the slots in turn.
-            let len = (nr + 1).max(self.count.len() + 64).min(self.len);
+            let len = (nr + 1).max(self.count.len() + PKMAP_CHUNK).min(self.len);
             self.count.resize(len, 0);
             self.page.resize(len, None);
         }

@@ -12,9 +12,9 @@ use crate::scenario::Operand;
 /// (each a `memcmp`, which a fuzzer's build also traces).
 #[derive(Clone, Debug, Default)]
 pub struct Env {
-    /// Keyed by `String`: a lookup by a [`Name`](crate::scenario::Name)'s `&str` then reads the name's
-    /// representation once, where a `Name` key would read both sides' for the hash and the
-    /// comparison (each read a branch, which a fuzzer's build traces).
+    /// Keyed by `String`: a lookup by a [`Name`](crate::scenario::Name)'s `&str` then
+    /// reads the name's representation once, where a `Name` key would read both sides' for
+    /// the hash and the comparison (each read a branch, which a fuzzer's build traces).
     names: FxHashMap<String, u64>,
 }
 

@@ -64,6 +64,11 @@ struct PkmapSlot {
 /// How many pkmap slots the rules' table grows by at least (a walk maps them in turn).
 const SLOTS_CHUNK: usize = 64;
 
+/// PKMAP_ADDR(nr): the address of pkmap slot `nr` above PKMAP_BASE `base`.
+fn pkmap_addr(base: u64, nr: u64) -> u64 {
+    base + (nr << PAGE_SHIFT)
+}
+
 /// A pkmap or kmap_local address as the oracle sees it.
 pub enum Slot {
     /// Mapped to `pfn`; `live` when the mapping is still held (not only left for the flush).
@@ -91,7 +96,7 @@ impl HighmemModel {
     }
 
     pub fn pkmap_addr(&self, nr: u64) -> u64 {
-        self.pkmap_base + (nr << PAGE_SHIFT)
+        pkmap_addr(self.pkmap_base, nr)
     }
 
     /// __fix_to_virt(FIX_KMAP_BEGIN + idx).
@@ -156,7 +161,7 @@ impl HighmemModel {
             }
             s.count = 0;
             if let Some(pfn) = s.pfn.take() {
-                let va = self.pkmap_base + ((nr as u64) << PAGE_SHIFT);
+                let va = pkmap_addr(self.pkmap_base, nr as u64);
                 if self.virt.get(&pfn) == Some(&va) {
                     self.virt.remove(&pfn);
                 }

@@ -166,11 +166,7 @@ impl Model {
             Family::Mempool => self.mempool_op(j, op, env, out, events),
             _ => {}
         }
-        // A statement no slab rule looked at and that moved no page leaves the slabs as
-        // they were (every statement but the slab families' and those with page traffic).
-        if !(events.is_empty() && self.slab.traffic.is_quiet()) {
-            self.slab_events(j, op, events);
-        }
+        self.slab_events(j, op, events);
         if family == Family::Vmalloc {
             self.vmalloc_op(j, line, op, env, out, events);
         }

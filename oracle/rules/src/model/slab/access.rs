@@ -219,25 +219,17 @@ impl SlabModel {
             self.wrote(pages, va, n, b);
             return;
         }
-        let mut off = 0u64;
-        while off < n {
-            let a = va + off;
-            let k = (PAGE_SIZE - a % PAGE_SIZE).min(n - off);
+        for (off, k) in page_pieces(va, n) {
             if let Some(got) = read.and_then(|r| r.get(off as usize..(off + k) as usize)) {
-                pages.check_read(j, a, self.pa(a), got);
+                pages.check_read(j, va + off, self.pa(va + off), got);
             }
-            off += k;
         }
     }
 
     /// The client wrote `n` copies of `b` from `va` on: recorded page by page.
     fn wrote(&self, pages: &mut PageModel, va: u64, n: u64, b: u8) {
-        let mut off = 0u64;
-        while off < n {
-            let a = va + off;
-            let k = (PAGE_SIZE - a % PAGE_SIZE).min(n - off);
-            pages.wrote(self.pa(a), k as usize, b);
-            off += k;
+        for (off, k) in page_pieces(va, n) {
+            pages.wrote(self.pa(va + off), k as usize, b);
         }
     }
 
@@ -308,4 +300,16 @@ impl SlabModel {
             self.shadow(pages, a, n, None);
         }
     }
+}
+
+/// The pieces of [va, va + n) that lie in one page each: (offset from `va`, length).
+fn page_pieces(va: u64, n: u64) -> impl Iterator<Item = (u64, u64)> {
+    let mut off = 0u64;
+    std::iter::from_fn(move || {
+        (off < n).then(|| {
+            let k = (PAGE_SIZE - (va + off) % PAGE_SIZE).min(n - off);
+            off += k;
+            (off - k, k)
+        })
+    })
 }

@@ -299,6 +299,11 @@ impl Model {
         op: &Op,
         events: &[kmem_vocab::PageEvent],
     ) {
+        // A statement no slab rule looked at and that moved no page leaves the slabs as
+        // they were (every statement but the slab families' and those with page traffic).
+        if events.is_empty() && self.slab.traffic.is_quiet() {
+            return;
+        }
         self.judge_slab_traffic(j, op, events);
         for e in events {
             if let kmem_vocab::PageEvent::Free { pfn, .. } = *e {
