@@ -399,6 +399,50 @@ fn wrong_cache() {
     assert_eq!(m.kmem_cache_info(b).unwrap().active_objects, 0);
 }
 
+/// The objects-remaining listing names every object its slab's free list does not reach,
+/// also when the list is cut short by a free pointer overwritten in a free object: the list
+/// is walked once for the slab (get_map()), and the listing agrees with the free state each
+/// object reports on its own.
+#[test]
+fn objects_remaining_lists_what_a_cut_free_list_does_not_reach() {
+    let mut m = boot(&["arch=x86_64"]);
+    let c = m.kmem_cache_create("cut", 64, 0, 0, None);
+    let objs: Vec<u64> = (0..10).map(|_| m.kmem_cache_alloc(c, GFP_KERNEL)).collect();
+    for i in [1, 3, 5, 7] {
+        m.kmem_cache_free(c, objs[i]);
+    }
+    // Object 3 is free and on the list after 7 and 5: its free pointer now leaves the slab.
+    m.write(objs[3], 64, 0x41);
+    m.take_reports();
+    let info = m.slab_object_info(objs[0]).unwrap();
+    let per_slab = m.kmem_cache_info(c).unwrap().objects_per_slab as u64;
+    let size = m.kmem_cache_info(c).unwrap().size as u64;
+    let all: Vec<u64> = (0..per_slab)
+        .map(|i| info.object.unwrap() + i * size)
+        .collect();
+    let unreached: Vec<u64> = all
+        .iter()
+        .copied()
+        .filter(|&o| m.slab_object_info(o).unwrap().free != Some(true))
+        .collect();
+    // 7, 5 and 3 are reached before the cut; 1 and the never-used objects are not.
+    assert_eq!(all.len() - unreached.len(), 3);
+    assert!(unreached.contains(&objs[1]) && !unreached.contains(&objs[3]));
+    m.kmem_cache_destroy(c);
+    let r = m.take_reports();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].kind, ReportKind::ObjectsRemaining);
+    let listed: Vec<&str> = lines(&r[0].text)
+        .into_iter()
+        .filter(|l| l.starts_with("Object 0x"))
+        .collect();
+    let want: Vec<String> = unreached
+        .iter()
+        .map(|&o| format!("Object 0x{o:016x} @offset={}", o - info.slab_addr))
+        .collect();
+    assert_eq!(listed, want);
+}
+
 #[test]
 fn objects_remaining_on_destroy() {
     let mut m = boot(&["arch=x86_64"]);

@@ -567,12 +567,12 @@ impl Machine {
             });
             out.push(text);
             let base = self.slab_address(pfn);
-            for obj in self.slab_objects(id, pfn) {
-                if self.object_is_free(id, pfn, obj) == Some(true) {
+            // get_map(): the free objects from one walk of the free list.
+            let free = self.free_map(id, pfn);
+            for (obj, free) in self.slab_objects(id, pfn).into_iter().zip(free) {
+                if free {
                     continue;
                 }
-                let slot = obj - self.slub.caches[id].layout.red_left_pad as u64;
-                let _ = slot;
                 out.push(format!("Object 0x{} @offset={}", self.px(obj), obj - base));
                 self.print_tracking(&mut out, id, obj);
             }

@@ -82,6 +82,36 @@ impl Machine {
         Some(false)
     }
 
+    /// __fill_map(): which of slab `pfn`'s objects are on its free list, by index, from one
+    /// walk of the list (bounded as [`Self::object_is_free`]'s, and stopping where the list
+    /// leaves the slab): an object is marked exactly when `object_is_free` finds it.
+    pub(crate) fn free_map(&self, id: usize, pfn: u64) -> Vec<bool> {
+        let Some(slab) = self.slub.slabs.get(&pfn) else {
+            return Vec::new();
+        };
+        let c = &self.slub.caches[id];
+        let first = self.slab_address(pfn) + c.layout.red_left_pad as u64;
+        let size = (c.layout.size as u64).max(1);
+        let mut map = vec![false; slab.objects as usize];
+        let mut fp = slab.freelist;
+        let mut nr = 0;
+        while fp != 0 && nr <= slab.objects {
+            if !self.check_valid_pointer(id, pfn, fp) {
+                break;
+            }
+            // A valid pointer is an object's: its index is below slab.objects.
+            if let Some(free) = usize::try_from(fp.wrapping_sub(first) / size)
+                .ok()
+                .and_then(|i| map.get_mut(i))
+            {
+                *free = true;
+            }
+            fp = self.get_freepointer(id, fp);
+            nr += 1;
+        }
+        map
+    }
+
     /// Runs `f` with the machine's object allocator on the free list of slab `pfn`, whose
     /// objects are laid out as cache `id`'s.
     fn with_freelist<R>(
@@ -649,22 +679,10 @@ impl Machine {
             return;
         }
         let objs = self.slab_objects(id, pfn);
-        // __fill_map(): the free objects, by walking the (now valid) free list.
-        let mut free = std::collections::BTreeSet::new();
-        if let Some(s) = self.slub.slabs.get(&pfn) {
-            let mut fp = s.freelist;
-            let mut nr = 0;
-            while fp != 0 && nr <= s.objects {
-                free.insert(fp);
-                if !self.check_valid_pointer(id, pfn, fp) {
-                    break;
-                }
-                fp = self.get_freepointer(id, fp);
-                nr += 1;
-            }
-        }
-        for obj in objs {
-            let val = if free.contains(&obj) {
+        // The free objects, by walking the (now valid) free list once.
+        let free = self.free_map(id, pfn);
+        for (obj, free) in objs.into_iter().zip(free) {
+            let val = if free {
                 SLUB_RED_INACTIVE
             } else {
                 SLUB_RED_ACTIVE
