@@ -26,7 +26,7 @@ impl PageModel {
     /// The free pages zone `zi` must keep for a `gfp` request whose zonelist starts at
     /// `highest` (the min watermark the mask earns plus lowmem_reserve); None when the mask
     /// ignores watermarks (__GFP_MEMALLOC).
-    fn floor(&self, zi: usize, highest: usize, gfp: Gfp) -> Option<i64> {
+    pub(super) fn floor(&self, zi: usize, highest: usize, gfp: Gfp) -> Option<i64> {
         if gfp & __GFP_MEMALLOC != 0 && gfp & __GFP_NOMEMALLOC == 0 {
             return None;
         }
@@ -56,15 +56,28 @@ impl PageModel {
             return None;
         }
         let highest = self.facts.highest_zone(gfp);
+        // What a page leaves and the floor it must respect depend on its zone alone: worked
+        // out once a zone, then the first page in a zone below its floor is the answer.
+        let mut after = vec![0i64; self.facts.zones.len()];
+        for zi in later.iter().filter_map(|&p| self.facts.zone_index(p)) {
+            if let Some(n) = after.get_mut(zi) {
+                *n += 1;
+            }
+        }
+        let below: Vec<Option<(i64, i64)>> = (0..self.facts.zones.len())
+            .map(|zi| {
+                let floor = self.floor(zi, highest, gfp)?;
+                let left = self.zone_free(zi) as i64 + after[zi];
+                (left < floor).then_some((left, floor))
+            })
+            .collect();
+        if below.iter().all(Option::is_none) {
+            return None;
+        }
         pfns.iter().find_map(|&pfn| {
             let zi = self.facts.zone_index(pfn)?;
-            let floor = self.floor(zi, highest, gfp)?;
-            let after = later
-                .iter()
-                .filter(|&&p| self.facts.zone_index(p) == Some(zi))
-                .count() as i64;
-            let left = self.zone_free(zi) as i64 + after;
-            (left < floor).then_some((pfn, zi, left, floor))
+            let (left, floor) = (*below.get(zi)?)?;
+            Some((pfn, zi, left, floor))
         })
     }
 
