@@ -7,9 +7,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use kmem::{Buddy, KmemSeams, Machine, PageAllocator, ReportKind, Seams};
 
 use crate::model::facts::Facts;
-use crate::model::{FailureKind, Judgement, Model};
-use crate::run::{execute, Env, Outcome};
-use crate::scenario::{Op, Scenario, Stmt};
+use crate::model::{FailureKind, Judgement, Model, WalkCall};
+use crate::run::{execute, Env};
+use crate::scenario::{Family, Op, Scenario, Stmt};
 use crate::verdict::{Failure, ReadBytes, Step, TaintCause, Verdict};
 
 /// Builds the page allocator the machine runs on (the real buddy, or one under test).
@@ -121,36 +121,57 @@ fn run(
         let mut page_traffic = false;
         // What the calls printed is kept only for the replay's steps.
         let mut keep = opts.record_steps.then_some(&mut texts);
-        // A walk kunmaps each page it kmapped before it takes the next.
-        let struct_page = m.layout().struct_page_size;
-        let walk = stmt.walk_from(|page| env.eval(page, i386));
-        for i in 0..stmt.calls() {
-            let (op, then) = walk.as_ref().unwrap_or(stmt).call(i, struct_page);
-            out = execute(&mut m, &env, &op);
-            page_traffic |= judge_call(
-                &mut m,
-                &mut model,
-                &mut seen,
-                (index, stmt, &op),
-                (&env, &out),
-                v,
-                keep.as_deref_mut(),
-            );
-            if stmt.repeat.is_some() && out.value.unwrap_or(0) == 0 {
-                break;
+        if let Some(first) = stmt.walk_first(|page| env.eval(page, i386)) {
+            // A walk kunmaps each page it kmapped before it takes the next; each call is
+            // made and judged by number, without a statement built for it.
+            let struct_page = m.layout().struct_page_size;
+            // Makes one call and judges it.
+            let mut call = |m: &mut Machine, page: u64, unmap: bool| {
+                let value = crate::run::walk_call(m, page, unmap);
+                let call = match unmap {
+                    false => WalkCall::Kmap { page, value },
+                    true => WalkCall::Kunmap { page },
+                };
+                let traffic = judge_call(
+                    m,
+                    &mut model,
+                    &mut seen,
+                    (index, stmt, Family::Highmem),
+                    v,
+                    keep.as_deref_mut(),
+                    |model, j, events| model.judge_walk_call(j, stmt.line, call, events),
+                );
+                (value, traffic)
+            };
+            for i in 0..stmt.calls() {
+                let page = word(
+                    first.wrapping_add(u64::from(i).wrapping_mul(struct_page)),
+                    i386,
+                );
+                let (value, traffic) = call(&mut m, page, false);
+                page_traffic |= traffic;
+                if value == 0 {
+                    break;
+                }
+                done += 1;
+                page_traffic |= call(&mut m, page, true).1;
             }
-            done += 1;
-            if let Some(op) = then {
-                let unmap = execute(&mut m, &env, &op);
+        } else {
+            for _ in 0..stmt.calls() {
+                out = execute(&mut m, &env, &stmt.op);
                 page_traffic |= judge_call(
                     &mut m,
                     &mut model,
                     &mut seen,
-                    (index, stmt, &op),
-                    (&env, &unmap),
+                    (index, stmt, stmt.op.family()),
                     v,
                     keep.as_deref_mut(),
+                    |model, j, events| model.judge_into(j, stmt.line, &stmt.op, &env, &out, events),
                 );
+                if stmt.repeat.is_some() && out.value.unwrap_or(0) == 0 {
+                    break;
+                }
+                done += 1;
             }
         }
         if page_traffic && !model.tainted() {
@@ -196,27 +217,28 @@ struct Texts {
     warnings: Vec<String>,
 }
 
-/// Judges one call of `stmt` that `out` says the machine made: the model's judgement and
-/// the reports; what the call printed goes to `keep` when it is kept. Returns whether the
-/// call is a page allocator function or caused page events.
+/// Judges one call of `stmt` (a function of `family`) the machine has just made: the
+/// model's judgement, which `judge` asks of it given the call's page events, and the
+/// reports; what the call printed goes to `keep` when it is kept. Returns whether the call
+/// is a page allocator function or caused page events.
 fn judge_call(
     m: &mut Machine,
     model: &mut Model,
     seen: &mut Seen,
-    (index, stmt, op): (u32, &Stmt, &Op),
-    (env, out): (&Env, &Outcome),
+    (index, stmt, family): (u32, &Stmt, Family),
     v: &mut Verdict,
     keep: Option<&mut Texts>,
+    judge: impl FnOnce(&mut Model, &mut Judgement, &[kmem::PageEvent]),
 ) -> bool {
     // `seen.judgement` is empty between calls.
     let j = &mut seen.judgement;
     let events = m.page_events();
-    model.judge_into(j, stmt.line, op, env, out, events);
+    judge(model, j, events);
     let any_events = !events.is_empty();
     if any_events {
         m.clear_page_events();
     }
-    let page_traffic = any_events || op.family() == crate::scenario::Family::Pages;
+    let page_traffic = any_events || family == Family::Pages;
     // Nothing printed, nothing found, expected or allowed: nothing to record or compare
     // (the common case).
     if j.is_empty() && !m.has_pending_output() {
@@ -270,6 +292,15 @@ fn judge_call(
 struct Seen {
     printed: Printed,
     judgement: Judgement,
+}
+
+/// `v` as a machine word: its low 32 bits on i386, as [`Env::eval`] gives an operand.
+fn word(v: u64, i386: bool) -> u64 {
+    if i386 {
+        v & 0xffff_ffff
+    } else {
+        v
+    }
 }
 
 /// The address and bytes of a `read` that did not fault, the first [`ReadBytes::KEPT`] kept.
@@ -449,20 +480,24 @@ pub fn execute_only(s: &Scenario) -> usize {
         m.set_caller(index);
         let (mut value, mut done) = (0, 0);
         let struct_page = m.layout().struct_page_size;
-        let walk = stmt.walk_from(|page| env.eval(page, i386));
+        let first = stmt.walk_first(|page| env.eval(page, i386));
         for i in 0..stmt.calls() {
-            let (op, then) = walk.as_ref().unwrap_or(stmt).call(i, struct_page);
-            let out = execute(&mut m, &env, &op);
+            // A walk's calls as the checker makes them.
+            let page =
+                first.map(|p| word(p.wrapping_add(u64::from(i).wrapping_mul(struct_page)), i386));
+            value = match page {
+                Some(page) => crate::run::walk_call(&mut m, page, false),
+                None => execute(&mut m, &env, &stmt.op).value.unwrap_or(0),
+            };
             m.take_reports();
             m.take_warnings();
             n += 1;
-            value = out.value.unwrap_or(0);
             if stmt.repeat.is_some() && value == 0 {
                 break;
             }
             done += 1;
-            if let Some(op) = then {
-                execute(&mut m, &env, &op);
+            if let Some(page) = page {
+                crate::run::walk_call(&mut m, page, true);
                 m.take_reports();
                 m.take_warnings();
                 n += 1;

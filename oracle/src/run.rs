@@ -7,6 +7,17 @@ use crate::scenario::{Op, Operand};
 
 pub use kmem_rules::outcome::{Env, Outcome, MAX_ACCESS};
 
+/// One call of a `walk` on `m`, by number: kmap() of `page` (its value), or the kunmap()
+/// after it (`unmap`, 0): what [`execute`] does for `kmap PAGE` and `kunmap PAGE`.
+pub fn walk_call(m: &mut Machine, page: u64, unmap: bool) -> u64 {
+    if unmap {
+        m.kunmap(page);
+        0
+    } else {
+        m.kmap(page)
+    }
+}
+
 /// Executes `op` on `m`.
 pub fn execute(m: &mut Machine, env: &Env, op: &Op) -> Outcome {
     let i386 = m.layout().arch == kmem::Arch::I386;

@@ -360,7 +360,7 @@ impl Model {
         }
     }
 
-    fn kmap(&mut self, j: &mut Judgement, how: How, page: u64, out: &Outcome) {
+    pub(super) fn kmap(&mut self, j: &mut Judgement, how: How, page: u64, out: &Outcome) {
         let want = self
             .highmem
             .map(j, &mut self.ctx, &self.pages.facts, how, page);

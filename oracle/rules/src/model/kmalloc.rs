@@ -435,9 +435,8 @@ impl SlabModel {
 /// kmalloc's part of [`Model`].
 impl Model {
     /// Before the statement's page events are observed (they may free the old block): the
-    /// bytes krealloc() copies.
+    /// bytes krealloc() copies (`Model::begin` has emptied the stash of the one before).
     pub(super) fn kmalloc_before_events(&mut self, op: &Op, env: &Env) {
-        self.slab.kmalloc.stash = None;
         if let Op::Krealloc { addr, size, .. } = op {
             let p = self.evaluator(env)(addr);
             let old = self.slab.client_req(&self.pages, p);

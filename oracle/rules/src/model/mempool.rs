@@ -615,9 +615,8 @@ impl SlabModel {
 /// mempool's part of [`Model`].
 impl Model {
     /// Before the statement's page events are observed: a page-pool element the client
-    /// gives back is the kernel's again.
+    /// gives back is the kernel's again (`Model::begin` has forgotten the one before).
     pub(super) fn mempool_before_events(&mut self, op: &Op, env: &Env) {
-        self.slab.mempool.page_gone = None;
         if let Op::MempoolFree { addr, pool } = op {
             let ev = self.evaluator(env);
             let (e, h) = (ev(addr), ev(pool));

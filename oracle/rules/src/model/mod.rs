@@ -24,7 +24,7 @@ pub mod step;
 pub mod translate;
 pub mod vmalloc;
 
-pub use step::Model;
+pub use step::{Model, WalkCall};
 
 use kmem_vocab::ReportKind;
 

@@ -15,7 +15,7 @@
 
 use super::context::CtxModel;
 use super::facts::{Facts, MAX_ORDER};
-use super::highmem::HighmemModel;
+use super::highmem::{HighmemModel, How};
 use super::pages::PageModel;
 use super::slab::SlabModel;
 use super::vmalloc::VmallocModel;
@@ -62,12 +62,20 @@ impl Model {
         move |o| env.eval(o, i386)
     }
 
-    /// Steps 1 and 2 of the protocol: the families judged before the page events.
-    fn step(&mut self, j: &mut Judgement, line: u32, op: &Op, env: &Env, out: &Outcome) {
+    /// Step 1 of the protocol for any statement: the taint a previous statement left for
+    /// this one, and nothing kept yet of what this one's page events change.
+    fn begin(&mut self) {
         if std::mem::take(&mut self.slab.taint_next) | std::mem::take(&mut self.vmalloc.taint_next)
         {
             self.tainted = true;
         }
+        self.slab.kmalloc.stash = None;
+        self.slab.mempool.page_gone = None;
+    }
+
+    /// Steps 1 and 2 of the protocol: the families judged before the page events.
+    fn step(&mut self, j: &mut Judgement, line: u32, op: &Op, env: &Env, out: &Outcome) {
+        self.begin();
         self.kmalloc_before_events(op, env);
         self.mempool_before_events(op, env);
         match op.family() {
@@ -117,6 +125,39 @@ impl Model {
             self.pages.observe_all(j, line, events);
         }
         self.settle(j, line, op, env, out, events);
+    }
+
+    /// [`Model::judge_into`] for one call of a `walk` (docs/scenario-extensions.md): `kmap
+    /// PAGE` or `kunmap PAGE` with PAGE a number, judged without building the statement. A
+    /// call that moved pages (none does on a correct kernel) takes the whole protocol.
+    pub fn judge_walk_call(
+        &mut self,
+        j: &mut Judgement,
+        line: u32,
+        call: WalkCall,
+        events: &[kmem_vocab::PageEvent],
+    ) {
+        if !events.is_empty() {
+            let (op, out) = call.statement();
+            return self.judge_into(j, line, &op, &Env::default(), &out, events);
+        }
+        // The protocol's steps for a highmem statement with no page events: the highmem
+        // rules, then any slab traffic a previous statement left (no slab rule looks at a
+        // kmap).
+        self.begin();
+        match call {
+            WalkCall::Kmap { page, value } => {
+                let out = Outcome {
+                    value: Some(value),
+                    ..Default::default()
+                };
+                self.kmap(j, How::Kmap, page, &out);
+            }
+            WalkCall::Kunmap { page } => self.highmem.kunmap(j, &self.pages.facts, page),
+        }
+        if !self.slab.traffic.is_quiet() {
+            self.slab_events(j, &call.statement().0, events);
+        }
     }
 
     /// What /proc/buddyinfo must show now, zone by zone, when the model knows every free page
@@ -169,6 +210,36 @@ impl Model {
         self.slab_events(j, op, events);
         if family == Family::Vmalloc {
             self.vmalloc_op(j, line, op, env, out, events);
+        }
+    }
+}
+
+/// One call of a `walk`: the kmap of a page (and what it returned) or the kunmap after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalkCall {
+    Kmap { page: u64, value: u64 },
+    Kunmap { page: u64 },
+}
+
+impl WalkCall {
+    /// The statement this call is, and what it did.
+    pub fn statement(self) -> (Op, Outcome) {
+        match self {
+            WalkCall::Kmap { page, value } => (
+                Op::Kmap {
+                    page: Operand::Lit(page),
+                },
+                Outcome {
+                    value: Some(value),
+                    ..Default::default()
+                },
+            ),
+            WalkCall::Kunmap { page } => (
+                Op::Kunmap {
+                    page: Operand::Lit(page),
+                },
+                Outcome::default(),
+            ),
         }
     }
 }

@@ -146,17 +146,12 @@ impl Stmt {
         )
     }
 
-    /// A walk with its first page evaluated once by `eval` (the value every call would
-    /// compute), so that its calls name no handle: each call's operand is then a number,
-    /// built without copying a name. None for any other statement.
-    pub fn walk_from(&self, eval: impl FnOnce(&Operand) -> u64) -> Option<Stmt> {
+    /// A walk's first page, evaluated once by `eval`; None for any other statement. Call
+    /// `i` of the walk ([`Stmt::call`]) takes the page `i` struct pages further on, its
+    /// operand's value `first + i * struct_page` on the machine's word size.
+    pub fn walk_first(&self, eval: impl FnOnce(&Operand) -> u64) -> Option<u64> {
         match &self.op {
-            Op::Kmap { page } if self.walk => Some(Stmt {
-                op: Op::Kmap {
-                    page: Operand::Lit(eval(page)),
-                },
-                ..self.clone()
-            }),
+            Op::Kmap { page } if self.walk => Some(eval(page)),
             _ => None,
         }
     }

@@ -593,6 +593,14 @@ n = walk 1024 kmap kunmap p+32
         assert_eq!(*op, Op::Kmap { page: page(96) });
         assert_eq!(then, Some(Op::Kunmap { page: page(96) }));
         assert_eq!(s.stmts[0].call(2, 32).1, None);
+        // By number from the first page: what the call's operand evaluates to, wrapping at
+        // the word size as an operand's value does.
+        let mut env = crate::outcome::Env::default();
+        env.bind("p", 0xffff_ffc0);
+        let first = w.walk_first(|o| env.eval(o, true)).unwrap();
+        assert_eq!(first, 0xffff_ffe0);
+        assert_eq!(env.eval(&page(96), true), (first + 2 * 32) & 0xffff_ffff);
+        assert_eq!(s.stmts[0].walk_first(|_| 1), None);
         // `walk` is still a name one may bind.
         assert!(parse("walk = kmalloc 8 GFP_KERNEL\nkfree walk\n").is_ok());
     }
