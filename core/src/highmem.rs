@@ -172,10 +172,18 @@ impl Pkmap<'_> {
             self.pt.unmap(addr);
             if let Some(pfn) = self.table.page[nr].take() {
                 // set_page_address(page, NULL), for the page this slot mapped.
-                if self.page_address.get(&pfn) == Some(&addr) {
-                    self.page_address.remove(&pfn);
-                }
+                forget_address(self.page_address, pfn, addr);
             }
+        }
+    }
+}
+
+/// set_page_address(page, NULL) for the slot at `addr`: `pfn` loses its address if the
+/// slot gave it (one lookup).
+fn forget_address(page_address: &mut FxHashMap<u64, u64>, pfn: u64, addr: u64) {
+    if let std::collections::hash_map::Entry::Occupied(e) = page_address.entry(pfn) {
+        if *e.get() == addr {
+            e.remove();
         }
     }
 }
@@ -407,12 +415,15 @@ impl Machine {
         // A correct choice is a slot the flush emptied; one still naming a page (handed out
         // again while in use) takes that page's address away, as set_page_address() would.
         if let Some(old) = h.pkmap.page(i) {
-            if h.page_address.get(&old) == Some(&vaddr) {
-                h.page_address.remove(&old);
-            }
+            forget_address(&mut h.page_address, old, vaddr);
         }
         self.pt.map(vaddr, pfn);
         h.pkmap.set(i, pfn);
+        // No more pages than slots have an address: room for them all at the first, so
+        // the table never grows (a rehash each time it would).
+        if h.page_address.capacity() == 0 {
+            h.page_address.reserve(h.pkmap.len);
+        }
         h.page_address.insert(pfn, vaddr);
         Some(vaddr)
     }

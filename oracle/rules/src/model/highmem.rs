@@ -162,8 +162,11 @@ impl HighmemModel {
             s.count = 0;
             if let Some(pfn) = s.pfn.take() {
                 let va = pkmap_addr(self.pkmap_base, nr as u64);
-                if self.virt.get(&pfn) == Some(&va) {
-                    self.virt.remove(&pfn);
+                // page->virtual = NULL for the page this slot mapped (one lookup).
+                if let std::collections::hash_map::Entry::Occupied(e) = self.virt.entry(pfn) {
+                    if *e.get() == va {
+                        e.remove();
+                    }
                 }
             }
         }
@@ -196,6 +199,10 @@ impl HighmemModel {
                     used: true,
                 };
                 let va = self.pkmap_addr(nr as u64);
+                // At most one page a slot has an address: room for them all at the first.
+                if self.virt.capacity() == 0 {
+                    self.virt.reserve(self.last_pkmap);
+                }
                 self.virt.insert(pfn, va);
                 return Some(va);
             }
