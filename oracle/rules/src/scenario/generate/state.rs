@@ -7,7 +7,7 @@ use kmem_vocab::{Arch, BootConfig, PAGE_SIZE};
 use super::super::ast::{printed_line, Name, Op, Operand, Stmt};
 use super::super::kind::Family;
 use super::extremes::Limits;
-use super::ops::Summary;
+use super::ops::{SetCounts, Summary};
 use super::{GenConfig, Misuse};
 
 /// The lifetime of a handle.
@@ -203,6 +203,7 @@ pub struct Gen<'c> {
     /// The candidate sets each handle of `scan` is in (parallel to it) and their summary,
     /// valid while `fresh` (see `ops::cands`).
     pub(super) masks: Vec<u32>,
+    pub(super) counts: SetCounts,
     pub(super) summary: Summary,
     pub(super) fresh: bool,
     /// The handles whose masks a change may have changed since they were computed; when
@@ -242,6 +243,7 @@ impl<'c> Gen<'c> {
             handles: Vec::with_capacity(cfg.max_ops.min(256)),
             scan: Vec::with_capacity(cfg.max_ops.min(256)),
             masks: Vec::with_capacity(cfg.max_ops.min(256)),
+            counts: SetCounts::default(),
             summary: Summary::default(),
             fresh: false,
             stale: Vec::new(),
@@ -469,7 +471,12 @@ impl<'c> Gen<'c> {
 
     /// Counts one more (`up`) or one fewer of what depends on handle `t`.
     fn count(&mut self, t: usize, count: Count, up: bool) {
-        self.touched(t);
+        match count {
+            // Whether a page is kmapped is asked of its views too (they share its owner's
+            // count), which nothing else marks.
+            Count::Kmaps => self.touched_all(),
+            _ => self.touched(t),
+        }
         if let Some(h) = self.handles.get_mut(t) {
             let n = match count {
                 Count::Pins => &mut h.pins,
