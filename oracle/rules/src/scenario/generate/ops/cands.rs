@@ -57,7 +57,7 @@ pub const WHOLE_PAGES: Cand = Cand::Pages {
 
 impl Cand {
     /// This set's bit in a membership mask.
-    pub fn bit(self) -> u32 {
+    pub const fn bit(self) -> u32 {
         1 << match self {
             Cand::PagesToFree => 0,
             Cand::FreePagesToFree => 1,
@@ -197,11 +197,19 @@ impl Gen<'_> {
         }
         if self.alive(i) {
             if let Some((high, bytes)) = self.page_like(i) {
-                for whole in [false, true] {
-                    for low in [false, true] {
-                        if (!whole || bytes > 0) && (!low || !high) {
-                            m |= Cand::Pages { whole, low }.bit();
-                        }
+                // Cand::Pages { whole, low } for every whole (bytes to own) and low (not
+                // highmem) the page allows.
+                const fn pages(whole: bool, low: bool) -> u32 {
+                    Cand::Pages { whole, low }.bit()
+                }
+                m |= pages(false, false);
+                if !high {
+                    m |= pages(false, true);
+                }
+                if bytes > 0 {
+                    m |= pages(true, false);
+                    if !high {
+                        m |= pages(true, true);
                     }
                 }
             }
