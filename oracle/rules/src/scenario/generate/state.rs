@@ -7,7 +7,7 @@ use kmem_vocab::{Arch, BootConfig, PAGE_SIZE};
 use super::super::ast::{printed_line, Name, Op, Operand, Stmt};
 use super::super::kind::Family;
 use super::extremes::Limits;
-use super::ops::{SetCounts, Summary};
+use super::ops::Summary;
 use super::{GenConfig, Misuse};
 
 /// The lifetime of a handle.
@@ -203,7 +203,6 @@ pub struct Gen<'c> {
     /// The candidate sets each handle of `scan` is in (parallel to it) and their summary,
     /// valid while `fresh` (see `ops::cands`).
     pub(super) masks: Vec<u32>,
-    pub(super) counts: SetCounts,
     pub(super) summary: Summary,
     pub(super) fresh: bool,
     /// The handles whose masks a change may have changed since they were computed; when
@@ -243,7 +242,6 @@ impl<'c> Gen<'c> {
             handles: Vec::with_capacity(cfg.max_ops.min(256)),
             scan: Vec::with_capacity(cfg.max_ops.min(256)),
             masks: Vec::with_capacity(cfg.max_ops.min(256)),
-            counts: SetCounts::default(),
             summary: Summary::default(),
             fresh: false,
             stale: Vec::new(),

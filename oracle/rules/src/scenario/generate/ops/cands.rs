@@ -5,9 +5,9 @@
 //! handles change only when a statement binds, frees or maps one, so the masks of the
 //! handles in [`Gen::scan`] and a [`Summary`] of them are kept by [`Gen::refresh`] and reused
 //! until a handle changes; while they are stale every question is answered from the handles
-//! themselves, with the same answers. The summary is kept as counts ([`SetCounts`]) that
-//! each recomputed mask updates, so a statement that changed a few handles costs a few
-//! masks, not a pass over every handle.
+//! themselves, with the same answers. A kept mask also carries what its handle adds to the
+//! summary beyond its sets (an idle cache or pool, a page not kmapped), so the summary is
+//! one branch-free pass over the kept masks and only the stale handles are looked at.
 
 use super::super::choose::Draw;
 use arbitrary::Result;
@@ -109,66 +109,31 @@ pub struct Summary {
     pub unkmapped_page: bool,
 }
 
-/// A kept mask's bits beyond the sets' ([`Cand::bit`] uses the low 18): what a member
-/// contributes to the [`Summary`] beyond its sets.
+/// A kept mask's bits beyond the sets' ([`Cand::bit`] uses the low 18): what its handle
+/// adds to the [`Summary`] beyond its sets.
 const IDLE_CACHE: u32 = 1 << 29;
 const IDLE_POOL: u32 = 1 << 30;
 const UNKMAPPED_PAGE: u32 = 1 << 31;
 
-/// The [`Summary`]'s sources, kept as the masks change: how many handles of [`Gen::scan`]
-/// each set has, and how many are idle caches, idle pools and pages not kmapped.
-#[derive(Clone, Debug, Default)]
-pub struct SetCounts {
-    sets: [u32; 18],
-    /// The bit of every set whose count is not zero.
-    nonempty: u32,
-    idle_caches: u32,
-    idle_pools: u32,
-    unkmapped: u32,
-}
-
-impl SetCounts {
-    /// Counts a kept mask in (`up`) or out.
-    fn count(&mut self, kept: u32, up: bool) {
-        let step = |n: &mut u32| {
-            *n = match up {
-                true => n.saturating_add(1),
-                false => n.saturating_sub(1),
-            }
-        };
-        let mut sets = kept & !(IDLE_CACHE | IDLE_POOL | UNKMAPPED_PAGE);
-        while sets != 0 {
-            let b = sets.trailing_zeros();
-            sets &= sets - 1;
-            if let Some(n) = self.sets.get_mut(b as usize) {
-                step(n);
-                match *n {
-                    0 => self.nonempty &= !(1 << b),
-                    _ => self.nonempty |= 1 << b,
-                }
-            }
-        }
-        if kept & IDLE_CACHE != 0 {
-            step(&mut self.idle_caches);
-        }
-        if kept & IDLE_POOL != 0 {
-            step(&mut self.idle_pools);
-        }
-        if kept & UNKMAPPED_PAGE != 0 {
-            step(&mut self.unkmapped);
-        }
+/// The summary of kept masks (in handle order): one pass without a branch a mask, the
+/// counts and flags added up from the masks' bits.
+fn summary_of(masks: impl Iterator<Item = u32>) -> Summary {
+    let (caches, pools) = (Cand::Caches.bit(), Cand::Pools.bit());
+    let (mut sets, mut flags) = (0, 0);
+    let (mut nc, mut np) = (0usize, 0usize);
+    for m in masks {
+        sets |= m;
+        flags |= m;
+        nc += usize::from(m & caches != 0);
+        np += usize::from(m & pools != 0);
     }
-
-    fn summary(&self) -> Summary {
-        let n = |c: Cand| self.sets[c.bit().trailing_zeros() as usize] as usize;
-        Summary {
-            sets: self.nonempty,
-            caches: n(Cand::Caches),
-            pools: n(Cand::Pools),
-            idle_cache: self.idle_caches > 0,
-            idle_pool: self.idle_pools > 0,
-            unkmapped_page: self.unkmapped > 0,
-        }
+    Summary {
+        sets: sets & !(IDLE_CACHE | IDLE_POOL | UNKMAPPED_PAGE),
+        caches: nc,
+        pools: np,
+        idle_cache: flags & IDLE_CACHE != 0,
+        idle_pool: flags & IDLE_POOL != 0,
+        unkmapped_page: flags & UNKMAPPED_PAGE != 0,
     }
 }
 
@@ -235,11 +200,7 @@ impl Gen<'_> {
 
     /// What the actions ask of the sets, from (handle, mask) pairs in handle order.
     fn summarize(&self, masks: impl Iterator<Item = (usize, u32)>) -> Summary {
-        let mut c = SetCounts::default();
-        for (i, m) in masks {
-            c.count(self.flagged(i, m), true);
-        }
-        c.summary()
+        summary_of(masks.map(|(i, m)| self.flagged(i, m)))
     }
 
     /// Mask `m` of handle `i` with the bits of what it adds to the summary beyond its sets.
@@ -264,36 +225,26 @@ impl Gen<'_> {
 
     /// The masks of the handles in [`Gen::scan`] and their summary, computed again if a
     /// handle changed since they were last computed: the masks of the handles marked
-    /// stale (each taken out of the counts and put back as it is now), or all of them
-    /// after a release.
+    /// stale, or all of them after a release.
     pub fn refresh(&mut self) {
         if self.fresh {
             return;
         }
         let mut masks = std::mem::take(&mut self.masks);
-        let mut counts = std::mem::take(&mut self.counts);
         if self.all_stale {
             masks.clear();
-            counts = SetCounts::default();
-            for &i in &self.scan {
-                let k = self.flagged(i, self.mask(i));
-                counts.count(k, true);
-                masks.push(k);
-            }
+            masks.extend(self.scan.iter().map(|&i| self.flagged(i, self.mask(i))));
         } else {
             for &t in &self.stale {
                 if let Ok(k) = self.scan.binary_search(&t) {
                     if let Some(m) = masks.get_mut(k) {
-                        counts.count(*m, false);
                         *m = self.flagged(t, self.mask(t));
-                        counts.count(*m, true);
                     }
                 }
             }
         }
-        self.summary = counts.summary();
+        self.summary = summary_of(masks.iter().copied());
         self.masks = masks;
-        self.counts = counts;
         self.stale.clear();
         self.all_stale = false;
         self.fresh = true;
