@@ -8,7 +8,7 @@ use kmem::{Buddy, KmemSeams, Machine, PageAllocator, ReportKind, Seams};
 
 use crate::model::facts::Facts;
 use crate::model::{FailureKind, Judgement, Model, WalkCall};
-use crate::run::{execute, Env};
+use crate::run::{execute, word, Env};
 use crate::scenario::{Family, Op, Scenario, Stmt};
 use crate::verdict::{Failure, ReadBytes, Step, TaintCause, Verdict};
 
@@ -144,10 +144,7 @@ fn run(
                 (value, traffic)
             };
             for i in 0..stmt.calls() {
-                let page = word(
-                    first.wrapping_add(u64::from(i).wrapping_mul(struct_page)),
-                    i386,
-                );
+                let page = walk_page(first, i, struct_page, i386);
                 let (value, traffic) = call(&mut m, page, false);
                 page_traffic |= traffic;
                 if value == 0 {
@@ -294,13 +291,12 @@ struct Seen {
     judgement: Judgement,
 }
 
-/// `v` as a machine word: its low 32 bits on i386, as [`Env::eval`] gives an operand.
-fn word(v: u64, i386: bool) -> u64 {
-    if i386 {
-        v & 0xffff_ffff
-    } else {
-        v
-    }
+/// The page call `i` of a walk from `first` takes (`Stmt::call`'s operand, by number).
+fn walk_page(first: u64, i: u32, struct_page: u64, i386: bool) -> u64 {
+    word(
+        first.wrapping_add(u64::from(i).wrapping_mul(struct_page)),
+        i386,
+    )
 }
 
 /// The address and bytes of a `read` that did not fault, the first [`ReadBytes::KEPT`] kept.
@@ -483,8 +479,7 @@ pub fn execute_only(s: &Scenario) -> usize {
         let first = stmt.walk_first(|page| env.eval(page, i386));
         for i in 0..stmt.calls() {
             // A walk's calls as the checker makes them.
-            let page =
-                first.map(|p| word(p.wrapping_add(u64::from(i).wrapping_mul(struct_page)), i386));
+            let page = first.map(|p| walk_page(p, i, struct_page, i386));
             value = match page {
                 Some(page) => crate::run::walk_call(&mut m, page, false),
                 None => execute(&mut m, &env, &stmt.op).value.unwrap_or(0),

@@ -5,7 +5,7 @@ use kmem::Machine;
 
 use crate::scenario::{Op, Operand};
 
-pub use kmem_rules::outcome::{Env, Outcome, MAX_ACCESS};
+pub use kmem_rules::outcome::{word, Env, Outcome, MAX_ACCESS};
 
 /// One call of a `walk` on `m`, by number: kmap() of `page` (its value), or the kunmap()
 /// after it (`unmap`, 0): what [`execute`] does for `kmap PAGE` and `kunmap PAGE`.

@@ -63,28 +63,42 @@ impl Machine {
             && (slot - base).is_multiple_of(size)
     }
 
-    /// Whether `obj` is on its slab's free list: a silent, bounded walk (None when the list
-    /// is corrupt before the object is found).
-    pub(crate) fn object_is_free(&self, id: usize, pfn: u64, obj: u64) -> Option<bool> {
-        let slab = self.slub.slabs.get(&pfn)?;
+    /// Walks slab `pfn`'s free list silently, giving `visit` each object on it until it
+    /// returns false: at most `objects + 1` entries (a cyclic list ends there), and never
+    /// past a pointer that is no object of the slab. Returns false when the walk stopped at
+    /// such a pointer.
+    fn walk_freelist(&self, id: usize, pfn: u64, mut visit: impl FnMut(u64) -> bool) -> bool {
+        let Some(slab) = self.slub.slabs.get(&pfn) else {
+            return false;
+        };
         let mut fp = slab.freelist;
         let mut nr = 0;
         while fp != 0 && nr <= slab.objects {
-            if fp == obj {
-                return Some(true);
-            }
             if !self.check_valid_pointer(id, pfn, fp) {
-                return None;
+                return false;
+            }
+            if !visit(fp) {
+                break;
             }
             fp = self.get_freepointer(id, fp);
             nr += 1;
         }
-        Some(false)
+        true
+    }
+
+    /// Whether `obj` (an object of slab `pfn`) is on its slab's free list; None when the
+    /// list is corrupt before the object is found.
+    pub(crate) fn object_is_free(&self, id: usize, pfn: u64, obj: u64) -> Option<bool> {
+        let mut found = false;
+        let intact = self.walk_freelist(id, pfn, |fp| {
+            found = fp == obj;
+            !found
+        });
+        (found || intact).then_some(found)
     }
 
     /// __fill_map(): which of slab `pfn`'s objects are on its free list, by index, from one
-    /// walk of the list (bounded as [`Self::object_is_free`]'s, and stopping where the list
-    /// leaves the slab): an object is marked exactly when `object_is_free` finds it.
+    /// walk of the list: an object is marked exactly when [`Self::object_is_free`] finds it.
     pub(crate) fn free_map(&self, id: usize, pfn: u64) -> Vec<bool> {
         let Some(slab) = self.slub.slabs.get(&pfn) else {
             return Vec::new();
@@ -93,22 +107,16 @@ impl Machine {
         let first = self.slab_address(pfn) + c.layout.red_left_pad as u64;
         let size = (c.layout.size as u64).max(1);
         let mut map = vec![false; slab.objects as usize];
-        let mut fp = slab.freelist;
-        let mut nr = 0;
-        while fp != 0 && nr <= slab.objects {
-            if !self.check_valid_pointer(id, pfn, fp) {
-                break;
-            }
-            // A valid pointer is an object's: its index is below slab.objects.
+        self.walk_freelist(id, pfn, |fp| {
+            // A pointer on the walk is an object's: its index is below slab.objects.
             if let Some(free) = usize::try_from(fp.wrapping_sub(first) / size)
                 .ok()
                 .and_then(|i| map.get_mut(i))
             {
                 *free = true;
             }
-            fp = self.get_freepointer(id, fp);
-            nr += 1;
-        }
+            true
+        });
         map
     }
 

@@ -28,10 +28,11 @@ impl ShortKey {
 
     fn of(name: &str) -> Option<u128> {
         let b = name.as_bytes();
+        if b.len() > Self::MAX {
+            return None;
+        }
         let mut k = [0u8; 16];
-        k.get_mut(..b.len())
-            .filter(|_| b.len() <= Self::MAX)?
-            .copy_from_slice(b);
+        k[..b.len()].copy_from_slice(b);
         k[Self::MAX] = b.len() as u8;
         Some(u128::from_le_bytes(k))
     }
@@ -69,11 +70,16 @@ impl Env {
             Operand::Lit(v) => *v,
             Operand::Null => 0,
         };
-        if i386 {
-            v & 0xffff_ffff
-        } else {
-            v
-        }
+        word(v, i386)
+    }
+}
+
+/// `v` as a machine word: its low 32 bits on i386.
+pub fn word(v: u64, i386: bool) -> u64 {
+    if i386 {
+        v & 0xffff_ffff
+    } else {
+        v
     }
 }
 
