@@ -1,18 +1,19 @@
 //! A two-level sparse table indexed by page frame number: a top-level index of chunks, each
 //! materialised on first write. Lookups cost two index operations; memory is spent only
-//! on chunks that were written.
+//! on chunks that were written. A chunk is 64 pfns: the head page of a large block is
+//! what most machines write of it, and each such write materialises a whole chunk.
 //!
 //! The top level is a vector of plain integers (0 for "no chunk", else the chunk's place in
 //! a dense vector of materialised chunks), grown only as far as the highest chunk written:
 //! creating a table for a large machine allocates nothing, and dropping one walks only the
 //! chunks that exist. Used for physical frames and for `struct page`.
 
-const CHUNK_SHIFT: u32 = 9;
+const CHUNK_SHIFT: u32 = 6;
 const CHUNK: usize = 1 << CHUNK_SHIFT;
 
 #[derive(Clone, Debug)]
 pub struct Radix<T> {
-    /// Per 512 pfns: 0, or 1 + the index of its chunk in `chunks`; chunks past the end
+    /// Per chunk of pfns: 0, or 1 + the index of its chunk in `chunks`; chunks past the end
     /// have never been written.
     index: Vec<u32>,
     chunks: Vec<Box<[Option<T>]>>,
@@ -20,7 +21,7 @@ pub struct Radix<T> {
 }
 
 impl<T> Radix<T> {
-    /// A table for pfns 0..len. Costs nothing until written; then four bytes per 512 pfns
+    /// A table for pfns 0..len. Costs nothing until written; then four bytes per 64 pfns
     /// up to the highest chunk written.
     pub fn new(len: u64) -> Self {
         Radix {
@@ -66,8 +67,8 @@ impl<T> Radix<T> {
         let mut v = Vec::with_capacity(CHUNK);
         v.resize_with(CHUNK, || None);
         self.chunks.push(v.into_boxed_slice());
-        // At most one chunk per 512 pfns of a u64 pfn space below `len`: fits u32 for
-        // every machine the configuration accepts (2^32 chunks would be 8 PiB).
+        // At most one chunk per 64 pfns of a u64 pfn space below `len`: fits u32 for
+        // every machine the configuration accepts (2^32 chunks would be 1 PiB).
         self.index[c] = u32::try_from(self.chunks.len()).expect("radix chunk count");
         self.chunks.len() - 1
     }
@@ -117,5 +118,32 @@ impl<T> Radix<T> {
             .iter()
             .map(|c| c.iter().filter(|e| e.is_some()).count())
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_asks_every_written_entry_and_each_run_of_absent_ones_once() {
+        let mut r: Radix<u32> = Radix::new(4096);
+        *r.slot(1030) = Some(7);
+        *r.slot(1024) = Some(1);
+        assert_eq!(
+            (r.get(1030), r.get(1029), r.get(4095)),
+            (Some(&7), None, None)
+        );
+        assert_eq!(r.count(), 2);
+        let mut asked = vec![];
+        let hit = r.find(900, 2000, |p, e| {
+            asked.push((p, e.copied()));
+            e == Some(&7)
+        });
+        assert_eq!(hit, Some(1030));
+        assert_eq!(asked, vec![(900, None), (1024, Some(1)), (1030, Some(7))]);
+        assert_eq!(r.find(1024, 2000, |_, e| e.is_none()), Some(1025));
+        assert_eq!(r.find(1024, 1025, |_, e| e.is_none()), None);
+        assert_eq!(r.find(0, 4096, |_, e| e == Some(&8)), None);
     }
 }
