@@ -36,6 +36,15 @@ pub struct Block {
     pub client: bool,
 }
 
+/// Where a block's pages lie among the zones.
+#[derive(Clone, Copy, Debug)]
+struct Place {
+    /// The zone of its first page.
+    first: Option<usize>,
+    /// The zone that holds all of it, when one does.
+    whole: Option<usize>,
+}
+
 #[derive(Clone, Debug)]
 pub struct PageModel {
     pub facts: std::sync::Arc<Facts>,
@@ -99,21 +108,29 @@ impl PageModel {
 
     /// The zone [s, e) lies in, when it lies in one.
     fn zone_of_range(&self, s: u64, e: u64) -> Option<usize> {
-        self.facts
-            .zone_index(s)
-            .filter(|&zi| e <= self.facts.zones[zi].end)
+        self.place(s, e).whole
     }
 
-    /// Whether [s, e) lies in one zone and every page of it is free: then it overlaps
-    /// neither a live block nor memory reserved at boot (the common case, one lookup).
-    fn all_free(&self, s: u64, e: u64) -> bool {
-        self.zone_of_range(s, e)
-            .is_some_and(|zi| self.free[zi].contains(s, e))
+    /// Where [s, e) lies among the zones, looked up once for all a block's checks.
+    fn place(&self, s: u64, e: u64) -> Place {
+        let first = self.facts.zone_index(s);
+        Place {
+            first,
+            whole: first.filter(|&zi| e <= self.facts.zones[zi].end),
+        }
     }
 
-    /// Pages [s, e) joined a live block: taken from the free runs of the zones they lie in.
-    fn mark_busy(&mut self, s: u64, e: u64) {
-        if let Some(zi) = self.zone_of_range(s, e) {
+    /// Whether [s, e) (placed at `at`) lies in one zone and every page of it is free: then
+    /// it overlaps neither a live block nor memory reserved at boot (the common case, one
+    /// lookup).
+    fn all_free(&self, at: Place, s: u64, e: u64) -> bool {
+        at.whole.is_some_and(|zi| self.free[zi].contains(s, e))
+    }
+
+    /// Pages [s, e) (placed at `at`) joined a live block: taken from the free runs of the
+    /// zones they lie in.
+    fn mark_busy(&mut self, at: Place, s: u64, e: u64) {
+        if let Some(zi) = at.whole {
             self.free[zi].take(s, e);
             return;
         }
@@ -183,11 +200,9 @@ impl PageModel {
                 format!("order-{order} block at pfn {pfn:#x} is not aligned to {n} pages"),
             );
         }
-        match (
-            self.facts.zone_index(pfn),
-            self.facts.zone_index(pfn + n - 1),
-        ) {
-            (Some(a), Some(b)) if a == b => {
+        let at = self.place(pfn, pfn + n);
+        match at.whole {
+            Some(a) => {
                 if a > highest {
                     j.fail(
                         F::WrongZone,
@@ -229,7 +244,7 @@ impl PageModel {
                 format!("the block at pfn {pfn:#x} of order {order} is not inside one zone"),
             ),
         }
-        let free = self.all_free(pfn, pfn + n);
+        let free = self.all_free(at, pfn, pfn + n);
         if !free && self.facts.any_reserved(pfn, pfn + n) {
             j.fail(
                 F::Overlap,
@@ -253,10 +268,10 @@ impl PageModel {
             self.shadow.forget_pages(pfn, n);
         }
         self.freed.remove(pfn, pfn + n);
-        if let Some(zi) = self.facts.zone_index(pfn) {
+        if let Some(zi) = at.first {
             self.used[zi] += n;
         }
-        self.mark_busy(pfn, pfn + n);
+        self.mark_busy(at, pfn, pfn + n);
         self.blocks.insert(
             pfn,
             Block {

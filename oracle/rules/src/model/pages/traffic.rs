@@ -98,10 +98,11 @@ impl PageModel {
         match *ev {
             kmem_vocab::PageEvent::Alloc { pfn, order } => {
                 let n = 1u64 << order;
-                if !pfn.is_multiple_of(n) || self.facts.zone_index(pfn).is_none() || self.facts.zone_index(pfn + n - 1) != self.facts.zone_index(pfn) {
+                let at = self.place(pfn, pfn + n);
+                if !pfn.is_multiple_of(n) || at.whole.is_none() {
                     j.fail(F::Misaligned, format!("the page allocator handed out pfn {pfn:#x} with order {order}"));
                 }
-                let free = self.all_free(pfn, pfn + n);
+                let free = self.all_free(at, pfn, pfn + n);
                 if !free && self.facts.any_reserved(pfn, pfn + n) {
                     j.fail(F::Overlap, format!("pages at pfn {pfn:#x} (order {order}) were taken from memory reserved at boot"));
                 }
@@ -109,7 +110,7 @@ impl PageModel {
                     j.fail(F::Overlap, format!("pages at pfn {pfn:#x} (order {order}) were taken while the block at pfn {h:#x} (order {}) from line {} is live", b.order, b.line));
                     return;
                 }
-                if let Some(zi) = self.facts.zone_index(pfn) {
+                if let Some(zi) = at.first {
                     self.used[zi] += n;
                 }
                 // Page poisoning checks every page it hands out, to any allocator.
@@ -119,7 +120,7 @@ impl PageModel {
                 }
                 self.shadow.forget_pages(pfn, n);
                 self.freed.remove(pfn, pfn + n);
-                self.mark_busy(pfn, pfn + n);
+                self.mark_busy(at, pfn, pfn + n);
                 self.blocks.insert(pfn, Block { order, line, client: false });
             }
             kmem_vocab::PageEvent::Free { pfn, order } => match self.blocks.get(pfn) {

@@ -299,9 +299,14 @@ impl Model {
         op: &Op,
         events: &[kmem_vocab::PageEvent],
     ) {
-        // A statement no slab rule looked at and that moved no page leaves the slabs as
-        // they were (every statement but the slab families' and those with page traffic).
-        if events.is_empty() && self.slab.traffic.is_quiet() {
+        // A statement no slab rule looked at and that gave no page back leaves the slabs as
+        // they were (every statement but the slab families' and those that free pages):
+        // with the traffic quiet, only a freed page has a slab rule to answer.
+        if self.slab.traffic.is_quiet()
+            && !events
+                .iter()
+                .any(|e| matches!(e, kmem_vocab::PageEvent::Free { .. }))
+        {
             return;
         }
         self.judge_slab_traffic(j, op, events);
