@@ -319,11 +319,9 @@ fn compare_buddyinfo(line: u32, model: &Model, m: &Machine, v: &mut Verdict) {
     };
     let alloc = m.page_allocator();
     for (zi, want) in expected.iter().enumerate() {
-        let same = (0..want.len() as u32).all(|o| alloc.nr_free(zi, o) == want[o as usize]);
-        if !same {
-            let got: Vec<u64> = (0..want.len() as u32)
-                .map(|o| alloc.nr_free(zi, o))
-                .collect();
+        let row = alloc.buddyinfo(zi);
+        if row != *want {
+            let got = row.to_vec();
             v.failures.push(Failure {
                 line,
                 kind: FailureKind::Buddyinfo,

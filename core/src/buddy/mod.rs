@@ -17,7 +17,7 @@ pub use free_area::FreeAreas;
 use crate::gfp::*;
 use crate::layout::ZoneSpan;
 use crate::zone::{highest_zoneidx, Zone};
-use crate::MAX_PAGE_ORDER;
+use crate::{MAX_PAGE_ORDER, NR_PAGE_ORDERS};
 
 /// Allocation flags of mm/internal.h (the subset the model uses).
 pub const ALLOC_WMARK_MIN: u32 = 0x00;
@@ -63,6 +63,10 @@ pub trait PageAllocator {
     fn nr_free(&self, zone: usize, order: u32) -> u64;
     /// Free pages of a zone (NR_FREE_PAGES).
     fn free_pages(&self, zone: usize) -> u64;
+    /// nr_free of every order of one zone: its /proc/buddyinfo row.
+    fn buddyinfo(&self, zone: usize) -> [u64; NR_PAGE_ORDERS] {
+        std::array::from_fn(|o| self.nr_free(zone, o as u32))
+    }
 }
 
 /// The free-block mechanism of one zone, beneath Linux's zone policy: what zone->free_area[]
@@ -319,6 +323,13 @@ impl<F: FreeBlocks> PageAllocator for Buddy<F> {
 
     fn nr_free(&self, zone: usize, order: u32) -> u64 {
         self.free.get(zone).map_or(0, |z| z.nr_free(order))
+    }
+
+    // One call for the row (the oracle compares it after every statement), not one per order.
+    fn buddyinfo(&self, zone: usize) -> [u64; NR_PAGE_ORDERS] {
+        self.free.get(zone).map_or([0; NR_PAGE_ORDERS], |z| {
+            std::array::from_fn(|o| z.nr_free(o as u32))
+        })
     }
 
     fn free_pages(&self, zone: usize) -> u64 {
