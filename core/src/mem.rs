@@ -344,6 +344,35 @@ impl PhysMem {
         }
     }
 
+    /// Writes little-endian words of `width` bytes (at most 8): each (pa, value) of `words`
+    /// in turn, as [`PhysMem::write`] would. Consecutive words in one frame share one lookup
+    /// of it: what chaining a new slab's free pointers costs is then the words, not the
+    /// frames looked up for each.
+    pub fn write_words(&mut self, width: usize, words: impl IntoIterator<Item = (u64, u64)>) {
+        let width = width.min(8);
+        let fits = |pa: u64| (pa & (PAGE_SIZE - 1)) as usize + width <= PAGE_SIZE as usize;
+        let mut words = words.into_iter().peekable();
+        while let Some((pa, value)) = words.next() {
+            if !fits(pa) {
+                // A word across two frames (never a free pointer): the general path.
+                self.write(pa, &value.to_le_bytes()[..width]);
+                continue;
+            }
+            let pfn = pa >> PAGE_SHIFT;
+            let frame = self.frame_mut(pfn);
+            let mut put = |pa: u64, value: u64| {
+                let off = (pa & (PAGE_SIZE - 1)) as usize;
+                frame[off..off + width].copy_from_slice(&value.to_le_bytes()[..width]);
+            };
+            put(pa, value);
+            while let Some((pa, value)) =
+                words.next_if(|&(pa, _)| pa >> PAGE_SHIFT == pfn && fits(pa))
+            {
+                put(pa, value);
+            }
+        }
+    }
+
     /// Frames materialised so far (the cost of a run).
     pub fn materialised(&self) -> usize {
         self.frames.count()
@@ -392,6 +421,35 @@ fn last_not(s: &[u8], byte: u8) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_words_writes_what_write_does_word_by_word() {
+        let words = [
+            (0x1ff8, 0x0102_0304_0506_0708),
+            (0x1000, 7),
+            (0x1ffd, u64::MAX), // across two frames
+            (0x2000, 0xdead_beef),
+            (0x5010, 0x11),
+        ];
+        for width in [4, 8] {
+            for fill in [PowerOnFill::Junk, PowerOnFill::Byte(0x6b)] {
+                let (mut a, mut b) = (PhysMem::new(16, fill), PhysMem::new(16, fill));
+                b.fill_page(5, 0x5a);
+                a.fill_page(5, 0x5a);
+                a.write_words(width, words);
+                for (pa, v) in words {
+                    b.write(pa, &v.to_le_bytes()[..width]);
+                }
+                let (mut x, mut y) = ([0u8; PAGE_SIZE as usize], [0u8; PAGE_SIZE as usize]);
+                for pfn in 0..16 {
+                    a.read_in_page(pfn << PAGE_SHIFT, &mut x);
+                    b.read_in_page(pfn << PAGE_SHIFT, &mut y);
+                    assert_eq!(x, y, "frame {pfn}, width {width}, {fill:?}");
+                }
+                assert_eq!(a.materialised(), b.materialised());
+            }
+        }
+    }
 
     #[test]
     fn unwritten_memory_is_defined_and_lazy() {

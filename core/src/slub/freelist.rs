@@ -34,12 +34,7 @@ pub struct LifoFreelist;
 
 impl SlabObjects for LifoFreelist {
     fn new_slab(&mut self, list: &mut Freelist<'_>) {
-        let n = list.objects();
-        for i in 0..n {
-            let next = if i + 1 < n { list.object(i + 1) } else { 0 };
-            list.set_freepointer(list.object(i), next);
-        }
-        list.set_head(if n > 0 { list.object(0) } else { 0 });
+        list.chain_in_address_order();
     }
 
     fn take(&mut self, list: &mut Freelist<'_>) -> u64 {
@@ -122,6 +117,22 @@ impl Freelist<'_> {
             .wrapping_sub(self.page_offset);
         self.mem.read(pa, &mut b[..self.width]);
         u64::from_le_bytes(b)
+    }
+
+    /// Chains every object of the slab on its free list in address order, each pointing at
+    /// the next and the last at NULL, the first the head: set_freepointer() of each in turn,
+    /// written a frame at a time.
+    pub fn chain_in_address_order(&mut self) {
+        let n = self.objects();
+        let (first, size) = (self.first, self.size);
+        let at = self.offset.wrapping_sub(self.page_offset);
+        let words = (0..n).map(|i| {
+            let object = first + u64::from(i) * size;
+            let next = if i + 1 < n { object + size } else { 0 };
+            (object.wrapping_add(at), next)
+        });
+        self.mem.write_words(self.width, words);
+        self.set_head(if n > 0 { first } else { 0 });
     }
 
     /// set_freepointer(): stores `next` in `object`.
