@@ -16,7 +16,8 @@ pub struct Radix<T> {
     /// Per chunk of pfns: 0, or 1 + the index of its chunk in `chunks`; chunks past the end
     /// have never been written.
     index: Vec<u32>,
-    chunks: Vec<Box<[Option<T>]>>,
+    /// Fixed-size chunks: a slot's place in its chunk needs no bounds check.
+    chunks: Vec<Box<[Option<T>; CHUNK]>>,
     len: u64,
 }
 
@@ -32,7 +33,7 @@ impl<T> Radix<T> {
     }
 
     #[inline]
-    fn chunk(&self, pfn: u64) -> Option<&[Option<T>]> {
+    fn chunk(&self, pfn: u64) -> Option<&[Option<T>; CHUNK]> {
         if pfn >= self.len {
             return None;
         }
@@ -64,9 +65,14 @@ impl<T> Radix<T> {
         if c >= self.index.len() {
             self.index.resize(c + 1, 0);
         }
+        // Built in place on the heap (an array literal would be built on the stack and
+        // copied); the length is CHUNK, so the conversion cannot fail.
         let mut v = Vec::with_capacity(CHUNK);
         v.resize_with(CHUNK, || None);
-        self.chunks.push(v.into_boxed_slice());
+        let Ok(chunk) = <Box<[Option<T>; CHUNK]>>::try_from(v.into_boxed_slice()) else {
+            unreachable!("a radix chunk has CHUNK slots")
+        };
+        self.chunks.push(chunk);
         // At most one chunk per 64 pfns of a u64 pfn space below `len`: fits u32 for
         // every machine the configuration accepts (2^32 chunks would be 1 PiB).
         self.index[c] = u32::try_from(self.chunks.len()).expect("radix chunk count");
