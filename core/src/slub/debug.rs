@@ -6,7 +6,7 @@ use super::check::{CheckAreas, CheckedObject};
 use super::sites::{
     CACHE_FROM_OBJ, KMEM_CACHE_DESTROY, VIRT_TO_CACHE_KFREE, VIRT_TO_CACHE_KMEM_CACHE_FREE,
 };
-use super::slab::TrackItem;
+use super::track::TrackItem;
 use super::{POISON_END, POISON_FREE, POISON_INUSE, SLUB_RED_ACTIVE};
 use crate::machine::Machine;
 use crate::report::{hex_dump_lines, ReportKind, Silence, Taint};

@@ -39,6 +39,7 @@ mod freelist;
 mod proc;
 pub(crate) mod sites;
 mod slab;
+mod track;
 
 use std::collections::BTreeMap;
 

@@ -2,6 +2,7 @@
 //! list, free_to_partial_list(), discard_slab(), shutdown and validation.
 
 use super::freelist::{Freelist, SlabObjects};
+use super::track::TrackItem;
 use super::{Slab, POISON_INUSE, SLUB_RED_ACTIVE, SLUB_RED_INACTIVE};
 use crate::gfp::*;
 use crate::machine::Machine;
@@ -13,22 +14,16 @@ use crate::{PAGE_SHIFT, PAGE_SIZE};
 /// GFP_SLAB_BUG_MASK: bits a slab allocation must not carry (kmalloc_fix_flags()).
 pub(crate) const GFP_SLAB_BUG_MASK: Gfp = __GFP_DMA32 | __GFP_HIGHMEM | !__GFP_BITS_MASK;
 
-/// Which track: TRACK_ALLOC or TRACK_FREE.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TrackItem {
-    Alloc = 0,
-    Free = 1,
-}
-
 impl Machine {
-    fn read_word(&self, va: u64, width: u32) -> u64 {
+    /// A word of an object's slot (at a direct-map address), as SLUB reads it.
+    pub(super) fn read_word(&self, va: u64, width: u32) -> u64 {
         let mut b = [0u8; 8];
         let n = (width as usize).min(8);
         self.phys_read(self.slab_pa(va), &mut b[..n]);
         u64::from_le_bytes(b)
     }
 
-    fn write_word(&mut self, va: u64, width: u32, v: u64) {
+    pub(super) fn write_word(&mut self, va: u64, width: u32, v: u64) {
         let n = (width as usize).min(8);
         let b = v.to_le_bytes();
         self.phys_write(self.slab_pa(va), &b[..n]);
@@ -154,77 +149,6 @@ impl Machine {
         (0..slab.objects as u64)
             .map(|i| base + i * c.layout.size as u64)
             .collect()
-    }
-
-    /// set_track(): writes a track into the object's metadata, in simulated memory.
-    pub(crate) fn set_track(&mut self, id: usize, obj: u64, which: TrackItem) {
-        let c = &self.slub.caches[id];
-        let Some(toff) = c.layout.track_offset else {
-            return;
-        };
-        let ts = c.layout.track_size as u64;
-        let t = obj + toff as u64 + which as u64 * ts;
-        let ip = self.caller_ip();
-        let when = self.slub.caller;
-        match self.layout.arch {
-            crate::Arch::I386 => {
-                let mut b = [0u8; 20];
-                b[0..4].copy_from_slice(&(ip as u32).to_le_bytes());
-                b[12..16].copy_from_slice(&crate::context::TASK_PID.to_le_bytes());
-                b[16..20].copy_from_slice(&(when as u32).to_le_bytes());
-                self.phys_write(self.slab_pa(t), &b);
-            }
-            crate::Arch::X86_64 => {
-                let mut b = [0u8; 32];
-                b[0..8].copy_from_slice(&ip.to_le_bytes());
-                b[16..20].copy_from_slice(&crate::context::TASK_PID.to_le_bytes());
-                b[24..32].copy_from_slice(&when.to_le_bytes());
-                self.phys_write(self.slab_pa(t), &b);
-            }
-        }
-    }
-
-    /// A track as (addr, cpu, pid, when), read back from memory.
-    pub(crate) fn get_track(
-        &self,
-        id: usize,
-        obj: u64,
-        which: TrackItem,
-    ) -> Option<(u64, u32, u32, u64)> {
-        let c = &self.slub.caches[id];
-        let toff = c.layout.track_offset?;
-        let t = obj + toff as u64 + which as u64 * c.layout.track_size as u64;
-        Some(match self.layout.arch {
-            crate::Arch::I386 => (
-                self.read_word(t, 4),
-                self.read_word(t + 8, 4) as u32,
-                self.read_word(t + 12, 4) as u32,
-                self.read_word(t + 16, 4),
-            ),
-            crate::Arch::X86_64 => (
-                self.read_word(t, 8),
-                self.read_word(t + 12, 4) as u32,
-                self.read_word(t + 16, 4) as u32,
-                self.read_word(t + 24, 8),
-            ),
-        })
-    }
-
-    /// set_orig_size(): the requested kmalloc size, kept with U on kmalloc caches.
-    pub(crate) fn set_orig_size(&mut self, id: usize, obj: u64, orig: u32) {
-        if let Some(o) = self.slub.caches[id].layout.orig_size_offset {
-            self.write_word(obj + o as u64, 4, orig as u64);
-        }
-    }
-
-    /// get_orig_size(): object_size when the cache keeps none.
-    pub(crate) fn get_orig_size(&self, id: usize, obj: u64) -> u32 {
-        let c = &self.slub.caches[id];
-        match c.layout.orig_size_offset {
-            // A client may have overwritten it: never beyond object_size.
-            Some(o) => (self.read_word(obj + o as u64, 4) as u32).min(c.layout.object_size),
-            None => c.layout.object_size,
-        }
     }
 
     /// kmalloc_fix_flags(): "Unexpected gfp" and the bad bits dropped.
@@ -487,7 +411,7 @@ impl Machine {
         let Some(object) = object else { return 0 };
         let c = &self.slub.caches[id];
         if c.has(SLAB_STORE_USER) {
-            self.set_track(id, object, super::slab::TrackItem::Alloc);
+            self.set_track(id, object, TrackItem::Alloc);
         }
         if gfp & __GFP_ZERO != 0 {
             // slab_post_alloc_hook(): kmalloc caches with U or Z zero only orig_size (the
