@@ -36,9 +36,11 @@ pub struct Block {
     pub client: bool,
 }
 
-/// Where a block's pages lie among the zones.
+/// A block's pages [start, end) and where they lie among the zones.
 #[derive(Clone, Copy, Debug)]
 struct Place {
+    start: u64,
+    end: u64,
     /// The zone of its first page.
     first: Option<usize>,
     /// The zone that holds all of it, when one does.
@@ -115,21 +117,24 @@ impl PageModel {
     fn place(&self, s: u64, e: u64) -> Place {
         let first = self.facts.zone_index(s);
         Place {
+            start: s,
+            end: e,
             first,
             whole: first.filter(|&zi| e <= self.facts.zones[zi].end),
         }
     }
 
-    /// Whether [s, e) (placed at `at`) lies in one zone and every page of it is free: then
-    /// it overlaps neither a live block nor memory reserved at boot (the common case, one
-    /// lookup).
-    fn all_free(&self, at: Place, s: u64, e: u64) -> bool {
-        at.whole.is_some_and(|zi| self.free[zi].contains(s, e))
+    /// Whether the block lies in one zone and every page of it is free: then it overlaps
+    /// neither a live block nor memory reserved at boot (the common case, one lookup).
+    fn all_free(&self, at: Place) -> bool {
+        at.whole
+            .is_some_and(|zi| self.free[zi].contains(at.start, at.end))
     }
 
-    /// Pages [s, e) (placed at `at`) joined a live block: taken from the free runs of the
-    /// zones they lie in.
-    fn mark_busy(&mut self, at: Place, s: u64, e: u64) {
+    /// The block's pages joined a live block: taken from the free runs of the zones they
+    /// lie in.
+    fn mark_busy(&mut self, at: Place) {
+        let (s, e) = (at.start, at.end);
         if let Some(zi) = at.whole {
             self.free[zi].take(s, e);
             return;
@@ -244,7 +249,7 @@ impl PageModel {
                 format!("the block at pfn {pfn:#x} of order {order} is not inside one zone"),
             ),
         }
-        let free = self.all_free(at, pfn, pfn + n);
+        let free = self.all_free(at);
         if !free && self.facts.any_reserved(pfn, pfn + n) {
             j.fail(
                 F::Overlap,
@@ -271,7 +276,7 @@ impl PageModel {
         if let Some(zi) = at.first {
             self.used[zi] += n;
         }
-        self.mark_busy(at, pfn, pfn + n);
+        self.mark_busy(at);
         self.blocks.insert(
             pfn,
             Block {
