@@ -4,7 +4,9 @@
 //!
 //! Raw files (all text, written by `scripts/fuzz`):
 //! - `meta`: `key=value` lines: `time_budget_s`, `jobs`, `sample_every_s`, `targets`
-//!   (space-separated, in campaign order), `started`, `commit`;
+//!   (space-separated, in campaign order), `started`, `commit`, `libfuzzer_flags` (the
+//!   options every libFuzzer run got beside the campaign's own; absent before they were
+//!   recorded);
 //! - `TARGET.samples`: one line per sample, `ELAPSED BASE_RUNS CRASH_FILES STATUS`, where
 //!   ELAPSED is seconds since the target started, BASE_RUNS the inputs run by the libFuzzer
 //!   processes that ended before (a crash restarts it), CRASH_FILES the crash, timeout and
@@ -36,6 +38,9 @@ pub struct Campaign {
     pub time_budget_s: u64,
     pub jobs: u64,
     pub sample_every_s: u64,
+    /// The search options every libFuzzer run got (`-entropic=0`, ...); None in records
+    /// made before they were recorded.
+    pub libfuzzer_flags: Option<String>,
     pub targets: Vec<TargetRecord>,
     pub findings: Vec<Finding>,
 }
@@ -195,6 +200,7 @@ pub fn from_dir(dir: &Path) -> Result<Campaign, String> {
         time_budget_s: num(&meta, "time_budget_s", &meta_path)?,
         jobs: num(&meta, "jobs", &meta_path)?,
         sample_every_s: num(&meta, "sample_every_s", &meta_path)?,
+        libfuzzer_flags: meta.get("libfuzzer_flags").cloned(),
         ..Campaign::default()
     };
     for name in names {
@@ -326,6 +332,7 @@ impl Campaign {
             time_budget_s: parts.iter().map(|c| c.time_budget_s).max().unwrap_or(0),
             jobs: parts.iter().map(|c| c.jobs).max().unwrap_or(0),
             sample_every_s: parts.iter().map(|c| c.sample_every_s).max().unwrap_or(0),
+            libfuzzer_flags: parts.iter().find_map(|c| c.libfuzzer_flags.clone()),
             targets: parts.iter().flat_map(|c| c.targets.clone()).collect(),
             findings: parts.iter().flat_map(|c| c.findings.clone()).collect(),
         }
@@ -393,7 +400,7 @@ mod tests {
         let d = scratch("dir");
         std::fs::write(
             d.join("meta"),
-            "time_budget_s=20\njobs=1\nsample_every_s=1\ntargets=buddy slab kmap\nstarted=2025-01-01T00:00:00Z\ncommit=abc\n",
+            "time_budget_s=20\njobs=1\nsample_every_s=1\ntargets=buddy slab kmap\nstarted=2025-01-01T00:00:00Z\ncommit=abc\nlibfuzzer_flags=-entropic=0\n",
         )
         .unwrap();
         std::fs::write(d.join("buddy.samples"), format!("1 0 0 -\n2 0 0 {LINE}\n")).unwrap();
@@ -428,6 +435,7 @@ mod tests {
         let s = c.target("slab").unwrap();
         assert_eq!((s.runs, s.cov), (0, None));
         assert_eq!(c.findings[0].signature, "buddyinfo: zone Normal");
+        assert_eq!(c.libfuzzer_flags.as_deref(), Some("-entropic=0"));
         std::fs::write(d.join("campaign.json"), c.to_json()).unwrap();
         assert_eq!(Campaign::load(&d).unwrap(), c);
         assert_eq!(Campaign::load(&d.join("campaign.json")).unwrap(), c);

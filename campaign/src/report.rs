@@ -85,6 +85,9 @@ pub fn headline(c: &Campaign) -> String {
         c.jobs.max(1),
         if c.jobs > 1 { "s" } else { "" },
     );
+    if let Some(flags) = c.libfuzzer_flags.as_deref().filter(|f| !f.is_empty()) {
+        let _ = write!(s, " libFuzzer {flags}.");
+    }
     if let Some(commit) = &c.commit {
         let _ = write!(s, " Commit {commit}.");
     }
@@ -225,5 +228,15 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("#### Findings\n\nNone."));
+    }
+
+    #[test]
+    fn the_headline_names_the_search_options() {
+        let mut c = campaign();
+        c.libfuzzer_flags = Some("-entropic=0".into());
+        assert!(headline(&c)
+            .contains("1 job: **1 finding** (1 new). libFuzzer -entropic=0. Commit abc1234."));
+        c.libfuzzer_flags = Some(String::new());
+        assert!(headline(&c).contains("(1 new). Commit abc1234."));
     }
 }
