@@ -125,10 +125,12 @@ impl PageModel {
     }
 
     /// Whether the block lies in one zone and every page of it is free: then it overlaps
-    /// neither a live block nor memory reserved at boot (the common case, one lookup).
-    fn all_free(&self, at: Place) -> bool {
+    /// neither a live block nor memory reserved at boot, and its pages are taken from the
+    /// free runs at once (the common case, one lookup). Otherwise nothing is taken: what of
+    /// it was free is taken by `mark_busy` once the block is known to be recorded.
+    fn take_if_free(&mut self, at: Place) -> bool {
         at.whole
-            .is_some_and(|zi| self.free[zi].contains(at.start, at.end))
+            .is_some_and(|zi| self.free[zi].take_if_free(at.start, at.end))
     }
 
     /// The block's pages joined a live block: taken from the free runs of the zones they
@@ -249,7 +251,7 @@ impl PageModel {
                 format!("the block at pfn {pfn:#x} of order {order} is not inside one zone"),
             ),
         }
-        let free = self.all_free(at);
+        let free = self.take_if_free(at);
         if !free && self.facts.any_reserved(pfn, pfn + n) {
             j.fail(
                 F::Overlap,
@@ -276,7 +278,9 @@ impl PageModel {
         if let Some(zi) = at.first {
             self.used[zi] += n;
         }
-        self.mark_busy(at);
+        if !free {
+            self.mark_busy(at);
+        }
         self.blocks.insert(
             pfn,
             Block {

@@ -102,7 +102,7 @@ impl PageModel {
                 if !pfn.is_multiple_of(n) || at.whole.is_none() {
                     j.fail(F::Misaligned, format!("the page allocator handed out pfn {pfn:#x} with order {order}"));
                 }
-                let free = self.all_free(at);
+                let free = self.take_if_free(at);
                 if !free && self.facts.any_reserved(pfn, pfn + n) {
                     j.fail(F::Overlap, format!("pages at pfn {pfn:#x} (order {order}) were taken from memory reserved at boot"));
                 }
@@ -120,7 +120,9 @@ impl PageModel {
                 }
                 self.shadow.forget_pages(pfn, n);
                 self.freed.remove(pfn, pfn + n);
-                self.mark_busy(at);
+                if !free {
+                    self.mark_busy(at);
+                }
                 self.blocks.insert(pfn, Block { order, line, client: false });
             }
             kmem_vocab::PageEvent::Free { pfn, order } => match self.blocks.get(pfn) {
