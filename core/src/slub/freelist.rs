@@ -109,13 +109,18 @@ impl Freelist<'_> {
         self.slab.freelist = object;
     }
 
+    /// Where `object`'s free pointer lies in physical memory (s->offset into it).
+    fn freepointer_pa(&self, object: u64) -> u64 {
+        object
+            .wrapping_add(self.offset)
+            .wrapping_sub(self.page_offset)
+    }
+
     /// get_freepointer(): the free object after `object`, as stored in it.
     pub fn get_freepointer(&self, object: u64) -> u64 {
         let mut b = [0u8; 8];
-        let pa = object
-            .wrapping_add(self.offset)
-            .wrapping_sub(self.page_offset);
-        self.mem.read(pa, &mut b[..self.width]);
+        self.mem
+            .read(self.freepointer_pa(object), &mut b[..self.width]);
         u64::from_le_bytes(b)
     }
 
@@ -125,11 +130,12 @@ impl Freelist<'_> {
     pub fn chain_in_address_order(&mut self) {
         let n = self.objects();
         let (first, size) = (self.first, self.size);
-        let at = self.offset.wrapping_sub(self.page_offset);
+        // Object i's pointer lies i objects after the first's.
+        let pa = self.freepointer_pa(first);
         let words = (0..n).map(|i| {
-            let object = first + u64::from(i) * size;
-            let next = if i + 1 < n { object + size } else { 0 };
-            (object.wrapping_add(at), next)
+            let step = u64::from(i) * size;
+            let next = if i + 1 < n { first + step + size } else { 0 };
+            (pa.wrapping_add(step), next)
         });
         self.mem.write_words(self.width, words);
         self.set_head(if n > 0 { first } else { 0 });
@@ -137,9 +143,7 @@ impl Freelist<'_> {
 
     /// set_freepointer(): stores `next` in `object`.
     pub fn set_freepointer(&mut self, object: u64, next: u64) {
-        let pa = object
-            .wrapping_add(self.offset)
-            .wrapping_sub(self.page_offset);
+        let pa = self.freepointer_pa(object);
         self.mem.write(pa, &next.to_le_bytes()[..self.width]);
     }
 }

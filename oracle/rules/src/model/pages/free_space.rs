@@ -154,29 +154,17 @@ impl FreeRuns {
         self.run_after(s).is_some_and(|(rs, re)| rs <= s && e <= re)
     }
 
-    /// Pages [s, e) are no longer free (what of them was).
+    /// Pages [s, e) are no longer free (what of them was): each run they overlap loses its
+    /// part inside them. (An allocation's common case, a block wholly free, is
+    /// `take_if_free`.)
     pub(crate) fn take(&mut self, s: u64, e: u64) {
         if s >= e {
             return;
         }
-        while let Some((&re, start)) = self.runs.range_mut((Excluded(s), Unbounded)).next() {
-            let rs = *start;
-            if rs >= e {
-                return;
-            }
-            if s <= rs && e < re {
-                *start = e;
-                self.take_head(rs, e, re);
-                return;
-            }
-            self.remove_run(re);
-            if rs < s {
-                self.insert_run(rs, s);
-            }
-            if re > e {
-                self.insert_run(e, re);
-                return;
-            }
+        while let Some((rs, re)) = self.run_after(s).filter(|&(rs, _)| rs < e) {
+            // What is left of that run ends at s or starts at e: the next run after s is
+            // the next one overlapping, or none.
+            self.take_if_free(s.max(rs), e.min(re));
         }
     }
 
