@@ -6,7 +6,8 @@
 //! - `meta`: `key=value` lines: `time_budget_s`, `jobs`, `sample_every_s`, `targets`
 //!   (space-separated, in campaign order), `started`, `commit`, `libfuzzer_flags` (the
 //!   options every libFuzzer run got beside the campaign's own; absent before they were
-//!   recorded);
+//!   recorded), `trace_compares` (1 when the targets were built with libFuzzer's comparison
+//!   tracing, 0 without; absent before it was recorded);
 //! - `TARGET.samples`: one line per sample, `ELAPSED BASE_RUNS CRASH_FILES STATUS`, where
 //!   ELAPSED is seconds since the target started, BASE_RUNS the inputs run by the libFuzzer
 //!   processes that ended before (a crash restarts it), CRASH_FILES the crash, timeout and
@@ -41,6 +42,9 @@ pub struct Campaign {
     /// The search options every libFuzzer run got (`-entropic=0`, ...); None in records
     /// made before they were recorded.
     pub libfuzzer_flags: Option<String>,
+    /// Whether the targets were built with libFuzzer's comparison tracing; None in records
+    /// made before it was recorded.
+    pub trace_compares: Option<bool>,
     pub targets: Vec<TargetRecord>,
     pub findings: Vec<Finding>,
 }
@@ -201,6 +205,17 @@ pub fn from_dir(dir: &Path) -> Result<Campaign, String> {
         jobs: num(&meta, "jobs", &meta_path)?,
         sample_every_s: num(&meta, "sample_every_s", &meta_path)?,
         libfuzzer_flags: meta.get("libfuzzer_flags").cloned(),
+        trace_compares: match meta.get("trace_compares").map(String::as_str) {
+            None => None,
+            Some("0") => Some(false),
+            Some("1") => Some(true),
+            Some(v) => {
+                return Err(format!(
+                    "{}: trace_compares={v} is neither 0 nor 1",
+                    meta_path.display()
+                ))
+            }
+        },
         ..Campaign::default()
     };
     for name in names {
@@ -333,6 +348,7 @@ impl Campaign {
             jobs: parts.iter().map(|c| c.jobs).max().unwrap_or(0),
             sample_every_s: parts.iter().map(|c| c.sample_every_s).max().unwrap_or(0),
             libfuzzer_flags: parts.iter().find_map(|c| c.libfuzzer_flags.clone()),
+            trace_compares: parts.iter().find_map(|c| c.trace_compares),
             targets: parts.iter().flat_map(|c| c.targets.clone()).collect(),
             findings: parts.iter().flat_map(|c| c.findings.clone()).collect(),
         }
@@ -400,7 +416,7 @@ mod tests {
         let d = scratch("dir");
         std::fs::write(
             d.join("meta"),
-            "time_budget_s=20\njobs=1\nsample_every_s=1\ntargets=buddy slab kmap\nstarted=2025-01-01T00:00:00Z\ncommit=abc\nlibfuzzer_flags=-entropic=0\n",
+            "time_budget_s=20\njobs=1\nsample_every_s=1\ntargets=buddy slab kmap\nstarted=2025-01-01T00:00:00Z\ncommit=abc\nlibfuzzer_flags=-entropic=0\ntrace_compares=0\n",
         )
         .unwrap();
         std::fs::write(d.join("buddy.samples"), format!("1 0 0 -\n2 0 0 {LINE}\n")).unwrap();
@@ -436,6 +452,7 @@ mod tests {
         assert_eq!((s.runs, s.cov), (0, None));
         assert_eq!(c.findings[0].signature, "buddyinfo: zone Normal");
         assert_eq!(c.libfuzzer_flags.as_deref(), Some("-entropic=0"));
+        assert_eq!(c.trace_compares, Some(false));
         std::fs::write(d.join("campaign.json"), c.to_json()).unwrap();
         assert_eq!(Campaign::load(&d).unwrap(), c);
         assert_eq!(Campaign::load(&d.join("campaign.json")).unwrap(), c);
@@ -497,6 +514,10 @@ mod tests {
         assert!(Campaign::load(&d)
             .unwrap_err()
             .ends_with("meta:2: expected key=value"));
+        std::fs::write(d.join("meta"), "targets=a\ntrace_compares=yes\n").unwrap();
+        assert!(Campaign::load(&d)
+            .unwrap_err()
+            .ends_with("meta: trace_compares=yes is neither 0 nor 1"));
         let _ = std::fs::remove_dir_all(&d);
     }
 }

@@ -88,6 +88,9 @@ pub fn headline(c: &Campaign) -> String {
     if let Some(flags) = c.libfuzzer_flags.as_deref().filter(|f| !f.is_empty()) {
         let _ = write!(s, " libFuzzer {flags}.");
     }
+    if c.trace_compares == Some(false) {
+        s.push_str(" No comparison tracing.");
+    }
     if let Some(commit) = &c.commit {
         let _ = write!(s, " Commit {commit}.");
     }
@@ -238,5 +241,17 @@ mod tests {
             .contains("1 job: **1 finding** (1 new). libFuzzer -entropic=0. Commit abc1234."));
         c.libfuzzer_flags = Some(String::new());
         assert!(headline(&c).contains("(1 new). Commit abc1234."));
+    }
+
+    #[test]
+    fn the_headline_says_when_comparisons_were_not_traced() {
+        let mut c = campaign();
+        c.libfuzzer_flags = Some("-entropic=0".into());
+        c.trace_compares = Some(false);
+        assert!(headline(&c).contains("libFuzzer -entropic=0. No comparison tracing. Commit"));
+        for traced in [Some(true), None] {
+            c.trace_compares = traced;
+            assert!(headline(&c).contains("libFuzzer -entropic=0. Commit"));
+        }
     }
 }
