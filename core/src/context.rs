@@ -2,7 +2,7 @@
 //! flag and held spinlocks, and the might_sleep() check every sleeping function makes.
 
 use crate::dumpstack::{dump_stack, warn_text, Site};
-use crate::report::{KernelLog, ReportKind, Silence, Taint};
+use crate::report::{KernelLog, Report, ReportKind, Silence, Taint};
 
 /// The call trace of the running statement, worked out only when a report prints it.
 pub type Trace<'a> = &'a dyn Fn() -> String;
@@ -119,6 +119,10 @@ impl Context {
             return;
         }
         self.prev_jiffy = now;
+        if !log.texts() {
+            log.report_tainting(ReportKind::SleepInAtomic, String::new(), Taint::Warn);
+            return;
+        }
         let mut text = format!(
             "BUG: sleeping function called from invalid context at {}:{}\n\
              in_atomic(): {}, irqs_disabled(): {}, non_block: 0, pid: {}, name: {}\n\
@@ -159,13 +163,21 @@ impl Context {
     fn sub(&mut self, val: u32, mask: u32, log: &mut KernelLog, trace: Trace<'_>) -> bool {
         if self.preempt_count & mask < val {
             log.debug_locks_off();
-            let text = warn_text(
-                log,
-                &PREEMPT_COUNT_SUB,
-                "DEBUG_LOCKS_WARN_ON(val > preempt_count())",
-                &trace(),
-            );
-            log.report_tainting(ReportKind::ContextImbalance, text, Taint::Warn);
+            let mut text = String::new();
+            if log.texts() {
+                text = warn_text(
+                    log,
+                    &PREEMPT_COUNT_SUB,
+                    "DEBUG_LOCKS_WARN_ON(val > preempt_count())",
+                    &trace(),
+                );
+            }
+            log.add_taint(Taint::Warn, &mut text);
+            log.push_report(Report {
+                kind: ReportKind::ContextImbalance,
+                text,
+                site: Some(PREEMPT_COUNT_SUB.at()),
+            });
             return false;
         }
         self.preempt_count -= val;
@@ -183,11 +195,14 @@ impl Context {
     pub fn spin_unlock(&mut self, log: &mut KernelLog, trace: Trace<'_>) {
         if self.locks_held == 0 {
             log.debug_locks_off();
-            let text = format!(
-                "BUG: spinlock already unlocked on CPU#0, {TASK_COMM}/{TASK_PID}\n \
-                 lock: 0xc1a2b3c0, .magic: dead4ead, .owner: <none>/-1, .owner_cpu: -1\n{}",
-                dump_stack(log, &trace())
-            );
+            let mut text = String::new();
+            if log.texts() {
+                text = format!(
+                    "BUG: spinlock already unlocked on CPU#0, {TASK_COMM}/{TASK_PID}\n \
+                     lock: 0xc1a2b3c0, .magic: dead4ead, .owner: <none>/-1, .owner_cpu: -1\n{}",
+                    dump_stack(log, &trace())
+                );
+            }
             log.report(ReportKind::ContextImbalance, text);
             return;
         }
@@ -222,8 +237,16 @@ impl Context {
             // WARN_ON_ONCE(in_hardirq() || irqs_disabled()) in __local_bh_enable_ip().
             let site = LOCAL_BH_ENABLE;
             if log.once(&site.at()) {
-                let text = warn_text(log, &site, "", &trace());
-                log.report_tainting(ReportKind::ContextImbalance, text, Taint::Warn);
+                let mut text = String::new();
+                if log.texts() {
+                    text = warn_text(log, &site, "", &trace());
+                }
+                log.add_taint(Taint::Warn, &mut text);
+                log.push_report(Report {
+                    kind: ReportKind::ContextImbalance,
+                    text,
+                    site: Some(site.at()),
+                });
             } else {
                 log.silence(ReportKind::ContextImbalance, &site.at(), Silence::Once);
             }

@@ -16,7 +16,7 @@
 use crate::config::Arch;
 use crate::context::{TASK_COMM, TASK_PID};
 use crate::machine::Machine;
-use crate::report::{KernelLog, ReportKind, Silence, Taint};
+use crate::report::{KernelLog, Report, ReportKind, Silence, Taint};
 use crate::slub::symbolize;
 
 /// The kernel release and version dump_stack_print_info() prints (init_utsname()).
@@ -99,6 +99,9 @@ pub(crate) fn warn_text(log: &KernelLog, site: &Site, msg: &str, trace: &str) ->
 impl Machine {
     /// show_trace_log_lvl(): the call trace, the running statement as its one frame.
     pub(crate) fn call_trace(&self) -> String {
+        if !self.log.texts() {
+            return String::new();
+        }
         call_trace(self.layout.arch, &self.symbolize(self.caller_ip()))
     }
 
@@ -111,6 +114,9 @@ impl Machine {
 
     /// dump_stack().
     pub(crate) fn dump_stack(&self) -> String {
+        if !self.log.texts() {
+            return String::new();
+        }
         dump_stack(&self.log, &self.call_trace())
     }
 
@@ -120,9 +126,18 @@ impl Machine {
         self.dump_stack()
     }
 
-    /// [`warn_text`] for this machine.
-    pub(crate) fn warn_text(&self, site: &Site, msg: &str) -> String {
-        warn_text(&self.log, site, msg, &self.call_trace())
+    /// [`warn_text`] for this machine, then `after` on lines of its own when it is not
+    /// empty; nothing when the log wants no texts.
+    pub(crate) fn warn_text(&self, site: &Site, msg: &str, after: &str) -> String {
+        if !self.log.texts() {
+            return String::new();
+        }
+        let mut text = warn_text(&self.log, site, msg, &self.call_trace());
+        if !after.is_empty() {
+            text.push('\n');
+            text.push_str(after);
+        }
+        text
     }
 
     /// A once-only WARN (WARN_ON_ONCE, WARN_ONCE) at `site`: whether it prints this time.
@@ -145,12 +160,13 @@ impl Machine {
             self.log.silence(kind, &site.at(), Silence::Once);
             return;
         }
-        let mut text = self.warn_text(site, msg);
-        if !after.is_empty() {
-            text.push('\n');
-            text.push_str(after);
-        }
-        self.log.report_tainting(kind, text, Taint::Warn);
+        let mut text = self.warn_text(site, msg, after);
+        self.log.add_taint(Taint::Warn, &mut text);
+        self.log.push_report(Report {
+            kind,
+            text,
+            site: Some(site.at()),
+        });
     }
 
     /// A WARN that is no misuse report (a warning): printed and tainting, or nothing for a
@@ -159,11 +175,7 @@ impl Machine {
         if once && !self.warn_once(site) {
             return;
         }
-        let mut text = self.warn_text(site, msg);
-        if !after.is_empty() {
-            text.push('\n');
-            text.push_str(after);
-        }
+        let text = self.warn_text(site, msg, after);
         self.log.warn_tainting(text, Taint::Warn);
     }
 }

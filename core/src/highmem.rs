@@ -26,7 +26,7 @@ use crate::dumpstack::Site;
 use crate::layout::{Layout, KM_MAX_IDX};
 use crate::machine::Machine;
 use crate::mmu::PageTable;
-use crate::report::{ReportKind, Taint};
+use crate::report::{Report, ReportKind, Taint};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
 /// might_sleep() in kmap() (include/linux/highmem-internal.h, 6.6; line unverified).
@@ -573,18 +573,26 @@ impl Machine {
             // WARN_ON_ONCE(addr != __fix_to_virt(FIX_KMAP_BEGIN - 1)), then
             // kmap_local_idx_pop()'s BUG_ON(idx < 0).
             let mut t = String::new();
+            let mut site = None;
             if self.warn_once(&KUNMAP_LOCAL_ORDER) {
-                t = self.warn_text(&KUNMAP_LOCAL_ORDER, "");
+                t = self.warn_text(&KUNMAP_LOCAL_ORDER, "", "");
                 // The WARN taints before the BUG prints its CPU line.
                 self.log.add_taint(Taint::Warn, &mut t);
                 t.push('\n');
+                site = Some(KUNMAP_LOCAL_ORDER.at());
             }
-            t.push_str(&self.highmem_bug_text(
-                KMAP_LOCAL_POP_LINE,
-                &format!("kunmap_local({addr:#0w$x}): no kmap_local mapping is active"),
-            ));
-            self.log
-                .report_tainting(ReportKind::KmapMisuse, t, Taint::Die);
+            let what = if self.log.texts() {
+                format!("kunmap_local({addr:#0w$x}): no kmap_local mapping is active")
+            } else {
+                String::new()
+            };
+            t.push_str(&self.highmem_bug_text(KMAP_LOCAL_POP_LINE, &what));
+            self.log.add_taint(Taint::Die, &mut t);
+            self.log.push_report(Report {
+                kind: ReportKind::KmapMisuse,
+                text: t,
+                site,
+            });
             return;
         };
         if a != top.addr {

@@ -313,7 +313,11 @@ impl Machine {
             // memory nobody holds; folio_put() on a zero refcount.
             let dump = self.dump_page(pfn, "VM_BUG_ON_FOLIO(folio_ref_count(folio) == 0)", false);
             let bug = self.bug_text("include/linux/mm.h:1129", &format!("kfree(0x{addr:0w$x})"));
-            let text = format!("{dump}\n{bug}");
+            let text = if self.log.texts() {
+                format!("{dump}\n{bug}")
+            } else {
+                bug
+            };
             self.log
                 .report_tainting(ReportKind::DoubleFree, text, Taint::Die);
             return;

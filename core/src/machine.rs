@@ -236,10 +236,13 @@ impl Machine {
         if self.ctx.may_sleep() {
             return;
         }
-        let trace = self.call_trace();
-        let ip = self.ctx.preempt_disable_ip();
-        let w = self.ptr_width();
-        let disabled_at = format!("[<{ip:0w$x}>] {}", self.symbolize(ip));
+        let (mut trace, mut disabled_at) = (String::new(), String::new());
+        if self.log.texts() {
+            trace = self.call_trace();
+            let ip = self.ctx.preempt_disable_ip();
+            let w = self.ptr_width();
+            disabled_at = format!("[<{ip:0w$x}>] {}", self.symbolize(ip));
+        }
         self.ctx
             .might_sleep(site, &mut self.log, &trace, &disabled_at);
     }

@@ -160,6 +160,9 @@ impl Machine {
     /// page_fault_oops()'s "CR2:" summary; then oops_end()'s end-of-trace marker.
     pub(crate) fn die_text(&mut self, what: &str, err: u64, cr2: Option<u64>) -> String {
         let n = self.log.next_die_counter();
+        if !self.log.texts() {
+            return String::new();
+        }
         let mut s = format!(
             "{}
 {}
@@ -180,6 +183,9 @@ Modules linked in:
     /// model's `what` (the call and its arguments, when not empty) ends the text on a line of
     /// kmemfuzz's own.
     pub(crate) fn bug_text(&mut self, at: &str, what: &str) -> String {
+        if !self.log.texts() {
+            return self.die_text("invalid opcode", 0, None);
+        }
         let mut s = format!(
             "------------[ cut here ]------------\nkernel BUG at {at}!\n{}",
             self.die_text("invalid opcode", 0, None)
@@ -196,6 +202,13 @@ Modules linked in:
     /// address raises #GP instead (die_addr() with the "general protection fault" text).
     pub(crate) fn page_fault_oops(&mut self, va: u64, write: bool) -> String {
         let arch = self.layout.arch;
+        if !self.log.texts() {
+            if arch != Arch::X86_64 || is_canonical(arch, va) {
+                // The walk numbers the page-table pages it reads, text or not.
+                self.dump_pagetable(va);
+            }
+            return self.die_text("Oops", 0, None);
+        }
         if arch == Arch::X86_64 && !is_canonical(arch, va) {
             return self.die_text(
                 &format!("general protection fault, probably for non-canonical address 0x{va:x}"),

@@ -34,6 +34,9 @@ impl Machine {
     /// reference was already put (bad_page() on the free path runs after
     /// put_page_testzero() took the refcount to 0, and shows it so).
     pub(crate) fn dump_page(&self, pfn: u64, reason: &str, dropped: bool) -> String {
+        if !self.log.texts() {
+            return String::new();
+        }
         let p = self.pages.get(pfn);
         let zone = self.layout.zone_of_pfn(pfn).map_or(0, |z| {
             self.zones().iter().position(|x| x.kind() == z).unwrap_or(0)
@@ -101,6 +104,10 @@ impl Machine {
             rs.resume = now + 60 * SECOND;
         }
         rs.nr_shown += 1;
+        if !self.log.texts() {
+            self.log.report_tainting(kind, text, Taint::BadPage);
+            return;
+        }
         text.push_str(&format!(
             "BUG: Bad page state in process {}  pfn:{:05x}\n{}\nModules linked in:\n{}",
             crate::context::TASK_COMM,
@@ -204,6 +211,11 @@ impl Machine {
                 format!("check_poison_mem: {missed} callbacks suppressed\n")
             }
         };
+        if !self.log.texts() {
+            self.log
+                .report(ReportKind::PagePoisonOverwritten, String::new());
+            return;
+        }
         let mut buf = vec![0u8; PAGE_SIZE as usize];
         self.phys_read(pfn << PAGE_SHIFT, &mut buf);
         let start = first.min(buf.len() - 1);
@@ -231,7 +243,12 @@ impl Machine {
 
     /// warn_alloc() for a failed allocation: a warning, not a misuse report.
     pub(crate) fn warn_alloc(&mut self, gfp: Gfp, order: u32) {
-        self.warn_alloc_msg(gfp, &format!("page allocation failure: order:{order}"));
+        let msg = if self.log.texts() {
+            format!("page allocation failure: order:{order}")
+        } else {
+            String::new()
+        };
+        self.warn_alloc_msg(gfp, &msg);
     }
 
     /// warn_alloc(gfp, NULL, msg): "comm: msg, mode:...(...), nodemask=(null)" and
@@ -247,6 +264,10 @@ impl Machine {
             Ratelimit::Print { missed } => missed,
         };
         let mut text = String::new();
+        if !self.log.texts() {
+            self.log.warn(text);
+            return;
+        }
         if missed != 0 {
             text = format!("warn_alloc: {missed} callbacks suppressed\n");
         }
@@ -313,7 +334,11 @@ impl Machine {
             // put_page_testzero() on a page whose _refcount is already 0.
             let dump = self.dump_page(pfn, "VM_BUG_ON_PAGE(page_ref_count(page) == 0)", false);
             let bug = self.bug_text("include/linux/mm.h:1129", "");
-            let text = format!("{dump}\n{bug}");
+            let text = if self.log.texts() {
+                format!("{dump}\n{bug}")
+            } else {
+                bug
+            };
             self.log
                 .report_tainting(ReportKind::DoubleFree, text, Taint::Die);
             return false;

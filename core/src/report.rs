@@ -101,6 +101,11 @@ pub struct KernelLog {
     debug_locks_off: bool,
     /// Whether lines are kept; a fuzzing loop that never reads dmesg turns this off.
     keep_lines: bool,
+    /// Whether reports and warnings are given their texts; a fuzzing loop that compares only
+    /// their kinds turns this off, and every site that prints then skips formatting (it
+    /// still does what printing does to the kernel's state: taints, die counter, once and
+    /// rate-limit state).
+    texts: bool,
     /// arch/x86/kernel/dumpstack.c's die_counter: how many oops headers have been printed.
     die_counter: u32,
     /// jiffies on the model's clock: the index of the statement running (HZ is 1: one
@@ -139,6 +144,7 @@ impl KernelLog {
     pub fn new() -> Self {
         KernelLog {
             keep_lines: true,
+            texts: true,
             ..Default::default()
         }
     }
@@ -148,12 +154,33 @@ impl KernelLog {
         self.keep_lines = keep;
     }
 
+    /// Give reports and warnings their texts, or leave them empty (for a caller that reads
+    /// only their kinds, with [`Self::set_keep_lines`] off too: dmesg would have nothing).
+    pub fn set_texts(&mut self, texts: bool) {
+        self.texts = texts;
+    }
+
+    /// Whether report and warning texts are wanted: a print site formats its text only then.
+    #[inline]
+    pub fn texts(&self) -> bool {
+        self.texts
+    }
+
     /// A report that taints nothing (or whose taint its caller adds with [`Self::add_taint`]).
     pub fn report(&mut self, kind: ReportKind, text: String) {
+        self.push_report(Report {
+            kind,
+            text,
+            site: None,
+        });
+    }
+
+    /// A report gathered elsewhere (SLUB's, pushed when its operation ends).
+    pub fn push_report(&mut self, r: Report) {
         if self.keep_lines {
-            self.lines.extend(text.lines().map(String::from));
+            self.lines.extend(r.text.lines().map(String::from));
         }
-        self.pending.push(Report { kind, text });
+        self.pending.push(r);
         self.any_pending = true;
     }
 

@@ -19,16 +19,7 @@ fn debug_slab() -> GenConfig {
     let mut cfg = GenConfig::slab();
     cfg.misuse_percent = 30;
     cfg.max_ops = 120;
-    let boot = kmem::BootConfig {
-        slub_debug: Some(kmem::SlubDebug {
-            consistency: true,
-            red_zone: true,
-            poison: true,
-            store_user: true,
-        }),
-        ..Default::default()
-    };
-    cfg.boot = Some(boot);
+    cfg.boot = Some(common::full_slub_debug());
     cfg
 }
 

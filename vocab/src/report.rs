@@ -82,11 +82,15 @@ impl fmt::Display for ReportKind {
 }
 
 /// One kernel report: a stable kind and the text the kernel would print (several lines,
-/// without trailing newline).
+/// without trailing newline; empty when the machine was told to skip texts, as a fuzzing
+/// loop that compares only kinds does).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
     pub kind: ReportKind,
     pub text: String,
+    /// For a report printed by a WARN(): its site, `file:line` as its WARNING line names it
+    /// and as a later [`Silenced`] report of a once-only site names it.
+    pub site: Option<String>,
 }
 
 /// Why the kernel printed nothing for a report its check raised: the print is once per boot

@@ -9,7 +9,7 @@ use super::sites::{
 use super::track::TrackItem;
 use super::{POISON_END, POISON_FREE, POISON_INUSE, SLUB_RED_ACTIVE};
 use crate::machine::Machine;
-use crate::report::{hex_dump_lines, ReportKind, Silence, Taint};
+use crate::report::{hex_dump_lines, Report, ReportKind, Silence, Taint};
 use crate::slab_flags::*;
 use crate::PAGE_SIZE;
 
@@ -48,6 +48,9 @@ impl Machine {
     /// print_section(): print_hex_dump(KERN_ERR, text, DUMP_PREFIX_ADDRESS, 16, 1, addr,
     /// length, 1).
     pub(crate) fn print_section(&self, out: &mut Vec<String>, prefix: &str, addr: u64, len: u64) {
+        if !self.log.texts() {
+            return;
+        }
         let mut buf = vec![0u8; len as usize];
         self.phys_read(self.slab_pa(addr), &mut buf);
         out.extend(hex_dump_lines(prefix, addr, self.ptr_width(), &buf));
@@ -104,6 +107,11 @@ impl Machine {
     /// add_taint(TAINT_BAD_PAGE, LOCKDEP_NOW_UNRELIABLE), which taints the kernel at once
     /// (the header showed the taint from before) and may end the text with its line.
     pub(crate) fn slub_bug_text(&mut self, b: &SlubBug) -> String {
+        if !self.log.texts() {
+            let mut text = String::new();
+            self.log.add_taint(Taint::BadPage, &mut text);
+            return text;
+        }
         let c = &self.slub.caches[b.id];
         let taint = self.log.taint_str();
         let mut out = vec![RULE_EQ.to_string()];
@@ -187,7 +195,11 @@ impl Machine {
 
     fn push_slub_bug(&mut self, kind: ReportKind, b: SlubBug) {
         let text = self.slub_bug_text(&b);
-        self.slub.pending.push((kind, text));
+        self.slub.pending.push(Report {
+            kind,
+            text,
+            site: None,
+        });
     }
 
     /// slab_err().
@@ -227,11 +239,14 @@ impl Machine {
 
     /// slab_fix(): "FIX <cache>: ...", appended to the report it follows.
     pub(crate) fn slab_fix(&mut self, id: usize, text: &str) {
+        if !self.log.texts() {
+            return;
+        }
         let line = format!("FIX {}: {text}", self.slub.caches[id].name);
         match self.slub.pending.last_mut() {
-            Some((_, t)) => {
-                t.push('\n');
-                t.push_str(&line);
+            Some(r) => {
+                r.text.push('\n');
+                r.text.push_str(&line);
             }
             None => self.log.info(line),
         }
@@ -408,9 +423,11 @@ impl Machine {
             text.push('\n');
             text.push_str(&l);
         }
-        self.slub
-            .pending
-            .push((ReportKind::PaddingOverwritten, text));
+        self.slub.pending.push(Report {
+            kind: ReportKind::PaddingOverwritten,
+            text,
+            site: None,
+        });
         self.slab_fix(
             id,
             &format!(
@@ -516,17 +533,24 @@ impl Machine {
                 .silence(ReportKind::WrongCache, &CACHE_FROM_OBJ.at(), Silence::Once);
             return;
         }
-        let msg = format!(
-            "kmem_cache_free: Wrong slab cache. {} but object is from {}",
-            self.slub.caches[id].name, self.slub.caches[real].name
-        );
-        let mut out = vec![self.warn_text(&CACHE_FROM_OBJ, &msg)];
-        if self.check_valid_pointer(real, pfn, addr) {
-            self.print_tracking(&mut out, real, addr);
+        let mut text = String::new();
+        if self.log.texts() {
+            let msg = format!(
+                "kmem_cache_free: Wrong slab cache. {} but object is from {}",
+                self.slub.caches[id].name, self.slub.caches[real].name
+            );
+            let mut out = vec![self.warn_text(&CACHE_FROM_OBJ, &msg, "")];
+            if self.check_valid_pointer(real, pfn, addr) {
+                self.print_tracking(&mut out, real, addr);
+            }
+            text = out.join("\n");
         }
-        let mut text = out.join("\n");
         self.log.add_taint(Taint::Warn, &mut text);
-        self.slub.pending.push((ReportKind::WrongCache, text));
+        self.slub.pending.push(Report {
+            kind: ReportKind::WrongCache,
+            text,
+            site: Some(CACHE_FROM_OBJ.at()),
+        });
     }
 
     /// virt_to_cache()'s WARN_ONCE: an object outside any slab page (TAINT_WARN), once per
@@ -542,13 +566,18 @@ impl Machine {
                 .silence(ReportKind::InvalidFree, &site.at(), Silence::Once);
             return;
         }
-        let mut text = format!(
-            "{}\nkmemfuzz: {func}(0x{})",
-            self.warn_text(&site, "virt_to_cache: Object is not a Slab page!"),
-            self.px(addr)
-        );
+        let after = if self.log.texts() {
+            format!("kmemfuzz: {func}(0x{})", self.px(addr))
+        } else {
+            String::new()
+        };
+        let mut text = self.warn_text(&site, "virt_to_cache: Object is not a Slab page!", &after);
         self.log.add_taint(Taint::Warn, &mut text);
-        self.slub.pending.push((ReportKind::InvalidFree, text));
+        self.slub.pending.push(Report {
+            kind: ReportKind::InvalidFree,
+            text,
+            site: Some(site.at()),
+        });
     }
 
     /// __kmem_cache_shutdown()'s list_slab_objects() for each partial slab with objects, then
@@ -565,6 +594,9 @@ impl Machine {
                 range: None,
                 object: None,
             });
+            if !self.log.texts() {
+                continue;
+            }
             out.push(text);
             let base = self.slab_address(pfn);
             // get_map(): the free objects from one walk of the free list.
@@ -577,13 +609,20 @@ impl Machine {
                 self.print_tracking(&mut out, id, obj);
             }
         }
-        let msg = format!(
-            "kmem_cache_destroy {name}: Slab cache still has objects when called from {}",
-            self.symbolize(self.caller_ip())
-        );
-        out.push(self.warn_text(&KMEM_CACHE_DESTROY, &msg));
-        let mut text = out.join("\n");
+        let mut text = String::new();
+        if self.log.texts() {
+            let msg = format!(
+                "kmem_cache_destroy {name}: Slab cache still has objects when called from {}",
+                self.symbolize(self.caller_ip())
+            );
+            out.push(self.warn_text(&KMEM_CACHE_DESTROY, &msg, ""));
+            text = out.join("\n");
+        }
         self.log.add_taint(Taint::Warn, &mut text);
-        self.slub.pending.push((ReportKind::ObjectsRemaining, text));
+        self.slub.pending.push(Report {
+            kind: ReportKind::ObjectsRemaining,
+            text,
+            site: Some(KMEM_CACHE_DESTROY.at()),
+        });
     }
 }

@@ -53,7 +53,7 @@ use crate::context::SleepSite;
 use crate::gfp::*;
 use crate::kmalloc::KmallocSizes;
 use crate::machine::Machine;
-use crate::report::{ReportKind, Taint};
+use crate::report::{Report, ReportKind, Taint};
 use crate::slab_flags::*;
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
@@ -108,7 +108,7 @@ pub struct Slub {
     pub(crate) caller: u64,
     /// SLUB reports of the current operation, pushed to the log at its end so that FIX lines
     /// that follow a report (slab_fix()) land in its text.
-    pub(crate) pending: Vec<(ReportKind, String)>,
+    pub(crate) pending: Vec<Report>,
     /// How objects are handed out from a slab and taken back.
     pub(crate) objects: Box<dyn SlabObjects>,
     /// Which areas of an object the debug checks compare.
@@ -213,8 +213,8 @@ impl Machine {
     /// Pushes the reports SLUB gathered during this operation to the log. Each tainted the
     /// kernel when it was gathered, as Linux does when it prints it.
     pub(crate) fn slub_flush(&mut self) {
-        for (kind, text) in std::mem::take(&mut self.slub.pending) {
-            self.log.report(kind, text);
+        for r in std::mem::take(&mut self.slub.pending) {
+            self.log.push_report(r);
         }
     }
 

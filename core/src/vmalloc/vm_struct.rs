@@ -8,7 +8,7 @@ use crate::dumpstack::Site;
 use crate::gfp::*;
 use crate::machine::Machine;
 use crate::report::Ratelimit;
-use crate::report::{ReportKind, Taint};
+use crate::report::{Report, ReportKind, Taint};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
 /// What a vfree()/vunmap() of an unknown address was: for the report kind.
@@ -146,6 +146,7 @@ impl Machine {
             msg.push_str(&self.warn_text(
                 &REMOVE_VM_AREA_WARN,
                 &format!("Trying to vfree() bad address ({addr:0w$x})"),
+                "",
             ));
             self.log.add_taint(Taint::Warn, &mut msg);
             msg.push('\n');
@@ -156,8 +157,14 @@ impl Machine {
         msg.push_str(&self.warn_text(
             site,
             &format!("Trying to {func}() nonexistent vm area ({addr:0w$x})"),
+            "",
         ));
-        self.log.report_tainting(kind, msg, Taint::Warn);
+        self.log.add_taint(Taint::Warn, &mut msg);
+        self.log.push_report(Report {
+            kind,
+            text: msg,
+            site: Some(site.at()),
+        });
         None
     }
 }

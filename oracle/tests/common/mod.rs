@@ -18,6 +18,19 @@ pub fn inputs(seed: u64, n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A boot with every SLUB debug option on every cache (slub_debug=FZPU).
+pub fn full_slub_debug() -> kmem::BootConfig {
+    kmem::BootConfig {
+        slub_debug: Some(kmem::SlubDebug {
+            consistency: true,
+            red_zone: true,
+            poison: true,
+            store_user: true,
+        }),
+        ..Default::default()
+    }
+}
+
 /// Runs `n` seeded scenarios of `cfg` on the real kernel model: every verdict must pass, and
 /// every misuse kind in `kinds` must have been judged in at least one of them.
 pub fn misuse_heavy(cfg: &GenConfig, seed: u64, n: usize, kinds: &[&str]) {
