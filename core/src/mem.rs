@@ -13,7 +13,7 @@ pub type Frame = Box<[u8; PAGE_SIZE as usize]>;
 /// whole-page fill left everywhere (page poisoning, __GFP_ZERO, a client memset), kept
 /// without its 4 KiB.
 #[derive(Clone, Debug)]
-struct FrameData {
+pub(crate) struct FrameData {
     bytes: Option<Frame>,
     uniform: u8,
 }

@@ -7,21 +7,76 @@
 //! a dense vector of materialised chunks), grown only as far as the highest chunk written:
 //! creating a table for a large machine allocates nothing, and dropping one walks only the
 //! chunks that exist. Used for physical frames and for `struct page`.
+//!
+//! A dropped table's chunks, emptied, go to a per-thread pool of its entry type (up to
+//! [`POOL_CHUNKS`]), where the next table takes them before allocating: a fuzzing loop boots
+//! and drops a machine for every input, and allocating and freeing its chunks each time
+//! cost more than emptying them. A chunk from the pool is all `None`, as a new one is, so
+//! nothing a table answers depends on where its chunks came from.
+
+use std::cell::RefCell;
 
 const CHUNK_SHIFT: u32 = 6;
 const CHUNK: usize = 1 << CHUNK_SHIFT;
 
+/// How many emptied chunks each thread keeps for each entry type.
+pub const POOL_CHUNKS: usize = 1024;
+
+/// One chunk of a table: the entries of 64 consecutive pfns.
+pub type Chunk<T> = Box<[Option<T>; CHUNK]>;
+
+/// An entry type whose emptied chunks are kept for reuse (see the module's notes).
+pub trait Pooled: Sized + 'static {
+    /// Runs `f` on this thread's pool of emptied chunks, or returns `None` while the thread
+    /// is being torn down (its pool already gone).
+    fn with_pool<R>(f: impl FnOnce(&mut Vec<Chunk<Self>>) -> R) -> Option<R>;
+}
+
+/// Declares `$t`'s chunk pool ([`Pooled`]).
+macro_rules! pooled {
+    ($t:ty) => {
+        impl Pooled for $t {
+            fn with_pool<R>(f: impl FnOnce(&mut Vec<Chunk<Self>>) -> R) -> Option<R> {
+                thread_local! {
+                    static POOL: RefCell<Vec<Chunk<$t>>> = const { RefCell::new(Vec::new()) };
+                }
+                POOL.try_with(|p| p.try_borrow_mut().ok().map(|mut p| f(&mut p)))
+                    .ok()
+                    .flatten()
+            }
+        }
+    };
+}
+
+pooled!(crate::page::Page);
+pooled!(crate::mem::FrameData);
+#[cfg(test)]
+pooled!(u32);
+
 #[derive(Clone, Debug)]
-pub struct Radix<T> {
+pub struct Radix<T: Pooled> {
     /// Per chunk of pfns: 0, or 1 + the index of its chunk in `chunks`; chunks past the end
     /// have never been written.
     index: Vec<u32>,
     /// Fixed-size chunks: a slot's place in its chunk needs no bounds check.
-    chunks: Vec<Box<[Option<T>; CHUNK]>>,
+    chunks: Vec<Chunk<T>>,
     len: u64,
 }
 
-impl<T> Radix<T> {
+impl<T: Pooled> Drop for Radix<T> {
+    fn drop(&mut self) {
+        let mut chunks = std::mem::take(&mut self.chunks);
+        T::with_pool(|pool| {
+            let room = POOL_CHUNKS.saturating_sub(pool.len());
+            for mut c in chunks.drain(..).take(room) {
+                c.iter_mut().for_each(|e| *e = None);
+                pool.push(c);
+            }
+        });
+    }
+}
+
+impl<T: Pooled> Radix<T> {
     /// A table for pfns 0..len. Costs nothing until written; then four bytes per 64 pfns
     /// up to the highest chunk written.
     pub fn new(len: u64) -> Self {
@@ -65,12 +120,18 @@ impl<T> Radix<T> {
         if c >= self.index.len() {
             self.index.resize(c + 1, 0);
         }
-        // Built in place on the heap (an array literal would be built on the stack and
-        // copied); the length is CHUNK, so the conversion cannot fail.
-        let mut v = Vec::with_capacity(CHUNK);
-        v.resize_with(CHUNK, || None);
-        let Ok(chunk) = <Box<[Option<T>; CHUNK]>>::try_from(v.into_boxed_slice()) else {
-            unreachable!("a radix chunk has CHUNK slots")
+        let chunk = match T::with_pool(|pool| pool.pop()).flatten() {
+            Some(c) => c,
+            None => {
+                // Built in place on the heap (an array literal would be built on the stack
+                // and copied); the length is CHUNK, so the conversion cannot fail.
+                let mut v = Vec::with_capacity(CHUNK);
+                v.resize_with(CHUNK, || None);
+                let Ok(chunk) = <Chunk<T>>::try_from(v.into_boxed_slice()) else {
+                    unreachable!("a radix chunk has CHUNK slots")
+                };
+                chunk
+            }
         };
         self.chunks.push(chunk);
         // At most one chunk per 64 pfns of a u64 pfn space below `len`: fits u32 for
@@ -151,5 +212,22 @@ mod tests {
         assert_eq!(r.find(1024, 2000, |_, e| e.is_none()), Some(1025));
         assert_eq!(r.find(1024, 1025, |_, e| e.is_none()), None);
         assert_eq!(r.find(0, 4096, |_, e| e == Some(&8)), None);
+    }
+
+    #[test]
+    fn a_table_built_from_pooled_chunks_holds_nothing_it_was_not_given() {
+        let mut r: Radix<u32> = Radix::new(1 << 20);
+        for pfn in (0..1 << 20).step_by(4096) {
+            *r.slot(pfn) = Some(1);
+            *r.slot(pfn + 63) = Some(2);
+        }
+        drop(r);
+        let pooled = u32::with_pool(|p| p.len()).unwrap_or(0);
+        assert!(pooled >= 256, "{pooled} chunks pooled");
+        let mut r: Radix<u32> = Radix::new(1 << 20);
+        *r.slot(5) = Some(3);
+        assert_eq!(r.count(), 1);
+        assert_eq!(r.find(0, 64, |_, e| e.is_some()), Some(5));
+        assert_eq!(u32::with_pool(|p| p.len()), Some(pooled - 1));
     }
 }
