@@ -1,8 +1,10 @@
-//! The live blocks of the page rules, by head pfn. Single pages another allocator took one
-//! after another in one statement (a vmalloc area's, a large slab cache's) are kept as one
-//! entry for the whole run, as their page events are judged (traffic.rs); every question
-//! about a block sees them as the single-page blocks they are, and an entry is split only
-//! when one of its pages changes hands alone.
+//! The live blocks of the page rules, by head pfn. Blocks of one order and one owner that
+//! lie end to end are kept as one entry for the whole run: the single pages another
+//! allocator took one after another in one statement (a vmalloc area's, a large slab
+//! cache's), as their page events are judged (traffic.rs), and the blocks a `repeat` takes
+//! one after another, lowest first, until memory runs out. Every question about a block
+//! sees them as the separate blocks they are, and an entry is split only when one of its
+//! blocks changes hands alone.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,8 +14,8 @@ use super::Block;
 #[derive(Clone, Copy)]
 struct Entry {
     block: Block,
-    /// The pages the entry covers: 2^order for one block; for a run of order-0 blocks, how
-    /// many.
+    /// The pages the entry covers: 2^order for one block; for a run of blocks, that times
+    /// how many.
     pages: u64,
 }
 
@@ -23,7 +25,18 @@ impl Entry {
     }
 
     fn is_run(&self) -> bool {
-        self.block.order == 0 && self.pages > 1
+        self.pages > self.size()
+    }
+
+    /// The pages of one of its blocks.
+    fn size(&self) -> u64 {
+        1u64 << self.block.order.min(63)
+    }
+
+    /// The head of the block of this entry (headed at `h`) that holds `pfn`: heads are
+    /// naturally aligned.
+    fn head_of(&self, h: u64, pfn: u64) -> u64 {
+        h + ((pfn - h) & !(self.size() - 1))
     }
 }
 
@@ -42,11 +55,7 @@ impl Blocks {
     /// The live block containing `pfn`: (head, block).
     pub fn block_of(&self, pfn: u64) -> Option<(u64, Block)> {
         let (h, e) = self.entry_of(pfn)?;
-        Some(if e.is_run() {
-            (pfn, e.block)
-        } else {
-            (h, e.block)
-        })
+        Some((e.head_of(h, pfn), e.block))
     }
 
     /// The live block headed at `pfn`.
@@ -59,11 +68,18 @@ impl Blocks {
     /// The live block headed at `pfn`, to change.
     pub fn get_mut(&mut self, pfn: u64) -> Option<&mut Block> {
         let (h, e) = self.entry_of(pfn)?;
-        if e.is_run() {
-            self.cut(h, e, pfn, pfn + 1);
-            self.map.insert(pfn, Entry { pages: 1, ..e });
-        } else if h != pfn {
+        if e.head_of(h, pfn) != pfn {
             return None;
+        }
+        if e.is_run() {
+            self.cut(h, e, pfn, pfn + e.size());
+            self.map.insert(
+                pfn,
+                Entry {
+                    pages: e.size(),
+                    ..e
+                },
+            );
         }
         self.map.get_mut(&pfn).map(|e| &mut e.block)
     }
@@ -73,19 +89,32 @@ impl Blocks {
         if s >= e {
             return None;
         }
-        match self.entry_of(s) {
-            Some((h, en)) if en.is_run() || h == s => Some((s, en.block)),
-            _ => self.map.range(s..e).next().map(|(&h, en)| (h, en.block)),
+        if let Some((h, en)) = self.entry_of(s) {
+            // The first head of its blocks at or after s.
+            let head = en.head_of(h, s);
+            let head = if head == s { s } else { head + en.size() };
+            if head < en.end(h) {
+                return (head < e).then_some((head, en.block));
+            }
         }
+        self.map.range(s..e).next().map(|(&h, en)| (h, en.block))
     }
 
-    /// A new live block at `pfn`.
+    /// A new live block at `pfn`: the run it continues grows, when the block before it is
+    /// of the same order and owner.
     pub fn insert(&mut self, pfn: u64, b: Block) {
+        let size = 1u64 << b.order.min(63);
+        if let Some((&h, e)) = self.map.range_mut(..pfn).next_back() {
+            if e.end(h) == pfn && e.block == b {
+                e.pages += size;
+                return;
+            }
+        }
         self.map.insert(
             pfn,
             Entry {
                 block: b,
-                pages: 1u64 << b.order,
+                pages: size,
             },
         );
     }
@@ -100,10 +129,7 @@ impl Blocks {
     /// Drops the live block headed at `pfn`, if there is one.
     pub fn remove(&mut self, pfn: u64) {
         match self.entry_of(pfn) {
-            Some((h, e)) if e.is_run() => self.cut(h, e, pfn, pfn + 1),
-            Some((h, _)) if h == pfn => {
-                self.map.remove(&h);
-            }
+            Some((h, e)) if e.head_of(h, pfn) == pfn => self.cut(h, e, pfn, pfn + e.size()),
             _ => {}
         }
     }
@@ -158,8 +184,8 @@ impl Blocks {
     /// Every live block in order of its head, a run's one by one.
     pub fn iter(&self) -> impl Iterator<Item = (u64, Block)> + '_ {
         self.map.iter().flat_map(|(&h, e)| {
-            let n = if e.is_run() { e.pages } else { 1 };
-            (h..h + n).map(move |p| (p, e.block))
+            let size = e.size();
+            (0..e.pages / size).map(move |i| (h + i * size, e.block))
         })
     }
 }
@@ -207,7 +233,7 @@ mod tests {
                     }
                 }
                 1 => {
-                    let order = u32::from(k % 3);
+                    let order = u32::from(k % 4);
                     let head = pfn & !((1 << order) - 1);
                     if free(&m, head, head + (1 << order)) {
                         b.insert(head, block(order, client));

@@ -26,7 +26,7 @@ use free_space::FreeRuns;
 const PAGE_POISON: u8 = 0xaa;
 
 /// A live block from the page allocator.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Block {
     pub order: u32,
     /// The scenario line that allocated it.
