@@ -9,10 +9,11 @@
 //! chunks that exist. Used for physical frames and for `struct page`.
 //!
 //! A dropped table's chunks, emptied, go to a per-thread pool of its entry type (up to
-//! [`POOL_CHUNKS`]), where the next table takes them before allocating: a fuzzing loop boots
-//! and drops a machine for every input, and allocating and freeing its chunks each time
-//! cost more than emptying them. A chunk from the pool is all `None`, as a new one is, so
-//! nothing a table answers depends on where its chunks came from.
+//! [`POOL_CHUNKS`]), and so does its top level, its used entries set back to 0; the next
+//! table takes them before allocating: a fuzzing loop boots and drops a machine for every
+//! input, and allocating, zeroing and freeing its chunks and index each time cost more than
+//! emptying them. What comes from the pool is all `None` and all 0, as new ones are, so
+//! nothing a table answers depends on where its storage came from.
 
 use std::cell::RefCell;
 
@@ -25,20 +26,37 @@ pub const POOL_CHUNKS: usize = 1024;
 /// One chunk of a table: the entries of 64 consecutive pfns.
 pub type Chunk<T> = Box<[Option<T>; CHUNK]>;
 
-/// An entry type whose emptied chunks are kept for reuse (see the module's notes).
-pub trait Pooled: Sized + 'static {
-    /// Runs `f` on this thread's pool of emptied chunks, or returns `None` while the thread
-    /// is being torn down (its pool already gone).
-    fn with_pool<R>(f: impl FnOnce(&mut Vec<Chunk<Self>>) -> R) -> Option<R>;
+/// What one thread keeps of dropped tables of one entry type.
+pub struct Pool<T> {
+    /// Emptied chunks.
+    chunks: Vec<Chunk<T>>,
+    /// The longest top level given back, every entry 0.
+    index: Vec<u32>,
 }
 
-/// Declares `$t`'s chunk pool ([`Pooled`]).
+impl<T> Pool<T> {
+    const fn new() -> Self {
+        Pool {
+            chunks: Vec::new(),
+            index: Vec::new(),
+        }
+    }
+}
+
+/// An entry type whose tables' storage is kept for reuse (see the module's notes).
+pub trait Pooled: Sized + 'static {
+    /// Runs `f` on this thread's pool for the type, or returns `None` while the thread is
+    /// being torn down (its pool already gone).
+    fn with_pool<R>(f: impl FnOnce(&mut Pool<Self>) -> R) -> Option<R>;
+}
+
+/// Declares `$t`'s pool ([`Pooled`]).
 macro_rules! pooled {
     ($t:ty) => {
         impl Pooled for $t {
-            fn with_pool<R>(f: impl FnOnce(&mut Vec<Chunk<Self>>) -> R) -> Option<R> {
+            fn with_pool<R>(f: impl FnOnce(&mut Pool<Self>) -> R) -> Option<R> {
                 thread_local! {
-                    static POOL: RefCell<Vec<Chunk<$t>>> = const { RefCell::new(Vec::new()) };
+                    static POOL: RefCell<Pool<$t>> = const { RefCell::new(Pool::new()) };
                 }
                 POOL.try_with(|p| p.try_borrow_mut().ok().map(|mut p| f(&mut p)))
                     .ok()
@@ -60,17 +78,26 @@ pub struct Radix<T: Pooled> {
     index: Vec<u32>,
     /// Fixed-size chunks: a slot's place in its chunk needs no bounds check.
     chunks: Vec<Chunk<T>>,
+    /// The place in `index` of each chunk of `chunks`.
+    at: Vec<usize>,
     len: u64,
 }
 
 impl<T: Pooled> Drop for Radix<T> {
     fn drop(&mut self) {
         let mut chunks = std::mem::take(&mut self.chunks);
+        let mut index = std::mem::take(&mut self.index);
+        for &c in &self.at {
+            index[c] = 0;
+        }
         T::with_pool(|pool| {
-            let room = POOL_CHUNKS.saturating_sub(pool.len());
+            let room = POOL_CHUNKS.saturating_sub(pool.chunks.len());
             for mut c in chunks.drain(..).take(room) {
                 c.iter_mut().for_each(|e| *e = None);
-                pool.push(c);
+                pool.chunks.push(c);
+            }
+            if index.len() > pool.index.len() {
+                pool.index = index;
             }
         });
     }
@@ -83,6 +110,7 @@ impl<T: Pooled> Radix<T> {
         Radix {
             index: vec![],
             chunks: vec![],
+            at: vec![],
             len,
         }
     }
@@ -117,10 +145,15 @@ impl<T: Pooled> Radix<T> {
 
     #[cold]
     fn new_chunk(&mut self, c: usize) -> usize {
+        if self.index.is_empty() {
+            // Every entry of a pooled index is 0, however long it is: only the length of
+            // the index of the table that gave it back.
+            self.index = T::with_pool(|pool| std::mem::take(&mut pool.index)).unwrap_or_default();
+        }
         if c >= self.index.len() {
             self.index.resize(c + 1, 0);
         }
-        let chunk = match T::with_pool(|pool| pool.pop()).flatten() {
+        let chunk = match T::with_pool(|pool| pool.chunks.pop()).flatten() {
             Some(c) => c,
             None => {
                 // Built in place on the heap (an array literal would be built on the stack
@@ -134,6 +167,7 @@ impl<T: Pooled> Radix<T> {
             }
         };
         self.chunks.push(chunk);
+        self.at.push(c);
         // At most one chunk per 64 pfns of a u64 pfn space below `len`: fits u32 for
         // every machine the configuration accepts (2^32 chunks would be 1 PiB).
         self.index[c] = u32::try_from(self.chunks.len()).expect("radix chunk count");
@@ -222,12 +256,15 @@ mod tests {
             *r.slot(pfn + 63) = Some(2);
         }
         drop(r);
-        let pooled = u32::with_pool(|p| p.len()).unwrap_or(0);
+        let pooled = u32::with_pool(|p| p.chunks.len()).unwrap_or(0);
         assert!(pooled >= 256, "{pooled} chunks pooled");
         let mut r: Radix<u32> = Radix::new(1 << 20);
         *r.slot(5) = Some(3);
         assert_eq!(r.count(), 1);
         assert_eq!(r.find(0, 64, |_, e| e.is_some()), Some(5));
-        assert_eq!(u32::with_pool(|p| p.len()), Some(pooled - 1));
+        assert_eq!(u32::with_pool(|p| p.chunks.len()), Some(pooled - 1));
+        // The index came back too, all 0 but the entry just written.
+        assert!(u32::with_pool(|p| p.index.is_empty()).unwrap_or(false));
+        assert_eq!(r.find(64, 1 << 20, |_, e| e.is_some()), None);
     }
 }
