@@ -4,9 +4,10 @@
 //! what most machines write of it, and each such write materialises a whole chunk.
 //!
 //! The top level is a vector of plain integers (0 for "no chunk", else the chunk's place in
-//! a dense vector of materialised chunks), grown only as far as the highest chunk written:
-//! creating a table for a large machine allocates nothing, and dropping one walks only the
-//! chunks that exist. Used for physical frames and for `struct page`.
+//! a dense vector of materialised chunks), grown only as far as the highest chunk written
+//! (or as long as the one it took from the pool below): creating a table for a large machine
+//! allocates nothing, and dropping one walks only the chunks that exist. Used for physical
+//! frames and for `struct page`.
 //!
 //! A dropped table's chunks, emptied, go to a per-thread pool of its entry type (up to
 //! [`POOL_CHUNKS`]), and so does its top level, its used entries set back to 0; the next

@@ -89,7 +89,7 @@ pub const DISABLING_LOCK_DEBUGGING: &str = "Disabling lock debugging due to kern
 
 /// The kernel log (dmesg): every line printed, reports and warnings alike, plus the reports
 /// raised since the caller last took them, and the kernel's taint state.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct KernelLog {
     lines: Vec<String>,
     pending: Vec<Report>,
@@ -140,12 +140,29 @@ pub enum Ratelimit {
     Suppress,
 }
 
+/// A log that keeps lines and texts, as [`KernelLog::new`].
+impl Default for KernelLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl KernelLog {
     pub fn new() -> Self {
         KernelLog {
+            lines: Vec::new(),
+            pending: Vec::new(),
+            pending_warnings: Vec::new(),
+            taint_mask: 0,
+            debug_locks_off: false,
             keep_lines: true,
             texts: true,
-            ..Default::default()
+            die_counter: 0,
+            jiffies: 0,
+            once: BTreeSet::new(),
+            ratelimits: BTreeMap::new(),
+            pending_silenced: Vec::new(),
+            any_pending: false,
         }
     }
 
