@@ -89,7 +89,8 @@ pub struct Report {
     pub kind: ReportKind,
     pub text: String,
     /// For a report printed by a WARN(): its site, `file:line` as its WARNING line names it
-    /// and as a later [`Silenced`] report of a once-only site names it.
+    /// and as a later [`Silenced`] report of a once-only site names it (the last WARN's,
+    /// when one report holds two).
     pub site: Option<String>,
 }
 
