@@ -2,7 +2,7 @@
 //! flag and held spinlocks, and the might_sleep() check every sleeping function makes.
 
 use crate::dumpstack::{dump_stack, warn_text, Site};
-use crate::report::{KernelLog, Report, ReportKind, Silence, Taint};
+use crate::report::{KernelLog, ReportKind, Silence, Taint};
 
 /// The call trace of the running statement, worked out only when a report prints it.
 pub type Trace<'a> = &'a dyn Fn() -> String;
@@ -163,21 +163,18 @@ impl Context {
     fn sub(&mut self, val: u32, mask: u32, log: &mut KernelLog, trace: Trace<'_>) -> bool {
         if self.preempt_count & mask < val {
             log.debug_locks_off();
-            let mut text = String::new();
-            if log.texts() {
-                text = warn_text(
-                    log,
-                    &PREEMPT_COUNT_SUB,
-                    "DEBUG_LOCKS_WARN_ON(val > preempt_count())",
-                    &trace(),
-                );
-            }
-            log.add_taint(Taint::Warn, &mut text);
-            log.push_report(Report {
-                kind: ReportKind::ContextImbalance,
+            let text = warn_text(
+                log,
+                &PREEMPT_COUNT_SUB,
+                "DEBUG_LOCKS_WARN_ON(val > preempt_count())",
+                &trace(),
+            );
+            log.report_tainting_at(
+                ReportKind::ContextImbalance,
                 text,
-                site: Some(PREEMPT_COUNT_SUB.at()),
-            });
+                Taint::Warn,
+                Some(PREEMPT_COUNT_SUB.at()),
+            );
             return false;
         }
         self.preempt_count -= val;
@@ -237,16 +234,13 @@ impl Context {
             // WARN_ON_ONCE(in_hardirq() || irqs_disabled()) in __local_bh_enable_ip().
             let site = LOCAL_BH_ENABLE;
             if log.once(&site.at()) {
-                let mut text = String::new();
-                if log.texts() {
-                    text = warn_text(log, &site, "", &trace());
-                }
-                log.add_taint(Taint::Warn, &mut text);
-                log.push_report(Report {
-                    kind: ReportKind::ContextImbalance,
+                let text = warn_text(log, &site, "", &trace());
+                log.report_tainting_at(
+                    ReportKind::ContextImbalance,
                     text,
-                    site: Some(site.at()),
-                });
+                    Taint::Warn,
+                    Some(site.at()),
+                );
             } else {
                 log.silence(ReportKind::ContextImbalance, &site.at(), Silence::Once);
             }

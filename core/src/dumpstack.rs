@@ -16,7 +16,7 @@
 use crate::config::Arch;
 use crate::context::{TASK_COMM, TASK_PID};
 use crate::machine::Machine;
-use crate::report::{KernelLog, Report, ReportKind, Silence, Taint};
+use crate::report::{KernelLog, ReportKind, Silence, Taint};
 use crate::slub::symbolize;
 
 /// The kernel release and version dump_stack_print_info() prints (init_utsname()).
@@ -65,8 +65,11 @@ pub(crate) fn cpu_lines(log: &KernelLog) -> String {
 }
 
 /// dump_stack() (and show_regs(), which prints no registers in the model): the CPU lines,
-/// then `trace` ([`Machine::call_trace`]).
+/// then `trace` ([`Machine::call_trace`]); nothing when the log wants no texts.
 pub(crate) fn dump_stack(log: &KernelLog, trace: &str) -> String {
+    if !log.texts() {
+        return String::new();
+    }
     format!("{}\n{trace}", cpu_lines(log))
 }
 
@@ -80,8 +83,12 @@ fn call_trace(arch: Arch, frame: &str) -> String {
 
 /// A WARN() as __warn() prints it: "cut here", the message of WARN(cond, fmt) if any, the
 /// WARNING line, print_modules(), show_regs(), the end-of-trace marker. The caller adds
-/// TAINT_WARN after it (LOCKDEP_STILL_OK: no "Disabling lock debugging" line).
+/// TAINT_WARN after it (LOCKDEP_STILL_OK: no "Disabling lock debugging" line). Nothing
+/// when the log wants no texts.
 pub(crate) fn warn_text(log: &KernelLog, site: &Site, msg: &str, trace: &str) -> String {
+    if !log.texts() {
+        return String::new();
+    }
     let mut s = String::from("------------[ cut here ]------------\n");
     if !msg.is_empty() {
         s.push_str(msg);
@@ -108,15 +115,18 @@ impl Machine {
     /// [`Machine::call_trace`] as a closure that works it out when called, for checks that
     /// print it only when they report (the machine stays free to borrow meanwhile).
     pub(crate) fn lazy_call_trace(&self) -> impl Fn() -> String {
-        let (arch, ip) = (self.layout.arch, self.caller_ip());
-        move || call_trace(arch, &symbolize(arch, ip))
+        let (arch, ip, texts) = (self.layout.arch, self.caller_ip(), self.log.texts());
+        move || {
+            if texts {
+                call_trace(arch, &symbolize(arch, ip))
+            } else {
+                String::new()
+            }
+        }
     }
 
     /// dump_stack().
     pub(crate) fn dump_stack(&self) -> String {
-        if !self.log.texts() {
-            return String::new();
-        }
         dump_stack(&self.log, &self.call_trace())
     }
 
@@ -160,13 +170,9 @@ impl Machine {
             self.log.silence(kind, &site.at(), Silence::Once);
             return;
         }
-        let mut text = self.warn_text(site, msg, after);
-        self.log.add_taint(Taint::Warn, &mut text);
-        self.log.push_report(Report {
-            kind,
-            text,
-            site: Some(site.at()),
-        });
+        let text = self.warn_text(site, msg, after);
+        self.log
+            .report_tainting_at(kind, text, Taint::Warn, Some(site.at()));
     }
 
     /// A WARN that is no misuse report (a warning): printed and tainting, or nothing for a

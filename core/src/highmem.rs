@@ -26,7 +26,7 @@ use crate::dumpstack::Site;
 use crate::layout::{Layout, KM_MAX_IDX};
 use crate::machine::Machine;
 use crate::mmu::PageTable;
-use crate::report::{Report, ReportKind, Taint};
+use crate::report::{ReportKind, Taint};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
 /// might_sleep() in kmap() (include/linux/highmem-internal.h, 6.6; line unverified).
@@ -587,12 +587,8 @@ impl Machine {
                 String::new()
             };
             t.push_str(&self.highmem_bug_text(KMAP_LOCAL_POP_LINE, &what));
-            self.log.add_taint(Taint::Die, &mut t);
-            self.log.push_report(Report {
-                kind: ReportKind::KmapMisuse,
-                text: t,
-                site,
-            });
+            self.log
+                .report_tainting_at(ReportKind::KmapMisuse, t, Taint::Die, site);
             return;
         };
         if a != top.addr {

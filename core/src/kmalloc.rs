@@ -311,13 +311,11 @@ impl Machine {
         if self.alloc.is_free(pfn) {
             // The page is free already: a double free of a large kmalloc block, or a free of
             // memory nobody holds; folio_put() on a zero refcount.
-            let dump = self.dump_page(pfn, "VM_BUG_ON_FOLIO(folio_ref_count(folio) == 0)", false);
-            let bug = self.bug_text("include/linux/mm.h:1129", &format!("kfree(0x{addr:0w$x})"));
-            let text = if self.log.texts() {
-                format!("{dump}\n{bug}")
-            } else {
-                bug
-            };
+            let text = self.vm_bug_on_page(
+                pfn,
+                "VM_BUG_ON_FOLIO(folio_ref_count(folio) == 0)",
+                &format!("kfree(0x{addr:0w$x})"),
+            );
             self.log
                 .report_tainting(ReportKind::DoubleFree, text, Taint::Die);
             return;

@@ -236,9 +236,9 @@ impl Machine {
         if self.ctx.may_sleep() {
             return;
         }
-        let (mut trace, mut disabled_at) = (String::new(), String::new());
+        let trace = self.call_trace();
+        let mut disabled_at = String::new();
         if self.log.texts() {
-            trace = self.call_trace();
             let ip = self.ctx.preempt_disable_ip();
             let w = self.ptr_width();
             disabled_at = format!("[<{ip:0w$x}>] {}", self.symbolize(ip));

@@ -202,13 +202,6 @@ Modules linked in:
     /// address raises #GP instead (die_addr() with the "general protection fault" text).
     pub(crate) fn page_fault_oops(&mut self, va: u64, write: bool) -> String {
         let arch = self.layout.arch;
-        if !self.log.texts() {
-            if arch != Arch::X86_64 || is_canonical(arch, va) {
-                // The walk numbers the page-table pages it reads, text or not.
-                self.dump_pagetable(va);
-            }
-            return self.die_text("Oops", 0, None);
-        }
         if arch == Arch::X86_64 && !is_canonical(arch, va) {
             return self.die_text(
                 &format!("general protection fault, probably for non-canonical address 0x{va:x}"),
@@ -216,17 +209,21 @@ Modules linked in:
                 None,
             );
         }
+        let code = if write { 0x0002 } else { 0x0000 };
+        // The walk numbers the page-table pages it reads, text or not.
+        let walk = self.dump_pagetable(va);
+        if !self.log.texts() {
+            return self.die_text("Oops", code, Some(va));
+        }
         let px = match arch {
             Arch::I386 => format!("{:08x}", va as u32),
             Arch::X86_64 => format!("{va:016x}"),
         };
-        let code = if write { 0x0002 } else { 0x0000 };
         let head = if va < crate::PAGE_SIZE {
             format!("BUG: kernel NULL pointer dereference, address: {px}")
         } else {
             format!("BUG: unable to handle page fault for address: {px}")
         };
-        let walk = self.dump_pagetable(va);
         format!(
             "{head}\n#PF: supervisor {} access in kernel mode\n#PF: error_code(0x{code:04x}) - not-present page\n{walk}\n{}",
             if write { "write" } else { "read" },

@@ -61,6 +61,18 @@ impl Machine {
         )
     }
 
+    /// VM_BUG_ON_PAGE()/VM_BUG_ON_FOLIO() on a zero refcount (include/linux/mm.h): the page
+    /// dumped with `reason`, then the BUG's oops; `what` is kmemfuzz's line under it.
+    pub(crate) fn vm_bug_on_page(&mut self, pfn: u64, reason: &str, what: &str) -> String {
+        let dump = self.dump_page(pfn, reason, false);
+        let bug = self.bug_text("include/linux/mm.h:1129", what);
+        if self.log.texts() {
+            format!("{dump}\n{bug}")
+        } else {
+            bug
+        }
+    }
+
     pub(crate) fn ptr_width(&self) -> usize {
         match self.layout.arch {
             crate::Arch::I386 => 8,
@@ -104,17 +116,15 @@ impl Machine {
             rs.resume = now + 60 * SECOND;
         }
         rs.nr_shown += 1;
-        if !self.log.texts() {
-            self.log.report_tainting(kind, text, Taint::BadPage);
-            return;
+        if self.log.texts() {
+            text.push_str(&format!(
+                "BUG: Bad page state in process {}  pfn:{:05x}\n{}\nModules linked in:\n{}",
+                crate::context::TASK_COMM,
+                pfn,
+                self.dump_page(pfn, reason, true),
+                self.dump_stack()
+            ));
         }
-        text.push_str(&format!(
-            "BUG: Bad page state in process {}  pfn:{:05x}\n{}\nModules linked in:\n{}",
-            crate::context::TASK_COMM,
-            pfn,
-            self.dump_page(pfn, reason, true),
-            self.dump_stack()
-        ));
         self.log.report_tainting(kind, text, Taint::BadPage);
     }
 
@@ -264,20 +274,18 @@ impl Machine {
             Ratelimit::Print { missed } => missed,
         };
         let mut text = String::new();
-        if !self.log.texts() {
-            self.log.warn(text);
-            return;
+        if self.log.texts() {
+            if missed != 0 {
+                text = format!("warn_alloc: {missed} callbacks suppressed\n");
+            }
+            text.push_str(&format!(
+                "{}: {msg}, mode:{:#x}({}), nodemask=(null)\n{}",
+                crate::context::TASK_COMM,
+                gfp,
+                format_gfp(gfp),
+                self.dump_stack()
+            ));
         }
-        if missed != 0 {
-            text = format!("warn_alloc: {missed} callbacks suppressed\n");
-        }
-        text.push_str(&format!(
-            "{}: {msg}, mode:{:#x}({}), nodemask=(null)\n{}",
-            crate::context::TASK_COMM,
-            gfp,
-            format_gfp(gfp),
-            self.dump_stack()
-        ));
         self.log.warn(text);
     }
 
@@ -332,13 +340,7 @@ impl Machine {
             || (p.refcount == 0 && p.owner_order.is_none() && self.allocated_block(pfn).is_none())
         {
             // put_page_testzero() on a page whose _refcount is already 0.
-            let dump = self.dump_page(pfn, "VM_BUG_ON_PAGE(page_ref_count(page) == 0)", false);
-            let bug = self.bug_text("include/linux/mm.h:1129", "");
-            let text = if self.log.texts() {
-                format!("{dump}\n{bug}")
-            } else {
-                bug
-            };
+            let text = self.vm_bug_on_page(pfn, "VM_BUG_ON_PAGE(page_ref_count(page) == 0)", "");
             self.log
                 .report_tainting(ReportKind::DoubleFree, text, Taint::Die);
             return false;

@@ -204,9 +204,20 @@ impl KernelLog {
     /// A report, then add_taint(flag) as the kernel calls it after the report's last line:
     /// the report's own header shows the taint from before, and the line add_taint() may
     /// print ends the report.
-    pub fn report_tainting(&mut self, kind: ReportKind, mut text: String, flag: Taint) {
+    pub fn report_tainting(&mut self, kind: ReportKind, text: String, flag: Taint) {
+        self.report_tainting_at(kind, text, flag, None);
+    }
+
+    /// [`Self::report_tainting`] for a report a WARN() printed: `site` is its `file:line`.
+    pub fn report_tainting_at(
+        &mut self,
+        kind: ReportKind,
+        mut text: String,
+        flag: Taint,
+        site: Option<String>,
+    ) {
         self.add_taint(flag, &mut text);
-        self.report(kind, text);
+        self.push_report(Report { kind, text, site });
     }
 
     /// A warning: printed, but not a misuse report (e.g. "page allocation failure", which

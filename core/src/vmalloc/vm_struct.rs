@@ -8,7 +8,7 @@ use crate::dumpstack::Site;
 use crate::gfp::*;
 use crate::machine::Machine;
 use crate::report::Ratelimit;
-use crate::report::{Report, ReportKind, Taint};
+use crate::report::{ReportKind, Taint};
 use crate::{PAGE_SHIFT, PAGE_SIZE};
 
 /// What a vfree()/vunmap() of an unknown address was: for the report kind.
@@ -159,12 +159,8 @@ impl Machine {
             &format!("Trying to {func}() nonexistent vm area ({addr:0w$x})"),
             "",
         ));
-        self.log.add_taint(Taint::Warn, &mut msg);
-        self.log.push_report(Report {
-            kind,
-            text: msg,
-            site: Some(site.at()),
-        });
+        self.log
+            .report_tainting_at(kind, msg, Taint::Warn, Some(site.at()));
         None
     }
 }

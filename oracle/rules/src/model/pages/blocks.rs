@@ -20,6 +20,14 @@ struct Entry {
 }
 
 impl Entry {
+    /// An entry for the one block `b`.
+    fn one(block: Block) -> Entry {
+        Entry {
+            block,
+            pages: 1u64 << block.order.min(63),
+        }
+    }
+
     fn end(&self, head: u64) -> u64 {
         head.saturating_add(self.pages)
     }
@@ -73,13 +81,7 @@ impl Blocks {
         }
         if e.is_run() {
             self.cut(h, e, pfn, pfn + e.size());
-            self.map.insert(
-                pfn,
-                Entry {
-                    pages: e.size(),
-                    ..e
-                },
-            );
+            self.map.insert(pfn, Entry::one(e.block));
         }
         self.map.get_mut(&pfn).map(|e| &mut e.block)
     }
@@ -103,20 +105,14 @@ impl Blocks {
     /// A new live block at `pfn`: the run it continues grows, when the block before it is
     /// of the same order and owner.
     pub fn insert(&mut self, pfn: u64, b: Block) {
-        let size = 1u64 << b.order.min(63);
+        let one = Entry::one(b);
         if let Some((&h, e)) = self.map.range_mut(..pfn).next_back() {
             if e.end(h) == pfn && e.block == b {
-                e.pages += size;
+                e.pages += one.pages;
                 return;
             }
         }
-        self.map.insert(
-            pfn,
-            Entry {
-                block: b,
-                pages: size,
-            },
-        );
+        self.map.insert(pfn, one);
     }
 
     /// `n` new live blocks of order 0 (`b.order` is 0), one for each page from `pfn` on.
