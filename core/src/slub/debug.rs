@@ -8,6 +8,7 @@ use super::sites::{
 };
 use super::track::TrackItem;
 use super::{POISON_END, POISON_FREE, POISON_INUSE, SLUB_RED_ACTIVE};
+use crate::dumpstack::Site;
 use crate::machine::Machine;
 use crate::report::{hex_dump_lines, Report, ReportKind, Silence, Taint};
 use crate::slab_flags::*;
@@ -199,6 +200,17 @@ impl Machine {
             kind,
             text,
             site: None,
+        });
+    }
+
+    /// A SLUB report a WARN() at `site` printed: TAINT_WARN at once, the report pushed with
+    /// the operation's others.
+    fn push_slub_warn(&mut self, kind: ReportKind, mut text: String, site: &Site) {
+        self.log.add_taint(Taint::Warn, &mut text);
+        self.slub.pending.push(Report {
+            kind,
+            text,
+            site: Some(site.at()),
         });
     }
 
@@ -545,12 +557,7 @@ impl Machine {
             }
             text = out.join("\n");
         }
-        self.log.add_taint(Taint::Warn, &mut text);
-        self.slub.pending.push(Report {
-            kind: ReportKind::WrongCache,
-            text,
-            site: Some(CACHE_FROM_OBJ.at()),
-        });
+        self.push_slub_warn(ReportKind::WrongCache, text, &CACHE_FROM_OBJ);
     }
 
     /// virt_to_cache()'s WARN_ONCE: an object outside any slab page (TAINT_WARN), once per
@@ -571,13 +578,8 @@ impl Machine {
         } else {
             String::new()
         };
-        let mut text = self.warn_text(&site, "virt_to_cache: Object is not a Slab page!", &after);
-        self.log.add_taint(Taint::Warn, &mut text);
-        self.slub.pending.push(Report {
-            kind: ReportKind::InvalidFree,
-            text,
-            site: Some(site.at()),
-        });
+        let text = self.warn_text(&site, "virt_to_cache: Object is not a Slab page!", &after);
+        self.push_slub_warn(ReportKind::InvalidFree, text, &site);
     }
 
     /// __kmem_cache_shutdown()'s list_slab_objects() for each partial slab with objects, then
@@ -618,11 +620,6 @@ impl Machine {
             out.push(self.warn_text(&KMEM_CACHE_DESTROY, &msg, ""));
             text = out.join("\n");
         }
-        self.log.add_taint(Taint::Warn, &mut text);
-        self.slub.pending.push(Report {
-            kind: ReportKind::ObjectsRemaining,
-            text,
-            site: Some(KMEM_CACHE_DESTROY.at()),
-        });
+        self.push_slub_warn(ReportKind::ObjectsRemaining, text, &KMEM_CACHE_DESTROY);
     }
 }
