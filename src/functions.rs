@@ -117,7 +117,7 @@ fn misuse_meaning(k: MisuseKind) -> &'static str {
     }
 }
 
-const FAILURES: [FailureKind; 14] = [
+const FAILURES: [FailureKind; 15] = [
     FailureKind::Overlap,
     FailureKind::Misaligned,
     FailureKind::WrongZone,
@@ -132,6 +132,7 @@ const FAILURES: [FailureKind; 14] = [
     FailureKind::FalseReport,
     FailureKind::Fault,
     FailureKind::Panic,
+    FailureKind::Warning,
 ];
 
 fn failure_meaning(k: FailureKind) -> &'static str {
@@ -152,6 +153,9 @@ fn failure_meaning(k: FailureKind) -> &'static str {
         FailureKind::FalseReport => "reported something without a misuse that calls for it",
         FailureKind::Fault => "faulted on an access that should have worked",
         FailureKind::Panic => "panicked (the model must never panic)",
+        FailureKind::Warning => {
+            "printed warn_alloc()'s warning where Linux does not, or not where it must"
+        }
     }
 }
 

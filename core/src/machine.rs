@@ -157,6 +157,12 @@ impl Machine {
         self.log.take_warnings()
     }
 
+    /// How many of the warnings waiting to be taken are warn_alloc()'s ("page allocation
+    /// failure", a vmalloc failure): ask before [`Self::take_warnings`], which forgets them.
+    pub fn take_warn_alloc(&mut self) -> u32 {
+        self.log.take_warn_alloc()
+    }
+
     /// Whether a report, a warning or a silenced report is waiting to be taken: false after
     /// a call that printed nothing (the common case, which a caller can then skip).
     pub fn has_pending_output(&self) -> bool {

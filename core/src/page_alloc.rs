@@ -286,7 +286,7 @@ impl Machine {
                 self.dump_stack()
             ));
         }
-        self.log.warn(text);
+        self.log.warn_alloc(text);
     }
 
     /// alloc_pages(): a `struct page *` (0 for NULL).

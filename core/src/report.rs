@@ -117,6 +117,9 @@ pub struct KernelLog {
     ratelimits: BTreeMap<&'static str, RatelimitState>,
     /// Reports raised and not printed since last taken.
     pending_silenced: Vec<Silenced>,
+    /// How many of the pending warnings are warn_alloc()'s (the allocation-failure warning
+    /// whose every print the oracle judges).
+    pending_warn_alloc: u32,
     /// False while all three pending lists are empty: the test a caller makes after every
     /// call, kept as a flag because a length test costs a comparison callback under fuzzing.
     any_pending: bool,
@@ -162,6 +165,7 @@ impl KernelLog {
             once: BTreeSet::new(),
             ratelimits: BTreeMap::new(),
             pending_silenced: Vec::new(),
+            pending_warn_alloc: 0,
             any_pending: false,
         }
     }
@@ -230,6 +234,18 @@ impl KernelLog {
         self.any_pending = true;
     }
 
+    /// warn_alloc()'s warning: printed as [`Self::warn`], and counted for
+    /// [`Self::take_warn_alloc`].
+    pub fn warn_alloc(&mut self, text: String) {
+        self.pending_warn_alloc += 1;
+        self.warn(text);
+    }
+
+    /// How many of the pending warnings are warn_alloc()'s (it takes none of them).
+    pub fn take_warn_alloc(&mut self) -> u32 {
+        std::mem::take(&mut self.pending_warn_alloc)
+    }
+
     /// A warning that taints: a WARN() (TAINT_WARN, added by __warn() after its text).
     pub fn warn_tainting(&mut self, mut text: String, flag: Taint) {
         self.add_taint(flag, &mut text);
@@ -249,7 +265,10 @@ impl KernelLog {
         r
     }
 
+    /// The warnings printed since the last call (warn_alloc()'s among them: their count,
+    /// when wanted, is taken first).
     pub fn take_warnings(&mut self) -> Vec<String> {
+        self.pending_warn_alloc = 0;
         let w = std::mem::take(&mut self.pending_warnings);
         self.update_any_pending();
         w

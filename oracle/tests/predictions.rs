@@ -5,12 +5,11 @@
 //! the statement. The broken seams of broken/ cover what a seam can change; these cover the
 //! rules no seam reaches (SLUB's discard rule, mempool's reserve).
 
+mod common;
+
 use kmem::{Machine, PageEvent};
-use kmem_oracle::model::facts::Facts;
-use kmem_oracle::model::Model;
 use kmem_oracle::outcome::Env;
-use kmem_oracle::run::execute;
-use kmem_oracle::{check, parse, Operand, Ret};
+use kmem_oracle::{check, parse, Operand};
 
 /// Changes the page events of the statement at `line` (a `Machine` to read addresses from,
 /// the names bound so far).
@@ -19,45 +18,16 @@ type Tamper<'a> = &'a dyn Fn(u32, &Machine, &Env, &mut Vec<PageEvent>);
 /// The model's failures, as `line: message`, for `text` run on the machine with its page
 /// events changed by `tamper`.
 fn judged(text: &str, tamper: Tamper<'_>) -> Vec<String> {
-    let s = parse(text).expect("scenario parses");
-    let mut m = Machine::boot(&s.boot).expect("boots");
-    m.record_page_events(true);
-    let mut model = Model::new(Facts::new(&s.boot), s.boot.clone());
-    model.set_vmap_fit(m.vmalloc_fit());
-    let mut env = Env::default();
-    let mut failures = vec![];
-    for (index, stmt) in (1u64..).zip(&s.stmts) {
-        m.set_caller(index);
-        // A `repeat` makes each call in turn until one returns NULL, as the checker does.
-        let mut done = 0u64;
-        let mut value = 0;
-        for _ in 0..stmt.calls() {
-            let out = execute(&mut m, &env, &stmt.op);
-            m.take_reports();
-            let mut events = m.take_page_events();
-            tamper(stmt.line, &m, &env, &mut events);
-            let j = model.judge(stmt.line, &stmt.op, &env, &out, &events);
-            failures.extend(
-                j.failures
-                    .iter()
-                    .map(|(_, msg)| format!("{}: {msg}", stmt.line)),
-            );
-            value = out.value.unwrap_or(0);
-            if stmt.repeat.is_some() && value == 0 {
-                break;
-            }
-            done += 1;
-        }
-        if let Some(name) = &stmt.bind {
-            let v = match stmt.repeat {
-                Some(_) => done,
-                None if stmt.returns() != Ret::Nothing => value,
-                None => 0,
-            };
-            env.bind(name, v);
-        }
-    }
-    failures
+    common::judge_run(text, &mut |m, model, _, stmt, env, out| {
+        m.take_reports();
+        let mut events = m.take_page_events();
+        tamper(stmt.line, m, env, &mut events);
+        let j = model.judge(stmt.line, &stmt.op, env, out, &events);
+        j.failures
+            .iter()
+            .map(|(_, msg)| format!("{}: {msg}", stmt.line))
+            .collect()
+    })
 }
 
 /// The scenario passes the checker as it is, and fails at `line` with a message containing

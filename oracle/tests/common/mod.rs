@@ -75,3 +75,52 @@ pub fn misuse_heavy_on(
         );
     }
 }
+
+/// One call judged by [`judge_run`]'s caller: the machine after the call, the model, the
+/// statement's index (jiffies), the statement, the names bound so far, what the call did.
+pub type JudgeCall<'a> = &'a mut dyn FnMut(
+    &mut kmem::Machine,
+    &mut kmem_oracle::model::Model,
+    u64,
+    &kmem_oracle::Stmt,
+    &kmem_oracle::outcome::Env,
+    &kmem_oracle::outcome::Outcome,
+) -> Vec<String>;
+
+/// Runs the scenario `text` on the machine beside the model as the checker does (a
+/// `repeat` makes each call in turn until one returns NULL; names are bound to what it
+/// binds), with `judge` judging each call; the failures it returns, in order.
+pub fn judge_run(text: &str, judge: JudgeCall<'_>) -> Vec<String> {
+    use kmem_oracle::model::{facts::Facts, Model};
+    use kmem_oracle::{outcome::Env, run::execute, Ret};
+    let s = kmem_oracle::parse(text).expect("scenario parses");
+    let mut m = kmem::Machine::boot(&s.boot).expect("boots");
+    m.record_page_events(true);
+    let mut model = Model::new(Facts::new(&s.boot), s.boot.clone());
+    model.set_vmap_fit(m.vmalloc_fit());
+    let mut env = Env::default();
+    let mut failures = vec![];
+    for (index, stmt) in (1u64..).zip(&s.stmts) {
+        m.set_caller(index);
+        let mut done = 0u64;
+        let mut value = 0;
+        for _ in 0..stmt.calls() {
+            let out = execute(&mut m, &env, &stmt.op);
+            failures.extend(judge(&mut m, &mut model, index, stmt, &env, &out));
+            value = out.value.unwrap_or(0);
+            if stmt.repeat.is_some() && value == 0 {
+                break;
+            }
+            done += 1;
+        }
+        if let Some(name) = &stmt.bind {
+            let v = match stmt.repeat {
+                Some(_) => done,
+                None if stmt.returns() != Ret::Nothing => value,
+                None => 0,
+            };
+            env.bind(name, v);
+        }
+    }
+    failures
+}

@@ -6,7 +6,8 @@
 //! One module per family of the scenario language, each holding that allocator's state and
 //! the rules of its statements: [`pages`] (the buddy allocator), [`translate`], [`context`],
 //! [`highmem`] (kmap), [`vmalloc`], [`slab`], [`kmalloc`], [`mempool`], and [`access`] (the
-//! client's reads and writes). [`step`] only dispatches a statement to them; [`facts`] is
+//! client's reads and writes); [`warn_alloc`] judges the one warning every allocator
+//! shares. [`step`] only dispatches a statement to them; [`facts`] is
 //! what the boot configuration fixes (zones, layout), [`shadow`] the bytes memory must hold.
 
 pub mod access;
@@ -23,6 +24,7 @@ pub mod slab;
 pub mod step;
 pub mod translate;
 pub mod vmalloc;
+pub mod warn_alloc;
 
 pub use step::{Model, WalkCall};
 
@@ -45,6 +47,7 @@ pub enum FailureKind {
     FalseReport,
     Fault,
     Panic,
+    Warning,
 }
 
 impl FailureKind {
@@ -64,6 +67,7 @@ impl FailureKind {
             FailureKind::FalseReport => "false-report",
             FailureKind::Fault => "fault",
             FailureKind::Panic => "panic",
+            FailureKind::Warning => "warning",
         }
     }
 }
@@ -98,6 +102,8 @@ pub struct Judgement {
     /// must; if one is printed, the kernel's state is no longer predictable (taint).
     pub allow: Vec<ReportKind>,
     pub failures: Vec<(FailureKind, String)>,
+    /// What the call may do with warn_alloc() (judged by [`Model::judge_warn_alloc`]).
+    pub warn_alloc: warn_alloc::WarnAlloc,
 }
 
 impl Judgement {
@@ -115,6 +121,7 @@ impl Judgement {
     pub fn is_empty(&self) -> bool {
         // One test of the four lengths: this runs for every call a scenario makes.
         (self.misuse.len() | self.expect.len() | self.allow.len() | self.failures.len()) == 0
+            && self.warn_alloc != warn_alloc::WarnAlloc::Failed { must: true }
     }
 
     /// Empties the judgement for the next call, keeping its buffers.
@@ -123,5 +130,6 @@ impl Judgement {
         self.expect.clear();
         self.allow.clear();
         self.failures.clear();
+        self.warn_alloc = Default::default();
     }
 }

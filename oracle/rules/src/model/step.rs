@@ -19,6 +19,7 @@ use super::highmem::{HighmemModel, How};
 use super::pages::PageModel;
 use super::slab::SlabModel;
 use super::vmalloc::VmallocModel;
+use super::warn_alloc::WarnAllocModel;
 use super::Judgement;
 use crate::outcome::{Env, Outcome};
 use crate::scenario::{Family, Op, Operand};
@@ -30,6 +31,7 @@ pub struct Model {
     pub(crate) vmalloc: VmallocModel,
     pub(crate) highmem: HighmemModel,
     pub(crate) slab: SlabModel,
+    pub(crate) warn_alloc: WarnAllocModel,
     /// Set once a misuse has made the kernel's state unpredictable (docs/design.md, "Taint").
     pub(crate) tainted: bool,
 }
@@ -42,6 +44,7 @@ impl Model {
             slab: SlabModel::new(&facts, &cfg),
             pages: PageModel::new(facts, cfg),
             ctx: CtxModel::default(),
+            warn_alloc: WarnAllocModel::default(),
             tainted: false,
         }
     }
@@ -119,6 +122,7 @@ impl Model {
         events: &[kmem_vocab::PageEvent],
     ) {
         self.step(j, line, op, env, out);
+        j.warn_alloc = super::warn_alloc::expect(op, out);
         // The page family's own traffic is judged by `step`; every other family's arrives
         // here as events (a slab growing, a vmalloc area's pages, a mempool's reserve).
         if op.family() != crate::scenario::Family::Pages {

@@ -1,0 +1,222 @@
+//! warn_alloc() (mm/page_alloc.c): the warning an allocation that fails without
+//! __GFP_NOWARN prints ("page allocation failure: order:N", "vmalloc error: size N, ...").
+//! One static ratelimit_state, 10 seconds with a burst of 1, serves every caller (the page
+//! allocator, SLUB growing a cache, vmalloc), so a print is let through only more than 10
+//! seconds after the last print, whoever made it; the model's jiffies are statement indexes
+//! (HZ is 1).
+//!
+//! What the rules say of one call ([`WarnAlloc`]): a page allocator call that failed
+//! without __GFP_NOWARN reaches warn_alloc() and must print while the window is open; any
+//! other allocating call that failed without it may print (whether its failure went through
+//! warn_alloc() depends on the path inside it: a vmap area, a slab's pages, a page array);
+//! nothing else may print: a call that did not fail, or had __GFP_NOWARN (mempool_alloc()
+//! always adds it), or came while the window is shut.
+
+use kmem_vocab::gfp::{format_gfp, Gfp, __GFP_NOWARN, GFP_KERNEL};
+
+use super::facts::MAX_ORDER;
+use super::{FailureKind, Judgement, Model};
+use crate::outcome::Outcome;
+use crate::scenario::Op;
+
+/// warn_alloc()'s ratelimit interval, in seconds (statements): `DEFINE_RATELIMIT_STATE(
+/// nopage_rs, 10*HZ, 1)`.
+pub const INTERVAL: u64 = 10;
+
+/// What one call may do with warn_alloc().
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WarnAlloc {
+    /// It does not print: the call allocates nothing, or it did not fail.
+    #[default]
+    NotFailed,
+    /// It does not print: the call failed with __GFP_NOWARN (the mask it had).
+    NoWarn(Gfp),
+    /// The call failed without __GFP_NOWARN: it prints while the window is open; `must`
+    /// when its failure surely reached warn_alloc() (the page allocator's own calls).
+    Failed { must: bool },
+}
+
+/// The window of warn_alloc()'s ratelimit: the jiffies of its last print.
+#[derive(Clone, Debug, Default)]
+pub struct WarnAllocModel {
+    last: Option<u64>,
+}
+
+impl WarnAllocModel {
+    /// Whether a print at `now` passes the ratelimit (`time_is_before_jiffies(begin +
+    /// interval)`, or the first print of all).
+    fn open(&self, now: u64) -> bool {
+        self.last.is_none_or(|t| now > t.saturating_add(INTERVAL))
+    }
+}
+
+/// What `op`, which returned `out`, may do with warn_alloc().
+pub fn expect(op: &Op, out: &Outcome) -> WarnAlloc {
+    // The mask an allocating call hands down, and whether its failure surely reaches
+    // warn_alloc(); None for a call that allocates nothing that warns.
+    let (gfp, must) = match *op {
+        Op::AllocPages { gfp, order } | Op::GetFreePages { gfp, order } => {
+            (gfp, order <= MAX_ORDER)
+        }
+        Op::GetFreePage { gfp } | Op::GetZeroedPage { gfp } => (gfp, true),
+        Op::KmemCacheAlloc { gfp, .. }
+        | Op::KmemCacheZalloc { gfp, .. }
+        | Op::Kmalloc { gfp, .. }
+        | Op::Kzalloc { gfp, .. }
+        | Op::Krealloc { gfp, .. }
+        | Op::VmallocNode { gfp, .. } => (gfp, false),
+        // GFP_KERNEL inside: the area and its pages, the cache's struct, the pool's
+        // reserve.
+        Op::Vmalloc { .. }
+        | Op::Vzalloc { .. }
+        | Op::Vmalloc32 { .. }
+        | Op::Vmap { .. }
+        | Op::KmemCacheCreate { .. }
+        | Op::MempoolCreateKmallocPool { .. }
+        | Op::MempoolCreateSlabPool { .. }
+        | Op::MempoolCreatePagePool { .. } => (GFP_KERNEL, false),
+        // mempool_alloc() hands its pool's allocator gfp | __GFP_NOWARN.
+        Op::MempoolAlloc { gfp, .. } => (gfp | __GFP_NOWARN, false),
+        _ => return WarnAlloc::NotFailed,
+    };
+    match out.value {
+        Some(0) if gfp & __GFP_NOWARN != 0 => WarnAlloc::NoWarn(gfp),
+        Some(0) => WarnAlloc::Failed { must },
+        _ => WarnAlloc::NotFailed,
+    }
+}
+
+impl Model {
+    /// Judges the warn_alloc() warnings a call printed (`printed` of them) at jiffies `now`
+    /// against what `j` says of the call, and moves the ratelimit's window on. Once the run
+    /// is tainted nothing is judged (the window still moves).
+    pub fn judge_warn_alloc(&mut self, j: &mut Judgement, now: u64, printed: u32) {
+        let open = self.warn_alloc.open(now);
+        let last = self.warn_alloc.last;
+        if printed != 0 {
+            self.warn_alloc.last = Some(now);
+        }
+        if self.tainted {
+            return;
+        }
+        let why = match (j.warn_alloc, printed) {
+            (WarnAlloc::Failed { must: true }, 0) if open => format!(
+                "the allocation failed without __GFP_NOWARN and printed no warn_alloc() warning ({})",
+                since(last, now)
+            ),
+            (_, 0) => return,
+            (_, 2..) => format!(
+                "{printed} warn_alloc() warnings in one call: its ratelimit lets one through in {INTERVAL} seconds"
+            ),
+            (WarnAlloc::NotFailed, _) => {
+                "a warn_alloc() warning from a call that did not fail".to_string()
+            }
+            (WarnAlloc::NoWarn(gfp), _) => format!(
+                "a warn_alloc() warning from an allocation with __GFP_NOWARN ({})",
+                format_gfp(gfp)
+            ),
+            (WarnAlloc::Failed { .. }, _) if !open => format!(
+                "a warn_alloc() warning its ratelimit holds back ({})",
+                since(last, now)
+            ),
+            (WarnAlloc::Failed { .. }, _) => return,
+        };
+        j.fail(FailureKind::Warning, why);
+    }
+}
+
+/// The ratelimit's window, for a failure's message.
+fn since(last: Option<u64>, now: u64) -> String {
+    match last {
+        None => "none printed before".to_string(),
+        Some(t) => format!(
+            "the last one printed {} statements before; one in {INTERVAL} passes",
+            now - t
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::facts::Facts;
+    use kmem_vocab::gfp::GFP_ATOMIC;
+    use kmem_vocab::BootConfig;
+
+    fn model() -> Model {
+        let cfg = BootConfig::default();
+        Model::new(Facts::new(&cfg), cfg)
+    }
+
+    fn judged(m: &mut Model, op: &Op, value: u64, now: u64, printed: u32) -> Vec<FailureKind> {
+        let mut j = Judgement::default();
+        let out = Outcome {
+            value: Some(value),
+            ..Default::default()
+        };
+        j.warn_alloc = expect(op, &out);
+        m.judge_warn_alloc(&mut j, now, printed);
+        j.failures.iter().map(|f| f.0).collect()
+    }
+
+    const PAGE: Op = Op::AllocPages {
+        gfp: GFP_ATOMIC,
+        order: 3,
+    };
+
+    #[test]
+    fn a_failed_page_allocation_prints_once_a_window() {
+        let mut m = model();
+        assert!(judged(&mut m, &PAGE, 0, 4, 1).is_empty());
+        // Held back up to 10 seconds after, printed past them.
+        assert!(judged(&mut m, &PAGE, 0, 14, 0).is_empty());
+        assert_eq!(judged(&mut m, &PAGE, 0, 14, 1), [FailureKind::Warning]);
+        assert_eq!(judged(&mut m, &PAGE, 0, 25, 0), [FailureKind::Warning]);
+        assert!(judged(&mut m, &PAGE, 0, 26, 1).is_empty());
+    }
+
+    #[test]
+    fn no_warning_without_a_failure_or_with_nowarn() {
+        let mut m = model();
+        assert_eq!(
+            judged(&mut m, &PAGE, 0xc000_0000, 1, 1),
+            [FailureKind::Warning]
+        );
+        let nowarn = Op::AllocPages {
+            gfp: GFP_ATOMIC | __GFP_NOWARN,
+            order: 0,
+        };
+        assert!(judged(&mut m, &nowarn, 0, 30, 0).is_empty());
+        assert_eq!(judged(&mut m, &nowarn, 0, 50, 1), [FailureKind::Warning]);
+        let pool = Op::MempoolAlloc {
+            pool: crate::scenario::Operand::Lit(1),
+            gfp: GFP_KERNEL,
+        };
+        assert_eq!(judged(&mut m, &pool, 0, 70, 1), [FailureKind::Warning]);
+        assert_eq!(judged(&mut m, &PAGE, 0, 90, 2), [FailureKind::Warning]);
+    }
+
+    #[test]
+    fn other_failures_may_print_but_need_not() {
+        let mut m = model();
+        let vmalloc = Op::Vmalloc { size: 1 << 20 };
+        assert!(judged(&mut m, &vmalloc, 0, 1, 0).is_empty());
+        assert!(judged(&mut m, &vmalloc, 0, 2, 1).is_empty());
+        assert_eq!(judged(&mut m, &vmalloc, 0, 3, 1), [FailureKind::Warning]);
+        // An order above MAX_PAGE_ORDER fails before warn_alloc() (WARN_ON_ONCE_GFP).
+        let huge = Op::AllocPages {
+            gfp: GFP_ATOMIC,
+            order: MAX_ORDER + 1,
+        };
+        assert!(judged(&mut m, &huge, 0, 20, 0).is_empty());
+    }
+
+    #[test]
+    fn a_tainted_run_is_not_judged_but_its_window_moves() {
+        let mut m = model();
+        m.taint();
+        assert!(judged(&mut m, &PAGE, 0, 5, 0).is_empty());
+        assert!(judged(&mut m, &PAGE, 0xc000_0000, 6, 1).is_empty());
+        assert_eq!(m.warn_alloc.last, Some(6));
+    }
+}

@@ -1,0 +1,113 @@
+//! warn_alloc() is judged: a scenario that makes allocations fail every way (without
+//! __GFP_NOWARN, with it, inside the ratelimit's window, past it, from vmalloc) passes on the
+//! machine, and fails at the right statement once the machine's count of warn_alloc()
+//! prints at one call is changed, as a machine whose warn_alloc() were wrong would print.
+
+mod common;
+
+use kmem_oracle::model::FailureKind;
+use kmem_oracle::{check, parse};
+
+/// Memory exhausted by the repeat at line 2 (its last call fails and prints), then failures
+/// with __GFP_NOWARN (3), inside the window (4, 5: vmalloc), eight statements that move the
+/// clock, and a failure past the window (14, statement 13, more than 10 after statement 1).
+const SCENARIO: &str = "boot arch=i386 mem=64M
+n = repeat 100000 alloc_pages GFP_KERNEL 0
+p = alloc_pages GFP_KERNEL|__GFP_NOWARN 0
+q = alloc_pages GFP_KERNEL 0
+v = vmalloc 8192
+preempt_disable
+preempt_enable
+preempt_disable
+preempt_enable
+preempt_disable
+preempt_enable
+preempt_disable
+preempt_enable
+r = alloc_pages GFP_KERNEL 1
+";
+
+/// Changes the count of warn_alloc() prints of a call: (line, the call's value, count).
+type Tamper<'a> = &'a dyn Fn(u32, u64, u32) -> u32;
+
+/// The model's `warning` failures, as `line: message`, for the scenario run on the machine
+/// with its warn_alloc() counts changed by `tamper`.
+fn judged(tamper: Tamper<'_>) -> Vec<String> {
+    common::judge_run(SCENARIO, &mut |m, model, index, stmt, env, out| {
+        let printed = tamper(stmt.line, out.value.unwrap_or(0), m.take_warn_alloc());
+        m.take_reports();
+        m.take_warnings();
+        let events = m.take_page_events();
+        let mut j = model.judge(stmt.line, &stmt.op, env, out, &events);
+        model.judge_warn_alloc(&mut j, index, printed);
+        j.failures
+            .iter()
+            .filter(|f| f.0 == FailureKind::Warning)
+            .map(|(_, msg)| format!("{}: {msg}", stmt.line))
+            .collect()
+    })
+}
+
+/// The failures with `tamper`: the first at `line`, about `what` (later ones may follow:
+/// the window moves with what the machine printed).
+fn caught(line: u32, what: &str, tamper: Tamper<'_>) {
+    let failures = judged(tamper);
+    assert!(
+        failures
+            .first()
+            .is_some_and(|f| f.starts_with(&format!("{line}: ")) && f.contains(what)),
+        "expected a failure at line {line} about {what:?} first, got {failures:#?}"
+    );
+}
+
+#[test]
+fn the_scenario_passes_and_prints_where_linux_does() {
+    let v = check(&parse(SCENARIO).unwrap());
+    assert!(v.pass(), "{}", v.explain());
+    assert!(judged(&|_, _, n| n).is_empty());
+    // The machine's own prints: the repeat's failing call and the one past the window.
+    let printed = std::cell::RefCell::new(vec![]);
+    judged(&|line, _, n| {
+        printed.borrow_mut().extend((0..n).map(|_| line));
+        n
+    });
+    assert_eq!(printed.into_inner(), [2, 14]);
+}
+
+#[test]
+fn a_missing_print_is_caught() {
+    caught(2, "printed no warn_alloc()", &|line, value, n| {
+        if line == 2 && value == 0 {
+            0
+        } else {
+            n
+        }
+    });
+    caught(14, "printed no warn_alloc()", &|line, _, n| {
+        if line == 14 {
+            0
+        } else {
+            n
+        }
+    });
+}
+
+#[test]
+fn a_print_linux_would_not_make_is_caught() {
+    let add_at = |at: u32| move |line: u32, _: u64, n: u32| n + u32::from(line == at);
+    caught(3, "__GFP_NOWARN", &add_at(3));
+    caught(4, "holds back", &add_at(4));
+    caught(5, "holds back", &add_at(5));
+    // The repeat's first call, which succeeded.
+    let first = std::cell::Cell::new(true);
+    caught(2, "did not fail", &|line, _, n| {
+        n + u32::from(line == 2 && first.replace(false))
+    });
+    caught(14, "in one call", &add_at(14));
+    // A print the ratelimit's window does not allow is caught at the statement it comes
+    // from, and moves the window: line 14 is then inside it, and its print is too.
+    let failures = judged(&add_at(6));
+    assert!(failures.len() == 2, "{failures:#?}");
+    assert!(failures[0].starts_with("6: ") && failures[0].contains("did not fail"));
+    assert!(failures[1].starts_with("14: ") && failures[1].contains("holds back"));
+}
