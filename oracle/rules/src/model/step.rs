@@ -121,8 +121,8 @@ impl Model {
         out: &Outcome,
         events: &[kmem_vocab::PageEvent],
     ) {
-        self.step(j, line, op, env, out);
         j.warn_alloc = super::warn_alloc::expect(op, out);
+        self.step(j, line, op, env, out);
         // The page family's own traffic is judged by `step`; every other family's arrives
         // here as events (a slab growing, a vmalloc area's pages, a mempool's reserve).
         if op.family() != crate::scenario::Family::Pages {

@@ -10,7 +10,8 @@
 //! other allocating call that failed without it may print (whether its failure went through
 //! warn_alloc() depends on the path inside it: a vmap area, a slab's pages, a page array);
 //! nothing else may print: a call that did not fail, or had __GFP_NOWARN (mempool_alloc()
-//! always adds it), or came while the window is shut.
+//! always adds it; but see [`WarnAlloc::kmalloc_cache_created`]), or came while the window
+//! is shut.
 
 use kmem_vocab::gfp::{format_gfp, Gfp, __GFP_NOWARN, GFP_KERNEL};
 
@@ -34,6 +35,17 @@ pub enum WarnAlloc {
     /// The call failed without __GFP_NOWARN: it prints while the window is open; `must`
     /// when its failure surely reached warn_alloc() (the page allocator's own calls).
     Failed { must: bool },
+}
+
+impl WarnAlloc {
+    /// The call may have made a kmalloc cache on first use: kmem allocates its struct
+    /// kmem_cache then, with GFP_KERNEL whatever the call's mask (Linux makes every kmalloc
+    /// cache at boot; docs/model.md), and a failure of that allocation warns.
+    pub fn kmalloc_cache_created(&mut self) {
+        if let WarnAlloc::NoWarn(_) = self {
+            *self = WarnAlloc::Failed { must: false };
+        }
+    }
 }
 
 /// The window of warn_alloc()'s ratelimit: the jiffies of its last print.

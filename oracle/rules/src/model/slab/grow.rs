@@ -255,6 +255,7 @@ impl Model {
     pub(super) fn judge_slab_traffic(&mut self, j: &mut Judgement, op: &Op, events: &[PageEvent]) {
         let t = std::mem::take(&mut self.slab.traffic);
         if t.created {
+            j.warn_alloc.kmalloc_cache_created();
             for e in events {
                 if let PageEvent::Alloc { pfn, .. } = *e {
                     let va = self.slab.slab_base(pfn);
