@@ -13,6 +13,7 @@ pub mod arena;
 pub mod machine;
 
 pub use arena::{HeapDriver, RawArena};
+pub use machine::fuzz_kernel;
 pub use kmem_oracle::engine;
 
 use kmem_oracle::engine::{

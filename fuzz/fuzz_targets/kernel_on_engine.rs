@@ -1,3 +1,3 @@
 #![forbid(unsafe_code)]
 #![no_main]
-libfuzzer_sys::fuzz_target!(|input: kmem_oracle::KernelInput| kmemfuzz_engines::machine::fuzz_kernel(&input.0));
+libfuzzer_sys::fuzz_target!(|i: kmem_oracle::KernelInput| kmemfuzz_engines::fuzz_kernel(&i.0));
