@@ -13,8 +13,8 @@ pub mod arena;
 pub mod machine;
 
 pub use arena::{HeapDriver, RawArena};
-pub use machine::fuzz_kernel;
 pub use kmem_oracle::engine;
+pub use machine::fuzz_kernel;
 
 use kmem_oracle::engine::{
     check_engine, engine_scenario_from_bytes, EngineOptions, EngineScenario, Factory, FrameDriver,
