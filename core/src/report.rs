@@ -237,7 +237,7 @@ impl KernelLog {
     /// warn_alloc()'s warning: printed as [`Self::warn`], and counted for
     /// [`Self::take_warn_alloc`].
     pub fn warn_alloc(&mut self, text: String) {
-        self.pending_warn_alloc += 1;
+        self.pending_warn_alloc = self.pending_warn_alloc.saturating_add(1);
         self.warn(text);
     }
 

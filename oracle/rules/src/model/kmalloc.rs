@@ -103,17 +103,32 @@ impl KmallocModel {
     }
 }
 
+/// The kmalloc type `gfp` asks for: (type, its caches' name prefix, their flags).
+fn kmalloc_type(gfp: Gfp) -> (u8, &'static str, SlabFlags) {
+    if gfp & (__GFP_RECLAIMABLE | __GFP_DMA | __GFP_ACCOUNT) == 0 {
+        (0u8, "kmalloc-", 0)
+    } else if gfp & __GFP_DMA != 0 {
+        (2, "dma-kmalloc-", SLAB_CACHE_DMA)
+    } else if gfp & __GFP_RECLAIMABLE != 0 {
+        (1, "kmalloc-rcl-", SLAB_RECLAIM_ACCOUNT)
+    } else {
+        (3, "kmalloc-cg-", SLAB_ACCOUNT)
+    }
+}
+
 impl SlabModel {
+    /// Whether a kmalloc of `size` (served by a cache) with `gfp` may make its cache: it
+    /// has none yet, or one that has not handed out an object (docs/model.md).
+    pub(crate) fn kmalloc_cache_unborn(&self, size: u64, gfp: Gfp) -> bool {
+        let key = (kmalloc_type(gfp).0, kmalloc_class(size) as u32);
+        self.kmalloc
+            .ids
+            .get(&key)
+            .is_none_or(|id| self.kmalloc.unborn.contains(id))
+    }
+
     pub(crate) fn kmalloc_cache(&mut self, size: u64, gfp: Gfp) -> usize {
-        let (ty, prefix, tflags) = if gfp & (__GFP_RECLAIMABLE | __GFP_DMA | __GFP_ACCOUNT) == 0 {
-            (0u8, "kmalloc-", 0)
-        } else if gfp & __GFP_DMA != 0 {
-            (2, "dma-kmalloc-", SLAB_CACHE_DMA)
-        } else if gfp & __GFP_RECLAIMABLE != 0 {
-            (1, "kmalloc-rcl-", SLAB_RECLAIM_ACCOUNT)
-        } else {
-            (3, "kmalloc-cg-", SLAB_ACCOUNT)
-        };
+        let (ty, prefix, tflags) = kmalloc_type(gfp);
         let csize = kmalloc_class(size) as u32;
         if let Some(&id) = self.kmalloc.ids.get(&(ty, csize)) {
             if self.kmalloc.unborn.contains(&id) {

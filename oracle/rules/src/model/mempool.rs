@@ -205,6 +205,11 @@ impl SlabModel {
         let Some(pool) = self.mempool.pools.get(&h).cloned() else {
             return;
         };
+        if let PoolKind::Kmalloc(s @ 1..=super::kmalloc::KMALLOC_MAX_CACHE_SIZE) = pool.kind {
+            if self.kmalloc_cache_unborn(s, gfp) {
+                j.warn_alloc.kmalloc_cache_created();
+            }
+        }
         if v == 0 {
             if pool.exact && !pool.reserve.is_empty() {
                 j.fail(

@@ -119,9 +119,10 @@ impl Judgement {
 
     /// Nothing found, nothing expected, nothing allowed: the common judgement.
     pub fn is_empty(&self) -> bool {
-        // One test of the four lengths: this runs for every call a scenario makes.
+        // One test of the four lengths (and the one judgement of an empty call that can
+        // fail): this runs for every call a scenario makes.
         (self.misuse.len() | self.expect.len() | self.allow.len() | self.failures.len()) == 0
-            && self.warn_alloc != warn_alloc::WarnAlloc::Failed { must: true }
+            && self.warn_alloc != warn_alloc::WarnAlloc::Must
     }
 
     /// Empties the judgement for the next call, keeping its buffers.

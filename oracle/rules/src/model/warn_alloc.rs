@@ -32,18 +32,23 @@ pub enum WarnAlloc {
     NotFailed,
     /// It does not print: the call failed with __GFP_NOWARN (the mask it had).
     NoWarn(Gfp),
-    /// The call failed without __GFP_NOWARN: it prints while the window is open; `must`
-    /// when its failure surely reached warn_alloc() (the page allocator's own calls).
-    Failed { must: bool },
+    /// It prints while the window is open, or not: an allocating call that failed without
+    /// __GFP_NOWARN, its failure reaching warn_alloc() or not by its path inside; a call
+    /// that may have made a kmalloc cache ([`WarnAlloc::kmalloc_cache_created`]).
+    May,
+    /// It prints while the window is open: a page allocator call (order at most
+    /// MAX_PAGE_ORDER) that failed without __GFP_NOWARN.
+    Must,
 }
 
 impl WarnAlloc {
     /// The call may have made a kmalloc cache on first use: kmem allocates its struct
-    /// kmem_cache then, with GFP_KERNEL whatever the call's mask (Linux makes every kmalloc
-    /// cache at boot; docs/model.md), and a failure of that allocation warns.
+    /// kmem_cache then, with its own mask whatever the call's (Linux makes every kmalloc
+    /// cache at boot; docs/model.md), and a failure of that allocation warns, though the
+    /// call had __GFP_NOWARN, or succeeded after (mempool_alloc() from its reserve).
     pub fn kmalloc_cache_created(&mut self) {
-        if let WarnAlloc::NoWarn(_) = self {
-            *self = WarnAlloc::Failed { must: false };
+        if *self != WarnAlloc::Must {
+            *self = WarnAlloc::May;
         }
     }
 }
@@ -65,7 +70,7 @@ impl WarnAllocModel {
 /// What `op`, which returned `out`, may do with warn_alloc().
 pub fn expect(op: &Op, out: &Outcome) -> WarnAlloc {
     // The mask an allocating call hands down, and whether its failure surely reaches
-    // warn_alloc(); None for a call that allocates nothing that warns.
+    // warn_alloc(); a call that allocates nothing returns at once.
     let (gfp, must) = match *op {
         Op::AllocPages { gfp, order } | Op::GetFreePages { gfp, order } => {
             (gfp, order <= MAX_ORDER)
@@ -93,7 +98,8 @@ pub fn expect(op: &Op, out: &Outcome) -> WarnAlloc {
     };
     match out.value {
         Some(0) if gfp & __GFP_NOWARN != 0 => WarnAlloc::NoWarn(gfp),
-        Some(0) => WarnAlloc::Failed { must },
+        Some(0) if must => WarnAlloc::Must,
+        Some(0) => WarnAlloc::May,
         _ => WarnAlloc::NotFailed,
     }
 }
@@ -112,7 +118,7 @@ impl Model {
             return;
         }
         let why = match (j.warn_alloc, printed) {
-            (WarnAlloc::Failed { must: true }, 0) if open => format!(
+            (WarnAlloc::Must, 0) if open => format!(
                 "the allocation failed without __GFP_NOWARN and printed no warn_alloc() warning ({})",
                 since(last, now)
             ),
@@ -127,11 +133,11 @@ impl Model {
                 "a warn_alloc() warning from an allocation with __GFP_NOWARN ({})",
                 format_gfp(gfp)
             ),
-            (WarnAlloc::Failed { .. }, _) if !open => format!(
+            (WarnAlloc::May | WarnAlloc::Must, _) if !open => format!(
                 "a warn_alloc() warning its ratelimit holds back ({})",
                 since(last, now)
             ),
-            (WarnAlloc::Failed { .. }, _) => return,
+            (WarnAlloc::May | WarnAlloc::Must, _) => return,
         };
         j.fail(FailureKind::Warning, why);
     }
@@ -221,6 +227,36 @@ mod tests {
             order: MAX_ORDER + 1,
         };
         assert!(judged(&mut m, &huge, 0, 20, 0).is_empty());
+    }
+
+    #[test]
+    fn a_call_that_may_make_a_kmalloc_cache_may_warn_whatever_its_mask_or_result() {
+        for (gfp, value) in [(GFP_ATOMIC | __GFP_NOWARN, 0), (GFP_KERNEL, 0xc000_1000)] {
+            let mut m = model();
+            let op = Op::MempoolAlloc {
+                pool: crate::scenario::Operand::Lit(1),
+                gfp,
+            };
+            let out = Outcome {
+                value: Some(value),
+                ..Default::default()
+            };
+            let mut j = Judgement {
+                warn_alloc: expect(&op, &out),
+                ..Default::default()
+            };
+            j.warn_alloc.kmalloc_cache_created();
+            m.judge_warn_alloc(&mut j, 1, 1);
+            assert!(
+                j.failures.is_empty(),
+                "{gfp:#x} {value:#x}: {:?}",
+                j.failures
+            );
+        }
+        // A page allocator call makes no cache: what it must do stays.
+        let mut w = WarnAlloc::Must;
+        w.kmalloc_cache_created();
+        assert_eq!(w, WarnAlloc::Must);
     }
 
     #[test]
