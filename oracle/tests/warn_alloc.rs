@@ -1,5 +1,6 @@
 //! warn_alloc() is judged: a scenario that makes allocations fail every way (without
-//! __GFP_NOWARN, with it, inside the ratelimit's window, past it, from vmalloc) passes on the
+//! __GFP_NOWARN, with it, inside the ratelimit's window, past it, from vmalloc; the
+//! regression corpus/regressions/warn-alloc-nowarn-and-ratelimit.kmem) passes on the
 //! machine, and fails at the right statement once the machine's count of warn_alloc()
 //! prints at one call is changed, as a machine whose warn_alloc() were wrong would print.
 
@@ -8,24 +9,11 @@ mod common;
 use kmem_oracle::model::FailureKind;
 use kmem_oracle::{check, parse};
 
-/// Memory exhausted by the repeat at line 2 (its last call fails and prints), then failures
-/// with __GFP_NOWARN (3), inside the window (4, 5: vmalloc), eight statements that move the
-/// clock, and a failure past the window (14, statement 13, more than 10 after statement 1).
-const SCENARIO: &str = "boot arch=i386 mem=64M
-n = repeat 100000 alloc_pages GFP_KERNEL 0
-p = alloc_pages GFP_KERNEL|__GFP_NOWARN 0
-q = alloc_pages GFP_KERNEL 0
-v = vmalloc 8192
-preempt_disable
-preempt_enable
-preempt_disable
-preempt_enable
-preempt_disable
-preempt_enable
-preempt_disable
-preempt_enable
-r = alloc_pages GFP_KERNEL 1
-";
+/// Memory exhausted by the repeat at line 5 (its last call fails and prints), then failures
+/// with __GFP_NOWARN (6), inside the window (7, 8: vmalloc), eight statements that move the
+/// clock, and a failure past the window (17, statement 13, more than 10 after statement 1).
+const SCENARIO: &str =
+    include_str!("../../corpus/regressions/warn-alloc-nowarn-and-ratelimit.kmem");
 
 /// Changes the count of warn_alloc() prints of a call: (line, the call's value, count).
 type Tamper<'a> = &'a dyn Fn(u32, u64, u32) -> u32;
@@ -71,20 +59,20 @@ fn the_scenario_passes_and_prints_where_linux_does() {
         printed.borrow_mut().extend((0..n).map(|_| line));
         n
     });
-    assert_eq!(printed.into_inner(), [2, 14]);
+    assert_eq!(printed.into_inner(), [5, 17]);
 }
 
 #[test]
 fn a_missing_print_is_caught() {
-    caught(2, "printed no warn_alloc()", &|line, value, n| {
-        if line == 2 && value == 0 {
+    caught(5, "printed no warn_alloc()", &|line, value, n| {
+        if line == 5 && value == 0 {
             0
         } else {
             n
         }
     });
-    caught(14, "printed no warn_alloc()", &|line, _, n| {
-        if line == 14 {
+    caught(17, "printed no warn_alloc()", &|line, _, n| {
+        if line == 17 {
             0
         } else {
             n
@@ -95,19 +83,19 @@ fn a_missing_print_is_caught() {
 #[test]
 fn a_print_linux_would_not_make_is_caught() {
     let add_at = |at: u32| move |line: u32, _: u64, n: u32| n + u32::from(line == at);
-    caught(3, "__GFP_NOWARN", &add_at(3));
-    caught(4, "holds back", &add_at(4));
-    caught(5, "holds back", &add_at(5));
+    caught(6, "__GFP_NOWARN", &add_at(6));
+    caught(7, "holds back", &add_at(7));
+    caught(8, "holds back", &add_at(8));
     // The repeat's first call, which succeeded.
     let first = std::cell::Cell::new(true);
-    caught(2, "did not fail", &|line, _, n| {
-        n + u32::from(line == 2 && first.replace(false))
+    caught(5, "did not fail", &|line, _, n| {
+        n + u32::from(line == 5 && first.replace(false))
     });
-    caught(14, "in one call", &add_at(14));
+    caught(17, "in one call", &add_at(17));
     // A print the ratelimit's window does not allow is caught at the statement it comes
-    // from, and moves the window: line 14 is then inside it, and its print is too.
-    let failures = judged(&add_at(6));
+    // from, and moves the window: line 17 is then inside it, and its print is too.
+    let failures = judged(&add_at(9));
     assert!(failures.len() == 2, "{failures:#?}");
-    assert!(failures[0].starts_with("6: ") && failures[0].contains("did not fail"));
-    assert!(failures[1].starts_with("14: ") && failures[1].contains("holds back"));
+    assert!(failures[0].starts_with("9: ") && failures[0].contains("did not fail"));
+    assert!(failures[1].starts_with("17: ") && failures[1].contains("holds back"));
 }
