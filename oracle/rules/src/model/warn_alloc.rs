@@ -69,6 +69,10 @@ impl WarnAllocModel {
 
 /// What `op`, which returned `out`, may do with warn_alloc().
 pub fn expect(op: &Op, out: &Outcome) -> WarnAlloc {
+    // Only a call that returned NULL failed: most calls are answered here.
+    if out.value != Some(0) {
+        return WarnAlloc::NotFailed;
+    }
     // The mask an allocating call hands down, and whether its failure surely reaches
     // warn_alloc(); a call that allocates nothing returns at once.
     let (gfp, must) = match *op {
@@ -96,11 +100,12 @@ pub fn expect(op: &Op, out: &Outcome) -> WarnAlloc {
         Op::MempoolAlloc { gfp, .. } => (gfp | __GFP_NOWARN, false),
         _ => return WarnAlloc::NotFailed,
     };
-    match out.value {
-        Some(0) if gfp & __GFP_NOWARN != 0 => WarnAlloc::NoWarn(gfp),
-        Some(0) if must => WarnAlloc::Must,
-        Some(0) => WarnAlloc::May,
-        _ => WarnAlloc::NotFailed,
+    if gfp & __GFP_NOWARN != 0 {
+        WarnAlloc::NoWarn(gfp)
+    } else if must {
+        WarnAlloc::Must
+    } else {
+        WarnAlloc::May
     }
 }
 

@@ -436,18 +436,19 @@ impl SlabModel {
         // A misuse of this statement nothing caught (a double free without debugging) has
         // already made the slab's count wrong: SLUB discards it with objects live, as Linux
         // does, and the run is tainted from the next statement.
-        let counted = !self.taint_next;
-        for &slot in slots.iter().filter(|_| counted) {
-            if let St::Live { client: true, .. } = self.state(s.cache, slot) {
-                j.fail(
-                    F::Overlap,
-                    format!(
-                        "{} gave its slab at pfn {pfn:#x} back while object {:#x} is live",
-                        c.name,
-                        slot + c.l.rlp as u64
-                    ),
-                );
-            }
+        let judged: &[u64] = if self.taint_next { &[] } else { &slots };
+        let live = judged
+            .iter()
+            .filter(|&&slot| matches!(self.state(s.cache, slot), St::Live { client: true, .. }));
+        for &slot in live {
+            j.fail(
+                F::Overlap,
+                format!(
+                    "{} gave its slab at pfn {pfn:#x} back while object {:#x} is live",
+                    c.name,
+                    slot + c.l.rlp as u64
+                ),
+            );
         }
         if c.has(SLAB_CONSISTENCY_CHECKS) {
             if s.tail_dirty && c.has(SLAB_POISON) {
