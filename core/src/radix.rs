@@ -9,27 +9,32 @@
 //! allocates nothing, and dropping one walks only the chunks that exist. Used for physical
 //! frames and for `struct page`.
 //!
-//! A dropped table's chunks, emptied, go to a per-thread pool of its entry type (up to
-//! [`POOL_CHUNKS`]), and so does its top level, its used entries set back to 0; the next
-//! table takes them before allocating: a fuzzing loop boots and drops a machine for every
-//! input, and allocating, zeroing and freeing its chunks and index each time cost more than
-//! emptying them. What comes from the pool is all `None` and all 0, as new ones are, so
-//! nothing a table answers depends on where its storage came from.
+//! A dropped table's chunks go to a per-thread pool of its entry type (up to [`POOL_BYTES`]
+//! of chunks), and so does its top level, its used entries set back to 0; the next table
+//! takes them before allocating: a fuzzing loop boots and drops a machine for every input,
+//! and allocating, faulting in and freeing its chunks and index each time cost more than
+//! keeping them. Which slots of a chunk hold an entry of the table is a bit per slot kept
+//! beside the chunk (`live`), so a dropped chunk is not emptied slot by slot: a slot whose
+//! bit is clear reads as `None` whatever an earlier table left in it, and is set to `None`
+//! when first written. Entries that own memory (a frame's bytes) are dropped with their
+//! table, so the pool holds none. Nothing a table answers depends on where its storage
+//! came from.
 
 use std::cell::RefCell;
 
 const CHUNK_SHIFT: u32 = 6;
 const CHUNK: usize = 1 << CHUNK_SHIFT;
 
-/// How many emptied chunks each thread keeps for each entry type.
-pub const POOL_CHUNKS: usize = 1024;
+/// How many bytes of chunks each thread keeps for each entry type: the chunks a machine
+/// of several GiB writes whole (an exhaustion with order-0 pages writes every `struct page`).
+pub const POOL_BYTES: usize = 64 << 20;
 
 /// One chunk of a table: the entries of 64 consecutive pfns.
 pub type Chunk<T> = Box<[Option<T>; CHUNK]>;
 
 /// What one thread keeps of dropped tables of one entry type.
 pub struct Pool<T> {
-    /// Emptied chunks.
+    /// Chunks of dropped tables (their slots are stale: see the module's notes).
     chunks: Vec<Chunk<T>>,
     /// The longest top level given back, every entry 0.
     index: Vec<u32>,
@@ -71,6 +76,8 @@ pooled!(crate::page::Page);
 pooled!(crate::mem::FrameData);
 #[cfg(test)]
 pooled!(u32);
+#[cfg(test)]
+pooled!(String);
 
 #[derive(Clone, Debug)]
 pub struct Radix<T: Pooled> {
@@ -79,6 +86,9 @@ pub struct Radix<T: Pooled> {
     index: Vec<u32>,
     /// Fixed-size chunks: a slot's place in its chunk needs no bounds check.
     chunks: Vec<Chunk<T>>,
+    /// Per chunk of `chunks`: bit s set when slot s holds this table's entry (`None` or
+    /// not); a clear bit reads as `None`.
+    live: Vec<u64>,
     /// The place in `index` of each chunk of `chunks`.
     at: Vec<usize>,
     len: u64,
@@ -88,19 +98,30 @@ impl<T: Pooled> Drop for Radix<T> {
     fn drop(&mut self) {
         let mut chunks = std::mem::take(&mut self.chunks);
         let mut index = std::mem::take(&mut self.index);
+        if std::mem::needs_drop::<T>() {
+            for (c, &live) in chunks.iter_mut().zip(&self.live) {
+                for_each_bit(live, |s| c[s] = None);
+            }
+        }
         for &c in &self.at {
             index[c] = 0;
         }
         T::with_pool(|pool| {
-            let room = POOL_CHUNKS.saturating_sub(pool.chunks.len());
-            for mut c in chunks.drain(..).take(room) {
-                c.iter_mut().for_each(|e| *e = None);
-                pool.chunks.push(c);
-            }
+            let room = (POOL_BYTES / std::mem::size_of::<[Option<T>; CHUNK]>().max(1))
+                .saturating_sub(pool.chunks.len());
+            pool.chunks.extend(chunks.drain(..).take(room));
             if index.len() > pool.index.len() {
                 pool.index = index;
             }
         });
+    }
+}
+
+/// Calls `f` with the place of every set bit of `bits`, lowest first.
+fn for_each_bit(mut bits: u64, mut f: impl FnMut(usize)) {
+    while bits != 0 {
+        f(bits.trailing_zeros() as usize);
+        bits &= bits - 1;
     }
 }
 
@@ -111,25 +132,32 @@ impl<T: Pooled> Radix<T> {
         Radix {
             index: vec![],
             chunks: vec![],
+            live: vec![],
             at: vec![],
             len,
         }
     }
 
+    /// The place in `chunks` of `pfn`'s chunk, if it has one.
     #[inline]
-    fn chunk(&self, pfn: u64) -> Option<&[Option<T>; CHUNK]> {
+    fn chunk(&self, pfn: u64) -> Option<usize> {
         if pfn >= self.len {
             return None;
         }
         match self.index.get((pfn >> CHUNK_SHIFT) as usize) {
             None | Some(0) => None,
-            Some(&i) => Some(&self.chunks[i as usize - 1]),
+            Some(&i) => Some(i as usize - 1),
         }
     }
 
     #[inline]
     pub fn get(&self, pfn: u64) -> Option<&T> {
-        self.chunk(pfn)?[(pfn as usize) & (CHUNK - 1)].as_ref()
+        let i = self.chunk(pfn)?;
+        let s = (pfn as usize) & (CHUNK - 1);
+        if self.live[i] >> s & 1 == 0 {
+            return None;
+        }
+        self.chunks[i][s].as_ref()
     }
 
     /// The slot for `pfn`, materialising its chunk. `pfn` must be below `len`.
@@ -141,7 +169,12 @@ impl<T: Pooled> Radix<T> {
             None | Some(0) => self.new_chunk(c),
             Some(&i) => i as usize - 1,
         };
-        &mut self.chunks[i][(pfn as usize) & (CHUNK - 1)]
+        let s = (pfn as usize) & (CHUNK - 1);
+        if self.live[i] >> s & 1 == 0 {
+            self.live[i] |= 1 << s;
+            self.chunks[i][s] = None;
+        }
+        &mut self.chunks[i][s]
     }
 
     #[cold]
@@ -168,6 +201,7 @@ impl<T: Pooled> Radix<T> {
             }
         };
         self.chunks.push(chunk);
+        self.live.push(0);
         self.at.push(c);
         // At most one chunk per 64 pfns of a u64 pfn space below `len`: fits u32 for
         // every machine the configuration accepts (2^32 chunks would be 1 PiB).
@@ -196,9 +230,15 @@ impl<T: Pooled> Radix<T> {
                         return Some(pfn);
                     }
                 }
-                Some(c) => {
+                Some(i) => {
+                    let (c, live) = (&self.chunks[i], self.live[i]);
                     for p in pfn..stop {
-                        let e = c[(p as usize) & (CHUNK - 1)].as_ref();
+                        let s = (p as usize) & (CHUNK - 1);
+                        let e = if live >> s & 1 == 0 {
+                            None
+                        } else {
+                            c[s].as_ref()
+                        };
                         let yes = match e {
                             None => *absent_hit.get_or_insert_with(|| hit(p, None)),
                             Some(_) => hit(p, e),
@@ -216,10 +256,11 @@ impl<T: Pooled> Radix<T> {
 
     /// Number of materialised entries (for tests and statistics).
     pub fn count(&self) -> usize {
-        self.chunks
-            .iter()
-            .map(|c| c.iter().filter(|e| e.is_some()).count())
-            .sum()
+        let mut n = 0;
+        for (c, &live) in self.chunks.iter().zip(&self.live) {
+            for_each_bit(live, |s| n += usize::from(c[s].is_some()));
+        }
+        n
     }
 }
 
@@ -263,9 +304,28 @@ mod tests {
         *r.slot(5) = Some(3);
         assert_eq!(r.count(), 1);
         assert_eq!(r.find(0, 64, |_, e| e.is_some()), Some(5));
+        // A slot an earlier table wrote reads as never written, through every accessor.
+        assert_eq!((r.get(0), r.get(63)), (None, None));
+        assert_eq!(*r.slot(63), None);
+        assert_eq!(r.count(), 1);
         assert_eq!(u32::with_pool(|p| p.chunks.len()), Some(pooled - 1));
         // The index came back too, all 0 but the entry just written.
         assert!(u32::with_pool(|p| p.index.is_empty()).unwrap_or(false));
         assert_eq!(r.find(64, 1 << 20, |_, e| e.is_some()), None);
+    }
+
+    #[test]
+    fn entries_that_own_memory_are_dropped_with_their_table() {
+        let mut r: Radix<String> = Radix::new(1 << 12);
+        *r.slot(3) = Some("frame".into());
+        *r.slot(130) = Some("bytes".into());
+        drop(r);
+        let held = String::with_pool(|p| {
+            p.chunks
+                .iter()
+                .map(|c| c.iter().filter(|e| e.is_some()).count())
+                .sum::<usize>()
+        });
+        assert_eq!(held, Some(0));
     }
 }
