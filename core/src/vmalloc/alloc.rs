@@ -1,7 +1,7 @@
 //! The vmalloc family: vmalloc(), vzalloc(), vmalloc_32(), __vmalloc() and __vmalloc_node()
 //! through __vmalloc_node_range(), and __vmalloc_area_node() filling an area with pages.
 
-use super::{GET_VM_AREA_BUG_LINE, VMALLOC_ZERO_SIZE_WARN, VM_ALLOC};
+use super::{VmCaller, GET_VM_AREA_BUG_LINE, VMALLOC_ZERO_SIZE_WARN, VM_ALLOC};
 use crate::context::MIGHT_ALLOC;
 use crate::gfp::*;
 use crate::machine::Machine;
@@ -126,7 +126,7 @@ impl Machine {
         addr: u64,
         size: u64,
         gfp: Gfp,
-        caller: String,
+        caller: VmCaller,
         depth: u32,
     ) -> bool {
         let nr_small_pages = size >> PAGE_SHIFT;
@@ -135,7 +135,7 @@ impl Machine {
         let nested_gfp = (gfp & (__GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_NOWARN)) | __GFP_ZERO;
         if array_size > PAGE_SIZE {
             // area->pages = __vmalloc_node(array_size, 1, nested_gfp, node, area->caller).
-            let saved = self.vmalloc.caller.replace(caller);
+            let saved = self.vmalloc.caller.replace(caller.text(self.layout.arch));
             let arr = if depth < 4 {
                 self.__vmalloc_node_range(array_size, 1, nested_gfp, "__vmalloc_node", depth + 1)
             } else {

@@ -151,10 +151,29 @@ pub struct VmStruct {
     pub mapped: Vec<u64>,
     /// Whether an unmapped guard page follows the area (always, without VM_NO_GUARD).
     pub guard: bool,
-    /// The `%pS` of the caller, as /proc/vmallocinfo prints it.
-    pub caller: String,
+    /// The caller, as /proc/vmallocinfo prints it (`%pS`).
+    pub caller: VmCaller,
     /// The start of the vmalloc'ed page array, when the array was larger than a page.
     pub pages_array: Option<u64>,
+}
+
+/// What an area records as its caller (vm_struct.caller): a return address, formatted
+/// (`%pS`) only when /proc/vmallocinfo is read, or a symbol set with
+/// [`Machine::set_vmalloc_caller`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VmCaller {
+    Ip(u64),
+    Symbol(String),
+}
+
+impl VmCaller {
+    /// The caller as `%pS` prints it on `arch`.
+    pub fn text(&self, arch: Arch) -> String {
+        match self {
+            VmCaller::Ip(ip) => crate::slub::symbolize(arch, *ip),
+            VmCaller::Symbol(s) => s.clone(),
+        }
+    }
 }
 
 impl VmStruct {
@@ -190,7 +209,7 @@ pub struct Vmalloc {
     deferred: Vec<u64>,
     /// nr_vmalloc_pages.
     nr_vmalloc_pages: u64,
-    /// The caller symbol the next areas record; None: the API function's own name.
+    /// The caller symbol the next areas record; None: the statement that calls.
     caller: Option<String>,
 }
 
@@ -277,10 +296,10 @@ impl Machine {
 
     /// The area's caller: the one set with [`Machine::set_vmalloc_caller`], or
     /// __builtin_return_address(0), the statement that called (`op_<N>+0x0/0x1`).
-    fn vm_caller(&self) -> String {
+    fn vm_caller(&self) -> VmCaller {
         match &self.vmalloc.caller {
-            Some(c) => c.clone(),
-            None => self.symbolize(self.caller_ip()),
+            Some(c) => VmCaller::Symbol(c.clone()),
+            None => VmCaller::Ip(self.caller_ip()),
         }
     }
 

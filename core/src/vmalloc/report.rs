@@ -30,9 +30,10 @@ impl Machine {
                 self.ptr_hex(v.end()),
                 v.size
             ));
-            if !v.caller.is_empty() {
+            let caller = v.caller.text(self.layout.arch);
+            if !caller.is_empty() {
                 s.push(' ');
-                s.push_str(&v.caller);
+                s.push_str(&caller);
             }
             if !v.pages.is_empty() {
                 s.push_str(&format!(" pages={}", v.pages.len()));

@@ -2,7 +2,7 @@
 //! remove_vm_area() taking it out again (with its WARN and report for an address that names
 //! no area), and the freeing of an area's pages.
 
-use super::{VmStruct, Vmalloc, ALLOC_VMAP_AREA_SLEEP_SITE, REMOVE_VM_AREA_WARN};
+use super::{VmCaller, VmStruct, Vmalloc, ALLOC_VMAP_AREA_SLEEP_SITE, REMOVE_VM_AREA_WARN};
 use crate::context::SECOND;
 use crate::dumpstack::Site;
 use crate::gfp::*;
@@ -33,7 +33,7 @@ impl Machine {
         align: u64,
         flags: u32,
         gfp: Gfp,
-        caller: String,
+        caller: VmCaller,
         might_sleep: bool,
     ) -> Option<u64> {
         if size == 0 || !align.is_power_of_two() {
