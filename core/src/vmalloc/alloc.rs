@@ -135,7 +135,7 @@ impl Machine {
         let nested_gfp = (gfp & (__GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_NOWARN)) | __GFP_ZERO;
         if array_size > PAGE_SIZE {
             // area->pages = __vmalloc_node(array_size, 1, nested_gfp, node, area->caller).
-            let saved = self.vmalloc.caller.replace(caller.text(self.layout.arch));
+            let saved = self.vmalloc.caller.replace(caller);
             let arr = if depth < 4 {
                 self.__vmalloc_node_range(array_size, 1, nested_gfp, "__vmalloc_node", depth + 1)
             } else {

@@ -209,8 +209,9 @@ pub struct Vmalloc {
     deferred: Vec<u64>,
     /// nr_vmalloc_pages.
     nr_vmalloc_pages: u64,
-    /// The caller symbol the next areas record; None: the statement that calls.
-    caller: Option<String>,
+    /// The caller the next areas record (a symbol set by the client, or the caller of the
+    /// area whose page array is being allocated); None: the statement that calls.
+    caller: Option<VmCaller>,
 }
 
 impl Vmalloc {
@@ -273,7 +274,7 @@ impl Machine {
     /// Sets the `%pS` the next areas record as their caller (/proc/vmallocinfo), e.g. the
     /// scenario line that calls; None restores the default, the API function's name.
     pub fn set_vmalloc_caller(&mut self, caller: Option<String>) {
-        self.vmalloc.caller = caller;
+        self.vmalloc.caller = caller.map(VmCaller::Symbol);
     }
 
     /// is_vmalloc_addr().
@@ -298,7 +299,7 @@ impl Machine {
     /// __builtin_return_address(0), the statement that called (`op_<N>+0x0/0x1`).
     fn vm_caller(&self) -> VmCaller {
         match &self.vmalloc.caller {
-            Some(c) => VmCaller::Symbol(c.clone()),
+            Some(c) => c.clone(),
             None => VmCaller::Ip(self.caller_ip()),
         }
     }
