@@ -224,7 +224,15 @@ impl Machine {
         let pfn = if check {
             self.alloc_pages_pfn(flags, order)
         } else if order <= crate::MAX_PAGE_ORDER {
-            self.alloc_pages_nocheck(flags, order)
+            // On a caller's behalf (mempool's pool->alloc()): no might_alloc() again, but a
+            // failure is alloc_pages()'s all the same and goes through warn_alloc() (silent
+            // for mempool_alloc(), which adds __GFP_NOWARN; not for mempool_create()'s
+            // GFP_KERNEL preallocation).
+            let pfn = self.alloc_pages_nocheck(flags, order);
+            if pfn.is_none() {
+                self.warn_alloc(flags, order);
+            }
+            pfn
         } else {
             None
         };

@@ -183,3 +183,37 @@ fn creation_in_atomic_context_and_failure() {
     let free = m.page_allocator().free_pages(0) + m.page_allocator().free_pages(1);
     assert!(free > 0);
 }
+
+#[test]
+fn a_large_element_that_fails_at_creation_goes_through_warn_alloc() {
+    // mempool_create()'s preallocation is pool->alloc(GFP_KERNEL): a kmalloc above
+    // KMALLOC_MAX_CACHE_SIZE is alloc_pages() of its order, and its failure is reported by
+    // warn_alloc() like any GFP_KERNEL allocation's (mempool_alloc() adds __GFP_NOWARN).
+    let mut m = boot(&["mem=16M"]);
+    // A pool of small elements first: the kmalloc caches of a pool and of its array hold
+    // free objects from then on.
+    assert_ne!(m.mempool_create_kmalloc_pool(1, 64), 0);
+    // Every block of order 4 and above taken: a 64 KiB kmalloc fails, small ones do not.
+    let mut held = Vec::new();
+    for order in (4..=10).rev() {
+        loop {
+            let p = m.alloc_pages(GFP_ATOMIC | __GFP_MEMALLOC | __GFP_NOWARN, order);
+            if p == 0 {
+                break;
+            }
+            held.push(p);
+        }
+    }
+    assert_eq!(m.take_warn_alloc(), 0);
+    assert_eq!(m.mempool_create_kmalloc_pool(1, 64 << 10), 0);
+    assert_eq!(m.take_warn_alloc(), 1);
+    let warnings = m.take_warnings();
+    assert!(
+        warnings.len() == 1
+            && warnings[0]
+                .contains("page allocation failure: order:4, mode:0x40cc0(GFP_KERNEL|__GFP_COMP)"),
+        "{warnings:#?}"
+    );
+    assert!(m.take_reports().is_empty());
+    drop(held);
+}
