@@ -1,6 +1,7 @@
 //! warn_alloc() is judged: a scenario that makes allocations fail every way (without
 //! __GFP_NOWARN, with it, inside the ratelimit's window, past it, from vmalloc; the
-//! regression corpus/regressions/warn-alloc-nowarn-and-ratelimit.kmem) passes on the
+//! regression corpus/regressions/warn-alloc-nowarn-and-ratelimit.kmem; a slab cache and a
+//! large kmalloc, warn-alloc-slab-and-large-kmalloc.kmem) passes on the
 //! machine, and fails at the right statement once the machine's count of warn_alloc()
 //! prints at one call is changed, as a machine whose warn_alloc() were wrong would print.
 
@@ -18,10 +19,21 @@ const SCENARIO: &str =
 /// Changes the count of warn_alloc() prints of a call: (line, the call's value, count).
 type Tamper<'a> = &'a dyn Fn(u32, u64, u32) -> u32;
 
-/// The model's `warning` failures, as `line: message`, for the scenario run on the machine
+/// A cache's allocation that needs a new slab (line 19) and a large kmalloc (30) failing
+/// past the window, each more than 10 statements after the print before it; a cache's
+/// allocation with __GFP_NOWARN (31).
+const SLAB_AND_LARGE: &str =
+    include_str!("../../corpus/regressions/warn-alloc-slab-and-large-kmalloc.kmem");
+
+/// The model's `warning` failures, as `line: message`, for [`SCENARIO`] run on the machine
 /// with its warn_alloc() counts changed by `tamper`.
 fn judged(tamper: Tamper<'_>) -> Vec<String> {
-    common::judge_run(SCENARIO, &mut |m, model, index, stmt, env, out| {
+    judged_in(SCENARIO, tamper)
+}
+
+/// [`judged`] for the scenario `text`.
+fn judged_in(text: &str, tamper: Tamper<'_>) -> Vec<String> {
+    common::judge_run(text, &mut |m, model, index, stmt, env, out| {
         let printed = tamper(stmt.line, out.value.unwrap_or(0), m.take_warn_alloc());
         m.take_reports();
         m.take_warnings();
@@ -39,7 +51,12 @@ fn judged(tamper: Tamper<'_>) -> Vec<String> {
 /// The failures with `tamper`: the first at `line`, about `what` (later ones may follow:
 /// the window moves with what the machine printed).
 fn caught(line: u32, what: &str, tamper: Tamper<'_>) {
-    let failures = judged(tamper);
+    caught_in(SCENARIO, line, what, tamper)
+}
+
+/// [`caught`] for the scenario `text`.
+fn caught_in(text: &str, line: u32, what: &str, tamper: Tamper<'_>) {
+    let failures = judged_in(text, tamper);
     assert!(
         failures
             .first()
@@ -98,4 +115,26 @@ fn a_print_linux_would_not_make_is_caught() {
     assert!(failures.len() == 2, "{failures:#?}");
     assert!(failures[0].starts_with("9: ") && failures[0].contains("did not fail"));
     assert!(failures[1].starts_with("17: ") && failures[1].contains("holds back"));
+}
+
+#[test]
+fn a_slab_cache_and_a_large_kmalloc_that_fail_print_where_linux_does() {
+    let v = check(&parse(SLAB_AND_LARGE).unwrap());
+    assert!(v.pass(), "{}", v.explain());
+    assert!(judged_in(SLAB_AND_LARGE, &|_, _, n| n).is_empty());
+    let printed = std::cell::RefCell::new(vec![]);
+    judged_in(SLAB_AND_LARGE, &|line, _, n| {
+        printed.borrow_mut().extend((0..n).map(|_| line));
+        n
+    });
+    assert_eq!(printed.into_inner(), [8, 19, 30]);
+}
+
+#[test]
+fn a_slab_cache_or_a_large_kmalloc_that_fails_without_a_print_is_caught() {
+    let drop_at = |at: u32| move |line: u32, _: u64, n: u32| if line == at { 0 } else { n };
+    caught_in(SLAB_AND_LARGE, 19, "printed no warn_alloc()", &drop_at(19));
+    caught_in(SLAB_AND_LARGE, 30, "printed no warn_alloc()", &drop_at(30));
+    let add_at = |at: u32| move |line: u32, _: u64, n: u32| n + u32::from(line == at);
+    caught_in(SLAB_AND_LARGE, 31, "__GFP_NOWARN", &add_at(31));
 }

@@ -8,10 +8,11 @@
 //! What the rules say of one call ([`WarnAlloc`]): a page allocator call that failed
 //! without __GFP_NOWARN reaches warn_alloc() and must print while the window is open; any
 //! other allocating call that failed without it may print (whether its failure went through
-//! warn_alloc() depends on the path inside it: a vmap area, a slab's pages, a page array);
-//! nothing else may print: a call that did not fail, or had __GFP_NOWARN (mempool_alloc()
-//! always adds it; but see [`WarnAlloc::kmalloc_cache_created`]), or came while the window
-//! is shut.
+//! warn_alloc() depends on the path inside it: a vmap area, a slab's pages, a page array),
+//! and must when the family's rules know its path ([`WarnAlloc::reached`]: a slab cache that
+//! needed a new slab, a large kmalloc); nothing else may print: a call that did not fail, or
+//! had __GFP_NOWARN (mempool_alloc() always adds it; but see
+//! [`WarnAlloc::kmalloc_cache_created`]), or came while the window is shut.
 
 use kmem_vocab::gfp::{format_gfp, Gfp, __GFP_NOWARN, GFP_KERNEL};
 
@@ -42,6 +43,18 @@ pub enum WarnAlloc {
 }
 
 impl WarnAlloc {
+    /// The family's rules know that the call's failure went through warn_alloc(), so what
+    /// may print must: a kmem_cache_alloc() from a live cache that returned NULL failed in
+    /// allocate_slab()'s last attempt, the page allocator at the cache's min order with the
+    /// caller's mask (new_slab() keeps __GFP_NOWARN, so a caller's stays a `NoWarn`); a
+    /// kmalloc() above KMALLOC_MAX_CACHE_SIZE, of an order the page allocator serves,
+    /// failed in alloc_pages().
+    pub fn reached(&mut self) {
+        if *self == WarnAlloc::May {
+            *self = WarnAlloc::Must;
+        }
+    }
+
     /// The call may have made a kmalloc cache on first use: kmem allocates its struct
     /// kmem_cache then, with its own mask whatever the call's (Linux makes every kmalloc
     /// cache at boot; docs/model.md), and a failure of that allocation warns, though the
@@ -262,6 +275,40 @@ mod tests {
         let mut w = WarnAlloc::Must;
         w.kmalloc_cache_created();
         assert_eq!(w, WarnAlloc::Must);
+    }
+
+    #[test]
+    fn a_failure_the_rules_know_reached_warn_alloc_must_print() {
+        let mut m = model();
+        let alloc = Op::KmemCacheAlloc {
+            cache: crate::scenario::Operand::Lit(1),
+            gfp: GFP_KERNEL,
+        };
+        let out = Outcome {
+            value: Some(0),
+            ..Default::default()
+        };
+        let mut j = Judgement {
+            warn_alloc: expect(&alloc, &out),
+            ..Default::default()
+        };
+        assert_eq!(j.warn_alloc, WarnAlloc::May);
+        j.warn_alloc.reached();
+        assert_eq!(j.warn_alloc, WarnAlloc::Must);
+        m.judge_warn_alloc(&mut j, 3, 0);
+        assert_eq!(
+            j.failures.iter().map(|f| f.0).collect::<Vec<_>>(),
+            [FailureKind::Warning]
+        );
+        // __GFP_NOWARN stays silent, and a call that did not fail stays one.
+        for mut w in [
+            WarnAlloc::NoWarn(GFP_KERNEL | __GFP_NOWARN),
+            WarnAlloc::NotFailed,
+        ] {
+            let before = w;
+            w.reached();
+            assert_eq!(w, before);
+        }
     }
 
     #[test]

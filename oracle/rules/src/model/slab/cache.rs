@@ -195,6 +195,9 @@ impl SlabModel {
         };
         self.sleep_check(j, gfp, ctx);
         if v == 0 {
+            // Only a new slab the page allocator could not give fails a live cache's
+            // allocation, and its last attempt has the caller's mask.
+            j.warn_alloc.reached();
             self.spurious(j, cid);
             return;
         }
