@@ -180,6 +180,12 @@ impl SlabModel {
                 self.traffic.gfp = Some(gfp);
                 self.allocated(j, pages, cid, v, size, size as u32, zero);
             } else {
+                // A cache that has handed out an object exists: the call failed as a
+                // cache's allocation does (allocate_slab()'s last attempt). One that has not
+                // may have failed to be made, with its own mask.
+                if !self.kmalloc.unborn.contains(&cid) {
+                    j.warn_alloc.reached();
+                }
                 self.spurious(j, cid);
             }
             return;

@@ -9,8 +9,9 @@
 //! without __GFP_NOWARN reaches warn_alloc() and must print while the window is open; any
 //! other allocating call that failed without it may print (whether its failure went through
 //! warn_alloc() depends on the path inside it: a vmap area, a slab's pages, a page array),
-//! and must when the family's rules know its path ([`WarnAlloc::reached`]: a slab cache that
-//! needed a new slab, a large kmalloc); nothing else may print: a call that did not fail, or
+//! and must when the family's rules know its path ([`WarnAlloc::reached`]: a slab cache,
+//! kmalloc's included once made, that needed a new slab; a large kmalloc); nothing else may
+//! print: a call that did not fail, or
 //! had __GFP_NOWARN (mempool_alloc() always adds it; but see
 //! [`WarnAlloc::kmalloc_cache_created`]), or came while the window is shut.
 
@@ -46,9 +47,11 @@ impl WarnAlloc {
     /// The family's rules know that the call's failure went through warn_alloc(), so what
     /// may print must: a kmem_cache_alloc() from a live cache that returned NULL failed in
     /// allocate_slab()'s last attempt, the page allocator at the cache's min order with the
-    /// caller's mask (new_slab() keeps __GFP_NOWARN, so a caller's stays a `NoWarn`); a
-    /// kmalloc() above KMALLOC_MAX_CACHE_SIZE, of an order the page allocator serves,
-    /// failed in alloc_pages().
+    /// caller's mask (new_slab() keeps __GFP_NOWARN, so a caller's stays a `NoWarn`), and
+    /// so did a kmalloc() from a kmalloc cache that has handed out an object (kmem makes the
+    /// cache on first use, and that allocation has its own mask); a kmalloc() above
+    /// KMALLOC_MAX_CACHE_SIZE, of an order the page allocator serves, failed in
+    /// alloc_pages().
     pub fn reached(&mut self) {
         if *self == WarnAlloc::May {
             *self = WarnAlloc::Must;
