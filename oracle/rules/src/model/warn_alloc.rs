@@ -11,9 +11,8 @@
 //! warn_alloc() depends on the path inside it: a vmap area, a slab's pages, a page array),
 //! and must when the family's rules know its path ([`WarnAlloc::reached`]: a slab cache,
 //! kmalloc's included once made, that needed a new slab; a large kmalloc); nothing else may
-//! print: a call that did not fail, or
-//! had __GFP_NOWARN (mempool_alloc() always adds it; but see
-//! [`WarnAlloc::kmalloc_cache_created`]), or came while the window is shut.
+//! print: a call that did not fail, or had __GFP_NOWARN (mempool_alloc() always adds it;
+//! but see [`WarnAlloc::kmalloc_cache_created`]), or came while the window is shut.
 
 use kmem_vocab::gfp::{format_gfp, Gfp, __GFP_NOWARN, GFP_KERNEL};
 
