@@ -416,6 +416,25 @@ impl SlabModel {
         self.shadow(pages, v, size, fill);
     }
 
+    /// Whether element `e` of a pool of `kind`, which the pool handed out, is no longer the
+    /// client's in its allocator: its slab slot freed, its slab gone, its large kmalloc block
+    /// freed. A page pool's pages are the page rules' to follow.
+    fn freed_behind_the_pool(&self, pages: &PageModel, kind: PoolKind, e: u64) -> bool {
+        match kind {
+            PoolKind::Kmalloc(0) | PoolKind::Page(_) => false,
+            PoolKind::Slab(_) | PoolKind::Kmalloc(_) => match self.slab_of(pages, e) {
+                Some((head, slab)) => self
+                    .slot_of_object(head, &slab, e)
+                    .is_some_and(|slot| {
+                        matches!(self.state(slab.cache, slot), St::Freed | St::Untouched)
+                    }),
+                None => {
+                    matches!(kind, PoolKind::Slab(_)) || !self.kmalloc.large.contains_key(&e)
+                }
+            },
+        }
+    }
+
     pub fn pool_free(
         &mut self,
         j: &mut Judgement,
@@ -449,6 +468,15 @@ impl SlabModel {
             }
         }
         let to_reserve = pool.reserve.len() < pool.min as usize;
+        // An element the client already freed to its allocator (kmem_cache_free() or
+        // kfree() of what the pool handed out): Linux's mempool_free() checks nothing, and
+        // once the free object is in the reserve (surely, or maybe when the reserve's size is
+        // unknown) the pool may hand it out while the allocator hands it out too. No report
+        // says so; what follows is not predictable.
+        let may_reserve = to_reserve || !(pool.exact || matches!(pool.kind, PoolKind::Page(_)));
+        if may_reserve && self.freed_behind_the_pool(pages, pool.kind, e) {
+            self.taint_next = true;
+        }
         if let (PoolKind::Page(o), None) = (pool.kind, self.mempool.page_gone) {
             traffic::free(j, pages, o, e, to_reserve, pool.reserve.len(), events);
         }
