@@ -423,14 +423,10 @@ impl SlabModel {
         match kind {
             PoolKind::Kmalloc(0) | PoolKind::Page(_) => false,
             PoolKind::Slab(_) | PoolKind::Kmalloc(_) => match self.slab_of(pages, e) {
-                Some((head, slab)) => self
-                    .slot_of_object(head, &slab, e)
-                    .is_some_and(|slot| {
-                        matches!(self.state(slab.cache, slot), St::Freed | St::Untouched)
-                    }),
-                None => {
-                    matches!(kind, PoolKind::Slab(_)) || !self.kmalloc.large.contains_key(&e)
-                }
+                Some((head, slab)) => self.slot_of_object(head, &slab, e).is_some_and(|slot| {
+                    matches!(self.state(slab.cache, slot), St::Freed | St::Untouched)
+                }),
+                None => matches!(kind, PoolKind::Slab(_)) || !self.kmalloc.large.contains_key(&e),
             },
         }
     }
