@@ -14,8 +14,13 @@ fn kinds(m: &mut Machine) -> Vec<ReportKind> {
 
 /// Takes every free page, reserves included: the allocator behind a pool now fails.
 fn exhaust(m: &mut Machine) -> Vec<u64> {
+    exhaust_down_to(m, 0)
+}
+
+/// Takes every free block of order `min` and above, reserves included.
+fn exhaust_down_to(m: &mut Machine, min: u32) -> Vec<u64> {
     let mut held = Vec::new();
-    for order in (0..=10).rev() {
+    for order in (min..=10).rev() {
         loop {
             let p = m.alloc_pages(GFP_ATOMIC | __GFP_MEMALLOC | __GFP_NOWARN, order);
             if p == 0 {
@@ -194,16 +199,7 @@ fn a_large_element_that_fails_at_creation_goes_through_warn_alloc() {
     // free objects from then on.
     assert_ne!(m.mempool_create_kmalloc_pool(1, 64), 0);
     // Every block of order 4 and above taken: a 64 KiB kmalloc fails, small ones do not.
-    let mut held = Vec::new();
-    for order in (4..=10).rev() {
-        loop {
-            let p = m.alloc_pages(GFP_ATOMIC | __GFP_MEMALLOC | __GFP_NOWARN, order);
-            if p == 0 {
-                break;
-            }
-            held.push(p);
-        }
-    }
+    let held = exhaust_down_to(&mut m, 4);
     assert_eq!(m.take_warn_alloc(), 0);
     assert_eq!(m.mempool_create_kmalloc_pool(1, 64 << 10), 0);
     assert_eq!(m.take_warn_alloc(), 1);
