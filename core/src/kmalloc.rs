@@ -228,11 +228,7 @@ impl Machine {
             // failure is alloc_pages()'s all the same and goes through warn_alloc() (silent
             // for mempool_alloc(), which adds __GFP_NOWARN; not for mempool_create()'s
             // GFP_KERNEL preallocation).
-            let pfn = self.alloc_pages_nocheck(flags, order);
-            if pfn.is_none() {
-                self.warn_alloc(flags, order);
-            }
-            pfn
+            self.alloc_pages_warn(flags, order)
         } else {
             None
         };

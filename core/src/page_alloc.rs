@@ -309,6 +309,13 @@ impl Machine {
             }
             return None;
         }
+        self.alloc_pages_warn(gfp, order)
+    }
+
+    /// The allocation of alloc_pages() once its checks are made (order at most
+    /// MAX_PAGE_ORDER): a failure goes through warn_alloc(). For layers that make the
+    /// might_sleep() check themselves.
+    pub(crate) fn alloc_pages_warn(&mut self, gfp: Gfp, order: u32) -> Option<u64> {
         let pfn = self.alloc_pages_nocheck(gfp, order);
         if pfn.is_none() {
             self.warn_alloc(gfp, order);
