@@ -59,6 +59,10 @@ pub struct PageModel {
     zeroed: RunSet,
     /// Pages the client freed (to tell a use after free from a wild access).
     freed: RunSet,
+    /// The kernel's blocks the current statement's page events gave back, [start, end):
+    /// a free judged after the events may be of an object in one (a slab the free emptied
+    /// and discarded).
+    given_back: Vec<(u64, u64)>,
     /// The boot rule's reserved ranges in order of their starts.
     reserved: Vec<(u64, u64)>,
     /// Each zone's pages that are neither reserved nor in a live block.
@@ -88,6 +92,7 @@ impl PageModel {
             shadow: Shadow::default(),
             zeroed: RunSet::default(),
             freed: RunSet::default(),
+            given_back: Vec::new(),
             exact: true,
         }
     }
@@ -99,6 +104,12 @@ impl PageModel {
     /// The live block containing `pfn`: (head, block).
     pub fn block_of(&self, pfn: u64) -> Option<(u64, Block)> {
         self.blocks.block_of(pfn)
+    }
+
+    /// Whether `pfn` lay in one of the kernel's blocks until the current statement's page
+    /// events gave it back.
+    pub fn given_back_now(&self, pfn: u64) -> bool {
+        self.given_back.iter().any(|&(s, e)| s <= pfn && pfn < e)
     }
 
     fn overlapping(&self, pfn: u64, n: u64) -> Option<(u64, Block)> {

@@ -30,6 +30,7 @@ fn run_len(events: &[PageEvent]) -> usize {
 impl PageModel {
     /// Judges a statement's page events in order.
     pub fn observe_all(&mut self, j: &mut Judgement, line: u32, events: &[PageEvent]) {
+        self.given_back.clear();
         let mut rest = events;
         while let Some(first) = rest.first() {
             let n = run_len(rest);
@@ -86,6 +87,7 @@ impl PageModel {
         if !self.blocks.remove_kernel_pages(pfn, pfn + n) {
             return false;
         }
+        self.given_back.push((pfn, pfn + n));
         self.unblock(pfn, n);
         true
     }
@@ -126,7 +128,10 @@ impl PageModel {
                 self.blocks.insert(pfn, Block { order, line, client: false });
             }
             kmem_vocab::PageEvent::Free { pfn, order } => match self.blocks.get(pfn) {
-                Some(b) if b.order == order && !b.client => self.release(pfn, order),
+                Some(b) if b.order == order && !b.client => {
+                    self.given_back.push((pfn, pfn + (1u64 << order)));
+                    self.release(pfn, order)
+                }
                 Some(b) if b.order == order => {
                     j.fail(F::Overlap, format!("the kernel freed pfn {pfn:#x}, which the client holds since line {}", b.line));
                     self.release(pfn, order);

@@ -291,8 +291,15 @@ impl SlabModel {
         }
         if pages.facts.is_lowmem_va(addr) {
             let pfn = (addr - self.page_offset) >> PAGE_SHIFT;
-            match pages.block_of(pfn) {
-                Some((_, b)) if !b.client && self.large_of(addr).is_none() => {
+            // A block given back by this very statement was the kernel's: a slab of objects
+            // the oracle never saw (a mempool's reserve) that this free emptied.
+            let block = pages.block_of(pfn);
+            let kernel = match block {
+                Some((_, b)) => !b.client,
+                None => pages.given_back_now(pfn),
+            };
+            match block {
+                _ if kernel && self.large_of(addr).is_none() => {
                     // Kernel pages the oracle does not know: possibly a slab of internal
                     // objects.
                     j.misuse.push(M::WildAccess);
