@@ -429,6 +429,41 @@ impl<'c> Gen<'c> {
         }
     }
 
+    /// Notes that handle `t`'s life or kmap count changed: its own mask and those of the
+    /// handles whose membership asks of `t` (see [`Gen::asks_of`]) may have changed.
+    fn touched_with_dependents(&mut self, t: usize) {
+        self.fresh = false;
+        if self.all_stale {
+            return;
+        }
+        self.stale.push(t);
+        for k in 0..self.scan.len() {
+            if let Some(&j) = self.scan.get(k) {
+                if j != t && self.asks_of(j, t) {
+                    self.stale.push(j);
+                }
+            }
+        }
+    }
+
+    /// Whether handle `j`'s membership of the candidate sets (`membership`, `flagged`) reads
+    /// the life or kmap count of handle `t`: `t` is `j`'s owner (a view), the page a kmap
+    /// `j` (or `j`'s owner) maps, or the cache or pool of an object or element `j`.
+    fn asks_of(&self, j: usize, t: usize) -> bool {
+        let r = self.root(j);
+        if r == t {
+            return true;
+        }
+        match self.kind(r) {
+            Some(&Kind::Kmap { page, .. }) if self.root(page) == t => return true,
+            _ => {}
+        }
+        matches!(
+            self.kind(j),
+            Some(&Kind::SlabObj { cache, .. }) if cache == t
+        ) || matches!(self.kind(j), Some(&Kind::PoolElem { pool, .. }) if pool == t)
+    }
+
     /// Notes that any handle's membership may have changed.
     fn touched_all(&mut self) {
         self.fresh = false;
@@ -471,8 +506,8 @@ impl<'c> Gen<'c> {
     fn count(&mut self, t: usize, count: Count, up: bool) {
         match count {
             // Whether a page is kmapped is asked of its views too (they share its owner's
-            // count), which nothing else marks.
-            Count::Kmaps => self.touched_all(),
+            // count).
+            Count::Kmaps => self.touched_with_dependents(t),
             _ => self.touched(t),
         }
         if let Some(h) = self.handles.get_mut(t) {
@@ -595,7 +630,7 @@ impl<'c> Gen<'c> {
     pub fn release(&mut self, i: usize, life: Life) {
         // What depends on `i` (its views, mappings of its pages, its objects or elements)
         // may change with it.
-        self.touched_all();
+        self.touched_with_dependents(i);
         let Some(h) = self.handles.get_mut(i) else {
             return;
         };
@@ -608,6 +643,10 @@ impl<'c> Gen<'c> {
         if life != Life::Live && !view {
             if let Ok(k) = self.scan.binary_search(&i) {
                 self.scan.remove(k);
+                // The kept masks stay parallel to `scan`.
+                if !self.all_stale && k < self.masks.len() {
+                    self.masks.remove(k);
+                }
             }
         }
         if was_live {

@@ -29,6 +29,8 @@ pub use cands::{Cand, Summary, WHOLE_PAGES};
 const MAX_CACHES: usize = 6;
 const MAX_POOLS: usize = 6;
 
+/// The well-behaved operations, in the order [`Gen::weights`] lists them (the order in which
+/// a draw picks among them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     AllocPages,
@@ -36,8 +38,8 @@ pub enum Action {
     FreePagesPage,
     FreePages,
     PageAddress,
-    VirtToPage,
     PageToPhys,
+    VirtToPage,
     VirtToPhys,
     PhysToVirt,
     /// page_to_phys or page_address of an extreme pfn's `struct page` (the last pfn, the
@@ -45,9 +47,9 @@ pub enum Action {
     TranslateExtreme,
     CacheCreate,
     CacheAlloc,
-    CacheFree,
-    CacheDestroy,
     CacheQuery,
+    CacheDestroy,
+    CacheFree,
     Kmalloc,
     Krealloc,
     Ksize,
@@ -59,15 +61,15 @@ pub enum Action {
     VmallocToPage,
     IsVmallocAddr,
     Kmap,
-    Kunmap,
     KmapAtomic,
     KmapLocal,
+    Kunmap,
     /// `walk` a high-order highmem block: kmap and kunmap each of its pages in turn.
     KmapWalk,
     PoolCreate,
     PoolAlloc,
-    PoolFree,
     PoolDestroy,
+    PoolFree,
     CtxOpen,
     CloseTop,
     Write,
@@ -80,41 +82,102 @@ pub enum Action {
 
 /// The number of [`Action`]s.
 const ACTIONS: usize = 40;
+// Every action has its bit in a [`Weights`] mask.
+const _: () = assert!(ACTIONS <= 64);
 
-/// The operations possible now and their weights, in the order [`Gen::actions`] lists them.
-#[derive(Clone, Copy)]
+/// Every action in [`Action`]'s order, to read a [`Weights`] mask back.
+const ALL_ACTIONS: [Action; ACTIONS] = {
+    use Action::*;
+    [
+        AllocPages,
+        GetFreePages,
+        FreePagesPage,
+        FreePages,
+        PageAddress,
+        PageToPhys,
+        VirtToPage,
+        VirtToPhys,
+        PhysToVirt,
+        TranslateExtreme,
+        CacheCreate,
+        CacheAlloc,
+        CacheQuery,
+        CacheDestroy,
+        CacheFree,
+        Kmalloc,
+        Krealloc,
+        Ksize,
+        Kfree,
+        Vmalloc,
+        Vfree,
+        Vmap,
+        Vunmap,
+        VmallocToPage,
+        IsVmallocAddr,
+        Kmap,
+        KmapAtomic,
+        KmapLocal,
+        Kunmap,
+        KmapWalk,
+        PoolCreate,
+        PoolAlloc,
+        PoolDestroy,
+        PoolFree,
+        CtxOpen,
+        CloseTop,
+        Write,
+        Read,
+        Exhaust,
+        Drain,
+    ]
+};
+
+/// The operations possible now and their weights (1 to 4), listed in [`Action`]'s order: a
+/// bit per possible action, and its weight less one in two more masks. Built on every turn,
+/// so adding an action only sets bits.
+#[derive(Clone, Copy, Default)]
 struct Weights {
-    entries: [(Action, u8); ACTIONS],
-    len: usize,
+    on: u64,
+    /// Bit 0 and bit 1 of each action's weight less one.
+    w1: u64,
+    w2: u64,
+    /// The sum of the weights.
     total: usize,
 }
 
-impl Default for Weights {
-    fn default() -> Self {
-        Weights {
-            entries: [(Action::AllocPages, 0); ACTIONS],
-            len: 0,
-            total: 0,
-        }
-    }
-}
-
 impl Weights {
+    /// Makes `a` possible with weight `w` (clamped to 1..=4; each action is added at most
+    /// once a turn).
     fn add(&mut self, a: Action, w: u8) {
-        if let Some(e) = self.entries.get_mut(self.len) {
-            *e = (a, w);
-            self.len += 1;
-            self.total += usize::from(w);
+        let w = w.clamp(1, 4);
+        let bit = 1u64 << (a as u32);
+        self.on |= bit;
+        if (w - 1) & 1 != 0 {
+            self.w1 |= bit;
         }
+        if (w - 1) & 2 != 0 {
+            self.w2 |= bit;
+        }
+        self.total += usize::from(w);
     }
 
-    fn entries(&self) -> &[(Action, u8)] {
-        self.entries.get(..self.len).unwrap_or_default()
+    /// The possible actions with their weights, in order.
+    fn entries(&self) -> impl Iterator<Item = (Action, u8)> + '_ {
+        let mut on = self.on;
+        std::iter::from_fn(move || {
+            if on == 0 {
+                return None;
+            }
+            let i = on.trailing_zeros();
+            on &= on - 1;
+            let w = 1 + ((self.w1 >> i) & 1) + 2 * ((self.w2 >> i) & 1);
+            Some((*ALL_ACTIONS.get(i as usize)?, w as u8))
+        })
     }
 
     /// The `k`th action of the list in which each appears as many times as its weight.
     fn nth(&self, mut k: usize) -> Option<Action> {
-        for &(a, w) in self.entries() {
+        for (a, w) in self.entries() {
             let w = usize::from(w);
             if k < w {
                 return Some(a);
@@ -143,7 +206,7 @@ impl Gen<'_> {
     pub fn actions(&self) -> Vec<Action> {
         let t = self.weights();
         let mut v = Vec::new();
-        for &(a, w) in t.entries() {
+        for (a, w) in t.entries() {
             v.extend(std::iter::repeat_n(a, usize::from(w)));
         }
         v

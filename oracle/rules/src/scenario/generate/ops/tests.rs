@@ -119,3 +119,40 @@ fn kept_sets_and_weights_answer_as_the_handles_do() {
         "{steps} steps, {misuse} misuse"
     );
 }
+
+/// The weights' mask reads actions back through ALL_ACTIONS: each must sit at its own
+/// discriminant.
+#[test]
+fn all_actions_lists_every_action_at_its_discriminant() {
+    for (i, &a) in super::ALL_ACTIONS.iter().enumerate() {
+        assert_eq!(a as usize, i, "{a:?}");
+    }
+    assert_eq!(super::Action::Drain as usize, super::ACTIONS - 1);
+}
+
+/// Every weight from 1 to 4 reads back as it was added, in the actions' order, and `nth`
+/// walks the list in which each action appears as many times as its weight.
+#[test]
+fn weights_read_back_as_added() {
+    let mut t = super::Weights::default();
+    let mut expect = Vec::new();
+    for (i, &a) in super::ALL_ACTIONS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 != 1)
+    {
+        let w = (i % 4) as u8 + 1;
+        t.add(a, w);
+        expect.push((a, w));
+    }
+    assert_eq!(t.entries().collect::<Vec<_>>(), expect);
+    let flat: Vec<_> = expect
+        .iter()
+        .flat_map(|&(a, w)| std::iter::repeat_n(a, usize::from(w)))
+        .collect();
+    assert_eq!(t.total, flat.len());
+    for (k, &a) in flat.iter().enumerate() {
+        assert_eq!(t.nth(k), Some(a));
+    }
+    assert_eq!(t.nth(flat.len()), None);
+}
