@@ -37,8 +37,42 @@ pub struct Limits {
 /// How many extreme pfns [`Limits::pages`] holds (a zone missing repeats the last pfn).
 pub const EXTREME_PFNS: usize = 10;
 
+/// What [`Limits`] depend on in a boot line: the memory layout's inputs (what
+/// [`Facts::new`] reads) and the kmalloc limit.
+type LimitsKey = (Arch, u64, kmem_vocab::Kernel, bool, KmallocMax);
+
+/// How many boot lines' limits each thread remembers: generated boot lines draw their
+/// memory sizes from short lists, so a few dozen layouts cover nearly every input.
+const REMEMBERED: usize = 32;
+
+thread_local! {
+    /// The limits of the boot lines seen last, so that decoding an input does not lay out
+    /// the whole machine again (they depend on the boot line alone).
+    static REMEMBER: std::cell::RefCell<Vec<(LimitsKey, Limits)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Limits {
+    /// The limits of the machine `boot` describes (remembered per thread for the last
+    /// [`REMEMBERED`] layouts).
     pub fn new(boot: &BootConfig) -> Limits {
+        let key = (boot.arch, boot.mem, boot.kernel, boot.pae, boot.kmalloc_max);
+        REMEMBER.with(|r| {
+            let mut r = r.borrow_mut();
+            if let Some(&(_, l)) = r.iter().find(|(k, _)| *k == key) {
+                return l;
+            }
+            let l = Limits::lay_out(boot);
+            if r.len() >= REMEMBERED {
+                r.remove(0);
+            }
+            r.push((key, l));
+            l
+        })
+    }
+
+    /// The limits worked out from the machine's layout.
+    fn lay_out(boot: &BootConfig) -> Limits {
         let f = Facts::new(boot);
         Limits {
             kmalloc_max: match boot.kmalloc_max {
