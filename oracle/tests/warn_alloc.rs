@@ -1,7 +1,8 @@
 //! warn_alloc() is judged: a scenario that makes allocations fail every way (without
 //! __GFP_NOWARN, with it, inside the ratelimit's window, past it, from vmalloc; the
 //! regression corpus/regressions/warn-alloc-nowarn-and-ratelimit.kmem; a slab cache and a
-//! large kmalloc, warn-alloc-slab-and-large-kmalloc.kmem) passes on the
+//! large kmalloc, warn-alloc-slab-and-large-kmalloc.kmem; vmalloc's failures,
+//! warn-alloc-vmalloc.kmem) passes on the
 //! machine, and fails at the right statement once the machine's count of warn_alloc()
 //! prints at one call is changed, as a machine whose warn_alloc() were wrong would print.
 
@@ -25,6 +26,11 @@ type Tamper<'a> = &'a dyn Fn(u32, u64, u32) -> u32;
 /// print before it; a cache's allocation with __GFP_NOWARN (45).
 const SLAB_AND_LARGE: &str =
     include_str!("../../corpus/regressions/warn-alloc-slab-and-large-kmalloc.kmem");
+
+/// vmalloc failing past the window each time: more than totalram_pages() (line 7), a bad
+/// alignment (19), no pages left after the repeat at line 30 (41); a size of 0 (8) and
+/// __GFP_NOWARN (42) print nothing.
+const VMALLOC: &str = include_str!("../../corpus/regressions/warn-alloc-vmalloc.kmem");
 
 /// The model's `warning` failures, as `line: message`, for [`SCENARIO`] run on the machine
 /// with its warn_alloc() counts changed by `tamper`.
@@ -144,4 +150,28 @@ fn a_slab_cache_or_kmalloc_that_fails_without_a_print_is_caught() {
     }
     let add_at = |at: u32| move |line: u32, _: u64, n: u32| n + u32::from(line == at);
     caught_in(SLAB_AND_LARGE, 45, "__GFP_NOWARN", &add_at(45));
+}
+
+#[test]
+fn vmalloc_failures_print_where_linux_does() {
+    let v = check(&parse(VMALLOC).unwrap());
+    assert!(v.pass(), "{}", v.explain());
+    assert!(judged_in(VMALLOC, &|_, _, n| n).is_empty());
+    let printed = std::cell::RefCell::new(vec![]);
+    judged_in(VMALLOC, &|line, _, n| {
+        printed.borrow_mut().extend((0..n).map(|_| line));
+        n
+    });
+    assert_eq!(printed.into_inner(), [7, 19, 30, 41]);
+}
+
+#[test]
+fn a_vmalloc_that_fails_without_a_print_is_caught() {
+    let drop_at = |at: u32| move |line: u32, _: u64, n: u32| if line == at { 0 } else { n };
+    for line in [7, 19, 41] {
+        caught_in(VMALLOC, line, "printed no warn_alloc()", &drop_at(line));
+    }
+    let add_at = |at: u32| move |line: u32, _: u64, n: u32| n + u32::from(line == at);
+    caught_in(VMALLOC, 8, "holds back", &add_at(8));
+    caught_in(VMALLOC, 42, "__GFP_NOWARN", &add_at(42));
 }

@@ -10,7 +10,8 @@
 //! other allocating call that failed without it may print (whether its failure went through
 //! warn_alloc() depends on the path inside it: a vmap area, a slab's pages, a page array),
 //! and must when the family's rules know its path ([`WarnAlloc::reached`]: a slab cache,
-//! kmalloc's included once made, that needed a new slab; a large kmalloc); nothing else may
+//! kmalloc's included once made, that needed a new slab; a large kmalloc; a vmalloc of a size
+//! above 0 outside an interrupt); nothing else may
 //! print: a call that did not fail, or had __GFP_NOWARN (mempool_alloc() always adds it;
 //! but see [`WarnAlloc::kmalloc_cache_created`]), or came while the window is shut.
 
@@ -50,7 +51,8 @@ impl WarnAlloc {
     /// so did a kmalloc() from a kmalloc cache that has handed out an object (kmem makes the
     /// cache on first use, and that allocation has its own mask); a kmalloc() above
     /// KMALLOC_MAX_CACHE_SIZE, of an order the page allocator serves, failed in
-    /// alloc_pages().
+    /// alloc_pages(); a vmalloc of a size above 0 fails through warn_alloc() every way but
+    /// __get_vm_area_node()'s BUG_ON(in_interrupt()).
     pub fn reached(&mut self) {
         if *self == WarnAlloc::May {
             *self = WarnAlloc::Must;

@@ -147,7 +147,8 @@ impl VmallocModel {
         self.flush_if(j, ctx, &mut frees);
         let got = out.value.unwrap_or(0);
         let real = f.word(size);
-        let mut must_fail = real == 0 || (real >> PAGE_SHIFT) > Self::totalram(&f);
+        let too_big = (real >> PAGE_SHIFT) > Self::totalram(&f);
+        let mut must_fail = real == 0 || too_big;
         let aligned = f.word(real.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1));
         if !must_fail && ctx.in_interrupt() {
             Self::sleeping(j);
@@ -188,6 +189,15 @@ impl VmallocModel {
             self.fits(len, align)
         };
         if got == 0 {
+            // Every way __vmalloc_node_range() fails with a size goes through warn_alloc():
+            // more than totalram_pages(), the vm_struct or its address space (a bad
+            // alignment's -EINVAL too), the page array, the pages. Only a size of 0
+            // (WARN_ON_ONCE) and __get_vm_area_node()'s BUG_ON(in_interrupt()), which comes
+            // after the totalram check, return without it. (With __GFP_NOWARN it prints
+            // nothing, but a kmalloc cache made on the way may have: that stays "may".)
+            if real != 0 && (too_big || !ctx.in_interrupt()) && gfp & __GFP_NOWARN == 0 {
+                j.warn_alloc.reached();
+            }
             if !allocs.is_empty() {
                 j.fail(
                     F::WrongValue,
