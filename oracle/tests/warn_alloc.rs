@@ -124,17 +124,23 @@ fn a_print_linux_would_not_make_is_caught() {
     assert!(failures[1].starts_with("17: ") && failures[1].contains("holds back"));
 }
 
-#[test]
-fn slab_caches_and_a_large_kmalloc_that_fail_print_where_linux_does() {
-    let v = check(&parse(SLAB_AND_LARGE).unwrap());
+/// `text` passes, on the machine and with its prints judged, and the machine printed at
+/// exactly the lines `at`.
+fn passes_printing_at(text: &str, at: &[u32]) {
+    let v = check(&parse(text).unwrap());
     assert!(v.pass(), "{}", v.explain());
-    assert!(judged_in(SLAB_AND_LARGE, &|_, _, n| n).is_empty());
+    assert!(judged_in(text, &|_, _, n| n).is_empty());
     let printed = std::cell::RefCell::new(vec![]);
-    judged_in(SLAB_AND_LARGE, &|line, _, n| {
+    judged_in(text, &|line, _, n| {
         printed.borrow_mut().extend((0..n).map(|_| line));
         n
     });
-    assert_eq!(printed.into_inner(), [10, 21, 32, 43]);
+    assert_eq!(printed.into_inner(), at);
+}
+
+#[test]
+fn slab_caches_and_a_large_kmalloc_that_fail_print_where_linux_does() {
+    passes_printing_at(SLAB_AND_LARGE, &[10, 21, 32, 43]);
 }
 
 #[test]
@@ -154,15 +160,7 @@ fn a_slab_cache_or_kmalloc_that_fails_without_a_print_is_caught() {
 
 #[test]
 fn vmalloc_failures_print_where_linux_does() {
-    let v = check(&parse(VMALLOC).unwrap());
-    assert!(v.pass(), "{}", v.explain());
-    assert!(judged_in(VMALLOC, &|_, _, n| n).is_empty());
-    let printed = std::cell::RefCell::new(vec![]);
-    judged_in(VMALLOC, &|line, _, n| {
-        printed.borrow_mut().extend((0..n).map(|_| line));
-        n
-    });
-    assert_eq!(printed.into_inner(), [7, 19, 30, 41]);
+    passes_printing_at(VMALLOC, &[7, 19, 30, 41]);
 }
 
 #[test]
