@@ -55,6 +55,16 @@ fn judged_in(text: &str, tamper: Tamper<'_>) -> Vec<String> {
     })
 }
 
+/// A machine that prints one warning more at line `at`.
+fn add_at(at: u32) -> impl Fn(u32, u64, u32) -> u32 {
+    move |line, _, n| n + u32::from(line == at)
+}
+
+/// A machine that prints nothing at line `at`.
+fn drop_at(at: u32) -> impl Fn(u32, u64, u32) -> u32 {
+    move |line, _, n| if line == at { 0 } else { n }
+}
+
 /// The failures with `tamper`: the first at `line`, about `what` (later ones may follow:
 /// the window moves with what the machine printed).
 fn caught(line: u32, what: &str, tamper: Tamper<'_>) {
@@ -106,7 +116,6 @@ fn a_missing_print_is_caught() {
 
 #[test]
 fn a_print_linux_would_not_make_is_caught() {
-    let add_at = |at: u32| move |line: u32, _: u64, n: u32| n + u32::from(line == at);
     caught(6, "__GFP_NOWARN", &add_at(6));
     caught(7, "holds back", &add_at(7));
     caught(8, "holds back", &add_at(8));
@@ -145,7 +154,6 @@ fn slab_caches_and_a_large_kmalloc_that_fail_print_where_linux_does() {
 
 #[test]
 fn a_slab_cache_or_kmalloc_that_fails_without_a_print_is_caught() {
-    let drop_at = |at: u32| move |line: u32, _: u64, n: u32| if line == at { 0 } else { n };
     for line in [21, 32, 43] {
         caught_in(
             SLAB_AND_LARGE,
@@ -154,7 +162,6 @@ fn a_slab_cache_or_kmalloc_that_fails_without_a_print_is_caught() {
             &drop_at(line),
         );
     }
-    let add_at = |at: u32| move |line: u32, _: u64, n: u32| n + u32::from(line == at);
     caught_in(SLAB_AND_LARGE, 45, "__GFP_NOWARN", &add_at(45));
 }
 
@@ -165,11 +172,9 @@ fn vmalloc_failures_print_where_linux_does() {
 
 #[test]
 fn a_vmalloc_that_fails_without_a_print_is_caught() {
-    let drop_at = |at: u32| move |line: u32, _: u64, n: u32| if line == at { 0 } else { n };
     for line in [7, 19, 41] {
         caught_in(VMALLOC, line, "printed no warn_alloc()", &drop_at(line));
     }
-    let add_at = |at: u32| move |line: u32, _: u64, n: u32| n + u32::from(line == at);
     caught_in(VMALLOC, 8, "holds back", &add_at(8));
     caught_in(VMALLOC, 42, "__GFP_NOWARN", &add_at(42));
 }
