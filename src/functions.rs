@@ -154,7 +154,7 @@ fn failure_meaning(k: FailureKind) -> &'static str {
         FailureKind::Fault => "faulted on an access that should have worked",
         FailureKind::Panic => "panicked (the model must never panic)",
         FailureKind::Warning => {
-            "printed warn_alloc()'s warning where Linux does not, or not where it must"
+            "printed warn_alloc()'s warning or slab_out_of_memory()'s lines where Linux does not, or not where it must"
         }
     }
 }

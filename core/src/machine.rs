@@ -163,6 +163,12 @@ impl Machine {
         self.log.take_warn_alloc()
     }
 
+    /// How many "SLUB: Unable to allocate memory" prints (slab_out_of_memory()) the last call
+    /// made; the warnings themselves stay pending.
+    pub fn take_slab_oom(&mut self) -> u32 {
+        self.log.take_slab_oom()
+    }
+
     /// Whether a report, a warning or a silenced report is waiting to be taken: false after
     /// a call that printed nothing (the common case, which a caller can then skip).
     pub fn has_pending_output(&self) -> bool {

@@ -120,6 +120,9 @@ pub struct KernelLog {
     /// How many of the pending warnings are warn_alloc()'s (the allocation-failure warning
     /// whose every print the oracle judges).
     pending_warn_alloc: u32,
+    /// How many of the pending warnings are slab_out_of_memory()'s ("SLUB: Unable to
+    /// allocate memory"), which the oracle judges too.
+    pending_slab_oom: u32,
     /// False while all three pending lists are empty: the test a caller makes after every
     /// call, kept as a flag because a length test costs a comparison callback under fuzzing.
     any_pending: bool,
@@ -166,6 +169,7 @@ impl KernelLog {
             ratelimits: BTreeMap::new(),
             pending_silenced: Vec::new(),
             pending_warn_alloc: 0,
+            pending_slab_oom: 0,
             any_pending: false,
         }
     }
@@ -246,6 +250,18 @@ impl KernelLog {
         std::mem::take(&mut self.pending_warn_alloc)
     }
 
+    /// slab_out_of_memory()'s lines: printed as [`Self::warn`], and counted for
+    /// [`Self::take_slab_oom`].
+    pub fn slab_oom(&mut self, text: String) {
+        self.pending_slab_oom = self.pending_slab_oom.saturating_add(1);
+        self.warn(text);
+    }
+
+    /// How many of the pending warnings are slab_out_of_memory()'s (it takes none of them).
+    pub fn take_slab_oom(&mut self) -> u32 {
+        std::mem::take(&mut self.pending_slab_oom)
+    }
+
     /// A warning that taints: a WARN() (TAINT_WARN, added by __warn() after its text).
     pub fn warn_tainting(&mut self, mut text: String, flag: Taint) {
         self.add_taint(flag, &mut text);
@@ -269,6 +285,7 @@ impl KernelLog {
     /// when wanted, is taken first).
     pub fn take_warnings(&mut self) -> Vec<String> {
         self.pending_warn_alloc = 0;
+        self.pending_slab_oom = 0;
         let w = std::mem::take(&mut self.pending_warnings);
         self.update_any_pending();
         w

@@ -244,9 +244,10 @@ fn judge_call(
     if j.is_empty() && !m.has_pending_output() {
         return page_traffic;
     }
-    // warn_alloc()'s prints, judged beside the call's other findings (jiffies is the
-    // statement's index, as `set_caller` made it).
+    // warn_alloc()'s prints, and slab_out_of_memory()'s, judged beside the call's other
+    // findings (jiffies is the statement's index, as `set_caller` made it).
     model.judge_warn_alloc(j, u64::from(index), m.take_warn_alloc());
+    model.judge_slab_oom(j, u64::from(index), m.take_slab_oom());
     let reports = m.take_reports();
     let silenced = m.take_silenced();
     seen.printed.add(index, &reports);

@@ -285,7 +285,7 @@ impl Machine {
             objs,
             free
         );
-        self.log.warn(text);
+        self.log.slab_oom(text);
     }
 
     pub(crate) fn remove_partial(&mut self, id: usize, pfn: u64) {

@@ -185,6 +185,7 @@ impl SlabModel {
                 // may have failed to be made, with its own mask.
                 if !self.kmalloc.unborn.contains(&cid) {
                     j.warn_alloc.reached();
+                    j.slab_oom.reached();
                 }
                 self.spurious(j, cid);
             }

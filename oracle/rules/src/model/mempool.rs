@@ -208,6 +208,7 @@ impl SlabModel {
         if let PoolKind::Kmalloc(s @ 1..=super::kmalloc::KMALLOC_MAX_CACHE_SIZE) = pool.kind {
             if self.kmalloc_cache_unborn(s, gfp) {
                 j.warn_alloc.kmalloc_cache_created();
+                j.slab_oom.kmalloc_cache_created();
             }
         }
         if v == 0 {

@@ -21,6 +21,7 @@ pub mod pages;
 pub mod runs;
 pub mod shadow;
 pub mod slab;
+pub mod slab_oom;
 pub mod step;
 pub mod translate;
 pub mod vmalloc;
@@ -104,6 +105,8 @@ pub struct Judgement {
     pub failures: Vec<(FailureKind, String)>,
     /// What the call may do with warn_alloc() (judged by [`Model::judge_warn_alloc`]).
     pub warn_alloc: warn_alloc::WarnAlloc,
+    /// What the call may do with slab_out_of_memory() (judged by [`Model::judge_slab_oom`]).
+    pub slab_oom: warn_alloc::WarnAlloc,
 }
 
 impl Judgement {
@@ -132,5 +135,6 @@ impl Judgement {
         self.allow.clear();
         self.failures.clear();
         self.warn_alloc = Default::default();
+        self.slab_oom = Default::default();
     }
 }

@@ -18,6 +18,7 @@ use super::facts::{Facts, MAX_ORDER};
 use super::highmem::{HighmemModel, How};
 use super::pages::PageModel;
 use super::slab::SlabModel;
+use super::slab_oom::SlabOomModel;
 use super::vmalloc::VmallocModel;
 use super::warn_alloc::WarnAllocModel;
 use super::Judgement;
@@ -32,6 +33,7 @@ pub struct Model {
     pub(crate) highmem: HighmemModel,
     pub(crate) slab: SlabModel,
     pub(crate) warn_alloc: WarnAllocModel,
+    pub(crate) slab_oom: SlabOomModel,
     /// Set once a misuse has made the kernel's state unpredictable (docs/design.md, "Taint").
     pub(crate) tainted: bool,
 }
@@ -45,6 +47,7 @@ impl Model {
             pages: PageModel::new(facts, cfg),
             ctx: CtxModel::default(),
             warn_alloc: WarnAllocModel::default(),
+            slab_oom: SlabOomModel::default(),
             tainted: false,
         }
     }
@@ -122,6 +125,7 @@ impl Model {
         events: &[kmem_vocab::PageEvent],
     ) {
         j.warn_alloc = super::warn_alloc::expect(op, out);
+        j.slab_oom = super::slab_oom::expect_slab_oom(op, out);
         self.step(j, line, op, env, out);
         // The page family's own traffic is judged by `step`; every other family's arrives
         // here as events (a slab growing, a vmalloc area's pages, a mempool's reserve).

@@ -198,6 +198,7 @@ impl SlabModel {
             // Only a new slab the page allocator could not give fails a live cache's
             // allocation, and its last attempt has the caller's mask.
             j.warn_alloc.reached();
+            j.slab_oom.reached();
             self.spurious(j, cid);
             return;
         }

@@ -256,6 +256,7 @@ impl Model {
         let t = std::mem::take(&mut self.slab.traffic);
         if t.created {
             j.warn_alloc.kmalloc_cache_created();
+            j.slab_oom.kmalloc_cache_created();
             for e in events {
                 if let PageEvent::Alloc { pfn, .. } = *e {
                     let va = self.slab.slab_base(pfn);
