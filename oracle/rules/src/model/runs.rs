@@ -1,5 +1,6 @@
 //! Per-page facts kept as runs of consecutive pages: a block of 2^order pages is one entry,
-//! so what the model does for a block costs the same whatever its order.
+//! so what the model does for a block costs the same whatever its order. The same maps keep
+//! per-byte facts as runs of bytes (the bytes a client wrote into a slot's checked areas).
 
 use std::collections::BTreeMap;
 

@@ -96,7 +96,7 @@ impl SlabModel {
                 // poisons only the object) and in the allocator: which checks see them is
                 // no longer known.
                 let lost = !s.dirty.is_empty();
-                s.dirty.clear();
+                s.dirty = Default::default();
                 self.taint_next |= lost;
             }
         }

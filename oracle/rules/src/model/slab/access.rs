@@ -253,7 +253,10 @@ impl SlabModel {
         let live = matches!(st, St::Live { .. });
         let in_fp = |o: u32| o >= l.offset && o < l.offset + l.ptr;
         let mut taint = false;
-        for r in r..r.saturating_add(n) {
+        // The checked bytes, recorded a run at a time: [run, r) so far.
+        let mut run: Option<u32> = None;
+        let end = r.saturating_add(n);
+        for r in r..end {
             let o = r.wrapping_sub(l.rlp);
             let mut checked = false;
             match st {
@@ -284,9 +287,19 @@ impl SlabModel {
                     Area::Padding => checked = p,
                 },
             }
-            if checked {
-                self.slot_mut(slot).dirty.insert(r, b);
+            match (checked, run) {
+                (true, None) => run = Some(r),
+                (false, Some(s)) => {
+                    self.slot_mut(slot).dirty.set(u64::from(s), u64::from(r), b);
+                    run = None;
+                }
+                _ => {}
             }
+        }
+        if let Some(s) = run {
+            self.slot_mut(slot)
+                .dirty
+                .set(u64::from(s), u64::from(end), b);
         }
         if taint {
             self.taint_next = true;

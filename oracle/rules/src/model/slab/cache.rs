@@ -68,7 +68,7 @@ impl SlabModel {
                     if matches!(s.st, St::Freed | St::Untouched) {
                         lost_dirty |= !s.dirty.is_empty();
                         s.st = St::Unknown;
-                        s.dirty.clear();
+                        s.dirty = Default::default();
                     }
                 }
             }

@@ -40,13 +40,14 @@ impl SlabModel {
                         kind: ReportKind,
                         out: &mut Vec<ReportKind>|
          -> bool {
-            let bad = s.dirty.range(lo..hi).any(|(&r, &b)| b != want(r));
+            let (lo64, hi64) = (u64::from(lo), u64::from(hi));
+            let bad = s
+                .dirty
+                .within(lo64, hi64)
+                .any(|(rs, re, &b)| (rs..re).any(|r| b != want(r as u32)));
             if bad {
                 out.push(kind);
-                let keys: Vec<u32> = s.dirty.range(lo..hi).map(|(&r, _)| r).collect();
-                for k in keys {
-                    s.dirty.remove(&k);
-                }
+                s.dirty.clear(lo64, hi64);
             }
             !bad
         };
@@ -136,12 +137,7 @@ impl SlabModel {
         let Some(s) = self.slots.get_mut(&slot) else {
             return;
         };
-        let mut clear = |lo: u32, hi: u32| {
-            let keys: Vec<u32> = s.dirty.range(lo..hi).map(|(&r, _)| r).collect();
-            for k in keys {
-                s.dirty.remove(&k);
-            }
-        };
+        let mut clear = |lo: u32, hi: u32| s.dirty.clear(u64::from(lo), u64::from(hi));
         if z {
             clear(0, l.rlp);
             clear(l.rlp + ps, l.rlp + l.inuse.max(ps));

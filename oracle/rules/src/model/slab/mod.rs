@@ -22,6 +22,7 @@ use kmem_vocab::{Arch, BootConfig, ReportKind};
 use super::context::CtxModel;
 use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
 use super::pages::PageModel;
+use super::runs::RunMap;
 use super::{Judgement, MisuseKind as M, Model};
 use crate::outcome::{Env, Outcome};
 use crate::scenario::Op;
@@ -94,8 +95,9 @@ pub enum St {
 #[derive(Clone, Debug)]
 pub struct Slot {
     pub st: St,
-    /// Bytes the client wrote into checked areas, by offset from the slot start.
-    pub dirty: BTreeMap<u32, u8>,
+    /// Bytes the client wrote into checked areas, by offset from the slot start, as runs
+    /// of one byte value (a write of many bytes is one entry).
+    pub dirty: RunMap<u8>,
     /// A mempool reserve element written while poisoned by mempool.
     pub pool_dirty: bool,
 }
@@ -210,7 +212,7 @@ impl SlabModel {
     pub(crate) fn slot_mut(&mut self, slot: u64) -> &mut Slot {
         self.slots.entry(slot).or_insert(Slot {
             st: St::Untouched,
-            dirty: BTreeMap::new(),
+            dirty: RunMap::default(),
             pool_dirty: false,
         })
     }
