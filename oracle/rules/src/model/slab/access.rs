@@ -4,7 +4,6 @@
 
 use kmem_vocab::slab_flags::*;
 
-use super::debug::POISON_INUSE;
 use super::layout::Area;
 use super::{CacheM, SlabModel, St};
 use crate::model::facts::{PAGE_SHIFT, PAGE_SIZE};
@@ -147,9 +146,11 @@ impl SlabModel {
                 let run = (base + (PAGE_SIZE << slab.order) - a).min(len - i);
                 note(M::OutOfBounds);
                 if let Some(b) = byte {
-                    if c.has(SLAB_POISON) && b != POISON_INUSE {
+                    // Only poisoning fills the tail (and slab_pad_check() checks it), so a
+                    // write of POISON_INUSE over a dirtied byte restores it.
+                    if c.has(SLAB_POISON) {
                         if let Some(s) = self.slabs.get_mut(&head) {
-                            s.tail_dirty = true;
+                            s.tail.set(a - base, a - base + run, b);
                         }
                     }
                     self.shadow(pages, a, run, None);

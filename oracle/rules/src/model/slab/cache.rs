@@ -51,7 +51,7 @@ impl SlabModel {
         let slabs: Vec<(u64, usize, bool)> = self
             .slabs
             .iter()
-            .map(|(&p, s)| (p, s.cache, s.tail_dirty))
+            .map(|(&p, s)| (p, s.cache, s.tail_dirty()))
             .collect();
         for (pfn, cid, tail) in slabs {
             if !ids.contains(&cid) {
@@ -304,7 +304,7 @@ impl SlabModel {
             let dirty = slots
                 .iter()
                 .any(|s| self.slots.get(s).is_some_and(|x| !x.dirty.is_empty()))
-                || self.slabs.get(&head).is_some_and(|s| s.tail_dirty);
+                || self.slabs.get(&head).is_some_and(|s| s.tail_dirty());
             if !dirty {
                 continue;
             }
@@ -321,8 +321,7 @@ impl SlabModel {
             }
             if c.has(SLAB_POISON) {
                 if let Some(s) = self.slabs.get_mut(&head) {
-                    if s.tail_dirty {
-                        s.tail_dirty = false;
+                    if s.take_tail_dirty() {
                         j.expect.push(ReportKind::PaddingOverwritten);
                     }
                 }

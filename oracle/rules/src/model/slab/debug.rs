@@ -184,7 +184,7 @@ impl SlabModel {
             if s.cache != cid {
                 continue;
             }
-            if s.tail_dirty {
+            if s.tail_dirty() {
                 j.allow.push(ReportKind::PaddingOverwritten);
             }
             for slot in self.slot_addrs(pfn) {

@@ -107,7 +107,27 @@ pub struct SlabM {
     pub cache: usize,
     pub order: u32,
     pub objects: u32,
-    pub tail_dirty: bool,
+    /// What the client wrote into the slab's tail (the padding after its last object), by
+    /// offset from the slab's start, as runs of one byte value; empty once a check restored
+    /// it.
+    pub tail: RunMap<u8>,
+}
+
+impl SlabM {
+    /// Whether slab_pad_check() finds the tail no longer all POISON_INUSE.
+    pub fn tail_dirty(&self) -> bool {
+        self.tail
+            .within(0, u64::MAX)
+            .any(|(_, _, &b)| b != debug::POISON_INUSE)
+    }
+
+    /// [`SlabM::tail_dirty`], the tail restored (slab_fix()'s restore_bytes() writes
+    /// POISON_INUSE from the first bad byte to the end).
+    pub fn take_tail_dirty(&mut self) -> bool {
+        let dirty = self.tail_dirty();
+        self.tail = RunMap::default();
+        dirty
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -10,6 +10,7 @@ use super::{SlabM, SlabModel, St};
 use crate::model::facts::{PAGE_SHIFT, PAGE_SIZE};
 use crate::model::kmalloc::ZERO_SIZE_PTR;
 use crate::model::pages::PageModel;
+use crate::model::runs::RunMap;
 use crate::model::{FailureKind as F, Judgement, MisuseKind as M};
 
 impl SlabModel {
@@ -90,7 +91,7 @@ impl SlabModel {
                     cache: cid,
                     order: b.order,
                     objects,
-                    tail_dirty: false,
+                    tail: RunMap::default(),
                 };
                 self.slabs.insert(head, s.clone());
                 if let (Some(cb), true) = (c.ctor, c.exact) {
@@ -131,10 +132,10 @@ impl SlabModel {
             St::Unknown => {}
             St::Freed | St::Untouched => {
                 if c.has(SLAB_CONSISTENCY_CHECKS) {
-                    if slab.tail_dirty && c.has(SLAB_POISON) {
+                    if slab.tail_dirty() && c.has(SLAB_POISON) {
                         j.expect.push(ReportKind::PaddingOverwritten);
                         if let Some(s) = self.slabs.get_mut(&head) {
-                            s.tail_dirty = false;
+                            s.tail = RunMap::default();
                         }
                     }
                     let bad = self.would_fail(cid, slot, false, l.object_size);
@@ -219,7 +220,7 @@ impl SlabModel {
             for slot in self.slot_addrs(pfn) {
                 if matches!(self.state(cid, slot), St::Freed | St::Untouched)
                     && self.slots.get(&slot).is_none_or(|x| x.dirty.is_empty())
-                    && !s.tail_dirty
+                    && !s.tail_dirty()
                 {
                     j.fail(
                         F::SpuriousFailure,
@@ -241,7 +242,7 @@ impl SlabModel {
             .iter()
             .filter(|(_, s)| s.cache == cid)
             .any(|(&pfn, s)| {
-                s.tail_dirty
+                s.tail_dirty()
                     || self.slot_addrs(pfn).into_iter().any(|slot| {
                         matches!(self.state(cid, slot), St::Freed | St::Untouched)
                             && self.slots.get(&slot).is_some_and(|x| !x.dirty.is_empty())
@@ -358,8 +359,7 @@ impl SlabModel {
         if c.debug() {
             if c.has(SLAB_CONSISTENCY_CHECKS) && c.has(SLAB_POISON) {
                 if let Some(s) = self.slabs.get_mut(&head) {
-                    if s.tail_dirty {
-                        s.tail_dirty = false;
+                    if s.take_tail_dirty() {
                         j.expect.push(ReportKind::PaddingOverwritten);
                     }
                 }
@@ -458,7 +458,7 @@ impl SlabModel {
             );
         }
         if c.has(SLAB_CONSISTENCY_CHECKS) {
-            if s.tail_dirty && c.has(SLAB_POISON) {
+            if s.tail_dirty() && c.has(SLAB_POISON) {
                 j.expect.push(ReportKind::PaddingOverwritten);
             }
             for &slot in &slots {
