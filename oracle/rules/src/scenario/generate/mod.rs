@@ -21,6 +21,7 @@ mod inject;
 mod input;
 mod misuse;
 mod ops;
+mod stale;
 mod state;
 mod steps;
 

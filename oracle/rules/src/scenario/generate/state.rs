@@ -418,59 +418,6 @@ impl<'c> Gen<'c> {
         self.get(p).is_some_and(|h| h.children > 0)
     }
 
-    /// Notes that handle `t`'s own state changed: a handle's membership of the candidate
-    /// sets depends on other handles only through their life, which [`Gen::release`]
-    /// changes (and which marks every mask stale), so a handle just bound and the handles
-    /// whose counts changed are all that need computing again.
-    fn touched(&mut self, t: usize) {
-        self.fresh = false;
-        if !self.all_stale {
-            self.stale.push(t);
-        }
-    }
-
-    /// Notes that handle `t`'s life or kmap count changed: its own mask and those of the
-    /// handles whose membership asks of `t` (see [`Gen::asks_of`]) may have changed.
-    fn touched_with_dependents(&mut self, t: usize) {
-        self.fresh = false;
-        if self.all_stale {
-            return;
-        }
-        self.stale.push(t);
-        for k in 0..self.scan.len() {
-            if let Some(&j) = self.scan.get(k) {
-                if j != t && self.asks_of(j, t) {
-                    self.stale.push(j);
-                }
-            }
-        }
-    }
-
-    /// Whether handle `j`'s membership of the candidate sets (`membership`, `flagged`) reads
-    /// the life or kmap count of handle `t`: `t` is `j`'s owner (a view), the page a kmap
-    /// `j` (or `j`'s owner) maps, or the cache or pool of an object or element `j`.
-    fn asks_of(&self, j: usize, t: usize) -> bool {
-        let r = self.root(j);
-        if r == t {
-            return true;
-        }
-        match self.kind(r) {
-            Some(&Kind::Kmap { page, .. }) if self.root(page) == t => return true,
-            _ => {}
-        }
-        matches!(
-            self.kind(j),
-            Some(&Kind::SlabObj { cache, .. }) if cache == t
-        ) || matches!(self.kind(j), Some(&Kind::PoolElem { pool, .. }) if pool == t)
-    }
-
-    /// Notes that any handle's membership may have changed.
-    fn touched_all(&mut self) {
-        self.fresh = false;
-        self.all_stale = true;
-        self.stale.clear();
-    }
-
     /// Counts live handle `i` in (`up`) or out of the handles it depends on.
     fn link(&mut self, i: usize, up: bool) {
         match self.kind(i) {
