@@ -56,7 +56,11 @@ fn a_missing_or_extra_line_is_caught() {
     }
     // The page allocator's failure (line 10, the repeat's last call) and the large kmalloc
     // (32) allocate no slab; line 45 has __GFP_NOWARN.
-    for (line, what) in [(10, "no slab allocation"), (45, "__GFP_NOWARN")] {
+    for (line, what) in [
+        (10, "no slab allocation"),
+        (32, "no slab allocation"),
+        (45, "__GFP_NOWARN"),
+    ] {
         let f = first(&|l, n| n + u32::from(l == line));
         assert!(
             f.as_deref()

@@ -175,6 +175,6 @@ fn a_vmalloc_that_fails_without_a_print_is_caught() {
     for line in [7, 19, 41] {
         caught_in(VMALLOC, line, "printed no warn_alloc()", &drop_at(line));
     }
-    caught_in(VMALLOC, 8, "holds back", &add_at(8));
+    caught_in(VMALLOC, 8, "before it allocated anything", &add_at(8));
     caught_in(VMALLOC, 42, "__GFP_NOWARN", &add_at(42));
 }

@@ -204,8 +204,9 @@ impl SlabModel {
         if v == 0 {
             // __kmalloc_large_node(): alloc_pages() of get_order(size) with __GFP_COMP and
             // without the zone bits a slab may not use (GFP_SLAB_BUG_MASK); its failure
-            // is the page allocator's, warn_alloc() and all.
+            // is the page allocator's, warn_alloc() and all; no slab is involved.
             j.warn_alloc.reached();
+            j.slab_oom = super::warn_alloc::WarnAlloc::NotFailed;
             pages.failed(j, gfp & !(__GFP_DMA32 | __GFP_HIGHMEM), order);
             return;
         }

@@ -11,8 +11,8 @@
 //! kmem_cache_alloc() from a live cache, a kmalloc() from a kmalloc cache that has handed out
 //! an object) must print while the window allows; another allocating call that failed may
 //! (its failure went through a slab or not: a vm_struct, a pool's reserve, a cache's struct);
-//! a call that did not fail, failed with __GFP_NOWARN, or calls the page allocator alone,
-//! must not.
+//! a call that did not fail, failed with __GFP_NOWARN, or calls the page allocator alone (a
+//! page allocator call, a large kmalloc()) or nothing (a vmalloc() of 0 bytes), must not.
 
 use kmem_vocab::gfp::format_gfp;
 
@@ -91,7 +91,7 @@ impl Model {
                 "a slab allocation failed without __GFP_NOWARN and slab_out_of_memory() printed nothing".to_string()
             }
             (_, 0) => return,
-            (WarnAlloc::NotFailed, _) => {
+            (WarnAlloc::NotFailed | WarnAlloc::NothingAllocated, _) => {
                 format!("{LINE} from a call with no slab allocation that failed")
             }
             (WarnAlloc::NoWarn(gfp), _) => {

@@ -34,6 +34,9 @@ pub enum WarnAlloc {
     NotFailed,
     /// It does not print: the call failed with __GFP_NOWARN (the mask it had).
     NoWarn(Gfp),
+    /// It does not print: the call failed before it allocated anything (vmalloc() of 0
+    /// bytes, which WARNs instead).
+    NothingAllocated,
     /// It prints while the window is open, or not: an allocating call that failed without
     /// __GFP_NOWARN, its failure reaching warn_alloc() or not by its path inside; a call
     /// that may have made a kmalloc cache ([`WarnAlloc::kmalloc_cache_created`]).
@@ -150,6 +153,10 @@ impl Model {
             ),
             (WarnAlloc::NotFailed, _) => {
                 "a warn_alloc() warning from a call that did not fail".to_string()
+            }
+            (WarnAlloc::NothingAllocated, _) => {
+                "a warn_alloc() warning from a call that failed before it allocated anything"
+                    .to_string()
             }
             (WarnAlloc::NoWarn(gfp), _) => format!(
                 "a warn_alloc() warning from an allocation with __GFP_NOWARN ({})",

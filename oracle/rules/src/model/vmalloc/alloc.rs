@@ -12,6 +12,7 @@ use super::{Area, AreaKind, VmallocModel};
 use crate::model::context::CtxModel;
 use crate::model::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
 use crate::model::pages::PageModel;
+use crate::model::warn_alloc::WarnAlloc;
 use crate::model::{FailureKind as F, Judgement};
 use crate::outcome::Outcome;
 use crate::scenario::Op;
@@ -197,6 +198,10 @@ impl VmallocModel {
             // nothing, but a kmalloc cache made on the way may have: that stays "may".)
             if real != 0 && (too_big || !ctx.in_interrupt()) && gfp & __GFP_NOWARN == 0 {
                 j.warn_alloc.reached();
+            }
+            if real == 0 {
+                j.warn_alloc = WarnAlloc::NothingAllocated;
+                j.slab_oom = WarnAlloc::NothingAllocated;
             }
             if !allocs.is_empty() {
                 j.fail(
