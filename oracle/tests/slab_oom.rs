@@ -6,27 +6,17 @@
 
 mod common;
 
-use kmem_oracle::model::FailureKind;
-
 const SLAB_AND_LARGE: &str =
     include_str!("../../corpus/regressions/warn-alloc-slab-and-large-kmalloc.kmem");
 
 /// The `warning` failures about slab_out_of_memory(), as `line: message`, with the
 /// machine's count of its lines at each call changed by `tamper(line, count)`.
 fn judged(tamper: &dyn Fn(u32, u32) -> u32) -> Vec<String> {
-    common::judge_run(SLAB_AND_LARGE, &mut |m, model, index, stmt, env, out| {
-        let printed = tamper(stmt.line, m.take_slab_oom());
-        m.take_reports();
-        m.take_warnings();
-        let events = m.take_page_events();
-        let mut j = model.judge(stmt.line, &stmt.op, env, out, &events);
-        model.judge_slab_oom(&mut j, index, printed);
-        j.failures
-            .iter()
-            .filter(|f| f.0 == FailureKind::Warning)
-            .map(|(_, msg)| format!("{}: {msg}", stmt.line))
-            .collect()
-    })
+    common::warning_failures(
+        SLAB_AND_LARGE,
+        &|m, line, _| tamper(line, m.take_slab_oom()),
+        &|model, j, now, n| model.judge_slab_oom(j, now, n),
+    )
 }
 
 #[test]

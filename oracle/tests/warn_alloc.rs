@@ -8,7 +8,6 @@
 
 mod common;
 
-use kmem_oracle::model::FailureKind;
 use kmem_oracle::{check, parse};
 
 /// Memory exhausted by the repeat at line 5 (its last call fails and prints), then failures
@@ -40,19 +39,11 @@ fn judged(tamper: Tamper<'_>) -> Vec<String> {
 
 /// [`judged`] for the scenario `text`.
 fn judged_in(text: &str, tamper: Tamper<'_>) -> Vec<String> {
-    common::judge_run(text, &mut |m, model, index, stmt, env, out| {
-        let printed = tamper(stmt.line, out.value.unwrap_or(0), m.take_warn_alloc());
-        m.take_reports();
-        m.take_warnings();
-        let events = m.take_page_events();
-        let mut j = model.judge(stmt.line, &stmt.op, env, out, &events);
-        model.judge_warn_alloc(&mut j, index, printed);
-        j.failures
-            .iter()
-            .filter(|f| f.0 == FailureKind::Warning)
-            .map(|(_, msg)| format!("{}: {msg}", stmt.line))
-            .collect()
-    })
+    common::warning_failures(
+        text,
+        &|m, line, value| tamper(line, value, m.take_warn_alloc()),
+        &|model, j, now, n| model.judge_warn_alloc(j, now, n),
+    )
 }
 
 /// A machine that prints one warning more at line `at`.

@@ -124,3 +124,26 @@ pub fn judge_run(text: &str, judge: JudgeCall<'_>) -> Vec<String> {
     }
     failures
 }
+
+/// The `warning` failures of the scenario `text`, as `line: message`, with one kind of the
+/// machine's counted prints judged call by call: `printed(machine, line, value)` takes the
+/// call's count (changed as a test wants), `judge` judges it beside the call's judgement.
+pub fn warning_failures(
+    text: &str,
+    printed: &dyn Fn(&mut kmem::Machine, u32, u64) -> u32,
+    judge: &dyn Fn(&mut kmem_oracle::model::Model, &mut kmem_oracle::model::Judgement, u64, u32),
+) -> Vec<String> {
+    judge_run(text, &mut |m, model, index, stmt, env, out| {
+        let n = printed(m, stmt.line, out.value.unwrap_or(0));
+        m.take_reports();
+        m.take_warnings();
+        let events = m.take_page_events();
+        let mut j = model.judge(stmt.line, &stmt.op, env, out, &events);
+        judge(model, &mut j, index, n);
+        j.failures
+            .iter()
+            .filter(|f| f.0 == kmem_oracle::model::FailureKind::Warning)
+            .map(|(_, msg)| format!("{}: {msg}", stmt.line))
+            .collect()
+    })
+}

@@ -386,11 +386,7 @@ impl SlabModel {
         size: u64,
     ) {
         if let PoolKind::Page(_) = kind {
-            if let Some(pfn) = pages.facts.pfn_of_page(v) {
-                if let Some(b) = pages.blocks.get_mut(pfn) {
-                    b.client = true;
-                }
-            }
+            set_page_element_client(pages, v, true);
             return;
         }
         if let Some((head, slab)) = self.slab_of(pages, v) {
@@ -480,6 +476,18 @@ impl Model {
             Op::MempoolDestroy { pool } => s.pool_destroy(j, pages, ev(pool), events),
             _ => {}
         }
+    }
+}
+
+/// A page pool's element `page` (a `struct page *`) leaves the reserve for the client
+/// (`client`) or comes back to it: its block is the client's or the kernel's.
+pub(super) fn set_page_element_client(pages: &mut PageModel, page: u64, client: bool) {
+    if let Some(b) = pages
+        .facts
+        .pfn_of_page(page)
+        .and_then(|pfn| pages.blocks.get_mut(pfn))
+    {
+        b.client = client;
     }
 }
 

@@ -16,9 +16,8 @@
 
 use kmem_vocab::gfp::format_gfp;
 
-use super::warn_alloc::{expect, WarnAlloc};
+use super::warn_alloc::WarnAlloc;
 use super::{FailureKind, Judgement, Model};
-use crate::outcome::Outcome;
 use crate::scenario::Op;
 
 /// DEFAULT_RATELIMIT_INTERVAL, in seconds (statements).
@@ -55,19 +54,23 @@ impl SlabOomModel {
     }
 }
 
-/// What `op`, which returned `out`, may do with slab_out_of_memory(): what it may do with
-/// warn_alloc(), but a page allocator call allocates no slab, and no rule knows yet that a
-/// slab allocation failed (the slab rules' [`WarnAlloc::reached`] says so).
-pub fn expect_slab_oom(op: &Op, out: &Outcome) -> WarnAlloc {
-    match op {
-        Op::AllocPages { .. }
-        | Op::GetFreePages { .. }
-        | Op::GetFreePage { .. }
-        | Op::GetZeroedPage { .. } => WarnAlloc::NotFailed,
-        _ => match expect(op, out) {
-            WarnAlloc::Must => WarnAlloc::May,
-            w => w,
-        },
+/// What `op` may do with slab_out_of_memory(), from what it may do with warn_alloc()
+/// (`warn`, [`super::warn_alloc::expect`]'s answer, so the call is classified once): the same,
+/// but a page allocator call allocates no slab, and no rule knows yet that a slab allocation
+/// failed (the slab rules' [`WarnAlloc::reached`] says so).
+pub fn expect_slab_oom(op: &Op, warn: WarnAlloc) -> WarnAlloc {
+    match (warn, op) {
+        // Most calls: they did not fail.
+        (WarnAlloc::NotFailed, _) => WarnAlloc::NotFailed,
+        (
+            _,
+            Op::AllocPages { .. }
+            | Op::GetFreePages { .. }
+            | Op::GetFreePage { .. }
+            | Op::GetZeroedPage { .. },
+        ) => WarnAlloc::NotFailed,
+        (WarnAlloc::Must, _) => WarnAlloc::May,
+        (w, _) => w,
     }
 }
 

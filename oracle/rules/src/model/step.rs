@@ -125,7 +125,7 @@ impl Model {
         events: &[kmem_vocab::PageEvent],
     ) {
         j.warn_alloc = super::warn_alloc::expect(op, out);
-        j.slab_oom = super::slab_oom::expect_slab_oom(op, out);
+        j.slab_oom = super::slab_oom::expect_slab_oom(op, j.warn_alloc);
         self.step(j, line, op, env, out);
         // The page family's own traffic is judged by `step`; every other family's arrives
         // here as events (a slab growing, a vmalloc area's pages, a mempool's reserve).

@@ -8,7 +8,7 @@ use kmem_vocab::ReportKind;
 use super::super::pages::PageModel;
 use super::super::slab::{SlabModel, St};
 use super::super::{Judgement, MisuseKind as M};
-use super::{traffic, PageGone, PoolKind};
+use super::{set_page_element_client, traffic, PageGone, PoolKind};
 
 impl SlabModel {
     /// Whether element `e` of a pool of `kind`, which the pool handed out, is no longer the
@@ -107,11 +107,7 @@ impl SlabModel {
     pub(crate) fn put_in_reserve(&mut self, pages: &mut PageModel, kind: PoolKind, e: u64) {
         let size = self.elem_size(kind);
         if let PoolKind::Page(_) = kind {
-            if let Some(pfn) = pages.facts.pfn_of_page(e) {
-                if let Some(b) = pages.blocks.get_mut(pfn) {
-                    b.client = false;
-                }
-            }
+            set_page_element_client(pages, e, false);
             return;
         }
         if let Some((head, slab)) = self.slab_of(pages, e) {

@@ -29,10 +29,22 @@ pub use cands::{Cand, Summary, WHOLE_PAGES};
 const MAX_CACHES: usize = 6;
 const MAX_POOLS: usize = 6;
 
-/// The well-behaved operations, in the order [`Gen::weights`] lists them (the order in which
-/// a draw picks among them).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
+/// Declares [`Action`] and the list of its variants in order, from one list of names.
+macro_rules! actions {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// The well-behaved operations, in the order [`Gen::weights`] lists them (the order
+        /// in which a draw picks among them).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Action {
+            $($(#[$doc])* $name,)*
+        }
+
+        /// Every action in [`Action`]'s order, to read a [`Weights`] mask back.
+        const ALL_ACTIONS: &[Action] = &[$(Action::$name,)*];
+    };
+}
+
+actions! {
     AllocPages,
     GetFreePages,
     FreePagesPage,
@@ -81,56 +93,9 @@ pub enum Action {
 }
 
 /// The number of [`Action`]s.
-const ACTIONS: usize = 40;
+const ACTIONS: usize = ALL_ACTIONS.len();
 // Every action has its bit in a [`Weights`] mask.
 const _: () = assert!(ACTIONS <= 64);
-
-/// Every action in [`Action`]'s order, to read a [`Weights`] mask back.
-const ALL_ACTIONS: [Action; ACTIONS] = {
-    use Action::*;
-    [
-        AllocPages,
-        GetFreePages,
-        FreePagesPage,
-        FreePages,
-        PageAddress,
-        PageToPhys,
-        VirtToPage,
-        VirtToPhys,
-        PhysToVirt,
-        TranslateExtreme,
-        CacheCreate,
-        CacheAlloc,
-        CacheQuery,
-        CacheDestroy,
-        CacheFree,
-        Kmalloc,
-        Krealloc,
-        Ksize,
-        Kfree,
-        Vmalloc,
-        Vfree,
-        Vmap,
-        Vunmap,
-        VmallocToPage,
-        IsVmallocAddr,
-        Kmap,
-        KmapAtomic,
-        KmapLocal,
-        Kunmap,
-        KmapWalk,
-        PoolCreate,
-        PoolAlloc,
-        PoolDestroy,
-        PoolFree,
-        CtxOpen,
-        CloseTop,
-        Write,
-        Read,
-        Exhaust,
-        Drain,
-    ]
-};
 
 /// The operations possible now and their weights (1 to 4), listed in [`Action`]'s order: a
 /// bit per possible action, and its weight less one in two more masks. Built on every turn,
