@@ -271,3 +271,46 @@ fn every_zone_drains_to_its_watermark() {
         }
     }
 }
+
+/// The layout's edges, on each kernel profile: every address on either side of the direct
+/// map's, the vmalloc area's and the pkmap area's bounds, asked of is_vmalloc_addr() and then
+/// of virt_to_phys() or vmalloc_to_page() (whose DEBUG_VIRTUAL checks BUG at the first wrong
+/// side, so each probe is a scenario of its own). The checker compares the machine's areas
+/// with its own at boot; these probe the machine's tests against them, one address off.
+#[test]
+fn every_layout_edge_is_judged() {
+    const BOOTS: [&str; 6] = [
+        "arch=i386",
+        "arch=i386 mem=700M",
+        "arch=i386 mem=4G",
+        "arch=i386 mem=8G pae=1",
+        "arch=i386 mem=1G kernel=2.6",
+        "arch=x86_64 mem=1G",
+    ];
+    for boot in BOOTS {
+        let words = boot.split(' ').collect::<Vec<_>>();
+        let cfg = kmem::BootConfig::parse_words(words.iter().copied()).expect("a boot line");
+        let l = kmem::layout::Layout::new(&cfg);
+        let pkmap_end = l.pkmap_base + l.last_pkmap * kmem::PAGE_SIZE;
+        let mut edges = vec![l.page_offset, l.high_memory, l.vmalloc_start, l.vmalloc_end];
+        if l.last_pkmap != 0 {
+            edges.extend([l.pkmap_base, pkmap_end]);
+        }
+        for edge in edges {
+            for addr in [edge - 1, edge] {
+                for (debug, probe) in [
+                    (1, "virt_to_phys"),
+                    (1, "vmalloc_to_page"),
+                    (0, "virt_to_phys"),
+                ] {
+                    let text = format!(
+                        "boot {boot} debug_virtual={debug}\nis_vmalloc_addr {addr:#x}\n{probe} {addr:#x}\n"
+                    );
+                    let s = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+                    let v = check(&s);
+                    assert!(v.pass(), "verdict fail\n{}{text}", v.explain());
+                }
+            }
+        }
+    }
+}
