@@ -274,10 +274,6 @@ impl Layout {
             && va < self.pkmap_base + self.last_pkmap * PAGE_SIZE
     }
 
-    pub fn is_fixmap_addr(&self, va: u64) -> bool {
-        va >= self.fixaddr_tot_start && va < self.fixaddr_top + PAGE_SIZE
-    }
-
     /// __fix_to_virt(idx).
     pub fn fix_to_virt(&self, idx: u64) -> u64 {
         self.fixaddr_top - (idx << PAGE_SHIFT)
@@ -322,10 +318,6 @@ impl Layout {
         }
         let pfn = off / self.struct_page_size;
         (pfn < self.max_pfn).then_some(pfn)
-    }
-
-    pub fn is_reserved_pfn(&self, pfn: u64) -> bool {
-        self.reserved.iter().any(|&(s, e, _)| pfn >= s && pfn < e)
     }
 }
 
