@@ -275,7 +275,8 @@ fn every_zone_drains_to_its_watermark() {
 /// The layout's edges, on each kernel profile: every address on either side of the direct
 /// map's, the vmalloc area's and the pkmap area's bounds, asked of is_vmalloc_addr() and then
 /// of virt_to_phys() or vmalloc_to_page() (whose DEBUG_VIRTUAL checks BUG at the first wrong
-/// side, so each probe is a scenario of its own). The checker compares the machine's areas
+/// side, so each probe is a scenario of its own), and the struct pages at the ends of lowmem
+/// and of memory through the translations and kmaps. The checker compares the machine's areas
 /// with its own at boot; these probe the machine's tests against them, one address off.
 #[test]
 fn every_layout_edge_is_judged() {
@@ -306,11 +307,24 @@ fn every_layout_edge_is_judged() {
                     let text = format!(
                         "boot {boot} debug_virtual={debug}\nis_vmalloc_addr {addr:#x}\n{probe} {addr:#x}\n"
                     );
-                    let s = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-                    let v = check(&s);
-                    assert!(v.pass(), "verdict fail\n{}{text}", v.explain());
+                    judge_text(&text);
                 }
             }
         }
+        // The struct pages on either side of lowmem's end and of the last page: a pointer
+        // one past mem_map's last entry is no page.
+        for pfn in [l.max_low_pfn - 1, l.max_low_pfn, l.max_pfn - 1, l.max_pfn] {
+            let page = l.mem_map + pfn * l.struct_page_size;
+            for probe in ["page_address", "page_to_phys", "kmap", "kmap_atomic"] {
+                judge_text(&format!("boot {boot}\n{probe} {page:#x}\n"));
+            }
+        }
     }
+}
+
+/// Parses and checks a scenario's text; the verdict must pass.
+fn judge_text(text: &str) {
+    let s = parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let v = check(&s);
+    assert!(v.pass(), "verdict fail\n{}{text}", v.explain());
 }
