@@ -230,7 +230,8 @@ fn seeded_scenarios_of_every_target_pass() {
 /// every zone the mask may use ends at the watermark it must respect (min_free_kbytes, each
 /// zone's share, HighMem's own minimum, the __GFP_HIGH discounts, lowmem_reserve). The rules
 /// judge every call exactly, so a watermark a page off or another fallback order fails here
-/// on the machines where it shows. Seeded scenarios reach these boundaries only now and then.
+/// on the machines where it shows; then slabs past the watermark, which GFP_ATOMIC may
+/// still take. Seeded scenarios reach these boundaries only now and then.
 #[test]
 fn every_zone_drains_to_its_watermark() {
     const BOOTS: [&str; 16] = [
@@ -260,14 +261,25 @@ fn every_zone_drains_to_its_watermark() {
         "GFP_NOWAIT|__GFP_HIGHMEM",
         "GFP_KERNEL|__GFP_HIGH",
     ];
+    let drain = |mask: &str| {
+        (0..=10)
+            .rev()
+            .map(|order| format!("repeat 1048576 alloc_pages {mask} {order}\n"))
+            .collect::<String>()
+    };
     for boot in BOOTS {
         for mask in MASKS {
-            let mut text = format!("boot {boot}\n");
-            for order in (0..=10).rev() {
-                text.push_str(&format!("repeat 1048576 alloc_pages {mask} {order}\n"));
-            }
-            judge_text(&text);
+            judge_text(&format!("boot {boot}\n{}", drain(mask)));
         }
+        // Slabs past GFP_KERNEL's watermark: GFP_ATOMIC's new slabs may still dip below it
+        // (the caller's __GFP_HIGH reaches the slab's page allocation), a __GFP_NOWARN
+        // kmalloc's too.
+        judge_text(&format!(
+            "boot {boot}\nc = kmem_cache_create drain 4096 0 0\nk = kmalloc 4096 GFP_KERNEL\n{}\
+             repeat 1048576 kmem_cache_alloc c GFP_ATOMIC\n\
+             repeat 1048576 kmalloc 4096 GFP_ATOMIC|__GFP_NOWARN\n",
+            drain("GFP_KERNEL")
+        ));
     }
 }
 

@@ -29,6 +29,20 @@ pub const __GFP_ZEROTAGS: Gfp = 0x800000;
 
 pub const __GFP_RECLAIM: Gfp = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM;
 pub const GFP_ZONEMASK: Gfp = __GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE;
+/// GFP_RECLAIM_MASK (mm/internal.h): the caller's bits a slab's page allocation keeps
+/// (new_slab() masks with it and GFP_CONSTRAINT_MASK; the cache's allocflags bring the zone).
+pub const GFP_RECLAIM_MASK: Gfp = __GFP_RECLAIM
+    | __GFP_HIGH
+    | __GFP_IO
+    | __GFP_FS
+    | __GFP_NOWARN
+    | __GFP_RETRY_MAYFAIL
+    | __GFP_NOFAIL
+    | __GFP_NORETRY
+    | __GFP_MEMALLOC
+    | __GFP_NOMEMALLOC;
+/// GFP_CONSTRAINT_MASK (mm/internal.h).
+pub const GFP_CONSTRAINT_MASK: Gfp = __GFP_HARDWALL | __GFP_THISNODE;
 
 pub const GFP_ATOMIC: Gfp = __GFP_HIGH | __GFP_KSWAPD_RECLAIM;
 pub const GFP_KERNEL: Gfp = __GFP_RECLAIM | __GFP_IO | __GFP_FS;

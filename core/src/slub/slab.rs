@@ -175,9 +175,11 @@ impl Machine {
         if flags & GFP_SLAB_BUG_MASK != 0 {
             flags = self.kmalloc_fix_flags(flags);
         }
-        // __GFP_ZERO is for the object, not the slab (post-alloc zeroing covers it).
+        // allocate_slab(s, flags & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK)): the caller's
+        // zone bits and __GFP_ZERO (for the object, not the slab) go; the cache's allocflags
+        // bring its zone.
         let c = &self.slub.caches[id];
-        flags = (flags | c.allocflags) & !__GFP_ZERO;
+        flags = (flags & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK)) | c.allocflags;
         let (order, min_order) = (c.order, c.min_order);
         let mut alloc_gfp = (flags | __GFP_NOWARN | __GFP_NORETRY) & !__GFP_NOFAIL;
         if alloc_gfp & __GFP_DIRECT_RECLAIM != 0 && order > min_order {

@@ -186,6 +186,7 @@ impl SlabModel {
                 if !self.kmalloc.unborn.contains(&cid) {
                     j.warn_alloc.reached();
                     j.slab_oom.reached();
+                    self.judge_slab_failure(j, pages, cid, gfp);
                 }
                 self.spurious(j, cid);
             }

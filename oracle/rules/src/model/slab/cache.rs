@@ -200,6 +200,7 @@ impl SlabModel {
             j.warn_alloc.reached();
             j.slab_oom.reached();
             self.spurious(j, cid);
+            self.judge_slab_failure(j, pages, cid, gfp);
             return;
         }
         let os = self.caches[cid].l.object_size;

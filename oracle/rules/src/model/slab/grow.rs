@@ -87,6 +87,13 @@ pub(crate) fn slab_order(size: u32) -> Option<u32> {
         .map(|(_, order)| order)
 }
 
+/// The mask of a slab's page allocation: new_slab() keeps the caller's reclaim and constraint
+/// bits (`flags & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK)`: no zone, no __GFP_ZERO) and
+/// allocate_slab() adds the cache's allocflags.
+fn slab_page_gfp(gfp: Gfp, flags: SlabFlags) -> Gfp {
+    (gfp & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK)) | allocflags(flags)
+}
+
 /// GFP_SLAB_BUG_MASK: a mask kmalloc_fix_flags() corrects (and reports) first.
 const GFP_SLAB_BUG_MASK: Gfp = __GFP_DMA32 | __GFP_HIGHMEM | !__GFP_BITS_MASK;
 
@@ -183,8 +190,8 @@ impl SlabModel {
             // new_slab()'s first try: __GFP_NOWARN | __GFP_NORETRY, no __GFP_NOFAIL, and
             // no reclaim (but __GFP_NOMEMALLOC) above the min order.
             if gfp & GFP_SLAB_BUG_MASK == 0 {
-                let mut first = (gfp | allocflags(c.flags) | __GFP_NOWARN | __GFP_NORETRY)
-                    & !(__GFP_NOFAIL | __GFP_ZERO);
+                let mut first =
+                    (slab_page_gfp(gfp, c.flags) | __GFP_NOWARN | __GFP_NORETRY) & !__GFP_NOFAIL;
                 if first & __GFP_DIRECT_RECLAIM != 0 && oo > min {
                     first = (first | __GFP_NOMEMALLOC) & !__GFP_RECLAIM;
                 }
@@ -202,6 +209,28 @@ impl SlabModel {
             }
         }
         self.traffic.grew = Some(Some(head));
+    }
+
+    /// Exact or not, a live cache's allocation returned NULL: allocate_slab()'s last attempt,
+    /// at the min order with [`slab_page_gfp`], found no block. NULL is spurious where the
+    /// page allocator must have given one.
+    pub(crate) fn judge_slab_failure(
+        &self,
+        j: &mut Judgement,
+        pages: &PageModel,
+        cid: usize,
+        gfp: Gfp,
+    ) {
+        let c = &self.caches[cid];
+        let min = get_order(u64::from(c.l.size));
+        let mut tmp = Judgement::default();
+        pages.failed(&mut tmp, slab_page_gfp(gfp, c.flags), min);
+        for (_, msg) in tmp.failures {
+            j.fail(
+                F::SpuriousFailure,
+                format!("{} could not take a new slab: {msg}", c.name),
+            );
+        }
     }
 
     /// The last live object of slab `head` (of exact cache `cid`) was freed: whether it must
