@@ -321,11 +321,7 @@ impl SlabModel {
                 continue;
             }
             if c.has(SLAB_POISON) {
-                if let Some(s) = self.slabs.get_mut(&head) {
-                    if s.take_tail_dirty() {
-                        j.expect.push(ReportKind::PaddingOverwritten);
-                    }
-                }
+                self.pad_check(j, head);
             }
             for (slot, st) in slots.into_iter().zip(states) {
                 let (active, orig) = match st {

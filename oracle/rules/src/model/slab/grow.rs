@@ -94,6 +94,15 @@ fn slab_page_gfp(gfp: Gfp, flags: SlabFlags) -> Gfp {
     (gfp & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK)) | allocflags(flags)
 }
 
+/// What the page rules say of an order-`order` allocation with `gfp` that found no block:
+/// the zone that still had one above its watermark, if any (empty when the failure was
+/// right).
+fn blocks_to_be_had(pages: &PageModel, gfp: Gfp, order: u32) -> Vec<String> {
+    let mut tmp = Judgement::default();
+    pages.failed(&mut tmp, gfp, order);
+    tmp.failures.into_iter().map(|(_, msg)| msg).collect()
+}
+
 /// GFP_SLAB_BUG_MASK: a mask kmalloc_fix_flags() corrects (and reports) first.
 const GFP_SLAB_BUG_MASK: Gfp = __GFP_DMA32 | __GFP_HIGHMEM | !__GFP_BITS_MASK;
 
@@ -195,9 +204,7 @@ impl SlabModel {
                 if first & __GFP_DIRECT_RECLAIM != 0 && oo > min {
                     first = (first | __GFP_NOMEMALLOC) & !__GFP_RECLAIM;
                 }
-                let mut tmp = Judgement::default();
-                pages.failed(&mut tmp, first, oo);
-                for (_, msg) in tmp.failures {
+                for msg in blocks_to_be_had(pages, first, oo) {
                     j.fail(
                         F::WrongValue,
                         format!(
@@ -223,9 +230,7 @@ impl SlabModel {
     ) {
         let c = &self.caches[cid];
         let min = get_order(u64::from(c.l.size));
-        let mut tmp = Judgement::default();
-        pages.failed(&mut tmp, slab_page_gfp(gfp, c.flags), min);
-        for (_, msg) in tmp.failures {
+        for msg in blocks_to_be_had(pages, slab_page_gfp(gfp, c.flags), min) {
             j.fail(
                 F::SpuriousFailure,
                 format!("{} could not take a new slab: {msg}", c.name),

@@ -130,6 +130,20 @@ impl SlabM {
     }
 }
 
+impl SlabModel {
+    /// slab_pad_check() of slab `head` of a poisoned cache: a tail the client dirtied must be
+    /// reported ("Padding overwritten"), and is restored.
+    pub(crate) fn pad_check(&mut self, j: &mut Judgement, head: u64) {
+        if self
+            .slabs
+            .get_mut(&head)
+            .is_some_and(SlabM::take_tail_dirty)
+        {
+            j.expect.push(ReportKind::PaddingOverwritten);
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct SlabModel {
     pub arch: Arch,

@@ -132,11 +132,8 @@ impl SlabModel {
             St::Unknown => {}
             St::Freed | St::Untouched => {
                 if c.has(SLAB_CONSISTENCY_CHECKS) {
-                    if slab.tail_dirty() && c.has(SLAB_POISON) {
-                        j.expect.push(ReportKind::PaddingOverwritten);
-                        if let Some(s) = self.slabs.get_mut(&head) {
-                            s.tail = RunMap::default();
-                        }
+                    if c.has(SLAB_POISON) {
+                        self.pad_check(j, head);
                     }
                     let bad = self.would_fail(cid, slot, false, l.object_size);
                     if bad.iter().any(|k| *k != ReportKind::PaddingOverwritten) {
@@ -358,11 +355,7 @@ impl SlabModel {
         }
         if c.debug() {
             if c.has(SLAB_CONSISTENCY_CHECKS) && c.has(SLAB_POISON) {
-                if let Some(s) = self.slabs.get_mut(&head) {
-                    if s.take_tail_dirty() {
-                        j.expect.push(ReportKind::PaddingOverwritten);
-                    }
-                }
+                self.pad_check(j, head);
             }
             let live = self.live_in_slab(head);
             match live {
