@@ -44,13 +44,58 @@ pub trait Draw {
     fn is_empty(&self) -> bool;
 }
 
+/// `Unstructured::int_in_range(lo..=hi)`'s answer for `u64` from the front of `data`, and how
+/// many bytes it takes: the fewest big-endian bytes that span `hi - lo` (fewer when the input
+/// ends), reduced modulo the range's size. The remainder is skipped when the bytes already
+/// fall in the range and taken in 32 bits when they fit: a draw is the generator's commonest
+/// step, and a 64-bit division most of its time. (`arbitrary` panics on `lo > hi`; this
+/// gives `lo`.)
+fn int_in_range(data: &[u8], lo: u64, hi: u64) -> (u64, usize) {
+    let Some(delta) = hi.checked_sub(lo).filter(|&d| d > 0) else {
+        return (lo, 0);
+    };
+    let need = (u64::BITS - delta.leading_zeros()).div_ceil(8) as usize;
+    let bytes = data.get(..need).unwrap_or(data);
+    let x = bytes.iter().fold(0u64, |x, &b| (x << 8) | u64::from(b));
+    let offset = match delta.checked_add(1) {
+        None => x,
+        Some(_) if x <= delta => x,
+        Some(n) => match (u32::try_from(x), u32::try_from(n)) {
+            (Ok(x), Ok(n)) => u64::from(x % n),
+            _ => x % n,
+        },
+    };
+    (lo.wrapping_add(offset), bytes.len())
+}
+
 impl Draw for Unstructured<'_> {
     fn draw(&mut self, lo: u64, hi: u64) -> Result<u64> {
-        self.int_in_range(lo..=hi)
+        let (x, n) = int_in_range(self.peek_bytes(self.len()).unwrap_or_default(), lo, hi);
+        self.bytes(n)?;
+        Ok(x)
     }
 
     fn is_empty(&self) -> bool {
         Unstructured::is_empty(self)
+    }
+}
+
+/// The fuzzer's bytes as the generator reads them: what is left of the input, drawn from
+/// as [`Unstructured`] draws (the same bytes give the same answers), without its calls.
+pub struct Bytes<'a> {
+    pub rest: &'a [u8],
+}
+
+impl Draw for Bytes<'_> {
+    #[inline]
+    fn draw(&mut self, lo: u64, hi: u64) -> Result<u64> {
+        let (x, n) = int_in_range(self.rest, lo, hi);
+        self.rest = self.rest.get(n..).unwrap_or_default();
+        Ok(x)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rest.is_empty()
     }
 }
 

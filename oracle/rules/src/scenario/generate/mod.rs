@@ -169,10 +169,18 @@ impl fmt::Display for Generated {
 /// Generates a scenario from the fuzzer's bytes. Running out of bytes ends the scenario early
 /// (what was built so far is returned), so in practice this never fails.
 pub fn generate(u: &mut Unstructured<'_>, cfg: &GenConfig) -> arbitrary::Result<Generated> {
-    let mut g = begin(u, cfg)?;
-    // An error only means the bytes ran out: keep what was built.
-    let _ = run(&mut g, u);
-    Ok(finish(g))
+    let all = u.len();
+    let mut b = choose::Bytes {
+        rest: u.peek_bytes(all).unwrap_or_default(),
+    };
+    let generated = begin(&mut b, cfg).map(|mut g| {
+        // An error only means the bytes ran out: keep what was built.
+        let _ = run(&mut g, &mut b);
+        finish(g)
+    });
+    // What was drawn is taken from `u`, as if drawn from it.
+    u.bytes(all.saturating_sub(b.rest.len()))?;
+    generated
 }
 
 /// The boot line and whether memory will run out: the draws before the first statement.

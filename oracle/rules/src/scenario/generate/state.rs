@@ -7,7 +7,7 @@ use kmem_vocab::{Arch, BootConfig, PAGE_SIZE};
 use super::super::ast::{printed_line, Name, Op, Operand, Stmt};
 use super::super::kind::Family;
 use super::extremes::Limits;
-use super::ops::Summary;
+use super::ops::KeptMasks;
 use super::{GenConfig, Misuse};
 
 /// The lifetime of a handle.
@@ -200,10 +200,9 @@ pub struct Gen<'c> {
     /// is its owner's) and every other handle while it is live. Candidate scans walk this
     /// rather than every handle ever bound.
     pub(super) scan: Vec<usize>,
-    /// The candidate sets each handle of `scan` is in (parallel to it) and their summary,
+    /// The candidate sets each handle of `scan` is in (parallel to it) and their counts,
     /// valid while `fresh` (see `ops::cands`).
-    pub(super) masks: Vec<u32>,
-    pub(super) summary: Summary,
+    pub(super) kept: KeptMasks,
     pub(super) fresh: bool,
     /// The handles whose masks a change may have changed since they were computed; when
     /// `all_stale`, any may have.
@@ -241,8 +240,7 @@ impl<'c> Gen<'c> {
             stmts: Vec::with_capacity(cfg.max_ops.saturating_add(8).min(256)),
             handles: Vec::with_capacity(cfg.max_ops.min(256)),
             scan: Vec::with_capacity(cfg.max_ops.min(256)),
-            masks: Vec::with_capacity(cfg.max_ops.min(256)),
-            summary: Summary::default(),
+            kept: KeptMasks::with_capacity(cfg.max_ops.min(256)),
             fresh: false,
             stale: Vec::new(),
             all_stale: true,
@@ -528,7 +526,7 @@ impl<'c> Gen<'c> {
         let i = self.handles.len() - 1;
         self.scan.push(i);
         if !self.all_stale {
-            self.masks.push(0);
+            self.kept.push(0);
         }
         self.touched(i);
         self.link(i, true);
@@ -591,8 +589,8 @@ impl<'c> Gen<'c> {
             if let Ok(k) = self.scan.binary_search(&i) {
                 self.scan.remove(k);
                 // The kept masks stay parallel to `scan`.
-                if !self.all_stale && k < self.masks.len() {
-                    self.masks.remove(k);
+                if !self.all_stale {
+                    self.kept.remove(k);
                 }
             }
         }
@@ -637,7 +635,11 @@ fn handle_name(prefix: &str, n: usize) -> Name {
             let (p, d) = b.split_at_mut(prefix.len());
             p.copy_from_slice(prefix.as_bytes());
             d.copy_from_slice(digits);
-            Name::new(std::str::from_utf8(b).unwrap_or_default())
+            let s = std::str::from_utf8(b).unwrap_or_default();
+            match s.len() <= Name::INLINE_CAP {
+                true => Name::new_inline(s),
+                false => Name::new(s),
+            }
         }
         None => Name::default(),
     }

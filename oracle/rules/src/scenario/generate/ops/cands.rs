@@ -115,8 +115,100 @@ const IDLE_CACHE: u32 = 1 << 29;
 const IDLE_POOL: u32 = 1 << 30;
 const UNKMAPPED_PAGE: u32 = 1 << 31;
 
-/// The summary of kept masks (in handle order): one pass without a branch a mask, the
-/// counts and flags added up from the masks' bits.
+/// The sets' bits of a kept mask, without the summary's flags.
+const SET_BITS: u32 = !(IDLE_CACHE | IDLE_POOL | UNKMAPPED_PAGE);
+
+/// The kept masks of the handles in [`Gen::scan`] (parallel to it) and, updated with every
+/// change to them, how many masks hold each bit: the [`Summary`] and a set's size are read
+/// off the counts instead of a pass over every mask on every turn.
+#[derive(Clone, Debug, Default)]
+pub struct KeptMasks {
+    masks: Vec<u32>,
+    /// How many of `masks` have each bit set.
+    counts: [u32; 32],
+    /// The bits set in any of `masks`.
+    union: u32,
+}
+
+impl KeptMasks {
+    pub fn with_capacity(n: usize) -> Self {
+        KeptMasks {
+            masks: Vec::with_capacity(n),
+            ..KeptMasks::default()
+        }
+    }
+
+    pub fn get(&self, k: usize) -> Option<u32> {
+        self.masks.get(k).copied()
+    }
+
+    pub fn push(&mut self, m: u32) {
+        self.masks.push(m);
+        self.count(0, m);
+    }
+
+    pub fn remove(&mut self, k: usize) {
+        if k < self.masks.len() {
+            let m = self.masks.remove(k);
+            self.count(m, 0);
+        }
+    }
+
+    pub fn set(&mut self, k: usize, m: u32) {
+        if let Some(old) = self.masks.get_mut(k) {
+            let was = std::mem::replace(old, m);
+            self.count(was, m);
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.masks.clear();
+        self.counts = [0; 32];
+        self.union = 0;
+    }
+
+    /// Moves the counts of the bits that differ between a mask's `old` and `new` value.
+    fn count(&mut self, old: u32, new: u32) {
+        let mut d = old ^ new;
+        while d != 0 {
+            let b = d.trailing_zeros();
+            d &= d - 1;
+            let bit = 1u32 << b;
+            if let Some(c) = self.counts.get_mut(b as usize) {
+                if new & bit != 0 {
+                    *c += 1;
+                    self.union |= bit;
+                } else {
+                    *c = c.saturating_sub(1);
+                    if *c == 0 {
+                        self.union &= !bit;
+                    }
+                }
+            }
+        }
+    }
+
+    /// How many masks are in set `c`.
+    fn members(&self, c: Cand) -> usize {
+        let b = c.bit().trailing_zeros() as usize;
+        self.counts.get(b).map_or(0, |&n| n as usize)
+    }
+
+    /// What the actions ask of the sets.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            sets: self.union & SET_BITS,
+            caches: self.members(Cand::Caches),
+            pools: self.members(Cand::Pools),
+            idle_cache: self.union & IDLE_CACHE != 0,
+            idle_pool: self.union & IDLE_POOL != 0,
+            unkmapped_page: self.union & UNKMAPPED_PAGE != 0,
+        }
+    }
+}
+
+/// The summary of masks (in handle order) computed from the handles: one pass without a
+/// branch a mask, the counts and flags added up from the masks' bits.
 fn summary_of(masks: impl Iterator<Item = u32>) -> Summary {
     let (caches, pools) = (Cand::Caches.bit(), Cand::Pools.bit());
     let (mut sets, mut flags) = (0, 0);
@@ -128,7 +220,7 @@ fn summary_of(masks: impl Iterator<Item = u32>) -> Summary {
         np += usize::from(m & pools != 0);
     }
     Summary {
-        sets: sets & !(IDLE_CACHE | IDLE_POOL | UNKMAPPED_PAGE),
+        sets: sets & SET_BITS,
         caches: nc,
         pools: np,
         idle_cache: flags & IDLE_CACHE != 0,
@@ -230,21 +322,23 @@ impl Gen<'_> {
         if self.fresh {
             return;
         }
-        let mut masks = std::mem::take(&mut self.masks);
         if self.all_stale {
-            masks.clear();
-            masks.extend(self.scan.iter().map(|&i| self.flagged(i, self.mask(i))));
+            self.kept.clear();
+            for k in 0..self.scan.len() {
+                if let Some(&i) = self.scan.get(k) {
+                    let m = self.flagged(i, self.mask(i));
+                    self.kept.push(m);
+                }
+            }
         } else {
-            for &t in &self.stale {
+            for j in 0..self.stale.len() {
+                let Some(&t) = self.stale.get(j) else { break };
                 if let Ok(k) = self.scan.binary_search(&t) {
-                    if let Some(m) = masks.get_mut(k) {
-                        *m = self.flagged(t, self.mask(t));
-                    }
+                    let m = self.flagged(t, self.mask(t));
+                    self.kept.set(k, m);
                 }
             }
         }
-        self.summary = summary_of(masks.iter().copied());
-        self.masks = masks;
         self.stale.clear();
         self.all_stale = false;
         self.fresh = true;
@@ -254,7 +348,7 @@ impl Gen<'_> {
     /// the handles.
     pub fn summary(&self) -> Summary {
         match self.fresh {
-            true => self.summary,
+            true => self.kept.summary(),
             false => self.summarize(self.scan.iter().map(|&i| (i, self.mask(i)))),
         }
     }
@@ -276,7 +370,7 @@ impl Gen<'_> {
     /// Whether any handle is in `c`.
     pub fn has(&self, c: Cand) -> bool {
         match self.fresh {
-            true => self.summary.sets & c.bit() != 0,
+            true => self.kept.summary().sets & c.bit() != 0,
             false => self.members(c.bit()).next().is_some(),
         }
     }
@@ -297,9 +391,18 @@ impl Gen<'_> {
         Ok(self.members(c.bit()).filter(|&i| keep(i)).nth(k))
     }
 
-    /// One handle of `c`, drawn as [`choose::one_of`] draws from [`Gen::cands`].
+    /// One handle of `c`, drawn as [`choose::one_of`] draws from [`Gen::cands`]: as
+    /// `pick_where` with every member kept, the set's size read off the kept counts.
     pub fn pick(&self, u: &mut impl Draw, c: Cand) -> Result<Option<usize>> {
-        self.pick_where(u, c, |_| true)
+        let n = match self.fresh {
+            true => self.kept.members(c),
+            false => self.members(c.bit()).count(),
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        let k = choose::index(u, n)?;
+        Ok(self.members(c.bit()).nth(k))
     }
 }
 
@@ -317,7 +420,7 @@ impl Iterator for Members<'_, '_> {
         let g = self.g;
         while let Some(&i) = g.scan.get(self.k) {
             let m = match g.fresh {
-                true => g.masks.get(self.k).copied().unwrap_or(0),
+                true => g.kept.get(self.k).unwrap_or(0),
                 false => g.mask(i),
             };
             self.k += 1;

@@ -23,7 +23,7 @@ use super::choose;
 use super::state::{Gen, MAX_CTX};
 
 pub use access::in_bounds;
-pub use cands::{Cand, Summary, WHOLE_PAGES};
+pub use cands::{Cand, KeptMasks, WHOLE_PAGES};
 
 /// The most caches and pools alive at once.
 const MAX_CACHES: usize = 6;
