@@ -280,6 +280,14 @@ fn every_zone_drains_to_its_watermark() {
              repeat 1048576 kmalloc 4096 GFP_ATOMIC|__GFP_NOWARN\n",
             drain("GFP_KERNEL")
         ));
+        // A sleeping __GFP_HIGH cache allocation past it: new_slab()'s first try at the
+        // cache's order (3) goes without reclaim but with __GFP_NOMEMALLOC, so it earns
+        // __GFP_HIGH's half of the min watermark and not the non-blocking quarter more.
+        judge_text(&format!(
+            "boot {boot}\nc = kmem_cache_create drain 4096 0 0\n{}\
+             repeat 1048576 kmem_cache_alloc c GFP_KERNEL|__GFP_HIGH\n",
+            drain("GFP_KERNEL")
+        ));
     }
 }
 

@@ -41,6 +41,41 @@ impl PageModel {
         Some(min + z.reserve.get(highest).copied().unwrap_or(0) as i64)
     }
 
+    /// The block another allocator took at `pfn` with `gfp` during a statement whose page
+    /// events are `events`: when its take left its zone below the floor the mask must
+    /// respect, (zone, free pages it left, floor). What the zone holds now, plus the pages
+    /// taken from it after the block, is what the take left (a page given back later counts
+    /// as left too, so this errs towards passing).
+    pub fn took_below_floor(
+        &self,
+        gfp: Gfp,
+        pfn: u64,
+        events: &[kmem_vocab::PageEvent],
+    ) -> Option<(usize, i64, i64)> {
+        use kmem_vocab::PageEvent::Alloc;
+        if !self.exact {
+            return None;
+        }
+        let zi = self.facts.zone_index(pfn)?;
+        let floor = self.floor(zi, self.facts.highest_zone(gfp), gfp)?;
+        let k = events
+            .iter()
+            .position(|e| matches!(*e, Alloc { pfn: p, .. } if p == pfn))?;
+        let later: i64 = events
+            .get(k + 1..)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| match *e {
+                Alloc { pfn, order } if self.facts.zone_index(pfn) == Some(zi) => {
+                    Some(1i64 << order)
+                }
+                _ => None,
+            })
+            .sum();
+        let left = self.zone_free(zi) as i64 + later;
+        (left < floor).then_some((zi, left, floor))
+    }
+
     /// Single pages another allocator took with `gfp` (`later` of them taken after these
     /// from the same zones, with any mask): each take left its zone at or above the floor
     /// the mask must respect, so the zone's free count now plus what was taken from it

@@ -133,6 +133,10 @@ pub struct SlabTraffic {
     pub reaped: Vec<(u64, Arc<str>, bool)>,
     /// The mask of the allocation being judged (kmem_cache_alloc, kmalloc).
     pub gfp: Option<Gfp>,
+    /// New slabs of exact caches: (head pfn, the mask of the page allocation that gave it,
+    /// cache name), each of whose takes must have left its zone at or above the floor that
+    /// mask respects.
+    pub new_slabs: Vec<(u64, Gfp, Arc<str>)>,
     /// A kmalloc cache was created on first use: its struct kmem_cache may have taken a
     /// slab of the kmem_cache cache, which the oracle does not follow.
     pub created: bool,
@@ -142,7 +146,7 @@ impl SlabTraffic {
     /// Nothing recorded: no slab rule ran for the statement.
     pub fn is_quiet(&self) -> bool {
         self.grew.is_none()
-            && (self.emptied.len() | self.reaped.len()) == 0
+            && (self.emptied.len() | self.reaped.len() | self.new_slabs.len()) == 0
             && self.gfp.is_none()
             && !self.created
     }
@@ -195,16 +199,20 @@ impl SlabModel {
                     oo.map_or("none".to_string(), |o| o.to_string())
                 ),
             );
-        } else if let (Some(oo), Some(gfp)) = (oo.filter(|&o| o != order), self.traffic.gfp) {
-            // new_slab()'s first try: __GFP_NOWARN | __GFP_NORETRY, no __GFP_NOFAIL, and
-            // no reclaim (but __GFP_NOMEMALLOC) above the min order.
-            if gfp & GFP_SLAB_BUG_MASK == 0 {
-                let mut first =
-                    (slab_page_gfp(gfp, c.flags) | __GFP_NOWARN | __GFP_NORETRY) & !__GFP_NOFAIL;
-                if first & __GFP_DIRECT_RECLAIM != 0 && oo > min {
-                    first = (first | __GFP_NOMEMALLOC) & !__GFP_RECLAIM;
+        } else if let Some(gfp) = self.traffic.gfp.filter(|g| g & GFP_SLAB_BUG_MASK == 0) {
+            // new_slab()'s first try, at the cache's order: __GFP_NOWARN | __GFP_NORETRY,
+            // no __GFP_NOFAIL, and no reclaim (but __GFP_NOMEMALLOC) above the min order.
+            // The second, at the min order, with the slab's mask as it is.
+            let page_gfp = slab_page_gfp(gfp, c.flags);
+            let first = |oo: u32| {
+                let first = (page_gfp | __GFP_NOWARN | __GFP_NORETRY) & !__GFP_NOFAIL;
+                match first & __GFP_DIRECT_RECLAIM != 0 && oo > min {
+                    true => (first | __GFP_NOMEMALLOC) & !__GFP_RECLAIM,
+                    false => first,
                 }
-                for msg in blocks_to_be_had(pages, first, oo) {
+            };
+            if let Some(oo) = oo.filter(|&o| o != order) {
+                for msg in blocks_to_be_had(pages, first(oo), oo) {
                     j.fail(
                         F::WrongValue,
                         format!(
@@ -214,6 +222,14 @@ impl SlabModel {
                     );
                 }
             }
+            // Either try may have given a min-order slab, and the second's floor is the
+            // lower.
+            let took_with = match order == min {
+                true => page_gfp,
+                false => first(order),
+            };
+            let name = c.name.clone();
+            self.traffic.new_slabs.push((head, took_with, name));
         }
         self.traffic.grew = Some(Some(head));
     }
@@ -310,6 +326,18 @@ impl Model {
         }
         if self.tainted || self.slab.taint_next {
             return;
+        }
+        for (head, gfp, name) in &t.new_slabs {
+            if let Some((zi, left, floor)) = self.pages.took_below_floor(*gfp, *head, events) {
+                j.fail(
+                    F::Watermark,
+                    format!(
+                        "{name} took a slab at pfn {head:#x} from {}, leaving {left} free pages there, below the {floor} {} must keep",
+                        self.pages.facts.zones[zi].kind.name(),
+                        format_gfp(*gfp)
+                    ),
+                );
+            }
         }
         let single = matches!(
             op,
