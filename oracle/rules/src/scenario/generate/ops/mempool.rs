@@ -5,7 +5,7 @@ use arbitrary::Result;
 use kmem_vocab::gfp::__GFP_ZERO;
 
 use super::super::super::ast::Op;
-use super::super::choose::{self, chance, one_of, pick};
+use super::super::choose::{self, chance, kmalloc_size, one_of, pick};
 use super::super::state::{order_bytes, Gen, Kind, Life, PoolKind};
 use super::{Action, Cand};
 
@@ -64,19 +64,28 @@ impl Gen<'_> {
                 (op, PoolKind::Slab { cache: c, size }, u64::from(size))
             }
             2 => {
-                let order = u32::try_from(pick(u, 0, 2)?).unwrap_or(0);
+                let mut order = u32::try_from(pick(u, 0, 2)?).unwrap_or(0);
                 if chance(u, 4)? {
-                    // Elements of one order past the largest: NULL unless the pool keeps
-                    // no reserve, and then every mempool_alloc() fails.
-                    let order = kmem_vocab::MAX_PAGE_ORDER + 1;
-                    self.emit(None, Op::MempoolCreatePagePool { min, order });
-                    return Ok(());
+                    // The largest order, or one past it: elements of one order past the
+                    // largest make the pool NULL unless it keeps no reserve, and then every
+                    // mempool_alloc() fails.
+                    const MAX: u32 = kmem_vocab::MAX_PAGE_ORDER;
+                    order = one_of(u, &[MAX + 1, MAX])?.unwrap_or(MAX + 1);
+                    if order > MAX {
+                        self.emit(None, Op::MempoolCreatePagePool { min, order });
+                        return Ok(());
+                    }
                 }
                 let op = Op::MempoolCreatePagePool { min, order };
                 (op, PoolKind::Page { order }, order_bytes(order))
             }
             _ => {
-                let size = pick(u, 1, 512)?;
+                // Now and then a size of kmalloc's whole range: past the largest kmalloc
+                // cache the elements are pages (kmalloc_large()).
+                let size = match chance(u, 20)? {
+                    true => kmalloc_size(u)?,
+                    false => pick(u, 1, 512)?,
+                };
                 let op = Op::MempoolCreateKmallocPool { min, size };
                 (op, PoolKind::Kmalloc { size }, size)
             }
