@@ -205,10 +205,10 @@ impl SlabModel {
             // The second, at the min order, with the slab's mask as it is.
             let page_gfp = slab_page_gfp(gfp, c.flags);
             let first = |oo: u32| {
-                let first = (page_gfp | __GFP_NOWARN | __GFP_NORETRY) & !__GFP_NOFAIL;
-                match first & __GFP_DIRECT_RECLAIM != 0 && oo > min {
-                    true => (first | __GFP_NOMEMALLOC) & !__GFP_RECLAIM,
-                    false => first,
+                let m = (page_gfp | __GFP_NOWARN | __GFP_NORETRY) & !__GFP_NOFAIL;
+                match m & __GFP_DIRECT_RECLAIM != 0 && oo > min {
+                    true => (m | __GFP_NOMEMALLOC) & !__GFP_RECLAIM,
+                    false => m,
                 }
             };
             if let Some(oo) = oo.filter(|&o| o != order) {
