@@ -561,12 +561,25 @@ impl Model {
     /// A client free of a page another allocator (vmalloc, the slab, a mempool) holds now:
     /// the page allocator cannot tell it from a free of the client's own page (both are a
     /// reference dropped), so it frees the page under that allocator's feet, unreported,
-    /// and what follows is no longer predictable (taint).
+    /// and what follows is no longer predictable (taint). Except a slab's first page: it
+    /// carries PG_slab, which is in PAGE_FLAGS_CHECK_AT_FREE in Linux 6.6, so
+    /// free_page_is_bad() reports "Bad page state" (kmem's kind for it: invalid-free) and
+    /// the page stays with the slab. (Linux would first stop at VM_BUG_ON_PAGE() for a
+    /// multi-page slab freed with an order other than its own; kmem reports PG_slab there
+    /// too, a simplification.)
     fn foreign_free(&mut self, j: &mut Judgement, pfn: u64) -> bool {
         match self.pages.block_of(pfn) {
-            Some((_, b)) if !b.client => {
-                j.misuse.push(M::Report(ReportKind::InvalidFree));
-                self.tainted = true;
+            Some((head, b)) if !b.client => {
+                let m = M::Report(ReportKind::InvalidFree);
+                if head == pfn && self.slab.slabs.contains_key(&pfn) {
+                    // Judged in full, the report required; the slab's page has lost its
+                    // reference, so the taint starts with the next statement.
+                    j.misuse(m, Some(ReportKind::InvalidFree));
+                    self.slab.taint_next = true;
+                } else {
+                    j.misuse.push(m);
+                    self.tainted = true;
+                }
                 true
             }
             _ => false,
