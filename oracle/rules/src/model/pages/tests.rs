@@ -289,7 +289,7 @@ fn below_floor_agrees_with_its_page_by_page_definition() {
         let tail = &before[before.len() - before.len().min(90)..];
         for gfp in gfps {
             for (pfns, later) in [(recent, &[][..]), (recent, tail), (tail, recent)] {
-                let got = p.below_floor(gfp, pfns, later);
+                let got = p.below_floor(gfp, pfns, later.iter().map(|&q| (q, 1)));
                 assert_eq!(got, below_floor_by_page(&p, gfp, pfns, later));
                 below += usize::from(got.is_some());
             }

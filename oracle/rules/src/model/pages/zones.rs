@@ -42,10 +42,9 @@ impl PageModel {
     }
 
     /// The block another allocator took at `pfn` with `gfp` during a statement whose page
-    /// events are `events`: when its take left its zone below the floor the mask must
-    /// respect, (zone, free pages it left, floor). What the zone holds now, plus the pages
-    /// taken from it after the block, is what the take left (a page given back later counts
-    /// as left too, so this errs towards passing).
+    /// events are `events`: [`PageModel::below_floor`] of it, with the pages taken after it
+    /// as `later` (a page given back later counts as left, so this errs towards passing).
+    /// (zone, free pages the take left, floor) when it broke the rule.
     pub fn took_below_floor(
         &self,
         gfp: Gfp,
@@ -53,39 +52,31 @@ impl PageModel {
         events: &[kmem_vocab::PageEvent],
     ) -> Option<(usize, i64, i64)> {
         use kmem_vocab::PageEvent::Alloc;
-        if !self.exact {
-            return None;
-        }
-        let zi = self.facts.zone_index(pfn)?;
-        let floor = self.floor(zi, self.facts.highest_zone(gfp), gfp)?;
         let k = events
             .iter()
             .position(|e| matches!(*e, Alloc { pfn: p, .. } if p == pfn))?;
-        let later: i64 = events
+        let later = events
             .get(k + 1..)
             .unwrap_or_default()
             .iter()
             .filter_map(|e| match *e {
-                Alloc { pfn, order } if self.facts.zone_index(pfn) == Some(zi) => {
-                    Some(1i64 << order)
-                }
+                Alloc { pfn, order } => Some((pfn, 1i64 << order)),
                 _ => None,
-            })
-            .sum();
-        let left = self.zone_free(zi) as i64 + later;
-        (left < floor).then_some((zi, left, floor))
+            });
+        self.below_floor(gfp, &[pfn], later)
+            .map(|(_, zi, left, floor)| (zi, left, floor))
     }
 
-    /// Single pages another allocator took with `gfp` (`later` of them taken after these
-    /// from the same zones, with any mask): each take left its zone at or above the floor
-    /// the mask must respect, so the zone's free count now plus what was taken from it
-    /// later may not be below it. The first page that breaks the rule: (pfn, zone, free
+    /// Blocks another allocator took with `gfp` (`later`: blocks taken after these from the
+    /// same zones, with any mask, as (pfn, pages)): each take left its zone at or above the
+    /// floor the mask must respect, so the zone's free count now plus what was taken from it
+    /// later may not be below it. The first block that breaks the rule: (pfn, zone, free
     /// pages it left, floor).
     pub fn below_floor(
         &self,
         gfp: Gfp,
         pfns: &[u64],
-        later: &[u64],
+        later: impl IntoIterator<Item = (u64, i64)>,
     ) -> Option<(u64, usize, i64, i64)> {
         if !self.exact {
             return None;
@@ -94,9 +85,9 @@ impl PageModel {
         // What a page leaves and the floor it must respect depend on its zone alone: worked
         // out once a zone, then the first page in a zone below its floor is the answer.
         let mut after = vec![0i64; self.facts.zones.len()];
-        for zi in later.iter().filter_map(|&p| self.facts.zone_index(p)) {
-            if let Some(n) = after.get_mut(zi) {
-                *n += 1;
+        for (p, n) in later {
+            if let Some(a) = self.facts.zone_index(p).and_then(|zi| after.get_mut(zi)) {
+                *a += n;
             }
         }
         let below: Vec<Option<(i64, i64)>> = (0..self.facts.zones.len())

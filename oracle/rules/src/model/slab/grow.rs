@@ -134,9 +134,9 @@ pub struct SlabTraffic {
     /// The mask of the allocation being judged (kmem_cache_alloc, kmalloc).
     pub gfp: Option<Gfp>,
     /// New slabs of exact caches: (head pfn, the mask of the page allocation that gave it,
-    /// cache name), each of whose takes must have left its zone at or above the floor that
-    /// mask respects.
-    pub new_slabs: Vec<(u64, Gfp, Arc<str>)>,
+    /// cache), each of whose takes must have left its zone at or above the floor that mask
+    /// respects. Only a statement that sets `grew` adds one.
+    pub new_slabs: Vec<(u64, Gfp, usize)>,
     /// A kmalloc cache was created on first use: its struct kmem_cache may have taken a
     /// slab of the kmem_cache cache, which the oracle does not follow.
     pub created: bool,
@@ -146,7 +146,7 @@ impl SlabTraffic {
     /// Nothing recorded: no slab rule ran for the statement.
     pub fn is_quiet(&self) -> bool {
         self.grew.is_none()
-            && (self.emptied.len() | self.reaped.len() | self.new_slabs.len()) == 0
+            && (self.emptied.len() | self.reaped.len()) == 0
             && self.gfp.is_none()
             && !self.created
     }
@@ -228,8 +228,7 @@ impl SlabModel {
                 true => page_gfp,
                 false => first(order),
             };
-            let name = c.name.clone();
-            self.traffic.new_slabs.push((head, took_with, name));
+            self.traffic.new_slabs.push((head, took_with, cid));
         }
         self.traffic.grew = Some(Some(head));
     }
@@ -327,14 +326,15 @@ impl Model {
         if self.tainted || self.slab.taint_next {
             return;
         }
-        for (head, gfp, name) in &t.new_slabs {
-            if let Some((zi, left, floor)) = self.pages.took_below_floor(*gfp, *head, events) {
+        for &(head, gfp, cid) in &t.new_slabs {
+            if let Some((zi, left, floor)) = self.pages.took_below_floor(gfp, head, events) {
                 j.fail(
                     F::Watermark,
                     format!(
-                        "{name} took a slab at pfn {head:#x} from {}, leaving {left} free pages there, below the {floor} {} must keep",
+                        "{} took a slab at pfn {head:#x} from {}, leaving {left} free pages there, below the {floor} {} must keep",
+                        self.slab.caches[cid].name,
                         self.pages.facts.zones[zi].kind.name(),
-                        format_gfp(*gfp)
+                        format_gfp(gfp)
                     ),
                 );
             }

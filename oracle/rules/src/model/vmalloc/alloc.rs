@@ -299,8 +299,8 @@ impl VmallocModel {
         // with the nested mask, then the area's own.
         let nested = nested_mask(gfp);
         let below = pages
-            .below_floor(page_gfp, &pfns, &[])
-            .or_else(|| pages.below_floor(nested, &array_pfns, &pfns));
+            .below_floor(page_gfp, &pfns, [])
+            .or_else(|| pages.below_floor(nested, &array_pfns, pfns.iter().map(|&p| (p, 1))));
         if let Some((pfn, zi, left, floor)) = below {
             j.fail(
                 F::Watermark,

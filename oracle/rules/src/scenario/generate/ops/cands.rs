@@ -370,7 +370,7 @@ impl Gen<'_> {
     /// Whether any handle is in `c`.
     pub fn has(&self, c: Cand) -> bool {
         match self.fresh {
-            true => self.kept.summary().sets & c.bit() != 0,
+            true => self.kept.members(c) != 0,
             false => self.members(c.bit()).next().is_some(),
         }
     }
