@@ -23,7 +23,7 @@ use rustc_hash::FxHashMap;
 use crate::config::Arch;
 use crate::context::{SleepSite, TASK_COMM, TASK_PID};
 use crate::dumpstack::Site;
-use crate::layout::{Layout, KM_MAX_IDX};
+use crate::layout::{Layout, KM_MAX_IDX, NR_CPUS};
 use crate::machine::Machine;
 use crate::mmu::PageTable;
 use crate::report::{ReportKind, Taint};
@@ -551,10 +551,13 @@ impl Machine {
         addr
     }
 
-    /// kunmap_local_indexed(): pops the top slot (the one `addr` must be).
+    /// kunmap_local_indexed(): pops the top slot (the one `addr` must be). Any address
+    /// between FIX_KMAP_END and FIX_KMAP_BEGIN counts as a kmap_local slot, another CPU's
+    /// included (the fixmap holds KM_MAX_IDX slots for each of NR_CPUS): it warns unless it
+    /// is the top slot, and the top slot goes.
     fn kunmap_local_indexed(&mut self, addr: u64) {
         let a = addr & !(PAGE_SIZE - 1);
-        let lo = self.layout.kmap_slot_addr(KM_MAX_IDX - 1);
+        let lo = self.layout.kmap_slot_addr(KM_MAX_IDX * NR_CPUS - 1);
         let hi = self.layout.kmap_slot_addr(0);
         let w = self.ptr_width() + 2;
         if a < lo || a > hi {

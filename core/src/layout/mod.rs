@@ -57,7 +57,7 @@ impl ZoneSpan {
 }
 
 pub const I386_PAGE_OFFSET: u64 = i386::PAGE_OFFSET;
-pub use i386::{KM_MAX_IDX, VMALLOC_OFFSET};
+pub use i386::{KM_MAX_IDX, NR_CPUS, VMALLOC_OFFSET};
 /// sizeof(struct page) on 32-bit and 64-bit kernels.
 pub const I386_STRUCT_PAGE_SIZE: u64 = 32;
 pub const X86_64_STRUCT_PAGE_SIZE: u64 = 64;

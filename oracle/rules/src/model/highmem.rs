@@ -11,6 +11,7 @@ use kmem_vocab::{Arch, ReportKind};
 
 use super::context::{CtxModel, CtxOp};
 use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
+use super::i386_areas::NR_CPUS;
 use super::{FailureKind as F, Judgement, MisuseKind as M, Model};
 use crate::outcome::{Env, Outcome};
 use crate::scenario::Op;
@@ -120,6 +121,13 @@ impl HighmemModel {
         let hi = self.local_addr(0) + PAGE_SIZE;
         (self.i386 && (lo..hi).contains(&va))
             .then(|| (hi - PAGE_SIZE - (va & !(PAGE_SIZE - 1))) >> PAGE_SHIFT)
+    }
+
+    /// Whether `va` lies between FIX_KMAP_END and FIX_KMAP_BEGIN: the kmap_local slots of
+    /// every CPU, where kunmap_local_indexed() takes an address for a slot of its own.
+    fn in_kmap_fixmap(&self, va: u64) -> bool {
+        let lo = self.local_addr(KM_MAX_IDX * NR_CPUS - 1);
+        (lo..=self.local_addr(0)).contains(&va)
     }
 
     /// page_address() of a highmem page: its pkmap address until the slot is flushed.
@@ -317,7 +325,7 @@ impl HighmemModel {
     pub fn unmap_local(&mut self, j: &mut Judgement, ctx: &mut CtxModel, addr: u64, atomic: bool) {
         if self.i386 {
             let a = addr & !(PAGE_SIZE - 1);
-            if self.local_idx(a).is_some() {
+            if self.in_kmap_fixmap(a) {
                 match self.stack.last() {
                     None => Self::kmap_misuse(j),
                     Some(&(top, _)) => {

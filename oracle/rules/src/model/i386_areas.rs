@@ -23,9 +23,13 @@ pub struct I386Areas {
     pub fix_kmap_begin: u64,
 }
 
+/// NR_CPUS of the configuration docs/model.md states: the fixmap holds the kmap_local slots
+/// of every CPU.
+pub const NR_CPUS: u64 = 8;
+
 /// The number of fixmap entries of each kind, in enum order, for 6.6 on x86_32.
 fn fixmap_entries_6_6() -> (u64, u64) {
-    let nr_cpus = 8;
+    let nr_cpus = NR_CPUS;
     let km_max_idx = 16;
     let io_apics = 64;
     // (name, count) up to FIX_KMAP_BEGIN: hole, dbgp, earlycon, local APIC, I/O APICs.
