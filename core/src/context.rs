@@ -35,6 +35,21 @@ pub const MIGHT_ALLOC: SleepSite = SleepSite {
     line: 306,
 };
 
+/// might_sleep() in mutex_lock() (kernel/locking/mutex.c, 6.6 without lockdep): what
+/// kmem_cache_create() names, taking slab_mutex.
+pub const MUTEX_LOCK: SleepSite = SleepSite {
+    file: "kernel/locking/mutex.c",
+    line: 283,
+};
+
+/// might_sleep() in percpu_down_read(), which cpus_read_lock() is: what kmem_cache_destroy()
+/// names, and kmem_cache_create() with a debug flag (static_branch_enable() of
+/// slub_debug_enabled takes cpus_read_lock() before slab_mutex).
+pub const PERCPU_DOWN_READ: SleepSite = SleepSite {
+    file: "include/linux/percpu-rwsem.h",
+    line: 49,
+};
+
 /// DEBUG_LOCKS_WARN_ON(val > preempt_count()) in preempt_count_sub() (offsets kept from the
 /// earlier texts; no 6.6 log on record).
 const PREEMPT_COUNT_SUB: Site = Site {

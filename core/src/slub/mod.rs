@@ -49,7 +49,7 @@ pub use check::{CheckArea, CheckAreas, CheckedObject, ObjectChecks, SlubChecks};
 pub use freelist::{Freelist, LifoFreelist, SlabObjects};
 pub(crate) use slab::GFP_SLAB_BUG_MASK;
 
-use crate::context::SleepSite;
+use crate::context::{SleepSite, MUTEX_LOCK, PERCPU_DOWN_READ};
 use crate::gfp::*;
 use crate::kmalloc::KmallocSizes;
 use crate::machine::Machine;
@@ -348,6 +348,13 @@ impl Machine {
         flags: SlabFlags,
         ctor: Option<u8>,
     ) -> u64 {
+        // mutex_lock(&slab_mutex) comes before every check; with a debug flag,
+        // static_branch_enable(&slub_debug_enabled) takes cpus_read_lock() before it.
+        self.might_sleep(if flags & SLAB_DEBUG_FLAGS != 0 {
+            PERCPU_DOWN_READ
+        } else {
+            MUTEX_LOCK
+        });
         // The model's -EINVAL for size 0 and for an alignment that is not a power of two:
         // Linux would divide by zero / compute nonsense alignments.
         let max = self.kmalloc_max_size();
@@ -479,6 +486,8 @@ impl Machine {
         if cache == 0 {
             return;
         }
+        // cpus_read_lock(), then mutex_lock(&slab_mutex).
+        self.might_sleep(PERCPU_DOWN_READ);
         let Some(id) = self.cache_id(cache) else {
             self.bad_cache_handle("kmem_cache_destroy", cache);
             return;

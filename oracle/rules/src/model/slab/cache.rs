@@ -91,6 +91,7 @@ impl SlabModel {
         ctor: Option<u8>,
         v: u64,
     ) {
+        self.lock_check(j, ctx);
         let bad = name.is_empty()
             || ctx.in_interrupt()
             || size as u64 > self.kmalloc.max
@@ -223,10 +224,11 @@ impl SlabModel {
         self.free(j, pages, Some(cid), addr);
     }
 
-    pub fn cache_destroy(&mut self, j: &mut Judgement, h: u64) {
+    pub fn cache_destroy(&mut self, j: &mut Judgement, ctx: &CtxModel, h: u64) {
         if h == 0 {
             return;
         }
+        self.lock_check(j, ctx);
         let Some(cid) = self.live_cache(j, h) else {
             return;
         };

@@ -203,6 +203,17 @@ impl SlabModel {
         self.page_offset + (pfn << PAGE_SHIFT)
     }
 
+    /// kmem_cache_create() and kmem_cache_destroy() take slab_mutex (and cpus_read_lock()
+    /// where they need it) before anything else: both sleep whatever the arguments.
+    pub(crate) fn lock_check(&self, j: &mut Judgement, ctx: &CtxModel) {
+        if !ctx.may_sleep() {
+            j.misuse(
+                M::Report(ReportKind::SleepInAtomic),
+                Some(ReportKind::SleepInAtomic),
+            );
+        }
+    }
+
     pub(crate) fn sleep_check(&self, j: &mut Judgement, gfp: Gfp, ctx: &CtxModel) {
         if gfp & __GFP_DIRECT_RECLAIM != 0 && !ctx.may_sleep() {
             j.misuse(
@@ -321,7 +332,7 @@ impl Model {
                 s.cache_alloc(j, pages, ctx, ev(cache), *gfp, true, v)
             }
             Op::KmemCacheFree { cache, addr } => s.cache_free(j, pages, ev(cache), ev(addr)),
-            Op::KmemCacheDestroy { cache } => s.cache_destroy(j, ev(cache)),
+            Op::KmemCacheDestroy { cache } => s.cache_destroy(j, ctx, ev(cache)),
             Op::KmemCacheShrink { cache } => s.cache_shrink(j, ev(cache)),
             Op::ValidateSlabCache { cache } => s.validate(j, ev(cache)),
             _ => {}
