@@ -197,9 +197,11 @@ fn bad_arguments_fail_as_linux_does() {
         .take_warnings()
         .iter()
         .any(|w| w.contains("failed with error -22")));
+    // In an interrupt: the sleeping mutex_lock() is reported, then the sanity check fails.
     m.irq_enter();
     assert_eq!(m.kmem_cache_create("irq", 32, 0, 0, None), 0);
     m.irq_exit();
+    assert_eq!(kinds(&mut m), [ReportKind::SleepInAtomic]);
     // A huge cache is fine up to KMALLOC_MAX_SIZE.
     let c = m.kmem_cache_create("big", 4 << 20, 0, 0, None);
     assert_ne!(c, 0);
