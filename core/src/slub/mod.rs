@@ -460,6 +460,8 @@ impl Machine {
 
     /// kmem_cache_shrink(cache): returns every empty slab to the buddy (__kmem_cache_shrink).
     pub fn kmem_cache_shrink(&mut self, cache: u64) -> i32 {
+        // __kmem_cache_shrink() -> flush_all(): cpus_read_lock() before it reads the cache.
+        self.might_sleep(PERCPU_DOWN_READ);
         let Some(id) = self.cache_id(cache) else {
             self.bad_cache_handle("kmem_cache_shrink", cache);
             return 0;
@@ -517,6 +519,8 @@ impl Machine {
             self.bad_cache_handle("validate_slab_cache", cache);
             return 0;
         };
+        // bitmap_alloc(oo_objects(s->oo), GFP_KERNEL) for the object map: might_alloc().
+        self.might_sleep(crate::context::MIGHT_ALLOC);
         let n = self.validate_cache(id);
         self.slub_flush();
         n

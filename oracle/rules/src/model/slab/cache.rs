@@ -280,7 +280,9 @@ impl SlabModel {
         }
     }
 
-    pub fn cache_shrink(&mut self, j: &mut Judgement, h: u64) {
+    pub fn cache_shrink(&mut self, j: &mut Judgement, ctx: &CtxModel, h: u64) {
+        // flush_all() takes cpus_read_lock() first.
+        self.lock_check(j, ctx);
         if let Some(cid) = self.live_cache(j, h) {
             if self.caches[cid].exact {
                 self.slabs_reaped(cid);
@@ -290,10 +292,12 @@ impl SlabModel {
 
     /// validate_slab_cache(): each slab with a free object (and, with U, each full one):
     /// the tail padding, then its objects in address order up to the first that fails.
-    pub fn validate(&mut self, j: &mut Judgement, h: u64) {
+    pub fn validate(&mut self, j: &mut Judgement, ctx: &CtxModel, h: u64) {
         let Some(cid) = self.live_cache(j, h) else {
             return;
         };
+        // Its object map comes from kmalloc(GFP_KERNEL).
+        self.lock_check(j, ctx);
         let c = self.caches[cid].clone();
         let heads: Vec<u64> = self
             .slabs

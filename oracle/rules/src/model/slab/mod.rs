@@ -204,7 +204,8 @@ impl SlabModel {
     }
 
     /// kmem_cache_create() and kmem_cache_destroy() take slab_mutex (and cpus_read_lock()
-    /// where they need it) before anything else: both sleep whatever the arguments.
+    /// where they need it) before anything else, kmem_cache_shrink() cpus_read_lock(), and
+    /// validate_slab_cache() kmallocs with GFP_KERNEL: each sleeps whatever the arguments.
     pub(crate) fn lock_check(&self, j: &mut Judgement, ctx: &CtxModel) {
         if !ctx.may_sleep() {
             j.misuse(
@@ -333,8 +334,8 @@ impl Model {
             }
             Op::KmemCacheFree { cache, addr } => s.cache_free(j, pages, ev(cache), ev(addr)),
             Op::KmemCacheDestroy { cache } => s.cache_destroy(j, ctx, ev(cache)),
-            Op::KmemCacheShrink { cache } => s.cache_shrink(j, ev(cache)),
-            Op::ValidateSlabCache { cache } => s.validate(j, ev(cache)),
+            Op::KmemCacheShrink { cache } => s.cache_shrink(j, ctx, ev(cache)),
+            Op::ValidateSlabCache { cache } => s.validate(j, ctx, ev(cache)),
             _ => {}
         }
     }
