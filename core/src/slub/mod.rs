@@ -355,29 +355,30 @@ impl Machine {
         } else {
             MUTEX_LOCK
         });
-        // The model's -EINVAL for size 0 and for an alignment that is not a power of two:
-        // Linux would divide by zero / compute nonsense alignments.
         let max = self.kmalloc_max_size();
-        let bad_args = name.is_empty()
-            || self.ctx.in_interrupt()
-            || size > max
-            || size == 0
-            || (align != 0 && !align.is_power_of_two())
-            || align > max;
+        // kmem_cache_sanity_check() (CONFIG_DEBUG_VM): a name, process context, a size
+        // kmalloc could serve.
+        let sane = !name.is_empty() && !self.ctx.in_interrupt() && size <= max;
+        // Refused later, without the integrity message: an alignment above KMALLOC_MAX_SIZE
+        // (calculate_sizes() finds no order for the object it makes, kmem_cache_open()
+        // fails), and the model's own -EINVAL for size 0 and for an alignment that is not a
+        // power of two (Linux would divide by zero / compute nonsense alignments).
+        let unusable = size == 0 || (align != 0 && !align.is_power_of_two()) || align > max;
         let mut err = 0i32;
-        if bad_args {
-            // kmem_cache_sanity_check() (CONFIG_DEBUG_VM).
+        if !sane {
             self.log.warn(format!(
                 "kmem_cache_create({}) integrity check failed",
                 if name.is_empty() { "(null)" } else { name }
             ));
             err = -22;
-        } else if flags & !cache::SLAB_FLAGS_PERMITTED != 0 {
-            err = -22;
-        }
-        if err == 0 && name.contains(' ') {
-            // WARN_ON(strchr(name, ' ')): it confuses parsers.
-            self.warn_warning(&sites::CACHE_NAME_SPACE, false, "", "");
+        } else {
+            if name.contains(' ') {
+                // WARN_ON(strchr(name, ' ')): it confuses parsers.
+                self.warn_warning(&sites::CACHE_NAME_SPACE, false, "", "");
+            }
+            if flags & !cache::SLAB_FLAGS_PERMITTED != 0 || unusable {
+                err = -22;
+            }
         }
         if err == 0 {
             let flags = flags & cache::SLAB_FLAGS_PERMITTED & !SLAB_KMALLOC;
