@@ -223,14 +223,12 @@ impl Machine {
         let order = get_order(size);
         let pfn = if check {
             self.alloc_pages_pfn(flags, order)
-        } else if order <= crate::MAX_PAGE_ORDER {
+        } else {
             // On a caller's behalf (mempool's pool->alloc()): no might_alloc() again, but a
             // failure is alloc_pages()'s all the same and goes through warn_alloc() (silent
             // for mempool_alloc(), which adds __GFP_NOWARN; not for mempool_create()'s
             // GFP_KERNEL preallocation).
             self.alloc_pages_warn(flags, order)
-        } else {
-            None
         };
         let Some(pfn) = pfn else { return 0 };
         self.pages.get_mut(pfn).owner_tag = KMALLOC_LARGE_TAG;

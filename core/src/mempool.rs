@@ -123,7 +123,10 @@ impl Machine {
                     0
                 }
             },
-            MempoolKind::Page { order } => match self.alloc_pages_nocheck(gfp, order) {
+            // mempool_alloc_pages(): alloc_pages(), its might_alloc() made by the caller; a
+            // failure warns unless the mask says not to (mempool_alloc() adds __GFP_NOWARN,
+            // mempool_create()'s GFP_KERNEL preallocation does not).
+            MempoolKind::Page { order } => match self.alloc_pages_warn(gfp, order) {
                 Some(pfn) => self.layout.page_ptr(pfn),
                 None => 0,
             },
@@ -279,11 +282,10 @@ impl Machine {
     }
 
     /// mempool_create_page_pool(min_nr, order): elements are `struct page *`.
+    /// An order above MAX_PAGE_ORDER makes a pool whose every allocation fails: its
+    /// preallocation warns (WARN_ON_ONCE_GFP in __alloc_pages()) and fails unless min_nr is
+    /// 0.
     pub fn mempool_create_page_pool(&mut self, min_nr: u64, order: u32) -> u64 {
-        if order > crate::MAX_PAGE_ORDER {
-            // alloc_pages() of such an order fails, so the preallocation does.
-            return 0;
-        }
         self.mempool_create(min_nr, MempoolKind::Page { order })
     }
 

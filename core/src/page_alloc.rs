@@ -302,6 +302,13 @@ impl Machine {
         if gfpflags_allow_blocking(gfp) {
             self.might_sleep(MIGHT_ALLOC);
         }
+        self.alloc_pages_warn(gfp, order)
+    }
+
+    /// alloc_pages() after its might_alloc(): an order above MAX_PAGE_ORDER warns once and
+    /// fails, a failure goes through warn_alloc(). For layers that make the might_sleep()
+    /// check themselves, or on a caller's behalf that made it (mempool's pool->alloc()).
+    pub(crate) fn alloc_pages_warn(&mut self, gfp: Gfp, order: u32) -> Option<u64> {
         if order > MAX_PAGE_ORDER {
             // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp) in __alloc_pages().
             if gfp & __GFP_NOWARN == 0 {
@@ -309,13 +316,6 @@ impl Machine {
             }
             return None;
         }
-        self.alloc_pages_warn(gfp, order)
-    }
-
-    /// The allocation of alloc_pages() once its checks are made (order at most
-    /// MAX_PAGE_ORDER): a failure goes through warn_alloc(). For layers that make the
-    /// might_sleep() check themselves.
-    pub(crate) fn alloc_pages_warn(&mut self, gfp: Gfp, order: u32) -> Option<u64> {
         let pfn = self.alloc_pages_nocheck(gfp, order);
         if pfn.is_none() {
             self.warn_alloc(gfp, order);

@@ -99,12 +99,18 @@ impl SlabModel {
                 }
             },
         };
+        self.sleep_check(j, GFP_KERNEL, ctx);
         if let PoolKind::Page(o) = kind {
-            if o > MAX_ORDER {
+            // alloc_pages() of such an order fails, so the preallocation of a single
+            // element does.
+            if o > MAX_ORDER && min > 0 && v != 0 {
+                j.fail(
+                    F::WrongValue,
+                    format!("mempool_create_page_pool(min {min}, order {o}) must fail, got {v:#x}"),
+                );
                 return;
             }
         }
-        self.sleep_check(j, GFP_KERNEL, ctx);
         let kids: Vec<usize> = self.kmalloc.ids.values().copied().collect();
         // The pool's own allocations may run into objects the client corrupted.
         self.allow_kmalloc_caches(j, false);
