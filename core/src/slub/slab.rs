@@ -186,12 +186,13 @@ impl Machine {
             alloc_gfp = (alloc_gfp | __GFP_NOMEMALLOC) & !__GFP_RECLAIM;
         }
         self.slub_flush();
-        let (pfn, order) = match self.alloc_pages_nocheck(alloc_gfp, order) {
+        // alloc_slab_page() is alloc_pages() (its might_alloc() made by the caller), so a
+        // failure warns unless the mask has __GFP_NOWARN, as the first try's always does.
+        let (pfn, order) = match self.alloc_pages_warn(alloc_gfp, order) {
             Some(p) => (p, order),
-            None => match self.alloc_pages_nocheck(flags, min_order) {
+            None => match self.alloc_pages_warn(flags, min_order) {
                 Some(p) => (p, min_order),
                 None => {
-                    self.warn_alloc(flags, min_order);
                     self.slab_out_of_memory(id, gfp);
                     return None;
                 }
