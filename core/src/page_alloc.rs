@@ -144,8 +144,8 @@ impl Machine {
         })
     }
 
-    /// The allocation itself, for every layer that takes pages (slab, vmalloc, kmalloc's
-    /// large sizes): no might_sleep() (its caller made that check once), no failure warning.
+    /// The allocation itself, under [`Machine::alloc_pages_warn`]: no might_sleep(), no
+    /// failure warning.
     pub(crate) fn alloc_pages_nocheck(&mut self, gfp: Gfp, order: u32) -> Option<u64> {
         if order > MAX_PAGE_ORDER {
             return None;

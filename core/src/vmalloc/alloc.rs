@@ -163,8 +163,10 @@ impl Machine {
             page_gfp |= __GFP_HIGHMEM;
         }
         let mut pages = Vec::with_capacity(nr_small_pages.min(1 << 20) as usize);
+        // vm_area_alloc_pages(): alloc_pages() with __GFP_NOWARN added, silent on failure;
+        // the warning below is vmalloc's own.
         for _ in 0..nr_small_pages {
-            match self.alloc_pages_nocheck(page_gfp | __GFP_NOWARN, 0) {
+            match self.alloc_pages_warn(page_gfp | __GFP_NOWARN, 0) {
                 Some(pfn) => pages.push(pfn),
                 None => break,
             }
