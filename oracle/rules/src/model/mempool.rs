@@ -230,6 +230,17 @@ impl SlabModel {
                 // The reserve is empty: the allocator failed with the caller's full mask.
                 pages.failed(j, gfp | __GFP_NOMEMALLOC | __GFP_NORETRY | __GFP_NOWARN, o);
             }
+            // pool->alloc() ran and failed: as a failed kmalloc() or kmem_cache_alloc(), it
+            // may have found a corrupted free object on the way (SLUB's checks), and an exact
+            // cache with a clean free object could not have failed.
+            match pool.kind {
+                PoolKind::Kmalloc(s @ 1..=super::kmalloc::KMALLOC_MAX_CACHE_SIZE) => {
+                    let cid = self.kmalloc_cache(s, gfp);
+                    self.spurious(j, cid);
+                }
+                PoolKind::Slab(id) => self.spurious(j, id),
+                _ => {}
+            }
             return;
         }
         let top = pool.reserve.last().copied();

@@ -91,7 +91,7 @@ impl SlabModel {
         ctor: Option<u8>,
         v: u64,
     ) {
-        self.lock_check(j, ctx);
+        self.sleeps(j, ctx);
         let bad = name.is_empty()
             || ctx.in_interrupt()
             || size as u64 > self.kmalloc.max
@@ -228,7 +228,7 @@ impl SlabModel {
         if h == 0 {
             return;
         }
-        self.lock_check(j, ctx);
+        self.sleeps(j, ctx);
         let Some(cid) = self.live_cache(j, h) else {
             return;
         };
@@ -282,7 +282,7 @@ impl SlabModel {
 
     pub fn cache_shrink(&mut self, j: &mut Judgement, ctx: &CtxModel, h: u64) {
         // flush_all() takes cpus_read_lock() first.
-        self.lock_check(j, ctx);
+        self.sleeps(j, ctx);
         if let Some(cid) = self.live_cache(j, h) {
             if self.caches[cid].exact {
                 self.slabs_reaped(cid);
@@ -297,7 +297,7 @@ impl SlabModel {
             return;
         };
         // Its object map comes from kmalloc(GFP_KERNEL).
-        self.lock_check(j, ctx);
+        self.sleeps(j, ctx);
         let c = self.caches[cid].clone();
         let heads: Vec<u64> = self
             .slabs

@@ -203,10 +203,11 @@ impl SlabModel {
         self.page_offset + (pfn << PAGE_SHIFT)
     }
 
-    /// kmem_cache_create() and kmem_cache_destroy() take slab_mutex (and cpus_read_lock()
-    /// where they need it) before anything else, kmem_cache_shrink() cpus_read_lock(), and
-    /// validate_slab_cache() kmallocs with GFP_KERNEL: each sleeps whatever the arguments.
-    pub(crate) fn lock_check(&self, j: &mut Judgement, ctx: &CtxModel) {
+    /// A call that sleeps whatever its arguments: kmem_cache_create() and
+    /// kmem_cache_destroy() take slab_mutex (and cpus_read_lock() where they need it) before
+    /// anything else, kmem_cache_shrink() cpus_read_lock(), validate_slab_cache() kmallocs
+    /// with GFP_KERNEL.
+    pub(crate) fn sleeps(&self, j: &mut Judgement, ctx: &CtxModel) {
         if !ctx.may_sleep() {
             j.misuse(
                 M::Report(ReportKind::SleepInAtomic),
@@ -215,12 +216,10 @@ impl SlabModel {
         }
     }
 
+    /// might_alloc(gfp): an allocation sleeps when its mask may reclaim.
     pub(crate) fn sleep_check(&self, j: &mut Judgement, gfp: Gfp, ctx: &CtxModel) {
-        if gfp & __GFP_DIRECT_RECLAIM != 0 && !ctx.may_sleep() {
-            j.misuse(
-                M::Report(ReportKind::SleepInAtomic),
-                Some(ReportKind::SleepInAtomic),
-            );
+        if gfp & __GFP_DIRECT_RECLAIM != 0 {
+            self.sleeps(j, ctx);
         }
     }
 
