@@ -36,6 +36,24 @@ impl CtxModel {
         self.preempt == 0 && self.softirq_disable == 0 && self.hardirq == 0 && !self.irqs_off
     }
 
+    /// might_sleep() of a call that sleeps: in atomic context the kernel must report
+    /// "BUG: sleeping function called from invalid context".
+    pub fn might_sleep(&self, j: &mut Judgement) {
+        if !self.may_sleep() {
+            j.misuse(
+                M::Report(ReportKind::SleepInAtomic),
+                Some(ReportKind::SleepInAtomic),
+            );
+        }
+    }
+
+    /// might_alloc(gfp): an allocation sleeps when its mask may reclaim.
+    pub fn might_alloc(&self, j: &mut Judgement, gfp: kmem_vocab::gfp::Gfp) {
+        if gfp & kmem_vocab::gfp::__GFP_DIRECT_RECLAIM != 0 {
+            self.might_sleep(j);
+        }
+    }
+
     pub fn in_interrupt(&self) -> bool {
         self.hardirq > 0 || self.softirq_disable > 0
     }

@@ -250,14 +250,7 @@ impl HighmemModel {
         page: u64,
     ) -> u64 {
         match how {
-            How::Kmap => {
-                if !ctx.may_sleep() {
-                    j.misuse(
-                        M::Report(ReportKind::SleepInAtomic),
-                        Some(ReportKind::SleepInAtomic),
-                    );
-                }
-            }
+            How::Kmap => ctx.might_sleep(j),
             How::Atomic => {
                 for r in ctx.apply(CtxOp::PreemptDisable) {
                     j.misuse(M::Report(r), Some(r));

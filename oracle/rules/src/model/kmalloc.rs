@@ -259,7 +259,7 @@ impl SlabModel {
         let legacy_big =
             size > KMALLOC_MAX_CACHE_SIZE && size > self.kmalloc.max && self.kmalloc.legacy;
         if !legacy_big {
-            self.sleep_check(j, gfp, ctx);
+            ctx.might_alloc(j, gfp);
         }
         self.kmalloc_result(j, pages, size, gfp, v, zero || gfp & __GFP_ZERO != 0);
     }

@@ -99,7 +99,7 @@ impl SlabModel {
                 }
             },
         };
-        self.sleep_check(j, GFP_KERNEL, ctx);
+        ctx.might_alloc(j, GFP_KERNEL);
         if let PoolKind::Page(o) = kind {
             // alloc_pages() of such an order fails, so the preallocation of a single
             // element does.
@@ -207,7 +207,7 @@ impl SlabModel {
         if !self.pool_live(j, h) {
             return;
         }
-        self.sleep_check(j, gfp, ctx);
+        ctx.might_alloc(j, gfp);
         let Some(pool) = self.mempool.pools.get(&h).cloned() else {
             return;
         };

@@ -193,12 +193,7 @@ impl PageModel {
         pfn: Option<u64>,
         ctx: &CtxModel,
     ) {
-        if gfp & __GFP_DIRECT_RECLAIM != 0 && !ctx.may_sleep() {
-            j.misuse(
-                M::Report(ReportKind::SleepInAtomic),
-                Some(ReportKind::SleepInAtomic),
-            );
-        }
+        ctx.might_alloc(j, gfp);
         let highest = self.facts.highest_zone(gfp);
         let Some(pfn) = pfn else {
             self.failed(j, gfp, order);

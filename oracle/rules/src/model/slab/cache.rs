@@ -91,7 +91,8 @@ impl SlabModel {
         ctor: Option<u8>,
         v: u64,
     ) {
-        self.sleeps(j, ctx);
+        // slab_mutex (and cpus_read_lock() with a debug flag) before any check.
+        ctx.might_sleep(j);
         let bad = name.is_empty()
             || ctx.in_interrupt()
             || size as u64 > self.kmalloc.max
@@ -194,7 +195,7 @@ impl SlabModel {
             }
             return;
         };
-        self.sleep_check(j, gfp, ctx);
+        ctx.might_alloc(j, gfp);
         if v == 0 {
             // Only a new slab the page allocator could not give fails a live cache's
             // allocation, and its last attempt has the caller's mask.
@@ -228,7 +229,8 @@ impl SlabModel {
         if h == 0 {
             return;
         }
-        self.sleeps(j, ctx);
+        // cpus_read_lock(), then slab_mutex.
+        ctx.might_sleep(j);
         let Some(cid) = self.live_cache(j, h) else {
             return;
         };
@@ -282,7 +284,7 @@ impl SlabModel {
 
     pub fn cache_shrink(&mut self, j: &mut Judgement, ctx: &CtxModel, h: u64) {
         // flush_all() takes cpus_read_lock() first.
-        self.sleeps(j, ctx);
+        ctx.might_sleep(j);
         if let Some(cid) = self.live_cache(j, h) {
             if self.caches[cid].exact {
                 self.slabs_reaped(cid);
@@ -297,7 +299,7 @@ impl SlabModel {
             return;
         };
         // Its object map comes from kmalloc(GFP_KERNEL).
-        self.sleeps(j, ctx);
+        ctx.might_sleep(j);
         let c = self.caches[cid].clone();
         let heads: Vec<u64> = self
             .slabs

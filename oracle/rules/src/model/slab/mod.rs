@@ -15,11 +15,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kmem_vocab::gfp::*;
 use kmem_vocab::slab_flags::*;
 use kmem_vocab::{Arch, BootConfig, ReportKind};
 
-use super::context::CtxModel;
 use super::facts::{Facts, PAGE_SHIFT, PAGE_SIZE};
 use super::pages::PageModel;
 use super::runs::RunMap;
@@ -201,26 +199,6 @@ impl SlabModel {
 
     pub(crate) fn slab_base(&self, pfn: u64) -> u64 {
         self.page_offset + (pfn << PAGE_SHIFT)
-    }
-
-    /// A call that sleeps whatever its arguments: kmem_cache_create() and
-    /// kmem_cache_destroy() take slab_mutex (and cpus_read_lock() where they need it) before
-    /// anything else, kmem_cache_shrink() cpus_read_lock(), validate_slab_cache() kmallocs
-    /// with GFP_KERNEL.
-    pub(crate) fn sleeps(&self, j: &mut Judgement, ctx: &CtxModel) {
-        if !ctx.may_sleep() {
-            j.misuse(
-                M::Report(ReportKind::SleepInAtomic),
-                Some(ReportKind::SleepInAtomic),
-            );
-        }
-    }
-
-    /// might_alloc(gfp): an allocation sleeps when its mask may reclaim.
-    pub(crate) fn sleep_check(&self, j: &mut Judgement, gfp: Gfp, ctx: &CtxModel) {
-        if gfp & __GFP_DIRECT_RECLAIM != 0 {
-            self.sleeps(j, ctx);
-        }
     }
 
     pub(crate) fn bad_handle(&self, j: &mut Judgement, handle: u64) {

@@ -356,9 +356,7 @@ impl VmallocModel {
     ) {
         let f = &pm.facts;
         let mut frees = vec![];
-        if !ctx.may_sleep() {
-            Self::sleeping(j);
-        }
+        ctx.might_sleep(j);
         let count = pages.len() as u64;
         let size = f.word(count << PAGE_SHIFT);
         let too_many = count > Self::totalram(f);

@@ -115,9 +115,7 @@ impl VmallocModel {
     /// through the MMU first).
     pub fn vfree(&mut self, j: &mut Judgement, ctx: &CtxModel, addr: u64) -> Vec<u64> {
         let mut frees = vec![];
-        if !ctx.may_sleep() {
-            Self::sleeping(j);
-        }
+        ctx.might_sleep(j);
         self.flush_if(j, ctx, &mut frees);
         self.vfree_process(j, addr, &mut frees);
         frees
@@ -130,9 +128,7 @@ impl VmallocModel {
             Self::sleeping(j);
             return frees;
         }
-        if !ctx.may_sleep() {
-            Self::sleeping(j);
-        }
+        ctx.might_sleep(j);
         self.flush_if(j, ctx, &mut frees);
         if addr == 0 {
             return frees;
