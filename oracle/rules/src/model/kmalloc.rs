@@ -275,7 +275,7 @@ impl SlabModel {
     /// pointer is no object the model knows: Linux answers with whatever cache or folio the
     /// page now belongs to, which the model cannot predict.
     /// Whether `p` lies in a slab of SLUB's own kmem_cache cache (see `internal`).
-    fn in_internal_slab(&self, pages: &PageModel, p: u64) -> bool {
+    pub(crate) fn in_internal_slab(&self, pages: &PageModel, p: u64) -> bool {
         pages.facts.is_lowmem_va(p)
             && pages
                 .block_of(self.pa(p) >> PAGE_SHIFT)

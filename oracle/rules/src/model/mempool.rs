@@ -94,7 +94,7 @@ impl SlabModel {
             Err(h) => match self.by_handle.get(&h) {
                 Some(&id) if self.caches[id].alive => PoolKind::Slab(id),
                 _ => {
-                    self.bad_handle(j, h);
+                    self.bad_handle(j, pages, h);
                     return;
                 }
             },

@@ -93,6 +93,9 @@ impl SlabModel {
     ) {
         // slab_mutex (and cpus_read_lock() with a debug flag) before any check.
         ctx.might_sleep(j);
+        // The struct kmem_cache comes from SLUB's own kmem_cache cache, whose slabs the
+        // rules do not follow (made at the first creation, with that cache's own struct).
+        self.traffic.created = true;
         let bad = name.is_empty()
             || ctx.in_interrupt()
             || size as u64 > self.kmalloc.max
@@ -165,13 +168,17 @@ impl SlabModel {
         self.by_handle.insert(v, id);
     }
 
-    pub(crate) fn live_cache(&self, j: &mut Judgement, h: u64) -> Option<usize> {
+    /// The live cache `h` names: Ok(its index), or Err(whether what the call does next is
+    /// still predicted) after judging the operand ([`SlabModel::bad_handle`]).
+    pub(crate) fn live_cache(
+        &mut self,
+        j: &mut Judgement,
+        pages: &PageModel,
+        h: u64,
+    ) -> Result<usize, bool> {
         match self.by_handle.get(&h) {
-            Some(&id) if self.caches[id].alive => Some(id),
-            _ => {
-                self.bad_handle(j, h);
-                None
-            }
+            Some(&id) if self.caches[id].alive => Ok(id),
+            _ => Err(self.bad_handle(j, pages, h)),
         }
     }
 
@@ -186,14 +193,17 @@ impl SlabModel {
         zero: bool,
         v: u64,
     ) {
-        let Some(cid) = self.live_cache(j, h) else {
-            if v != 0 {
-                j.fail(
-                    F::WrongValue,
-                    format!("allocation from {h:#x}, no live cache, returned {v:#x}"),
-                );
+        let cid = match self.live_cache(j, pages, h) {
+            Ok(cid) => cid,
+            Err(predicted) => {
+                if v != 0 && predicted {
+                    j.fail(
+                        F::WrongValue,
+                        format!("allocation from {h:#x}, no live cache, returned {v:#x}"),
+                    );
+                }
+                return;
             }
-            return;
         };
         ctx.might_alloc(j, gfp);
         if v == 0 {
@@ -219,19 +229,19 @@ impl SlabModel {
     }
 
     pub fn cache_free(&mut self, j: &mut Judgement, pages: &mut PageModel, h: u64, addr: u64) {
-        let Some(cid) = self.live_cache(j, h) else {
+        let Ok(cid) = self.live_cache(j, pages, h) else {
             return;
         };
         self.free(j, pages, Some(cid), addr);
     }
 
-    pub fn cache_destroy(&mut self, j: &mut Judgement, ctx: &CtxModel, h: u64) {
+    pub fn cache_destroy(&mut self, j: &mut Judgement, pages: &PageModel, ctx: &CtxModel, h: u64) {
         if h == 0 {
             return;
         }
         // cpus_read_lock(), then slab_mutex.
         ctx.might_sleep(j);
-        let Some(cid) = self.live_cache(j, h) else {
+        let Ok(cid) = self.live_cache(j, pages, h) else {
             return;
         };
         if self.caches[cid].leaked {
@@ -277,15 +287,15 @@ impl SlabModel {
             j.allow.push(ReportKind::ObjectsRemaining);
             self.taint_next = true;
         } else {
+            // The handle stays known: naming it again is a use of a destroyed cache.
             self.caches[cid].alive = false;
-            self.by_handle.remove(&h);
         }
     }
 
-    pub fn cache_shrink(&mut self, j: &mut Judgement, ctx: &CtxModel, h: u64) {
+    pub fn cache_shrink(&mut self, j: &mut Judgement, pages: &PageModel, ctx: &CtxModel, h: u64) {
         // flush_all() takes cpus_read_lock() first.
         ctx.might_sleep(j);
-        if let Some(cid) = self.live_cache(j, h) {
+        if let Ok(cid) = self.live_cache(j, pages, h) {
             if self.caches[cid].exact {
                 self.slabs_reaped(cid);
             }
@@ -294,8 +304,8 @@ impl SlabModel {
 
     /// validate_slab_cache(): each slab with a free object (and, with U, each full one):
     /// the tail padding, then its objects in address order up to the first that fails.
-    pub fn validate(&mut self, j: &mut Judgement, ctx: &CtxModel, h: u64) {
-        let Some(cid) = self.live_cache(j, h) else {
+    pub fn validate(&mut self, j: &mut Judgement, pages: &PageModel, ctx: &CtxModel, h: u64) {
+        let Ok(cid) = self.live_cache(j, pages, h) else {
             return;
         };
         // Its object map comes from kmalloc(GFP_KERNEL).

@@ -201,13 +201,30 @@ impl SlabModel {
         self.page_offset + (pfn << PAGE_SHIFT)
     }
 
-    pub(crate) fn bad_handle(&self, j: &mut Judgement, handle: u64) {
+    /// Judges a cache operand that names no live cache the oracle knows. Returns false when
+    /// what the call does next cannot be predicted: a pointer into a slab of SLUB's own
+    /// kmem_cache cache that was never the handle of a cache the scenario created (SLUB's
+    /// own "kmem_cache" cache, whose struct is the first object of its first slab; a
+    /// kmalloc cache's; a free slot) names whatever struct kmem_cache lies there, and Linux
+    /// goes on with it. The report may come or not, and the state after it is not followed
+    /// (taint).
+    pub(crate) fn bad_handle(&mut self, j: &mut Judgement, pages: &PageModel, handle: u64) -> bool {
+        if handle != 0
+            && !self.by_handle.contains_key(&handle)
+            && self.in_internal_slab(pages, handle)
+        {
+            j.misuse.push(M::Report(ReportKind::MempoolMisuse));
+            j.allow.push(ReportKind::MempoolMisuse);
+            self.taint_next = true;
+            return false;
+        }
         let r = if handle == 0 {
             ReportKind::PageFault
         } else {
             ReportKind::MempoolMisuse
         };
         j.misuse(M::Report(r), Some(r));
+        true
     }
 
     pub(crate) fn slot_addrs(&self, pfn: u64) -> Vec<u64> {
@@ -310,9 +327,9 @@ impl Model {
                 s.cache_alloc(j, pages, ctx, ev(cache), *gfp, true, v)
             }
             Op::KmemCacheFree { cache, addr } => s.cache_free(j, pages, ev(cache), ev(addr)),
-            Op::KmemCacheDestroy { cache } => s.cache_destroy(j, ctx, ev(cache)),
-            Op::KmemCacheShrink { cache } => s.cache_shrink(j, ctx, ev(cache)),
-            Op::ValidateSlabCache { cache } => s.validate(j, ctx, ev(cache)),
+            Op::KmemCacheDestroy { cache } => s.cache_destroy(j, pages, ctx, ev(cache)),
+            Op::KmemCacheShrink { cache } => s.cache_shrink(j, pages, ctx, ev(cache)),
+            Op::ValidateSlabCache { cache } => s.validate(j, pages, ctx, ev(cache)),
             _ => {}
         }
     }
