@@ -13,10 +13,12 @@ use super::{set_page_element_client, traffic, PageGone, PoolKind};
 impl SlabModel {
     /// Whether element `e` of a pool of `kind`, which the pool handed out, is no longer the
     /// client's in its allocator: its slab slot freed, its slab gone, its large kmalloc block
-    /// freed. A page pool's pages are the page rules' to follow.
+    /// freed, a page pool's pages freed (what `Model::mempool_before_events` found of them
+    /// before the statement: `page_gone`).
     fn freed_behind_the_pool(&self, pages: &PageModel, kind: PoolKind, e: u64) -> bool {
         match kind {
-            PoolKind::Kmalloc(0) | PoolKind::Page(_) => false,
+            PoolKind::Kmalloc(0) => false,
+            PoolKind::Page(_) => self.mempool.page_gone.is_some(),
             PoolKind::Slab(_) | PoolKind::Kmalloc(_) => match self.slab_of(pages, e) {
                 Some((head, slab)) => self.slot_of_object(head, &slab, e).is_some_and(|slot| {
                     matches!(self.state(slab.cache, slot), St::Freed | St::Untouched)
@@ -59,8 +61,8 @@ impl SlabModel {
             }
         }
         let to_reserve = pool.reserve.len() < pool.min as usize;
-        // An element the client already freed to its allocator (kmem_cache_free() or
-        // kfree() of what the pool handed out): Linux's mempool_free() checks nothing, and
+        // An element the client already freed to its allocator (kmem_cache_free(), kfree()
+        // or __free_pages() of what the pool handed out): Linux's mempool_free() checks nothing, and
         // once the free object is in the reserve (surely, or maybe when the reserve's size is
         // unknown) the pool may hand it out while the allocator hands it out too. No report
         // says so; what follows is not predictable.
