@@ -87,7 +87,7 @@ impl Gen<'_> {
         let page = self.on(Family::Pages) || self.on(Family::Vmalloc);
         self.on(Family::Kmalloc)
             || (page && self.fits(kmem_vocab::PAGE_SIZE))
-            || self.has(Cand::Caches)
+            || self.on(Family::Slab)
             || self.has(Cand::Pools)
             || (self.on(Family::Highmem) && self.summary().unkmapped_page)
     }

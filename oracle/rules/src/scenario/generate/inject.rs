@@ -9,7 +9,7 @@ use super::super::ast::{printed_line, Op, Operand};
 use super::super::kind::Family;
 use super::choose::{self, byte, chance, one_of, pick};
 use super::ops::Cand;
-use super::ops::{in_bounds, offset, page_round};
+use super::ops::{in_bounds, offset, page_round, MAX_CACHES};
 use super::state::{order_bytes, Ctx, Gen, Handle, Kind, Life, MapHow, MAX_CTX};
 use super::Misuse;
 
@@ -22,6 +22,9 @@ pub(super) enum Sleeper {
     Vmalloc,
     Kmap(usize),
     PoolAlloc(usize),
+    /// kmem_cache_create, or kmem_cache_shrink, validate_slab_cache or kmem_cache_destroy
+    /// of a live cache: slab_mutex, cpus_read_lock() or a GFP_KERNEL kmalloc inside.
+    CacheCall,
 }
 
 /// A way to free, for [`Misuse::WildFree`].
@@ -149,6 +152,9 @@ impl Gen<'_> {
                 .filter(|&p| !self.kmapped(p))
                 .map(Sleeper::Kmap),
             );
+        }
+        if self.on(Family::Slab) {
+            v.push(Sleeper::CacheCall);
         }
         v
     }
@@ -475,8 +481,40 @@ impl Gen<'_> {
                 self.kmap(p, MapHow::Kmap);
             }
             Sleeper::PoolAlloc(p) => self.pool_alloc(p, GFP_KERNEL | (gfp & !__GFP_ZERO)),
+            Sleeper::CacheCall => self.cache_call_in_atomic(u)?,
         }
         Ok(Some(printed_line(self.stmts.len().saturating_sub(1))))
+    }
+
+    /// A kmem_cache call that sleeps whatever its arguments: a new cache (refused in an
+    /// interrupt, where kmem_cache_sanity_check() fails it, so nothing is bound), or a
+    /// shrink, validation or destruction of a live cache (done as anywhere else).
+    fn cache_call_in_atomic(&mut self, u: &mut impl Draw) -> Result<()> {
+        let caches = self.cands(Cand::Caches);
+        let idle: Vec<usize> = caches
+            .iter()
+            .copied()
+            .filter(|&c| !self.cache_busy(c))
+            .collect();
+        let (c, d) = (one_of(u, &caches)?, one_of(u, &idle)?);
+        let n = pick(u, 0, 3)?;
+        match (c, d) {
+            (_, Some(d)) if n == 3 => {
+                let cache = self.operand(d);
+                self.emit(None, Op::KmemCacheDestroy { cache });
+                self.release(d, Life::Freed);
+            }
+            (Some(c), _) if n == 2 => {
+                let cache = self.operand(c);
+                self.emit(None, Op::ValidateSlabCache { cache });
+            }
+            (Some(c), _) if n == 1 || caches.len() >= MAX_CACHES => {
+                let cache = self.operand(c);
+                self.emit(None, Op::KmemCacheShrink { cache });
+            }
+            _ => self.cache_create(u, self.in_interrupt())?,
+        }
+        Ok(())
     }
 
     fn wrong_translation(&mut self, u: &mut impl Draw) -> Result<Option<u32>> {

@@ -267,6 +267,12 @@ impl<'c> Gen<'c> {
             .any(|c| !matches!(c, Ctx::Map(_, MapHow::Local)))
     }
 
+    /// Whether an interrupt handler (hardirq) or a bh-disabled section is open:
+    /// in_interrupt().
+    pub fn in_interrupt(&self) -> bool {
+        self.ctx.iter().any(|c| matches!(c, Ctx::Hardirq | Ctx::Bh))
+    }
+
     pub fn fits(&self, bytes: u64) -> bool {
         self.live_bytes.saturating_add(bytes) <= self.budget
     }

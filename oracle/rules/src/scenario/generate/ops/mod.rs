@@ -26,7 +26,7 @@ pub use access::in_bounds;
 pub use cands::{Cand, KeptMasks, WHOLE_PAGES};
 
 /// The most caches and pools alive at once.
-const MAX_CACHES: usize = 6;
+pub(crate) const MAX_CACHES: usize = 6;
 const MAX_POOLS: usize = 6;
 
 /// Declares [`Action`] and the list of its variants in order, from one list of names.

@@ -15,7 +15,7 @@ impl Gen<'_> {
     pub(super) fn act_slab(&mut self, u: &mut impl Draw, a: Action) -> Result<()> {
         let atomic = self.atomic();
         match a {
-            Action::CacheCreate => self.cache_create(u)?,
+            Action::CacheCreate => self.cache_create(u, false)?,
             Action::CacheAlloc => {
                 if let Some(c) = self.pick(u, Cand::Caches)? {
                     let gfp = choose::gfp_object(u, atomic, false)?;
@@ -59,7 +59,13 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn cache_create(&mut self, u: &mut impl Draw) -> Result<()> {
+    /// `kmem_cache_create` of a cache the scenario may use, or, when `refused` (in an
+    /// interrupt) or too large, one whose NULL is not bound.
+    pub(in super::super) fn cache_create(
+        &mut self,
+        u: &mut impl Draw,
+        refused: bool,
+    ) -> Result<()> {
         const SIZES: [u32; 18] = [
             8, 16, 24, 32, 40, 64, 96, 100, 128, 192, 256, 500, 512, 1000, 1024, 2048, 4096, 5000,
         ];
@@ -102,7 +108,7 @@ impl Gen<'_> {
             size,
             ctor: ctor.is_some(),
         };
-        if size > max {
+        if size > max || refused {
             self.emit(None, op);
             return Ok(());
         }
