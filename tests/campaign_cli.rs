@@ -103,3 +103,21 @@ fn errors_are_one_line_and_exit_2() {
     assert_eq!(code, 2);
     assert_eq!(err.lines().count(), 1);
 }
+
+/// scripts/fuzz refuses an `--out` directory that holds another campaign's record (its report
+/// would be built from that record) before it builds anything.
+#[test]
+fn scripts_fuzz_refuses_a_directory_holding_a_campaign() {
+    let d = raw_campaign("taken", "buddy", 100);
+    let o = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fuzz"))
+        .args(["--targets", "buddy", "--time", "1", "--out"])
+        .arg(&d)
+        .output()
+        .expect("run scripts/fuzz");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("already holds a campaign (meta)"), "{err}");
+    let _ = std::fs::remove_dir_all(d);
+}
