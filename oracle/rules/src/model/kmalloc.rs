@@ -271,9 +271,6 @@ impl SlabModel {
         self.free(j, pages, None, addr);
     }
 
-    /// ksize(): the usable size; lifts the kmalloc red zone of an object. None when the
-    /// pointer is no object the model knows: Linux answers with whatever cache or folio the
-    /// page now belongs to, which the model cannot predict.
     /// Whether `p` lies in a slab of SLUB's own kmem_cache cache (see `internal`).
     pub(crate) fn in_internal_slab(&self, pages: &PageModel, p: u64) -> bool {
         pages.facts.is_lowmem_va(p)
@@ -282,6 +279,9 @@ impl SlabModel {
                 .is_some_and(|(head, b)| !b.client && self.internal.contains(&head))
     }
 
+    /// ksize(): the usable size; lifts the kmalloc red zone of an object. None when the
+    /// pointer is no object the model knows: Linux answers with whatever cache or folio the
+    /// page now belongs to, which the model cannot predict.
     pub fn ksize(
         &mut self,
         j: &mut Judgement,

@@ -62,10 +62,10 @@ impl SlabModel {
         }
         let to_reserve = pool.reserve.len() < pool.min as usize;
         // An element the client already freed to its allocator (kmem_cache_free(), kfree()
-        // or __free_pages() of what the pool handed out): Linux's mempool_free() checks nothing, and
-        // once the free object is in the reserve (surely, or maybe when the reserve's size is
-        // unknown) the pool may hand it out while the allocator hands it out too. No report
-        // says so; what follows is not predictable.
+        // or __free_pages() of what the pool handed out): Linux's mempool_free() checks
+        // nothing, and once the freed element is in the reserve (surely, or maybe when the
+        // reserve's size is unknown) the pool may hand it out while the allocator hands it
+        // out too. No report says so; what follows is not predictable.
         let may_reserve = to_reserve || !(pool.exact || matches!(pool.kind, PoolKind::Page(_)));
         if may_reserve && self.freed_behind_the_pool(pages, pool.kind, e) {
             self.taint_next = true;
