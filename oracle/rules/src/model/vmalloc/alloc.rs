@@ -151,8 +151,10 @@ impl VmallocModel {
         let too_big = (real >> PAGE_SHIFT) > Self::totalram(&f);
         let mut must_fail = real == 0 || too_big;
         let aligned = f.word(real.wrapping_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1));
+        // BUG_ON(in_interrupt()) in __get_vm_area_node(), reported as the sleeping check
+        // is (in an interrupt might_sleep() always reports).
         if !must_fail && ctx.in_interrupt() {
-            Self::sleeping(j);
+            ctx.might_sleep(j);
             must_fail = true;
         }
         must_fail |= aligned == 0;
@@ -164,8 +166,8 @@ impl VmallocModel {
         // The vm_struct's kzalloc checks a blocking mask; alloc_vmap_area()'s might_sleep()
         // checks any other, after its alignment check. Once per call: the page array's own
         // vmalloc does not report again.
-        if !must_fail && !ctx.may_sleep() && (gfpflags_allow_blocking(gfp) || !bad_align) {
-            Self::sleeping(j);
+        if !must_fail && (gfpflags_allow_blocking(gfp) || !bad_align) {
+            ctx.might_sleep(j);
         }
         must_fail |= bad_align;
         // The pages taken and kept, in order; what was freed must be what is expected.
@@ -363,7 +365,7 @@ impl VmallocModel {
         let mut must_fail = too_many || size == 0;
         // BUG_ON(in_interrupt()) in __get_vm_area_node(), before its size check.
         if !too_many && ctx.in_interrupt() {
-            Self::sleeping(j);
+            ctx.might_sleep(j);
             must_fail = true;
         }
         if !must_fail {

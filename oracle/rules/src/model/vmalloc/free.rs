@@ -124,8 +124,9 @@ impl VmallocModel {
     /// vunmap().
     pub fn vunmap(&mut self, j: &mut Judgement, ctx: &CtxModel, addr: u64) -> Vec<u64> {
         let mut frees = vec![];
+        // BUG_ON(in_interrupt()), reported as the sleeping check is.
         if ctx.in_interrupt() {
-            Self::sleeping(j);
+            ctx.might_sleep(j);
             return frees;
         }
         ctx.might_sleep(j);

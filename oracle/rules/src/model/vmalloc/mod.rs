@@ -217,13 +217,6 @@ impl VmallocModel {
             None => self.in_page_array(va).map(|(pfn, _)| pfn),
         }
     }
-
-    pub(crate) fn sleeping(j: &mut Judgement) {
-        j.misuse(
-            M::Report(ReportKind::SleepInAtomic),
-            Some(ReportKind::SleepInAtomic),
-        );
-    }
 }
 
 /// The vmalloc family's statements.
