@@ -132,7 +132,7 @@ impl SlabModel {
         let csize = kmalloc_class(size) as u32;
         if let Some(&id) = self.kmalloc.ids.get(&(ty, csize)) {
             if self.kmalloc.unborn.contains(&id) {
-                self.traffic.created = true;
+                self.cache_struct_taken();
             }
             return id;
         }
@@ -154,7 +154,7 @@ impl SlabModel {
         self.kmalloc.unborn.insert(id);
         // Its struct kmem_cache came from the kmem_cache cache, whose slabs the oracle does
         // not follow.
-        self.traffic.created = true;
+        self.cache_struct_taken();
         id
     }
 
@@ -269,6 +269,13 @@ impl SlabModel {
             return;
         }
         self.free(j, pages, None, addr);
+    }
+
+    /// A struct kmem_cache may be taken from SLUB's own kmem_cache cache by this statement:
+    /// its slabs become `internal`, and a destroyed cache's struct may be the one reused.
+    pub(crate) fn cache_struct_taken(&mut self) {
+        self.traffic.created = true;
+        self.structs_made += 1;
     }
 
     /// Whether `p` lies in a slab of SLUB's own kmem_cache cache (see `internal`).

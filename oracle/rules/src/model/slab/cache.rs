@@ -33,6 +33,7 @@ impl SlabModel {
             ctor,
             kmalloc,
             alive: true,
+            destroyed_at: None,
             exact: !kmalloc || self.kmalloc.exact,
             leaked: false,
         });
@@ -95,7 +96,7 @@ impl SlabModel {
         ctx.might_sleep(j);
         // The struct kmem_cache comes from SLUB's own kmem_cache cache, whose slabs the
         // rules do not follow (made at the first creation, with that cache's own struct).
-        self.traffic.created = true;
+        self.cache_struct_taken();
         let bad = name.is_empty()
             || ctx.in_interrupt()
             || size as u64 > self.kmalloc.max
@@ -289,6 +290,7 @@ impl SlabModel {
         } else {
             // The handle stays known: naming it again is a use of a destroyed cache.
             self.caches[cid].alive = false;
+            self.caches[cid].destroyed_at = Some(self.structs_made);
         }
     }
 

@@ -47,6 +47,9 @@ pub struct CacheM {
     pub ctor: Option<u8>,
     pub kmalloc: bool,
     pub alive: bool,
+    /// When destroyed: [`SlabModel::structs_made`] then. A struct kmem_cache made after
+    /// it may lie where this one did.
+    pub destroyed_at: Option<u64>,
     /// Every object of this cache passes through the client (no mempool behind it).
     pub exact: bool,
     /// Destroyed with objects remaining: kept, and never shut down by a later destroy.
@@ -164,6 +167,9 @@ pub struct SlabModel {
     /// follow: slabs of SLUB's own kmem_cache cache (a struct kmem_cache each), whose
     /// objects the rules do not place.
     pub internal: BTreeSet<u64>,
+    /// How many struct kmem_cache the run may have taken from SLUB's kmem_cache cache (a
+    /// kmem_cache_create(), a kmalloc cache made at its first use).
+    pub structs_made: u64,
 }
 
 pub(crate) fn ptr_of(arch: Arch) -> u64 {
@@ -190,6 +196,7 @@ impl SlabModel {
             taint_next: false,
             traffic: grow::SlabTraffic::default(),
             internal: BTreeSet::new(),
+            structs_made: 0,
         }
     }
 
@@ -205,14 +212,18 @@ impl SlabModel {
     /// what the call does next cannot be predicted: a pointer into a slab of SLUB's own
     /// kmem_cache cache that was never the handle of a cache the scenario created (SLUB's
     /// own "kmem_cache" cache, whose struct is the first object of its first slab; a
-    /// kmalloc cache's; a free slot) names whatever struct kmem_cache lies there, and Linux
-    /// goes on with it. The report may come or not, and the state after it is not followed
-    /// (taint).
+    /// kmalloc cache's; a free slot), or a destroyed cache's handle once another struct
+    /// kmem_cache has been made (a kmalloc cache's, made at its first use, may have taken
+    /// the freed struct), names whatever struct kmem_cache lies there, and Linux goes on
+    /// with it. The report may come or not, and the state after it is not followed (taint).
     pub(crate) fn bad_handle(&mut self, j: &mut Judgement, pages: &PageModel, handle: u64) -> bool {
-        if handle != 0
-            && !self.by_handle.contains_key(&handle)
-            && self.in_internal_slab(pages, handle)
-        {
+        let unknown = match self.by_handle.get(&handle) {
+            Some(&id) => self.caches[id]
+                .destroyed_at
+                .is_some_and(|t| t < self.structs_made),
+            None => self.in_internal_slab(pages, handle),
+        };
+        if handle != 0 && unknown {
             j.misuse.push(M::Report(ReportKind::MempoolMisuse));
             j.allow.push(ReportKind::MempoolMisuse);
             self.taint_next = true;
