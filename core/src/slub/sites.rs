@@ -64,3 +64,7 @@ pub(crate) const KSIZE: Site = Site {
     off: 0x9d,
     size: 0xb0,
 };
+
+/// BUG_ON(object == fp) in set_freepointer() (CONFIG_SLAB_FREELIST_HARDENED), inlined into
+/// the free paths. The line is the model's (6.6's not verified).
+pub(crate) const SET_FREEPOINTER: &str = "mm/slub.c:454";

@@ -391,12 +391,16 @@ impl SlabModel {
                     return;
                 }
             } else if free_now {
-                // Without F nothing notices: the free list now loops.
+                // Without F only set_freepointer()'s naive check (FREELIST_HARDENED) may
+                // notice, when the object heads its slab's free list; else the list loops.
+                j.allow.push(ReportKind::DoubleFree);
                 self.taint_next = true;
                 return;
             }
             self.init_object(cid, slot, false, orig);
         } else if free_now {
+            // As above: the naive check's BUG, or a free list that loops.
+            j.allow.push(ReportKind::DoubleFree);
             self.taint_next = true;
             return;
         }
