@@ -1,6 +1,7 @@
 //! vmalloc, vmap and /proc/vmallocinfo end to end on a booted machine.
 
 use kmem::gfp::*;
+use kmem::vmalloc::LAZY_MAX_PAGES;
 use kmem::{BootConfig, Machine, ReportKind, PAGE_SIZE};
 
 fn boot(words: &[&str]) -> Machine {
@@ -39,10 +40,12 @@ fn areas_are_first_fit_with_a_guard_page_that_faults() {
     // Reading across the end of b faults too.
     assert!(m.read(b, PAGE_SIZE + 1).is_none());
     assert_eq!(kinds(&mut m), [ReportKind::PageFault]);
-    // A freed area faults, and its range is reused by first fit.
+    // A freed area faults, and once the lazy list is purged its range is reused by first
+    // fit.
     m.vfree(a);
     assert!(m.read(a, 1).is_none());
     assert_eq!(kinds(&mut m), [ReportKind::PageFault]);
+    m.vm_unmap_aliases();
     let c = m.vmalloc(2 * PAGE_SIZE);
     assert_eq!(c, start);
     let d = m.vmalloc(2 * PAGE_SIZE);
@@ -192,6 +195,7 @@ fn bad_vfrees_are_reported() {
     m.vunmap(b);
     assert_eq!(kinds(&mut m), [ReportKind::DoubleFree]);
     // A reused address is live again, not "already freed".
+    m.vm_unmap_aliases();
     let c = m.vmalloc(PAGE_SIZE);
     assert_eq!(c, a);
     m.vfree(c);
@@ -253,7 +257,8 @@ fn vfree_in_interrupt_is_deferred_then_done() {
     let c = m.vmalloc(PAGE_SIZE);
     assert!(m.deferred_vfrees().is_empty());
     assert!(m.find_vm_area(b).is_none() || c == b);
-    assert_eq!(c, a, "a's range was free again");
+    assert!(c > b, "a's and b's ranges wait on the lazy purge list");
+    assert_eq!(m.vmap_lazy_ranges().len(), 2);
     assert_eq!(m.nr_vmalloc_pages(), 1);
     assert!(m.take_reports().is_empty());
     // Explicitly, and a bogus address queued from an interrupt is reported when the work runs.
@@ -561,7 +566,9 @@ fn random_sequences_never_panic() {
         }
         let free: u64 = m.vmalloc_free_ranges().map(|(s, e)| e - s).sum();
         let used: u64 = m.vm_areas().map(|v| v.size).sum();
-        assert_eq!(free + used, l.vmalloc_end - l.vmalloc_start);
+        let lazy: u64 = m.vmap_lazy_ranges().iter().map(|(s, e)| e - s).sum();
+        assert_eq!(lazy, m.vmap_lazy_nr() * PAGE_SIZE);
+        assert_eq!(free + used + lazy, l.vmalloc_end - l.vmalloc_start);
     }
 }
 
@@ -591,6 +598,7 @@ fn vmalloc_node_aligns_the_area_start() {
         m.vfree(p);
     }
     assert_eq!(m.vm_areas().count(), 0);
+    m.vm_unmap_aliases();
     assert_eq!(
         m.vmalloc_free_ranges().collect::<Vec<_>>(),
         [(start, m.layout().vmalloc_end)]
@@ -661,4 +669,48 @@ fn vmalloc_node_sleeps_even_with_a_non_blocking_mask() {
     m.spin_unlock();
     m.vfree(a);
     assert!(m.take_reports().is_empty());
+}
+
+#[test]
+fn freed_areas_wait_on_the_lazy_purge_list() {
+    let mut m = boot(&["mem=1G"]);
+    let start = m.layout().vmalloc_start;
+    // A freed area's range is not reused at once: the next area goes above it, and a stale
+    // pointer into it faults.
+    let a = m.vmalloc(PAGE_SIZE);
+    m.vfree(a);
+    assert_eq!(m.vmap_lazy_ranges(), [(a, a + 2 * PAGE_SIZE)]);
+    assert_eq!(m.vmap_lazy_nr(), 2);
+    let b = m.vmalloc(PAGE_SIZE);
+    assert_eq!(b, start + 2 * PAGE_SIZE);
+    assert!(!m.write(a, 1, 1));
+    assert_eq!(kinds(&mut m), [ReportKind::PageFault]);
+    // vm_unmap_aliases() purges: the range is free again.
+    m.vm_unmap_aliases();
+    assert!(m.vmap_lazy_ranges().is_empty());
+    assert_eq!(m.vmalloc(PAGE_SIZE), a);
+    // Past lazy_max_pages() queued, the purge runs by itself.
+    let big = m.vmalloc(LAZY_MAX_PAGES * PAGE_SIZE);
+    assert_ne!(big, 0);
+    m.vfree(big);
+    // Its LAZY_MAX_PAGES + 1 pages (the guard's too) purged the list; its page array
+    // (8 pages of pointers and a guard page), freed after it, waits.
+    assert_eq!(m.vmap_lazy_nr(), 9);
+    assert_eq!(m.vmalloc(PAGE_SIZE), big);
+    // With no room left, a search purges and tries again before it fails.
+    let l = m.layout().clone();
+    let mut last = 0;
+    loop {
+        let v = m.vmalloc(64 * PAGE_SIZE);
+        if v == 0 {
+            break;
+        }
+        last = v;
+    }
+    m.take_warnings();
+    m.vfree(last);
+    assert_eq!(m.vmap_lazy_nr(), 65);
+    assert_eq!(m.vmalloc(64 * PAGE_SIZE), last, "purged, then found");
+    assert!(last + 65 * PAGE_SIZE <= l.vmalloc_end);
+    assert!(m.take_warnings().is_empty());
 }

@@ -107,6 +107,10 @@ pub fn execute(m: &mut Machine, env: &Env, op: &Op) -> Outcome {
         }
         Op::VmallocToPage { addr } => val(m.vmalloc_to_page(ev(addr))),
         Op::IsVmallocAddr { addr } => val(u64::from(m.is_vmalloc_addr(ev(addr)))),
+        Op::VmUnmapAliases => {
+            m.vm_unmap_aliases();
+            none()
+        }
         Op::Kmap { page } => val(m.kmap(ev(page))),
         Op::Kunmap { page } => {
             m.kunmap(ev(page));

@@ -189,7 +189,7 @@ impl Machine {
             );
             // goto fail: vfree(area->addr).
             if let Some(vm) = self.unwind_vm_area(addr) {
-                self.free_vm_pages(&vm);
+                self.free_vm_pages(&vm, false);
             }
             return false;
         }

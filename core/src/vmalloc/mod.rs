@@ -9,9 +9,12 @@
 //! kmem's [`FreeRanges`] and [`PtePerPage`] sit behind them unless the machine was booted with
 //! others (`crate::seams`).
 //!
+//! A freed area's range waits on the lazy purge list, as in Linux (`lazy`), so its
+//! addresses are not reused at once: a stale pointer into it faults.
+//!
 //! Simplifications, each where Linux differs in timing or internal state only:
-//! - A freed vmap_area is returned to the free ranges at once; Linux frees it lazily (purged
-//!   once lazy_max_pages() accumulate), so it reuses addresses later than the model does.
+//! - An area a failing vmalloc or vmap takes down again before its caller saw it is given
+//!   back at once, not queued for the purge as Linux's vfree(area->addr) does.
 //! - The vm_struct and vmap_area metadata and a page array small enough for kmalloc are kept
 //!   in Rust, not in slab memory. A page array larger than a page is vmalloc'ed as Linux
 //!   does (its own area, " vpages" in /proc/vmallocinfo), but the page pointers are not
@@ -27,6 +30,7 @@
 //!   they are gathered in the constants below so they can be corrected in one place.
 
 mod alloc;
+mod lazy;
 mod report;
 mod vfree;
 mod vm_struct;
@@ -41,6 +45,7 @@ use crate::dumpstack::Site;
 use crate::machine::Machine;
 use crate::PAGE_SIZE;
 
+pub use lazy::LAZY_MAX_PAGES;
 pub use vmap::{PtePerPage, VmapPages};
 pub use vmap_area::{FreeRanges, VmapFit, VmapSpace};
 
@@ -58,6 +63,11 @@ pub const VFREE_SLEEP_SITE: SleepSite = SleepSite {
 pub const VUNMAP_SLEEP_SITE: SleepSite = SleepSite {
     file: "mm/vmalloc.c",
     line: 2880,
+};
+/// might_sleep() in _vm_unmap_aliases() (line unverified).
+pub const VM_UNMAP_ALIASES_SLEEP_SITE: SleepSite = SleepSite {
+    file: "mm/vmalloc.c",
+    line: 2236,
 };
 /// might_sleep() in vmap() (line unverified).
 pub const VMAP_SLEEP_SITE: SleepSite = SleepSite {
@@ -207,6 +217,11 @@ pub struct Vmalloc {
     freed: BTreeMap<u64, u64>,
     /// vfree_atomic()'s llist: addresses in the order they were queued.
     deferred: Vec<u64>,
+    /// The lazy purge list: freed areas (start, size with the guard page) whose range is not
+    /// free yet, in the order they were freed.
+    lazy: Vec<(u64, u64)>,
+    /// vmap_lazy_nr: the pages `lazy` holds.
+    lazy_nr: u64,
     /// nr_vmalloc_pages.
     nr_vmalloc_pages: u64,
     /// The caller the next areas record (a symbol set by the client, or the caller of the
@@ -223,6 +238,8 @@ impl Vmalloc {
             mapper,
             freed: BTreeMap::new(),
             deferred: Vec::new(),
+            lazy: Vec::new(),
+            lazy_nr: 0,
             nr_vmalloc_pages: 0,
             caller: None,
         }

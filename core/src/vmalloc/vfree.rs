@@ -57,7 +57,7 @@ impl Machine {
     pub(super) fn vfree_process(&mut self, addr: u64) {
         if let Some(vm) = self.remove_vm_area_or_warn(addr, "vfree", &VFREE_WARN) {
             if vm.flags & VM_ALLOC != 0 {
-                self.free_vm_pages(&vm);
+                self.free_vm_pages(&vm, true);
             }
         }
     }

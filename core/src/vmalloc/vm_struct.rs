@@ -44,7 +44,13 @@ impl Machine {
             self.might_sleep(ALLOC_VMAP_AREA_SLEEP_SITE);
         }
         let total = size.checked_add(PAGE_SIZE)?;
-        let Some(start) = self.vmalloc.space.alloc(total, align) else {
+        // No room: purge the lazily freed areas and search once more (alloc_vmap_area()'s
+        // overflow path).
+        let found = match self.vmalloc.space.alloc(total, align) {
+            None if self.purge_vmap_area_lazy() => self.vmalloc.space.alloc(total, align),
+            found => found,
+        };
+        let Some(start) = found else {
             // printk_ratelimit(): the shared printk rate limit, 10 per 5 seconds (statements).
             if gfp & __GFP_NOWARN == 0 {
                 let limit = self.log.ratelimit("printk_ratelimit", 5 * SECOND, 10);
@@ -90,27 +96,38 @@ impl Machine {
     }
 
     /// remove_vm_area() + the page-table teardown: unlinks the area with exactly this start,
-    /// clears its PTEs and gives its addresses back. The caller frees the pages.
+    /// clears its PTEs and queues its addresses for the lazy purge. The caller frees the
+    /// pages.
     pub(super) fn remove_vm_area(&mut self, addr: u64) -> Option<VmStruct> {
-        let vm = self.unwind_vm_area(addr)?;
+        let vm = self.unlink_vm_area(addr)?;
+        self.free_vmap_area_noflush(vm.addr, vm.size);
         self.vmalloc.freed.insert(vm.addr, vm.size);
         Some(vm)
     }
 
-    /// remove_vm_area() for an allocation that failed before its caller saw it.
+    /// remove_vm_area() for an allocation that failed before its caller saw it: its
+    /// addresses come back at once (docs/model.md).
     pub(super) fn unwind_vm_area(&mut self, addr: u64) -> Option<VmStruct> {
+        let vm = self.unlink_vm_area(addr)?;
+        self.vmalloc.space.free(vm.addr, vm.size);
+        Some(vm)
+    }
+
+    /// Takes the area with exactly this start out of the list and its PTEs down.
+    fn unlink_vm_area(&mut self, addr: u64) -> Option<VmStruct> {
         let vm = self.vmalloc.areas.remove(&addr)?;
         // The PTEs an area has are its first pages, in order (vmalloc's pages or vmap's).
         let mapped = vm.pages.len().max(vm.mapped.len()) as u64;
         for i in 0..mapped {
             self.pt.unmap(vm.addr + (i << PAGE_SHIFT));
         }
-        self.vmalloc.space.free(vm.addr, vm.size);
         Some(vm)
     }
 
-    /// Frees what a removed vmalloc area held: its pages, then its page array.
-    pub(super) fn free_vm_pages(&mut self, vm: &VmStruct) {
+    /// Frees what a removed vmalloc area held: its pages, then its page array, whose area
+    /// is queued for the purge (`lazy`, a vfree()) or given back at once (a failed
+    /// allocation's unwinding).
+    pub(super) fn free_vm_pages(&mut self, vm: &VmStruct, lazy: bool) {
         for &pfn in &vm.pages {
             self.free_pages_nocheck(pfn, 0);
         }
@@ -121,8 +138,14 @@ impl Machine {
         if let Some(arr) = vm.pages_array {
             // kvfree(vm->pages). The array's area was never the client's: its address is
             // not recorded as freed.
-            if let Some(array) = self.unwind_vm_area(arr) {
-                self.free_vm_pages(&array);
+            let array = if lazy {
+                self.unlink_vm_area(arr)
+                    .inspect(|a| self.free_vmap_area_noflush(a.addr, a.size))
+            } else {
+                self.unwind_vm_area(arr)
+            };
+            if let Some(array) = array {
+                self.free_vm_pages(&array, lazy);
             }
         }
     }

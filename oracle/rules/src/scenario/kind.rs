@@ -259,6 +259,8 @@ op_table! {
     Vunmap = "vunmap", Vmalloc, Nothing { addr: Operand as Pointer };
     VmallocToPage = "vmalloc_to_page", Vmalloc, Page { addr: Operand as Pointer };
     IsVmallocAddr = "is_vmalloc_addr", Vmalloc, Value { addr: Operand as Pointer };
+    /// `vm_unmap_aliases`: purges the lazily freed vmap areas (their addresses free again).
+    VmUnmapAliases = "vm_unmap_aliases", Vmalloc, Nothing;
     // Highmem.
     Kmap = "kmap", Highmem, Addr { page: Operand as Pointer };
     Kunmap = "kunmap", Highmem, Nothing { page: Operand as Pointer };
@@ -373,6 +375,7 @@ mod tests {
             ("vunmap", "ADDR"),
             ("vmalloc_to_page", "ADDR"),
             ("is_vmalloc_addr", "ADDR"),
+            ("vm_unmap_aliases", ""),
             ("kmap", "PAGE"),
             ("kunmap", "PAGE"),
             ("kmap_atomic", "PAGE"),

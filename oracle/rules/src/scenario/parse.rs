@@ -278,6 +278,7 @@ vm = vmap 2 p q
 vunmap vm
 pg = vmalloc_to_page v2+4096
 t = is_vmalloc_addr v2
+vm_unmap_aliases
 m = kmap p
 kunmap p
 ma = kmap_atomic p

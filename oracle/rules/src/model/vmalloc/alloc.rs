@@ -184,11 +184,13 @@ impl VmallocModel {
                 format!("{what} took an order-{order} block; it takes single pages"),
             );
         }
-        // Where the area must go (lowest fit), once the deferred frees have run.
+        // Where the area must go (lowest fit), once the deferred frees have run and the
+        // lazy list is purged if the search would find no room.
         let len = area_len(n);
         let fits = if must_fail {
             None
         } else {
+            self.purge_if_no_room(len, align);
             self.fits(len, align)
         };
         if got == 0 {
@@ -204,6 +206,12 @@ impl VmallocModel {
             if real == 0 {
                 j.warn_alloc = WarnAlloc::NothingAllocated;
                 j.slab_oom = WarnAlloc::NothingAllocated;
+            }
+            // The page arrays' searches may have purged before the vmalloc failed.
+            match fits.as_ref().map(|f| f.at.as_slice()) {
+                None | Some([]) => {}
+                Some(&[one]) => self.place_arrays(Some(one), len, &levels),
+                Some(_) => self.place_arrays(None, len, &levels),
             }
             if !allocs.is_empty() {
                 j.fail(
@@ -270,7 +278,12 @@ impl VmallocModel {
                 return;
             }
             match self.array_areas(got, len, &levels) {
-                Some(areas) => array_areas = areas,
+                Some((areas, purged)) => {
+                    if purged {
+                        self.purge_lazy();
+                    }
+                    array_areas = areas;
+                }
                 None => {
                     j.fail(
                         F::WrongValue,
@@ -371,6 +384,8 @@ impl VmallocModel {
         if !must_fail {
             self.flush_if(j, ctx, &mut frees);
         }
+        // alloc_vmap_area() searches before vmap_pages_range() meets a bad page.
+        let searches = !must_fail;
         let mut pfns = Vec::with_capacity(pages.len());
         for &p in pages {
             let pfn = f.word(p.wrapping_sub(f.mem_map)) / f.struct_page;
@@ -390,6 +405,9 @@ impl VmallocModel {
         check_frees(j, "vmap", &frees, &freed_now);
         let got = out.value.unwrap_or(0);
         let len = area_len(count);
+        if searches {
+            self.purge_if_no_room(len, PAGE_SIZE);
+        }
         let fits = if must_fail {
             None
         } else {

@@ -275,6 +275,12 @@ impl Model {
             }
             Op::Vfree { addr } => self.vmalloc.vfree(j, &self.ctx, ev(addr)),
             Op::Vunmap { addr } => self.vmalloc.vunmap(j, &self.ctx, ev(addr)),
+            Op::VmUnmapAliases => {
+                // _vm_unmap_aliases(): might_sleep(), then the purge under vmap_purge_lock.
+                self.ctx.might_sleep(j);
+                self.vmalloc.purge_lazy();
+                vec![]
+            }
             _ => return,
         };
         let loose = std::mem::take(&mut self.vmalloc.loose_frees);

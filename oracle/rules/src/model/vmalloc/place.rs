@@ -3,13 +3,10 @@
 //! free ranges ([`FreeSpace`]), the page arrays a large vmalloc vmallocs included, and judges
 //! each address the machine returns and each failure for want of address space.
 //!
-//! kmem gives an area's addresses back at once when it is freed; Linux 6.6 puts a freed
-//! vmap_area on the lazy purge list and returns its range to the free tree when the list
-//! holds more than lazy_max_pages(), or when alloc_vmap_area() finds no room (it purges and
-//! retries once before it fails, as vm_unmap_aliases() also purges). So a failure for want
-//! of address space is decided on the same free ranges in both, while an address that
-//! Linux would place above a lazily freed range kmem places in it: the oracle predicts
-//! kmem's convention, an immediate purge (docs/harness.md).
+//! A freed area's range goes on the lazy purge list, free again only when the list holds
+//! more than lazy_max_pages() or when a search finds no room (alloc_vmap_area() purges and
+//! searches once more before it fails): [`FreeSpace`] keeps the list, and every search here
+//! purges first when it would find no room.
 
 use kmem_vocab::VmapFit;
 
@@ -52,22 +49,84 @@ impl VmallocModel {
         })
     }
 
+    /// Before a search of `len` bytes at an `align`ed start: the purge it makes when it
+    /// would find no room.
+    pub(super) fn purge_if_no_room(&mut self, len: u64, align: u64) {
+        if let Some(space) = self.space.as_mut() {
+            space.purge_if_no_room(len, align);
+        }
+    }
+
+    /// __purge_vmap_area_lazy().
+    pub(crate) fn purge_lazy(&mut self) {
+        if let Some(space) = self.space.as_mut() {
+            space.purge();
+        }
+    }
+
     /// The areas of the page arrays (`levels` pages each, outermost first) vmalloc'ed after
     /// an area of `len` bytes at `at`: each the lowest fit once the ones before it are
-    /// placed. None when one does not fit (the vmalloc then fails), or no rule is assumed.
-    pub(super) fn array_areas(&self, at: u64, len: u64, levels: &[u64]) -> Option<Vec<(u64, u64)>> {
+    /// placed, the lazy list purged first where a search would find no room. With whether
+    /// a search purged; None when one does not fit (the vmalloc then fails), or no rule is
+    /// assumed. Decided on a copy: [`Self::place_arrays`] makes it so.
+    pub(super) fn array_areas(
+        &self,
+        at: u64,
+        len: u64,
+        levels: &[u64],
+    ) -> Option<(Vec<(u64, u64)>, bool)> {
         let mut space = self.space.clone()?;
+        Self::arrays_in(&mut space, at, len, levels)
+    }
+
+    fn arrays_in(
+        space: &mut FreeSpace,
+        at: u64,
+        len: u64,
+        levels: &[u64],
+    ) -> Option<(Vec<(u64, u64)>, bool)> {
         if !space.take(at, at.checked_add(len)?) {
             return None;
         }
+        let mut purged = false;
         let mut out = Vec::with_capacity(levels.len());
         for &pages in levels {
             let l = pages.checked_add(1)?.checked_mul(PAGE_SIZE)?;
-            let s = space.lowest_fit(l)?;
+            let s = match space.lowest_fit(l) {
+                Some(s) => s,
+                None if space.has_lazy() => {
+                    space.purge();
+                    purged = true;
+                    space.lowest_fit(l)?
+                }
+                None => return None,
+            };
             space.take(s, s + l);
             out.push((s, s + l));
         }
-        Some(out)
+        Some((out, purged))
+    }
+
+    /// What the page arrays' searches leave behind when the area went to `at`: the purge one
+    /// of them made, whether or not the vmalloc went on to succeed. `at` None: the area's
+    /// place is not known (one of several aligned fits), and if a purge may follow the
+    /// oracle stops predicting addresses (no rule is assumed from here).
+    pub(super) fn place_arrays(&mut self, at: Option<u64>, len: u64, levels: &[u64]) {
+        let Some(space) = self.space.as_mut() else {
+            return;
+        };
+        if levels.is_empty() || !space.has_lazy() {
+            return;
+        }
+        match at {
+            Some(at) => {
+                let mut copy = space.clone();
+                if let Some((_, true)) = Self::arrays_in(&mut copy, at, len, levels) {
+                    space.purge();
+                }
+            }
+            None => self.space = None,
+        }
     }
 
     /// Judges the address `got` the machine returned for `len` bytes against the rule;
@@ -113,12 +172,13 @@ impl VmallocModel {
         }
     }
 
-    /// An area and its page arrays freed: their ranges come back at once (kmem's purge).
+    /// An area and its page arrays freed: their ranges onto the lazy purge list, the area's
+    /// first (remove_vm_area(), then vfree()'s kvfree() of the page array).
     pub(super) fn give_ranges(&mut self, start: u64, end: u64, arrays: &[(u64, u64)]) {
         if let Some(space) = self.space.as_mut() {
-            space.give(start, end);
+            space.free_lazy(start, end);
             for &(s, e) in arrays {
-                space.give(s, e);
+                space.free_lazy(s, e);
             }
         }
     }

@@ -14,10 +14,18 @@ use std::collections::BTreeMap;
 
 use crate::model::facts::PAGE_SIZE;
 
-/// The free ranges [start, end) of the space, merged with their neighbours.
+/// lazy_max_pages() with one CPU online: 32 MiB of pages.
+const LAZY_MAX_PAGES: u64 = (32 << 20) / PAGE_SIZE;
+
+/// The free ranges [start, end) of the space, merged with their neighbours, and the freed
+/// ranges still on the lazy purge list (free_vmap_area_noflush()): not free until purged,
+/// which happens when they hold more than lazy_max_pages(), or when a search finds no room
+/// (alloc_vmap_area() purges and searches once more).
 #[derive(Clone, Debug, Default)]
 pub struct FreeSpace {
     free: BTreeMap<u64, u64>,
+    lazy: Vec<(u64, u64)>,
+    lazy_pages: u64,
 }
 
 impl FreeSpace {
@@ -27,7 +35,50 @@ impl FreeSpace {
         if end > start {
             free.insert(start, end);
         }
-        FreeSpace { free }
+        FreeSpace {
+            free,
+            ..FreeSpace::default()
+        }
+    }
+
+    /// A freed range [start, end) onto the lazy purge list; past lazy_max_pages() the list
+    /// is purged (Linux's drain work, which the model runs at once).
+    pub fn free_lazy(&mut self, start: u64, end: u64) {
+        self.lazy.push((start, end));
+        self.lazy_pages += (end - start) / PAGE_SIZE;
+        if self.lazy_pages > LAZY_MAX_PAGES {
+            self.purge();
+        }
+    }
+
+    /// Whether freed ranges wait on the lazy purge list.
+    pub fn has_lazy(&self) -> bool {
+        !self.lazy.is_empty()
+    }
+
+    /// __purge_vmap_area_lazy(): every range on the list free again.
+    pub fn purge(&mut self) {
+        for (s, e) in std::mem::take(&mut self.lazy) {
+            self.give(s, e);
+        }
+        self.lazy_pages = 0;
+    }
+
+    /// Before a search for `len` bytes at an `align`ed start: when it would find no room
+    /// (for an alignment above PAGE_SIZE, when no block of len + align - 1 bytes is free,
+    /// where the machine's search fails), alloc_vmap_area() purges the lazy list first.
+    pub fn purge_if_no_room(&mut self, len: u64, align: u64) {
+        if self.lazy.is_empty() {
+            return;
+        }
+        let room = if align > PAGE_SIZE {
+            self.aligned_fits(len, align).1
+        } else {
+            self.lowest_fit(len).is_some()
+        };
+        if !room {
+            self.purge();
+        }
     }
 
     /// The lowest free range at least `len` bytes long: its start.

@@ -222,6 +222,9 @@ pub struct Gen<'c> {
     pub drains: u32,
     /// The machine's limits: the largest sizes, the memory, the vmalloc space.
     pub limits: Limits,
+    /// A vmalloc or vmap area was freed since the last `vm_unmap_aliases`: its range waits
+    /// on the lazy purge list.
+    pub vm_lazy: bool,
 }
 
 impl<'c> Gen<'c> {
@@ -252,6 +255,7 @@ impl<'c> Gen<'c> {
             exhaust_planned: false,
             drains: 0,
             limits,
+            vm_lazy: false,
         }
     }
 

@@ -72,6 +72,8 @@ actions! {
     Vunmap,
     VmallocToPage,
     IsVmallocAddr,
+    /// `vm_unmap_aliases`: the lazily freed areas purged, their addresses free again.
+    VmUnmapAliases,
     Kmap,
     KmapAtomic,
     KmapLocal,
@@ -266,6 +268,9 @@ impl Gen<'_> {
                 if has(Cand::Vmaps) {
                     t.add(A::Vunmap, 1);
                 }
+                if self.vm_lazy {
+                    t.add(A::VmUnmapAliases, 1);
+                }
             }
             if has(Cand::VmAreas) {
                 t.add(A::VmallocToPage, 1);
@@ -339,9 +344,13 @@ impl Gen<'_> {
                 self.act_slab(u, a)
             }
             A::Kmalloc | A::Krealloc | A::Ksize | A::Kfree => self.act_kmalloc(u, a),
-            A::Vmalloc | A::Vfree | A::Vmap | A::Vunmap | A::VmallocToPage | A::IsVmallocAddr => {
-                self.act_vmalloc(u, a)
-            }
+            A::Vmalloc
+            | A::Vfree
+            | A::Vmap
+            | A::Vunmap
+            | A::VmallocToPage
+            | A::IsVmallocAddr
+            | A::VmUnmapAliases => self.act_vmalloc(u, a),
             A::Kmap | A::Kunmap | A::KmapAtomic | A::KmapLocal | A::KmapWalk => {
                 self.act_highmem(u, a)
             }

@@ -62,6 +62,7 @@ impl Gen<'_> {
                     };
                     self.emit(None, op);
                     self.release(i, Life::Freed);
+                    self.vm_lazy = true;
                 }
                 _ => {
                     self.emit(
@@ -103,6 +104,7 @@ impl Gen<'_> {
                     };
                     self.emit(None, op);
                     self.release(i, Life::Freed);
+                    self.vm_lazy = true;
                 }
             }
             Action::VmallocToPage => {
@@ -118,6 +120,10 @@ impl Gen<'_> {
                     };
                     self.bind(op, Kind::PageView { of: i, high, whole }, 0);
                 }
+            }
+            Action::VmUnmapAliases => {
+                self.emit(None, Op::VmUnmapAliases);
+                self.vm_lazy = false;
             }
             Action::IsVmallocAddr => {
                 if let Some(i) = self.pick(u, Cand::Access)? {
