@@ -167,6 +167,33 @@ mod tests {
     }
 
     #[test]
+    fn freed_ranges_wait_for_the_purge() {
+        let mut f = FreeSpace::new(0x10000, 0x100000);
+        assert!(f.take(0x10000, 0x12000));
+        assert!(f.take(0x12000, 0x13000));
+        f.free_lazy(0x10000, 0x12000);
+        // Not free yet: the next search goes above.
+        assert_eq!(f.lowest_fit(0x1000), Some(0x13000));
+        // A search that finds room does not purge.
+        f.purge_if_no_room(0x1000, PAGE_SIZE);
+        assert!(f.has_lazy());
+        // One that would not does: the range is free again, merged with nothing below.
+        f.purge_if_no_room(0x100000, PAGE_SIZE);
+        assert!(!f.has_lazy());
+        assert_eq!(f.lowest_fit(0x2000), Some(0x10000));
+        // Past lazy_max_pages() the list purges by itself.
+        assert!(f.take(0x13000, 0x14000));
+        f.free_lazy(0x13000, 0x14000);
+        assert!(f.has_lazy());
+        let big = (LAZY_MAX_PAGES + 1) * PAGE_SIZE;
+        let mut g = FreeSpace::new(0, big + 0x1000);
+        assert!(g.take(0, big));
+        g.free_lazy(0, big);
+        assert!(!g.has_lazy());
+        assert_eq!(g.lowest_fit(big), Some(0));
+    }
+
+    #[test]
     fn an_alignment_above_a_page_allows_the_blocks_below_the_lowest_long_one() {
         let mut f = FreeSpace::new(0x10000, 0x100000);
         // Holes: [0x11000, 0x14000) (holds 8K at 0x12000), [0x18000, 0x100000).
