@@ -6,9 +6,13 @@ use crate::context::{MIGHT_ALLOC, SECOND};
 use crate::dumpstack::Site;
 use crate::gfp::*;
 use crate::machine::{Machine, PAGE_POISON};
-use crate::page::{format_page_flags, Page, PAGE_FLAGS_CHECK_AT_FREE, PG_RESERVED};
+use crate::page::{format_page_flags, Page, PAGE_FLAGS_CHECK_AT_FREE, PG_HEAD, PG_RESERVED};
 use crate::report::{hex_dump_lines, Ratelimit, ReportKind, Silence, Taint};
 use crate::{MAX_PAGE_ORDER, PAGE_SHIFT, PAGE_SIZE};
+
+/// Where free_pages_prepare()'s VM_BUG_ON_PAGE(compound && compound_order(page) != order)
+/// is (mm/page_alloc.c, 6.6; the line is the model's, unverified).
+const FREE_PAGES_PREPARE_COMPOUND_BUG: &str = "mm/page_alloc.c:1086";
 
 /// WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp) in __alloc_pages() (line and offsets kept
 /// from the earlier texts; no 6.6 log on record).
@@ -41,31 +45,52 @@ impl Machine {
         let zone = self.layout.zone_of_pfn(pfn).map_or(0, |z| {
             self.zones().iter().position(|x| x.kind() == z).unwrap_or(0)
         });
-        let flags = format_page_flags(p.flags);
-        let sep = if flags.is_empty() { "" } else { "|" };
         let w = self.ptr_width();
+        // A page of a compound block is shown with its folio: the head's refcount and flags,
+        // and the folio's line (its mapcounts and pincount are 0 here).
+        let folio = self
+            .allocated_block(pfn)
+            .filter(|&(h, _)| self.pages.get(h).flags & PG_HEAD != 0);
+        let (refcount, flags_of, head) = match folio {
+            Some((h, order)) => {
+                let hp = self.pages.get(h);
+                let line = format!(
+                    "head:{:0w$x} order:{order} entire_mapcount:0 nr_pages_mapped:0 pincount:0\n",
+                    self.layout.page_ptr(h)
+                );
+                (hp.refcount, hp.flags, line)
+            }
+            None => (p.refcount, p.flags, String::new()),
+        };
+        let flags = format_page_flags(flags_of);
+        let sep = if flags.is_empty() { "" } else { "|" };
         format!(
             "page:{:0w$x} refcount:{} mapcount:{} mapping:{:0w$x} index:0x0 pfn:{:#x}\n\
-             flags: {:#x}({flags}{sep}zone={zone})\n\
+             {head}flags: {:#x}({flags}{sep}zone={zone})\n\
              page dumped because: {reason}",
             self.layout.page_ptr(pfn),
             if dropped {
-                p.refcount.saturating_sub(1)
+                refcount.saturating_sub(1)
             } else {
-                p.refcount
+                refcount
             },
             p.mapcount + 1,
             0,
             pfn,
-            p.flags,
+            flags_of,
         )
     }
 
     /// VM_BUG_ON_PAGE()/VM_BUG_ON_FOLIO() on a zero refcount (include/linux/mm.h): the page
     /// dumped with `reason`, then the BUG's oops; `what` is kmemfuzz's line under it.
     pub(crate) fn vm_bug_on_page(&mut self, pfn: u64, reason: &str, what: &str) -> String {
+        self.vm_bug_on_page_at(pfn, "include/linux/mm.h:1129", reason, what)
+    }
+
+    /// VM_BUG_ON_PAGE() at `at`.
+    fn vm_bug_on_page_at(&mut self, pfn: u64, at: &str, reason: &str, what: &str) -> String {
         let dump = self.dump_page(pfn, reason, false);
-        let bug = self.bug_text("include/linux/mm.h:1129", what);
+        let bug = self.bug_text(at, what);
         if self.log.texts() {
             format!("{dump}\n{bug}")
         } else {
@@ -162,9 +187,17 @@ impl Machine {
     /// then the poison check (kernel_unpoison_pages(), page by page), then zeroing.
     fn post_alloc_hook(&mut self, pfn: u64, order: u32, gfp: Gfp) {
         let n = 1u64 << order;
+        // prep_compound_page() for __GFP_COMP: the head is PG_head (its tails are known by
+        // the head's recorded order).
+        let head = if gfp & __GFP_COMP != 0 && order > 0 {
+            PG_HEAD
+        } else {
+            0
+        };
         *self.pages.get_mut(pfn) = Page {
             refcount: 1,
             owner_order: Some(order as u8),
+            flags: head,
             ..Page::FREE
         };
         if self.cfg.page_poison {
@@ -352,6 +385,22 @@ impl Machine {
                 .report_tainting(ReportKind::DoubleFree, text, Taint::Die);
             return false;
         }
+        if let Some(o) = p
+            .owner_order
+            .filter(|&o| p.flags & PG_HEAD != 0 && o as u32 != order)
+        {
+            // free_pages_prepare(): VM_BUG_ON_PAGE(compound && compound_order(page) != order)
+            // (CONFIG_DEBUG_VM, as the model's other VM_BUG_ONs), before the flags are checked.
+            let text = self.vm_bug_on_page_at(
+                pfn,
+                FREE_PAGES_PREPARE_COMPOUND_BUG,
+                "VM_BUG_ON_PAGE(compound && compound_order(page) != order)",
+                &format!("__free_pages() of an order-{o} compound page with order {order}"),
+            );
+            self.log
+                .report_tainting(ReportKind::InvalidFree, text, Taint::Die);
+            return false;
+        }
         if p.flags & PAGE_FLAGS_CHECK_AT_FREE != 0 {
             let kind = if p.flags & PG_RESERVED != 0 {
                 ReportKind::BadPageState
@@ -371,8 +420,16 @@ impl Machine {
                 false
             }
             None => {
-                // A tail page of an allocated block: its _refcount is 0 in Linux.
-                self.refuse_free(pfn, "a tail page of an allocated block");
+                // A tail page of an allocated block: its _refcount is 0, and
+                // put_page_testzero() stops there (CONFIG_DEBUG_VM).
+                let head = self.allocated_block(pfn).map_or(pfn, |(h, _)| h);
+                let text = self.vm_bug_on_page(
+                    pfn,
+                    "VM_BUG_ON_PAGE(page_ref_count(page) == 0)",
+                    &format!("__free_pages() of a tail page of the block at pfn {head:#x}"),
+                );
+                self.log
+                    .report_tainting(ReportKind::InvalidFree, text, Taint::Die);
                 false
             }
         }
