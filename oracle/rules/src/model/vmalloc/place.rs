@@ -76,19 +76,23 @@ impl VmallocModel {
         levels: &[u64],
     ) -> Option<(Vec<(u64, u64)>, bool)> {
         let mut space = self.space.clone()?;
-        Self::arrays_in(&mut space, at, len, levels)
+        let mut purged = false;
+        let areas = Self::arrays_in(&mut space, at, len, levels, &mut purged)?;
+        Some((areas, purged))
     }
 
+    /// The page arrays' places in `space`, purging it where a search would find no room
+    /// (`purged` says so, whether or not every array then found its place).
     fn arrays_in(
         space: &mut FreeSpace,
         at: u64,
         len: u64,
         levels: &[u64],
-    ) -> Option<(Vec<(u64, u64)>, bool)> {
+        purged: &mut bool,
+    ) -> Option<Vec<(u64, u64)>> {
         if !space.take(at, at.checked_add(len)?) {
             return None;
         }
-        let mut purged = false;
         let mut out = Vec::with_capacity(levels.len());
         for &pages in levels {
             let l = pages.checked_add(1)?.checked_mul(PAGE_SIZE)?;
@@ -96,7 +100,7 @@ impl VmallocModel {
                 Some(s) => s,
                 None if space.has_lazy() => {
                     space.purge();
-                    purged = true;
+                    *purged = true;
                     space.lowest_fit(l)?
                 }
                 None => return None,
@@ -104,7 +108,7 @@ impl VmallocModel {
             space.take(s, s + l);
             out.push((s, s + l));
         }
-        Some((out, purged))
+        Some(out)
     }
 
     /// What the page arrays' searches leave behind when the area went to `at`: the purge one
@@ -120,8 +124,9 @@ impl VmallocModel {
         }
         match at {
             Some(at) => {
-                let mut copy = space.clone();
-                if let Some((_, true)) = Self::arrays_in(&mut copy, at, len, levels) {
+                let mut purged = false;
+                Self::arrays_in(&mut space.clone(), at, len, levels, &mut purged);
+                if purged {
                     space.purge();
                 }
             }
