@@ -25,6 +25,8 @@ pub(super) enum Sleeper {
     /// kmem_cache_create, or kmem_cache_shrink, validate_slab_cache or kmem_cache_destroy
     /// of a live cache: slab_mutex, cpus_read_lock() or a GFP_KERNEL kmalloc inside.
     CacheCall,
+    /// vm_unmap_aliases, once a vmalloc area waits for the purge: its might_sleep().
+    VmUnmapAliases,
 }
 
 /// A way to free, for [`Misuse::WildFree`].
@@ -135,6 +137,9 @@ impl Gen<'_> {
         }
         if self.on(Family::Vmalloc) && self.fits(PAGE_SIZE) {
             v.push(Sleeper::Vmalloc);
+        }
+        if self.on(Family::Vmalloc) && self.vm_lazy {
+            v.push(Sleeper::VmUnmapAliases);
         }
         v.extend(
             self.cands(Cand::Caches)
@@ -482,6 +487,10 @@ impl Gen<'_> {
             }
             Sleeper::PoolAlloc(p) => self.pool_alloc(p, GFP_KERNEL | (gfp & !__GFP_ZERO)),
             Sleeper::CacheCall => self.cache_call_in_atomic(u)?,
+            Sleeper::VmUnmapAliases => {
+                self.emit(None, Op::VmUnmapAliases);
+                self.vm_lazy = false;
+            }
         }
         Ok(Some(printed_line(self.stmts.len().saturating_sub(1))))
     }
