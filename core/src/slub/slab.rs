@@ -456,16 +456,21 @@ impl Machine {
             self.slab_fix(id, &format!("Object at 0x{addr:0w$x} not freed"));
             return;
         }
-        if self
-            .slub
-            .slabs
-            .get(&pfn)
-            .is_some_and(|s| s.freelist == addr)
-        {
-            // set_freepointer()'s BUG_ON(object == fp) under CONFIG_SLAB_FREELIST_HARDENED:
-            // the object is the head of the free list it would be pushed on (a double free
-            // with nothing freed between; the model's one list per slab stands for the CPU
-            // freelist and the slab's own).
+        // set_freepointer()'s BUG_ON(object == fp) under CONFIG_SLAB_FREELIST_HARDENED: the
+        // object must not be the head of the free list it is pushed on (a double free with
+        // nothing freed between; the model's one list per slab stands for the CPU freelist
+        // and the slab's own).
+        let Some(pushed) = self.with_freelist(id, pfn, |objects, list| {
+            if list.head() == addr {
+                return None;
+            }
+            objects.give_back(list, addr);
+            list.slab.inuse = list.slab.inuse.saturating_sub(1);
+            Some(list.slab.inuse)
+        }) else {
+            return;
+        };
+        let Some(inuse) = pushed else {
             let w = self.ptr_width();
             let text = self.bug_text(
                 crate::slub::sites::SET_FREEPOINTER,
@@ -473,13 +478,6 @@ impl Machine {
             );
             self.log
                 .report_tainting(ReportKind::DoubleFree, text, crate::report::Taint::Die);
-            return;
-        }
-        let Some(inuse) = self.with_freelist(id, pfn, |objects, list| {
-            objects.give_back(list, addr);
-            list.slab.inuse = list.slab.inuse.saturating_sub(1);
-            list.slab.inuse
-        }) else {
             return;
         };
         let c = &self.slub.caches[id];

@@ -109,8 +109,17 @@ impl Machine {
     /// addresses come back at once (docs/model.md).
     pub(super) fn unwind_vm_area(&mut self, addr: u64) -> Option<VmStruct> {
         let vm = self.unlink_vm_area(addr)?;
-        self.vmalloc.space.free(vm.addr, vm.size);
+        self.release_range(&vm, false);
         Some(vm)
+    }
+
+    /// An unlinked area's addresses: queued for the lazy purge, or given back at once.
+    fn release_range(&mut self, vm: &VmStruct, lazy: bool) {
+        if lazy {
+            self.free_vmap_area_noflush(vm.addr, vm.size);
+        } else {
+            self.vmalloc.space.free(vm.addr, vm.size);
+        }
     }
 
     /// Takes the area with exactly this start out of the list and its PTEs down.
@@ -138,13 +147,8 @@ impl Machine {
         if let Some(arr) = vm.pages_array {
             // kvfree(vm->pages). The array's area was never the client's: its address is
             // not recorded as freed.
-            let array = if lazy {
-                self.unlink_vm_area(arr)
-                    .inspect(|a| self.free_vmap_area_noflush(a.addr, a.size))
-            } else {
-                self.unwind_vm_area(arr)
-            };
-            if let Some(array) = array {
+            if let Some(array) = self.unlink_vm_area(arr) {
+                self.release_range(&array, lazy);
                 self.free_vm_pages(&array, lazy);
             }
         }

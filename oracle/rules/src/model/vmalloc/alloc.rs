@@ -190,7 +190,6 @@ impl VmallocModel {
         let fits = if must_fail {
             None
         } else {
-            self.purge_if_no_room(len, align);
             self.fits(len, align)
         };
         if got == 0 {
@@ -405,14 +404,12 @@ impl VmallocModel {
         check_frees(j, "vmap", &frees, &freed_now);
         let got = out.value.unwrap_or(0);
         let len = area_len(count);
-        if searches {
-            self.purge_if_no_room(len, PAGE_SIZE);
-        }
-        let fits = if must_fail {
-            None
-        } else {
+        let fits = if searches {
             self.fits(len, PAGE_SIZE)
-        };
+        } else {
+            None
+        }
+        .filter(|_| !must_fail);
         if got == 0 {
             let room = match &fits {
                 Some(fits) => fits.must,

@@ -34,27 +34,12 @@ impl VmallocModel {
     }
 
     /// Where the search may place `len` bytes at an `align`ed start; None when no rule is
-    /// assumed.
-    pub(super) fn fits(&self, len: u64, align: u64) -> Option<Fits> {
-        let space = self.space.as_ref()?;
-        Some(if align > PAGE_SIZE {
-            let (at, must) = space.aligned_fits(len, align);
-            Fits { at, must }
-        } else {
-            let at: Vec<u64> = space.lowest_fit(len).into_iter().collect();
-            Fits {
-                must: !at.is_empty(),
-                at,
-            }
-        })
-    }
-
-    /// Before a search of `len` bytes at an `align`ed start: the purge it makes when it
-    /// would find no room.
-    pub(super) fn purge_if_no_room(&mut self, len: u64, align: u64) {
-        if let Some(space) = self.space.as_mut() {
-            space.purge_if_no_room(len, align);
-        }
+    /// assumed. A search that would find no room purges the lazy list first, as
+    /// alloc_vmap_area() does, and looks again.
+    pub(super) fn fits(&mut self, len: u64, align: u64) -> Option<Fits> {
+        let space = self.space.as_mut()?;
+        let (at, must) = space.search(len, align);
+        Some(Fits { at, must })
     }
 
     /// __purge_vmap_area_lazy().

@@ -64,21 +64,27 @@ impl FreeSpace {
         self.lazy_pages = 0;
     }
 
-    /// Before a search for `len` bytes at an `align`ed start: when it would find no room
-    /// (for an alignment above PAGE_SIZE, when no block of len + align - 1 bytes is free,
-    /// where the machine's search fails), alloc_vmap_area() purges the lazy list first.
-    pub fn purge_if_no_room(&mut self, len: u64, align: u64) {
-        if self.lazy.is_empty() {
-            return;
-        }
-        let room = if align > PAGE_SIZE {
-            self.aligned_fits(len, align).1
-        } else {
-            self.lowest_fit(len).is_some()
+    /// A search for `len` bytes at an `align`ed start: the addresses it may return and
+    /// whether it must succeed ([`Self::lowest_fit`], [`Self::aligned_fits`]). When it would
+    /// find no room (for an alignment above PAGE_SIZE, no block of len + align - 1 bytes,
+    /// where the machine's search fails), alloc_vmap_area() purges the lazy list and
+    /// searches again.
+    pub fn search(&mut self, len: u64, align: u64) -> (Vec<u64>, bool) {
+        let once = |s: &Self| {
+            if align > PAGE_SIZE {
+                s.aligned_fits(len, align)
+            } else {
+                let at: Vec<u64> = s.lowest_fit(len).into_iter().collect();
+                let must = !at.is_empty();
+                (at, must)
+            }
         };
-        if !room {
-            self.purge();
+        let found = once(self);
+        if found.1 || self.lazy.is_empty() {
+            return found;
         }
+        self.purge();
+        once(self)
     }
 
     /// The lowest free range at least `len` bytes long: its start.
@@ -175,10 +181,10 @@ mod tests {
         // Not free yet: the next search goes above.
         assert_eq!(f.lowest_fit(0x1000), Some(0x13000));
         // A search that finds room does not purge.
-        f.purge_if_no_room(0x1000, PAGE_SIZE);
+        assert_eq!(f.search(0x1000, PAGE_SIZE), (vec![0x13000], true));
         assert!(f.has_lazy());
         // One that would not does: the range is free again, merged with nothing below.
-        f.purge_if_no_room(0x100000, PAGE_SIZE);
+        assert_eq!(f.search(0x100000, PAGE_SIZE), (vec![], false));
         assert!(!f.has_lazy());
         assert_eq!(f.lowest_fit(0x2000), Some(0x10000));
         // Past lazy_max_pages() the list purges by itself.
