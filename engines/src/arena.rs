@@ -3,10 +3,11 @@
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 
-use kmem_oracle::engine::{layout, Engine, Factory, HeapEngine, Info};
+use kmem_oracle::engine::{layout, Arena, Engine, Factory, HeapEngine, Info};
 
-/// `len` bytes of zeroed memory at an address aligned to `len.next_power_of_two()` (S) and
-/// not to 2S, so whether an alignment can be met in it never depends on where it landed.
+/// `len` bytes of zeroed memory at `offset` bytes past an address aligned to
+/// `(offset + len).next_power_of_two()` (S) and not to 2S, so whether an alignment can be met
+/// in it never depends on where it landed.
 pub struct RawArena {
     raw: *mut u8,
     whole: Layout,
@@ -18,18 +19,24 @@ pub struct RawArena {
 
 impl RawArena {
     /// None when the memory cannot be had.
-    pub fn new(len: usize) -> Option<RawArena> {
-        // 4S zeroed bytes from calloc (which maps fresh zero pages for large sizes, so only
-        // what is touched costs), and the arena at the first address that is S past a
-        // multiple of 2S: at most 3S - 1 bytes in, so it ends inside the allocation.
-        let s = len.max(1).checked_next_power_of_two()?;
+    pub fn new(len: usize, offset: usize) -> Option<RawArena> {
+        // S is the power of two at or above offset + len. 4S zeroed bytes from calloc (which
+        // maps fresh zero pages for large sizes, so only what is touched costs), and the
+        // arena `offset` bytes past the first address that is S past a multiple of 2S: at
+        // most 3S - 1 + offset bytes in, so it ends inside the allocation, and offset and
+        // arena lie inside one aligned 2S block's upper half, where no address is aligned to
+        // 2S, wherever calloc put it (the checker's shown addresses follow the same pattern).
+        let s = len
+            .checked_add(offset)?
+            .max(1)
+            .checked_next_power_of_two()?;
         let whole = Layout::from_size_align(s.checked_mul(4)?, 16).ok()?;
         // SAFETY: `whole` has a nonzero size.
         let raw = unsafe { alloc_zeroed(whole) };
         if raw.is_null() {
             return None;
         }
-        let start = (raw as usize).checked_next_multiple_of(2 * s)? + s;
+        let start = (raw as usize).checked_next_multiple_of(2 * s)? + s + offset;
         Some(RawArena {
             raw,
             whole,
@@ -97,9 +104,13 @@ pub struct HeapDriver<E> {
 }
 
 impl<E: HeapEngine> HeapDriver<E> {
-    /// The engine over a fresh arena of `len` bytes, or None when there is no memory.
-    pub fn new(len: u64) -> Option<Self> {
-        let arena = RawArena::new(usize::try_from(len).ok()?)?;
+    /// The engine over a fresh arena, or None when there is no memory.
+    pub fn new(arena: Arena) -> Option<Self> {
+        let (len, offset) = (
+            usize::try_from(arena.len).ok()?,
+            usize::try_from(arena.offset).ok()?,
+        );
+        let arena = RawArena::new(len, offset)?;
         Some(HeapDriver {
             engine: E::new(arena.start(), arena.len()),
             arena,
@@ -108,9 +119,12 @@ impl<E: HeapEngine> HeapDriver<E> {
 
     /// The factory the checker and the fuzz targets use.
     pub fn factory() -> Factory {
-        |len| match HeapDriver::<E>::new(len) {
+        |arena| match HeapDriver::<E>::new(arena) {
             Some(d) => Box::new(d),
-            None => panic!("no memory for an arena of {len} bytes"),
+            None => panic!(
+                "no memory for an arena of {} bytes at offset {}",
+                arena.len, arena.offset
+            ),
         }
     }
 }

@@ -110,7 +110,8 @@ pub fn names() -> String {
         .join(" ")
 }
 
-/// The engine an engine scenario names, if it has that name and takes that arena; else a
+/// The engine an engine scenario names, if it has that name and takes that arena (its length
+/// and offset: [`Info::refuses_arena`]); else a
 /// one-line message with the line and column.
 pub fn resolve(s: &EngineScenario) -> Result<Registered, String> {
     let Some(r) = by_name(&s.engine) else {
@@ -122,12 +123,10 @@ pub fn resolve(s: &EngineScenario) -> Result<Registered, String> {
         ));
     };
     let i = r.info;
-    if s.arena < i.min_arena || s.arena > i.max_arena {
-        let (l, c) = s.arena_at;
-        return Err(format!(
-            "{l}:{c}: {} runs on arenas of {} to {} bytes, not {}",
-            i.name, i.min_arena, i.max_arena, s.arena
-        ));
+    if let Some(why) = i.refuses_arena(s.arena, s.offset) {
+        let in_len = i.refuses_arena(s.arena, 0).is_some();
+        let (l, c) = if in_len { s.arena_at } else { s.offset_at };
+        return Err(format!("{l}:{c}: {why}"));
     }
     Ok(r)
 }

@@ -22,9 +22,14 @@ impl HeapEngine for BuddyAlloc {
         });
 
     fn new(base: usize, size: usize) -> Self {
-        let fast = size / 4 / 64 * 64;
-        let fast_param = FastAllocParam::new(base as *const u8, fast);
-        let buddy_param = BuddyAllocParam::new((base + fast) as *const u8, size - fast, 16);
+        // FastAlloc::new requires its base aligned to its 64-byte blocks (a debug_assert,
+        // "base_addr must align to block size"); BuddyAlloc rounds its own base up to a
+        // leaf. So the fast blocks start at the arena's first 64-byte boundary.
+        let first = base.next_multiple_of(64).min(base + size);
+        let rest = base + size - first;
+        let fast = rest / 4 / 64 * 64;
+        let fast_param = FastAllocParam::new(first as *const u8, fast);
+        let buddy_param = BuddyAllocParam::new((first + fast) as *const u8, rest - fast, 16);
         BuddyAlloc(NonThreadsafeAlloc::new(fast_param, buddy_param))
     }
 

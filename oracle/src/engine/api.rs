@@ -84,8 +84,37 @@ pub trait Engine {
     fn read(&mut self, addr: u64, len: u64) -> Vec<u8>;
 }
 
-/// Builds an engine over an arena of this many bytes.
-pub type Factory = fn(arena: u64) -> Box<dyn Engine>;
+/// The arena an engine is given: `len` bytes, starting `offset` bytes past the place
+/// [`arena_start`] gives an arena of that size. An offset that is not a multiple of the
+/// arena's alignment is how the harness hands an allocator a misaligned region (a heap from
+/// a `static [u8; N]`, frames from after a kernel image), as real callers do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arena {
+    pub len: u64,
+    pub offset: u64,
+}
+
+impl Arena {
+    /// An arena at the aligned place, with no offset.
+    pub const fn aligned(len: u64) -> Arena {
+        Arena { len, offset: 0 }
+    }
+
+    /// Where the engine's region starts, in the addresses the checker shows: `offset` bytes
+    /// past [`arena_start`] of the whole span, offset and arena, so that the span keeps the
+    /// pattern that makes alignments independent of where memory landed.
+    pub fn shown_start(self) -> u64 {
+        arena_start(self.span()).saturating_add(self.offset)
+    }
+
+    /// The offset and the arena together.
+    pub fn span(self) -> u64 {
+        self.len.saturating_add(self.offset)
+    }
+}
+
+/// Builds an engine over an arena.
+pub type Factory = fn(arena: Arena) -> Box<dyn Engine>;
 
 /// Where the harness puts an arena of `arena` bytes: aligned to the arena's size rounded up
 /// to a power of two (S), and not to 2S, so that whether a request's alignment can be met
@@ -171,12 +200,15 @@ pub struct FrameDriver<E> {
 }
 
 impl<E: FrameEngine> FrameDriver<E> {
-    pub fn new(arena: u64) -> Self {
+    pub fn new(arena: Arena) -> Self {
         let f = E::INFO.frame.max(1);
         // Frame numbers stay small (a bitmap allocator indexes them); the start keeps the
-        // alignment pattern of [`arena_start`]: aligned to S, not to 2S.
-        let start = arena.max(f).next_power_of_two() / f * f;
-        let end = start.saturating_add(arena / f * f);
+        // alignment pattern of [`arena_start`] (aligned to S, not to 2S), then the offset's
+        // whole frames.
+        let len = arena.len;
+        let span = arena.span().max(f).next_power_of_two();
+        let start = (span / f * f).saturating_add(arena.offset / f * f);
+        let end = start.saturating_add(len / f * f);
         FrameDriver {
             engine: E::new(std::slice::from_ref(&(start / f..end / f))),
             start,
@@ -220,9 +252,9 @@ pub struct RangeDriver<E> {
 }
 
 impl<E: RangeEngine> RangeDriver<E> {
-    pub fn new(arena: u64) -> Self {
-        let start = arena_start(arena);
-        let end = start.saturating_add(arena);
+    pub fn new(arena: Arena) -> Self {
+        let start = arena.shown_start();
+        let end = start.saturating_add(arena.len);
         RangeDriver {
             engine: E::new(start, end),
             start,
@@ -260,11 +292,11 @@ pub struct SimHeapDriver<E> {
 }
 
 impl<E: HeapEngine> SimHeapDriver<E> {
-    pub fn new(arena: u64) -> Self {
-        let start = arena_start(arena);
-        let end = start.saturating_add(arena);
+    pub fn new(arena: Arena) -> Self {
+        let start = arena.shown_start();
+        let end = start.saturating_add(arena.len);
         SimHeapDriver {
-            engine: E::new(start as usize, arena as usize),
+            engine: E::new(start as usize, arena.len as usize),
             start,
             end,
             mem: SimMemory::default(),

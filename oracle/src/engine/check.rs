@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use kmem::ReportKind;
 
-use super::api::Engine;
+use super::api::{Arena, Engine};
 use super::contract::Info;
 use super::model::{fits, judge_block, Block, Blocks, Judged};
 use super::text::{size_text, EngineScenario};
@@ -40,14 +40,14 @@ impl EngineOptions {
 /// Runs `s` on a fresh engine from `make`.
 pub fn check_engine(
     s: &EngineScenario,
-    make: &dyn Fn(u64) -> Box<dyn Engine>,
+    make: &dyn Fn(Arena) -> Box<dyn Engine>,
     opts: EngineOptions,
 ) -> Verdict {
     let mut v = Verdict::default();
     let line = Cell::new(1u32);
     let result = catch_unwind(AssertUnwindSafe(|| {
         let mut run = Run {
-            engine: make(s.arena),
+            engine: make(s.arena()),
             blocks: Blocks::default(),
             names: Vec::new(),
             largest: None,
@@ -58,7 +58,7 @@ pub fn check_engine(
             freed: Vec::new(),
         };
         let (start, end) = run.engine.region();
-        let shown = super::api::arena_start(s.arena);
+        let shown = s.arena().shown_start();
         run.offset = shown.wrapping_sub(start);
         run.region = (shown, shown.saturating_add(end.saturating_sub(start)));
         for stmt in &s.scenario.stmts {

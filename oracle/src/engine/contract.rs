@@ -135,6 +135,10 @@ pub struct Info {
     pub frame: u64,
     /// Whether it has a reallocate.
     pub realloc: bool,
+    /// The alignment the crate documents for the start of the memory it is given, in bytes
+    /// (1: any address). The harness offsets arenas from their aligned place by multiples
+    /// of this (and of [`Info::frame`]), never by less.
+    pub arena_align: u64,
 }
 
 impl Info {
@@ -149,6 +153,7 @@ impl Info {
             max_arena: 1 << 20,
             frame: 1,
             realloc: false,
+            arena_align: 1,
         }
     }
 
@@ -163,6 +168,7 @@ impl Info {
             max_arena: 4 << 20,
             frame: 4 << 10,
             realloc: false,
+            arena_align: 1,
         }
     }
 
@@ -177,6 +183,7 @@ impl Info {
             max_arena: 1 << 30,
             frame: 1,
             realloc: false,
+            arena_align: 1,
         }
     }
 
@@ -204,5 +211,42 @@ impl Info {
         self.min_arena = min;
         self.max_arena = max;
         self
+    }
+
+    /// The crate documents that the memory it is given starts at a multiple of `align`.
+    pub const fn with_arena_align(mut self, align: u64) -> Info {
+        self.arena_align = align;
+        self
+    }
+
+    /// What an arena's offset from its aligned place is a multiple of.
+    pub fn offset_unit(&self) -> u64 {
+        self.arena_align.max(self.frame).max(1)
+    }
+
+    /// Why an arena of `len` bytes at `offset` is not one this engine is run on, if so: the
+    /// length within `min_arena..=max_arena`, the offset a multiple of [`Info::offset_unit`]
+    /// and below the arena's length rounded up to a power of two.
+    pub fn refuses_arena(&self, len: u64, offset: u64) -> Option<String> {
+        if len < self.min_arena || len > self.max_arena {
+            return Some(format!(
+                "{} runs on arenas of {} to {} bytes, not {len}",
+                self.name, self.min_arena, self.max_arena
+            ));
+        }
+        let unit = self.offset_unit();
+        if offset % unit != 0 {
+            return Some(format!(
+                "{}'s arena offset must be a multiple of {unit}, not {offset}",
+                self.name
+            ));
+        }
+        let s = len.max(1).next_power_of_two();
+        if offset >= s {
+            return Some(format!(
+                "an arena offset must be below the arena's size rounded up to a power of two ({s}), not {offset}"
+            ));
+        }
+        None
     }
 }

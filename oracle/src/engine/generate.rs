@@ -52,6 +52,26 @@ pub fn arenas(info: &Info) -> Vec<u64> {
     v
 }
 
+/// Where an arena of `len` bytes is put and how long it ends up: most at their aligned place
+/// and listed size; the rest a few units past it (a byte, a word, a cache line, almost a page,
+/// in multiples of [`Info::offset_unit`]: a heap from a `static [u8; N]`, frames that start
+/// after a kernel image) or a few units shorter. The offset stays below the arena's size
+/// rounded up to a power of two, the length at or above the engine's smallest arena.
+fn shape(u: &mut Unstructured<'_>, info: &Info, len: u64) -> arbitrary::Result<(u64, u64)> {
+    let unit = info.offset_unit();
+    let k = *u.choose(&[0u64, 0, 0, 0, 1, 3, 8, 24, 40, 4095])?;
+    let t = *u.choose(&[0u64, 0, 0, 1, 8, 24])?;
+    let short = len.saturating_sub(t.saturating_mul(unit));
+    let len = if short >= info.min_arena { short } else { len };
+    let offset = k.saturating_mul(unit);
+    let offset = if offset < len.max(1).next_power_of_two() {
+        offset
+    } else {
+        0
+    };
+    Ok((len, offset))
+}
+
 /// The sizes that stand at the edges: what no arena holds and what no `Layout` allows.
 fn huge(arena: u64) -> [u64; 8] {
     [
@@ -186,7 +206,8 @@ impl Gen<'_> {
 /// it early; what was built so far is kept.
 pub fn generate_engine(u: &mut Unstructured<'_>, info: &Info) -> EngineScenario {
     let choices = arenas(info);
-    let arena = u.choose(&choices).copied().unwrap_or(choices[0]);
+    let listed = u.choose(&choices).copied().unwrap_or(choices[0]);
+    let (arena, offset) = shape(u, info, listed).unwrap_or((listed, 0));
     let mut g = Gen {
         info,
         arena,
@@ -214,7 +235,9 @@ pub fn generate_engine(u: &mut Unstructured<'_>, info: &Info) -> EngineScenario 
         ..Scenario::default()
     };
     scenario.renumber();
-    EngineScenario::new(info.name, arena, scenario)
+    let mut s = EngineScenario::new(info.name, arena, scenario);
+    s.offset = offset;
+    s
 }
 
 /// The scenario these bytes decode to for this engine.

@@ -23,7 +23,7 @@ mod text;
 
 pub use crate::verdict::Verdict;
 pub use api::{
-    arena_start, layout, Engine, Factory, FrameDriver, FrameEngine, HeapEngine, RangeDriver,
+    arena_start, layout, Arena, Engine, Factory, FrameDriver, FrameEngine, HeapEngine, RangeDriver,
     RangeEngine, SimHeapDriver, SimMemory,
 };
 pub use check::{check_engine, EngineOptions};

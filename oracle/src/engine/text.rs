@@ -1,27 +1,31 @@
-//! An engine scenario as text: an `engine NAME arena=SIZE` line where a kernel scenario has
-//! its `boot` line, then the generic statements (`allocate`, `free`, `reallocate`, `write`,
+//! An engine scenario as text: an `engine NAME arena=SIZE [offset=BYTES]` line where a kernel
+//! scenario has its `boot` line, then the generic statements (`allocate`, `free`, `reallocate`, `write`,
 //! `read`), parsed and printed by the scenario language itself.
 
 use std::fmt;
 
+use super::api::Arena;
 use crate::scenario::lex::{self, shown};
 use crate::scenario::{parse, Family, ParseError, Scenario};
 
 /// The arena an `engine` line without `arena=` gets.
 pub const DEFAULT_ARENA: u64 = 64 << 10;
 
-/// `engine NAME arena=SIZE`, then the statements.
+/// `engine NAME arena=SIZE [offset=BYTES]`, then the statements.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EngineScenario {
     pub engine: String,
     /// The arena's size in bytes.
     pub arena: u64,
+    /// How far the arena starts past its aligned place, in bytes (0 unless `offset=` says).
+    pub offset: u64,
     /// The statements (its boot configuration is unused).
     pub scenario: Scenario,
     /// The column of the engine's name on the `engine` line, and that line (for errors about
     /// the engine a caller resolves later).
     pub name_at: (u32, u32),
     pub arena_at: (u32, u32),
+    pub offset_at: (u32, u32),
 }
 
 /// Whether a text is an engine scenario: its first statement is an `engine` line.
@@ -70,7 +74,7 @@ pub fn parse_engine(text: &str) -> Result<EngineScenario, ParseError> {
         rest.push_str(line);
         rest.push('\n');
     }
-    let Some((engine, arena, name_at, arena_at)) = header else {
+    let Some(h) = header else {
         return Err(err(1, 1, "expected 'engine NAME arena=SIZE'".into()));
     };
     let scenario = parse(&rest)?;
@@ -96,16 +100,11 @@ pub fn parse_engine(text: &str) -> Result<EngineScenario, ParseError> {
             ));
         }
     }
-    Ok(EngineScenario {
-        engine,
-        arena,
-        scenario,
-        name_at,
-        arena_at,
-    })
+    Ok(EngineScenario { scenario, ..h })
 }
 
-type Header = (String, u64, (u32, u32), (u32, u32));
+/// The `engine` line, as an engine scenario without statements.
+type Header = EngineScenario;
 
 fn header_line(line: u32, toks: &[lex::Tok<'_>]) -> Result<Header, ParseError> {
     let Some(name) = toks.get(1) else {
@@ -122,24 +121,33 @@ fn header_line(line: u32, toks: &[lex::Tok<'_>]) -> Result<Header, ParseError> {
             ),
         ));
     }
-    let mut arena = DEFAULT_ARENA;
-    let mut arena_at = (line, name.col);
+    let mut h = EngineScenario::new(name.text, DEFAULT_ARENA, Scenario::default());
+    h.name_at = (line, name.col);
+    h.arena_at = (line, name.col);
+    h.offset_at = (line, name.col);
     for t in &toks[2..] {
         match t.text.split_once('=') {
             Some(("arena", v)) => {
-                arena = lex::size(v).map_err(|m| err(line, t.col, format!("arena: {m}")))?;
-                arena_at = (line, t.col);
+                h.arena = lex::size(v).map_err(|m| err(line, t.col, format!("arena: {m}")))?;
+                h.arena_at = (line, t.col);
+            }
+            Some(("offset", v)) => {
+                h.offset = lex::size(v).map_err(|m| err(line, t.col, format!("offset: {m}")))?;
+                h.offset_at = (line, t.col);
             }
             _ => {
                 return Err(err(
                     line,
                     t.col,
-                    format!("unknown engine option '{}' (arena=SIZE)", shown(t.text)),
+                    format!(
+                        "unknown engine option '{}' (arena=SIZE, offset=BYTES)",
+                        shown(t.text)
+                    ),
                 ))
             }
         }
     }
-    Ok((name.text.to_string(), arena, (line, name.col), arena_at))
+    Ok(h)
 }
 
 /// A size as the text format writes it: with a K, M or G suffix when exact.
@@ -155,12 +163,23 @@ pub fn size_text(v: u64) -> String {
 impl EngineScenario {
     /// A scenario for `engine` over `arena` bytes with these statements.
     pub fn new(engine: &str, arena: u64, scenario: Scenario) -> Self {
+        let arena_col = 9 + engine.chars().count() as u32;
         EngineScenario {
             engine: engine.to_string(),
             arena,
+            offset: 0,
             scenario,
             name_at: (1, 8),
-            arena_at: (1, 9 + engine.chars().count() as u32),
+            arena_at: (1, arena_col),
+            offset_at: (1, arena_col + 7 + size_text(arena).len() as u32),
+        }
+    }
+
+    /// The arena the engine is given.
+    pub fn arena(&self) -> Arena {
+        Arena {
+            len: self.arena,
+            offset: self.offset,
         }
     }
 }
@@ -168,7 +187,11 @@ impl EngineScenario {
 /// The `engine` line, then one statement per line.
 impl fmt::Display for EngineScenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "engine {} arena={}", self.engine, size_text(self.arena))?;
+        write!(f, "engine {} arena={}", self.engine, size_text(self.arena))?;
+        if self.offset != 0 {
+            write!(f, " offset={}", self.offset)?;
+        }
+        writeln!(f)?;
         for s in &self.scenario.stmts {
             writeln!(f, "{s}")?;
         }
@@ -190,6 +213,14 @@ mod tests {
         assert_eq!(s.scenario.stmts[0].line, 3);
         let printed = s.to_string();
         assert!(printed.starts_with("engine talc arena=64K\na = allocate 24 8\n"));
+        let shifted = parse_engine("engine talc arena=64K offset=24\nfree 0x0\n").unwrap();
+        assert_eq!((shifted.offset, shifted.offset_at), (24, (1, 23)));
+        assert_eq!(
+            shifted.to_string(),
+            "engine talc arena=64K offset=24\nfree 0x0\n"
+        );
+        let made = EngineScenario::new("talc", 64 << 10, Scenario::default());
+        assert_eq!((made.arena_at, made.offset_at), ((1, 13), (1, 23)));
         let mut again = parse_engine(&printed).unwrap();
         let mut s = s;
         s.scenario.renumber();
@@ -205,6 +236,7 @@ mod tests {
             ("engine t/x", 1, 8, "bad engine name"),
             ("engine t arena=12Q", 1, 10, "arena: bad size"),
             ("engine t frob=1", 1, 10, "unknown engine option"),
+            ("engine t arena=4K offset=-1", 1, 19, "offset: bad size"),
             ("engine t\nengine u", 2, 1, "must be the first"),
             (
                 "engine t\nk = kmalloc 8 0",
