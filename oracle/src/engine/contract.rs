@@ -235,7 +235,7 @@ impl Info {
             ));
         }
         let unit = self.offset_unit();
-        if offset % unit != 0 {
+        if !offset.is_multiple_of(unit) {
             return Some(format!(
                 "{}'s arena offset must be a multiple of {unit}, not {offset}",
                 self.name
