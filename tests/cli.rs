@@ -166,6 +166,16 @@ snap!(
     "boot arch=i386 mem=128M\nbuf = kmalloc 100 GFP_KERNEL\nwrite buf+200 1 0x00\n"
 );
 snap!(error_encode_no_target, ["encode", "x.kmem"]);
+snap!(
+    error_replay_engine_offset,
+    ["replay", "-"],
+    "engine buddy_system_allocator-frame arena=64K offset=100\na = allocate 4K 4K\n"
+);
+snap!(
+    replay_engine_offset,
+    ["replay", "-"],
+    "engine talc arena=4K offset=3\na = allocate 24 8\nwrite a 24 0x41\nb = reallocate a 100\nread b 24\nfree b\n"
+);
 
 /// A hand-written scenario encoded for a target, then shown: the same statements under the
 /// generator's names.

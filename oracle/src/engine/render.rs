@@ -7,7 +7,8 @@ use super::text::EngineScenario;
 use crate::verdict::Verdict;
 
 pub fn engine_text(s: &EngineScenario, v: &Verdict) -> String {
-    let mut out = format!("engine {} arena={}\n", s.engine, super::size_text(s.arena));
+    let mut out = s.header();
+    out.push('\n');
     for st in &v.steps {
         let _ = write!(out, "{:>4}: {}", st.line, st.text);
         if let Some(val) = st.value {

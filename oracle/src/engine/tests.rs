@@ -26,11 +26,14 @@ struct Faults {
     no_coalesce: bool,
     /// Panics on a size or alignment above 1 TiB.
     panic_huge: bool,
+    /// Aligns offsets from the arena's start, as if the arena's start were aligned.
+    base_relative: bool,
 }
 
 /// A first-fit allocator over units (bytes or frames), with a coalescing free list.
 #[derive(Default)]
 struct FirstFit {
+    base: u64,
     free: BTreeMap<u64, u64>,
     last: Option<u64>,
     count: u64,
@@ -42,6 +45,7 @@ impl FirstFit {
         let mut free = BTreeMap::new();
         free.insert(start, end);
         FirstFit {
+            base: start,
             free,
             f,
             ..Self::default()
@@ -60,8 +64,9 @@ impl FirstFit {
             }
         }
         let align = if self.f.misalign { 1 } else { align.max(1) };
+        let base = if self.f.base_relative { self.base } else { 0 };
         let (s, e, a) = self.free.iter().find_map(|(&s, &e)| {
-            let a = s.checked_next_multiple_of(align)?;
+            let a = (s - base).checked_next_multiple_of(align)? + base;
             (a.checked_add(size)? <= e).then_some((s, e, a))
         })?;
         self.free.remove(&s);
@@ -159,6 +164,7 @@ const OK: Faults = Faults {
     leak_padding: false,
     no_coalesce: false,
     panic_huge: false,
+    base_relative: false,
 };
 
 first_fit_engines! {
@@ -167,6 +173,7 @@ first_fit_engines! {
     GoodRange, "good-range", Range, ANY, OK;
     OverlapHeap, "overlap-heap", Heap, SAFE, Faults { overlap: true, ..OK };
     MisalignHeap, "misalign-heap", Heap, SAFE, Faults { misalign: true, ..OK };
+    RelativeHeap, "relative-align-heap", Heap, SAFE, Faults { base_relative: true, ..OK };
     PanicHeap, "panic-heap", Heap, SAFE, Faults { panic_huge: true, ..OK };
     PaddingHeap, "padding-heap", Heap, SAFE, Faults { leak_padding: true, ..OK };
     DoubleFrames, "double-frames", Frame, SAFE, Faults { double_hand_out: true, ..OK };
@@ -310,7 +317,12 @@ fn correct_engines_pass_every_seeded_run() {
 #[test]
 fn broken_engines_are_found_by_the_rule_they_break() {
     let forgetful: Factory = |a| Box::new(ForgetfulRealloc(SimHeapDriver::new(a)));
-    let cases: [(Info, Factory, &str); 11] = [
+    let cases: [(Info, Factory, &str); 12] = [
+        (
+            RelativeHeap::INFO,
+            SimHeapDriver::<RelativeHeap>::factory(),
+            "misaligned",
+        ),
         (
             OverlapHeap::INFO,
             SimHeapDriver::<OverlapHeap>::factory(),
@@ -410,6 +422,48 @@ fn a_lost_top_merge_is_shown_in_a_readable_scenario() {
         EngineOptions::REPLAY,
     );
     assert!(v.pass(), "{}", engine_text(&s, &v));
+}
+
+#[test]
+fn an_arena_at_an_offset_shows_a_heap_that_assumes_an_aligned_base() {
+    let text = |offset| {
+        format!("engine relative-align-heap arena=4K offset={offset}\na = allocate 16 16\n")
+    };
+    let run = |offset| {
+        let s = parse_engine(&text(offset)).unwrap();
+        let v = check_engine(
+            &s,
+            &SimHeapDriver::<RelativeHeap>::factory(),
+            EngineOptions::REPLAY,
+        );
+        let out = engine_text(&s, &v);
+        (v, out)
+    };
+    // At its aligned place the arena starts at a multiple of 4 KiB: nothing to see.
+    let (v, out) = run(0);
+    assert!(v.pass(), "{out}");
+    // Eight bytes on, the first block is 8-aligned only (the arena and its offset lie in the
+    // upper half of an aligned 16 KiB block: 0x10002000 in the addresses shown).
+    let (v, out) = run(8);
+    let got: Vec<(u32, F)> = v.failures.iter().map(|f| (f.line, f.kind)).collect();
+    assert_eq!(got, [(2, F::Misaligned), (3, F::Misaligned)], "{out}");
+    assert!(
+        out.contains("   2: a = allocate 16 16  -> 0x10002008\n"),
+        "{out}"
+    );
+    assert!(
+        out.starts_with("engine relative-align-heap arena=4K offset=8\n"),
+        "{out}"
+    );
+    // An engine's offsets must be whole units of what its crate documents.
+    let info = RelativeHeap::INFO.with_arena_align(16);
+    assert!(info
+        .refuses_arena(4 << 10, 8)
+        .is_some_and(|m| m.contains("multiple of 16")));
+    assert!(info
+        .refuses_arena(4 << 10, 4 << 10)
+        .is_some_and(|m| m.contains("below")));
+    assert_eq!(info.refuses_arena(4 << 10, 32), None);
 }
 
 #[test]

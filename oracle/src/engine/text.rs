@@ -175,6 +175,15 @@ impl EngineScenario {
         }
     }
 
+    /// The `engine` line: `offset=` only when there is one.
+    pub fn header(&self) -> String {
+        let mut h = format!("engine {} arena={}", self.engine, size_text(self.arena));
+        if self.offset != 0 {
+            h.push_str(&format!(" offset={}", self.offset));
+        }
+        h
+    }
+
     /// The arena the engine is given.
     pub fn arena(&self) -> Arena {
         Arena {
@@ -187,11 +196,7 @@ impl EngineScenario {
 /// The `engine` line, then one statement per line.
 impl fmt::Display for EngineScenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "engine {} arena={}", self.engine, size_text(self.arena))?;
-        if self.offset != 0 {
-            write!(f, " offset={}", self.offset)?;
-        }
-        writeln!(f)?;
+        writeln!(f, "{}", self.header())?;
         for s in &self.scenario.stmts {
             writeln!(f, "{s}")?;
         }
