@@ -11,7 +11,10 @@ use linked_list_allocator::Heap;
 pub struct LinkedList(Heap);
 
 impl HeapEngine for LinkedList {
-    const INFO: Info = Info::heap("linked_list_allocator", Level::Safety);
+    // Heap::init documents that it panics when the heap cannot hold its metadata, between
+    // 2 and 3 usizes depending on the bottom's alignment: 3 usizes is the smallest arena.
+    const INFO: Info = Info::heap("linked_list_allocator", Level::Safety)
+        .with_arena(3 * size_of::<usize>() as u64, 1 << 20);
 
     fn new(base: usize, size: usize) -> Self {
         let mut heap = Heap::empty();

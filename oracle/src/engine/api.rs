@@ -82,6 +82,12 @@ pub trait Engine {
     fn write(&mut self, addr: u64, len: u64, byte: u8);
     /// The client loads `len` bytes from `addr` (inside a live block).
     fn read(&mut self, addr: u64, len: u64) -> Vec<u8>;
+    /// Memory next to the arena that the engine changed, if the driver watches it: the
+    /// first changed byte's address (in the engine's addresses) and how many bytes of the
+    /// watched bands changed. An allocator writes nothing outside the memory it was given.
+    fn outside_writes(&self) -> Option<(u64, u64)> {
+        None
+    }
 }
 
 /// The arena an engine is given: `len` bytes, starting `offset` bytes past the place

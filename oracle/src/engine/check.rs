@@ -56,14 +56,17 @@ pub fn check_engine(
             offset: 0,
             region: (0, 0),
             freed: Vec::new(),
+            scribbled: false,
         };
         let (start, end) = run.engine.region();
         let shown = s.arena().shown_start();
         run.offset = shown.wrapping_sub(start);
         run.region = (shown, shown.saturating_add(end.saturating_sub(start)));
+        run.watch_outside(s.name_at.0);
         for stmt in &s.scenario.stmts {
             line.set(stmt.line);
             run.stmt(stmt);
+            run.watch_outside(stmt.line);
         }
         let last = s.scenario.stmts.last().map_or(1, |st| st.line);
         line.set(last.saturating_add(1));
@@ -100,6 +103,8 @@ struct Run<'v> {
     offset: u64,
     /// The arena, in shown addresses.
     region: (u64, u64),
+    /// Whether a write outside the arena was reported (once a run).
+    scribbled: bool,
 }
 
 /// What one statement produced, for its step.
@@ -153,6 +158,30 @@ impl Run<'_> {
         if let Some(n) = &stmt.bind {
             self.names.retain(|(m, _, _)| m != n);
             self.names.push((n.clone(), value, id));
+        }
+    }
+
+    /// Fails the line once the engine has changed memory next to its arena (at its `new`,
+    /// the engine line; else the statement that did it).
+    fn watch_outside(&mut self, line: u32) {
+        if self.scribbled {
+            return;
+        }
+        if let Some((addr, n)) = self.engine.outside_writes() {
+            self.scribbled = true;
+            let at = addr.wrapping_add(self.offset);
+            let (lo, hi) = self.region;
+            let place = if at < lo {
+                format!("{} bytes before the arena", lo - at)
+            } else {
+                format!("{} bytes past the arena's end", at.saturating_sub(hi))
+            };
+            let name = self.info().name;
+            self.fail(
+                line,
+                F::Content,
+                format!("{name} wrote outside its arena: {n} bytes changed from {at:#x} ({place})"),
+            );
         }
     }
 

@@ -44,7 +44,8 @@ pub enum Fit {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
     /// Every engine: results disjoint from every live block, inside the arena, aligned as
-    /// asked, bytes kept until freed (across a reallocate too), every free of a live block
+    /// asked, bytes kept until freed (across a reallocate too), nothing written next to the
+    /// arena (where the driver watches: [`super::Engine::outside_writes`]), every free of a live block
     /// accepted, no panic, and nothing lost: once every block is freed, the largest request
     /// that ever succeeded succeeds again.
     Safety,
