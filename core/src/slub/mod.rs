@@ -63,6 +63,8 @@ pub const POISON_FREE: u8 = 0x6b;
 pub const POISON_END: u8 = 0xa5;
 pub const SLUB_RED_INACTIVE: u8 = 0xbb;
 pub const SLUB_RED_ACTIVE: u8 = 0xcc;
+/// kmem_cache_shrink() promotes the partial slabs with at most this many free objects.
+const SHRINK_PROMOTE_MAX: u32 = 32;
 
 /// might_alloc() in slab_pre_alloc_hook() (mm/slab.h in 6.6) expands at
 /// include/linux/sched/mm.h:306.
@@ -459,7 +461,11 @@ impl Machine {
             .map_or(0, |id| self.slub.caches[id].layout.object_size as u64)
     }
 
-    /// kmem_cache_shrink(cache): returns every empty slab to the buddy (__kmem_cache_shrink).
+    /// kmem_cache_shrink(cache) (__kmem_cache_do_shrink()): returns every empty slab to the
+    /// buddy and promotes the partial slabs filled up most to the head of the list, those
+    /// with one free object first, up to SHRINK_PROMOTE_MAX free; each such group in the
+    /// reverse of its old order (list_move() to the head of its promote list), the slabs
+    /// with more free objects after them in their old order.
     pub fn kmem_cache_shrink(&mut self, cache: u64) -> i32 {
         // __kmem_cache_shrink() -> flush_all(): cpus_read_lock() before it reads the cache.
         self.might_sleep(PERCPU_DOWN_READ);
@@ -477,6 +483,31 @@ impl Machine {
             self.remove_partial(id, pfn);
             self.discard_slab(pfn);
         }
+        let free_of = |pfn: &u64| {
+            self.slub
+                .slabs
+                .get(pfn)
+                .map_or(u32::MAX, |s| s.objects.saturating_sub(s.inuse))
+        };
+        let partial = &self.slub.caches[id].partial;
+        let mut promoted: Vec<(u32, usize, u64)> = partial
+            .iter()
+            .enumerate()
+            .map(|(i, pfn)| (free_of(pfn), i, *pfn))
+            .filter(|&(free, _, _)| free <= SHRINK_PROMOTE_MAX)
+            .collect();
+        // Fewest free first; within one count, the later slab first.
+        promoted.sort_by_key(|&(free, i, _)| (free, std::cmp::Reverse(i)));
+        let rest = partial
+            .iter()
+            .copied()
+            .filter(|pfn| free_of(pfn) > SHRINK_PROMOTE_MAX);
+        let order: Vec<u64> = promoted
+            .iter()
+            .map(|&(_, _, pfn)| pfn)
+            .chain(rest)
+            .collect();
+        self.slub.caches[id].partial = order;
         self.slub_flush();
         0
     }

@@ -301,3 +301,34 @@ fn warn_taints_but_allocation_failure_does_not() {
     assert!(m.take_warnings()[0].contains("WARNING: CPU: 0 PID: 1 at mm/slab_common.c"));
     assert_eq!(m.log().taint_str(), "Tainted: G        W         ");
 }
+
+/// __kmem_cache_do_shrink() promotes the partial slabs filled up most to the head of the
+/// list (one free object first): the next allocations come from them, not from the slab that
+/// was first on the list.
+#[test]
+fn shrink_promotes_the_fullest_partial_slabs() {
+    let mut m = boot(&["mem=64M"]);
+    let c = m.kmem_cache_create("promote", 256, 0, 0, None);
+    let n = m.kmem_cache_info(c).unwrap().objects_per_slab as usize;
+    assert!(n > 3, "{n} objects a slab");
+    let objs: Vec<u64> = (0..3 * n)
+        .map(|_| m.kmem_cache_alloc(c, GFP_KERNEL))
+        .collect();
+    assert!(objs.iter().all(|&p| p != 0));
+    // Three full slabs, in allocation order; free 3, 1 and 2 objects of them, the slab with
+    // three free going onto the partial list first.
+    let (a, b, cc) = (&objs[..n], &objs[n..2 * n], &objs[2 * n..]);
+    for &p in &a[..3] {
+        m.kmem_cache_free(c, p);
+    }
+    m.kmem_cache_free(c, b[0]);
+    m.kmem_cache_free(c, cc[0]);
+    m.kmem_cache_free(c, cc[1]);
+    m.kmem_cache_shrink(c);
+    // The slab with one free object heads the list, then the one with two.
+    assert_eq!(m.kmem_cache_alloc(c, GFP_KERNEL), b[0]);
+    assert_eq!(m.kmem_cache_alloc(c, GFP_KERNEL), cc[1]);
+    assert_eq!(m.kmem_cache_alloc(c, GFP_KERNEL), cc[0]);
+    assert!(a[..3].contains(&m.kmem_cache_alloc(c, GFP_KERNEL)));
+    assert!(m.take_reports().is_empty());
+}
