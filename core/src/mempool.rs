@@ -165,13 +165,23 @@ impl Machine {
         let (kind, nr) = (p.kind, p.elements.len());
         if self.mempool_poisoning() {
             if let Some((pa, size)) = self.element_span(kind, elem) {
-                self.check_element(pool, elem, nr, pa, size);
+                // check_element() checks a page element through kmap_atomic(), so a
+                // report shows the mapped address, not the struct page pointer.
+                let page = matches!(kind, MempoolKind::Page { .. });
+                let shown = if page { self.kmap_atomic(elem) } else { elem };
+                self.check_element(pool, shown, nr, pa, size);
+                if page {
+                    self.kunmap_atomic(shown);
+                }
             }
         }
         Some(elem)
     }
 
-    /// __check_element(): every byte 0x6b but the last 0xa5; then 0x5a.
+    /// __check_element(): every byte 0x6b but the last 0xa5; then 0x5a. `elem` is the
+    /// address the element is checked at (a page element's kmap_atomic() address). The whole
+    /// element is checked in physical memory: Linux 6.6 maps only a page element's first page
+    /// and reads the rest of a highmem element past that mapping (fixed upstream since).
     fn check_element(&mut self, pool: u64, elem: u64, nr: usize, pa: u64, size: u64) {
         // Found in place (O(1) for pages one byte fills); the bytes are read only for the
         // report.
