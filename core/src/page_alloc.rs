@@ -504,6 +504,13 @@ impl Machine {
                 .report_tainting(ReportKind::InvalidFree, text, Taint::Die);
             return;
         }
+        // virt_to_page(): past the direct map (i386's gap after high_memory, the pkmap area)
+        // __pa() BUGs under DEBUG_VIRTUAL; without it the page at addr - PAGE_OFFSET, a
+        // highmem page, is the one freed.
+        if !self.layout.is_direct_map(addr) && self.cfg.debug_virtual {
+            self.virt_to_page(addr);
+            return;
+        }
         self.free_pages_pfn((addr - self.layout.page_offset) >> PAGE_SHIFT, order);
     }
 

@@ -7,9 +7,22 @@ use crate::report::{ReportKind, Taint};
 use crate::PAGE_SHIFT;
 
 impl Machine {
-    /// virt_addr_valid(): a direct-map address of a page that exists.
+    /// virt_addr_valid(): __virt_addr_valid() of arch/x86/mm/physaddr.c. On i386 any
+    /// address from PAGE_OFFSET below FIXADDR_START outside the vmalloc area whose
+    /// `addr - PAGE_OFFSET` is a page that exists (pfn_valid()): with highmem that takes in
+    /// the gap after high_memory and the pkmap area. On x86_64 the direct map (the kernel
+    /// image's own mapping is not modelled).
     pub fn virt_addr_valid(&self, addr: u64) -> bool {
-        self.layout.is_direct_map(addr)
+        let l = &self.layout;
+        match l.arch {
+            Arch::I386 => {
+                addr >= l.page_offset
+                    && !l.is_vmalloc_addr(addr)
+                    && addr < l.fixaddr_start
+                    && (addr - l.page_offset) >> PAGE_SHIFT < l.max_pfn
+            }
+            Arch::X86_64 => l.is_direct_map(addr),
+        }
     }
 
     /// __phys_addr() with CONFIG_DEBUG_VIRTUAL: the VIRTUAL_BUG_ON conditions of

@@ -332,3 +332,22 @@ fn page_info_presents_virtual_as_page_address_does() {
     assert_eq!(m.page_info(high).unwrap().virtual_addr, va);
     m.kunmap(page);
 }
+
+/// __virt_addr_valid() on i386: PAGE_OFFSET up to FIXADDR_START, outside the vmalloc area,
+/// where `addr - PAGE_OFFSET` is a page that exists: the gap after high_memory and a pkmap
+/// address pass on a machine with that much memory, not on a small one.
+#[test]
+fn virt_addr_valid_takes_what_pfn_valid_takes_past_lowmem() {
+    let m = boot(&["mem=1G"]);
+    let l = m.layout().clone();
+    assert!(m.virt_addr_valid(l.page_offset));
+    assert!(!m.virt_addr_valid(l.page_offset - PAGE_SIZE));
+    assert!(m.virt_addr_valid(l.high_memory));
+    assert!(!m.virt_addr_valid(l.vmalloc_start));
+    assert!(m.virt_addr_valid(l.pkmap_base));
+    assert!(!m.virt_addr_valid(l.fixaddr_start));
+    let small = boot(&["mem=16M"]);
+    let s = small.layout().clone();
+    assert!(!small.virt_addr_valid(s.high_memory));
+    assert!(!small.virt_addr_valid(s.pkmap_base));
+}

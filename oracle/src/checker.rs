@@ -371,6 +371,7 @@ fn layout_mismatch(f: &Facts, l: &kmem::layout::Layout) -> Option<String> {
     if l.arch == kmem::Arch::I386 {
         let slot = f.fixaddr_top - (f.fix_kmap_begin << crate::model::facts::PAGE_SHIFT);
         areas.push(("the first kmap_local slot", l.kmap_slot_addr(0), slot));
+        areas.push(("FIXADDR_START", l.fixaddr_start, f.fixaddr_start));
     }
     areas
         .into_iter()

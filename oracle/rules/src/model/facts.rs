@@ -50,6 +50,8 @@ pub struct Facts {
     pub pkmap_base: u64,
     pub last_pkmap: u64,
     pub fixaddr_top: u64,
+    /// FIXADDR_START (i386; 0 on x86_64).
+    pub fixaddr_start: u64,
     pub fix_kmap_begin: u64,
     pub max_pfn: u64,
     pub lowmem_end_pfn: u64,
@@ -212,20 +214,22 @@ impl Facts {
             ),
             Arch::X86_64 => (0xffff_c900_0000_0000, 0xffff_c900_0000_0000 + (32u64 << 40)),
         };
-        let (pkmap_base, last_pkmap, fixaddr_top, fix_kmap_begin) = match cfg.arch {
+        let (pkmap_base, last_pkmap, fixaddr_top, fixaddr_start, fix_kmap_begin) = match cfg.arch {
             Arch::I386 => (
                 i386.pkmap_base,
                 i386.last_pkmap,
                 i386.fixaddr_top,
+                i386.fixaddr_start,
                 i386.fix_kmap_begin,
             ),
-            Arch::X86_64 => (0, 0, 0, 0),
+            Arch::X86_64 => (0, 0, 0, 0, 0),
         };
         Facts {
             arch: cfg.arch,
             pkmap_base,
             last_pkmap,
             fixaddr_top,
+            fixaddr_start,
             fix_kmap_begin,
             max_pfn,
             lowmem_end_pfn,
@@ -280,6 +284,23 @@ impl Facts {
 
     pub fn is_lowmem_va(&self, va: u64) -> bool {
         va >= self.page_offset && va < self.high_memory
+    }
+
+    /// virt_addr_valid() (arch/x86/mm/physaddr.c). On i386 not only the direct map: any
+    /// address from PAGE_OFFSET up to the fixmap outside the vmalloc area whose
+    /// `x - PAGE_OFFSET` is the address of a page that exists (the gap after high_memory and
+    /// the pkmap area, on a machine with that much memory). On x86_64 the direct map (the
+    /// kernel image mapping is not modelled).
+    pub fn virt_addr_valid(&self, va: u64) -> bool {
+        match self.arch {
+            Arch::I386 => {
+                va >= self.page_offset
+                    && !(va >= self.vmalloc_start && va < self.vmalloc_end)
+                    && va < self.fixaddr_start
+                    && (va - self.page_offset) >> PAGE_SHIFT < self.max_pfn
+            }
+            Arch::X86_64 => self.is_lowmem_va(va),
+        }
     }
 
     pub fn lowmem_va(&self, pfn: u64) -> u64 {

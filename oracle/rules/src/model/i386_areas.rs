@@ -20,6 +20,8 @@ pub struct I386Areas {
     pub pkmap_base: u64,
     pub last_pkmap: u64,
     pub fixaddr_top: u64,
+    /// FIXADDR_START: FIXADDR_TOP less the permanent fixed addresses.
+    pub fixaddr_start: u64,
     pub fix_kmap_begin: u64,
 }
 
@@ -54,6 +56,7 @@ pub fn areas(classic: bool, pae: bool) -> I386Areas {
             pkmap_base,
             last_pkmap: entries,
             fixaddr_top: TOP_OF_FIXMAP,
+            fixaddr_start: fixmap_bottom,
             fix_kmap_begin: 16,
         };
     }
@@ -83,6 +86,7 @@ pub fn areas(classic: bool, pae: bool) -> I386Areas {
         pkmap_base,
         last_pkmap: entries,
         fixaddr_top: TOP_OF_FIXMAP,
+        fixaddr_start: TOP_OF_FIXMAP - permanent * PAGE,
         fix_kmap_begin: kmap_begin,
     }
 }

@@ -540,7 +540,7 @@ impl Model {
         if addr == 0 {
             return;
         }
-        if !self.facts().is_lowmem_va(addr) || !addr.is_multiple_of(PAGE_SIZE) {
+        if !self.facts().virt_addr_valid(addr) || !addr.is_multiple_of(PAGE_SIZE) {
             j.misuse(
                 M::Report(ReportKind::InvalidFree),
                 Some(ReportKind::InvalidFree),
@@ -548,6 +548,19 @@ impl Model {
             return;
         }
         let pfn = (addr - self.facts().page_offset) >> PAGE_SHIFT;
+        if !self.facts().is_lowmem_va(addr) {
+            // i386: a valid address past the direct map. virt_to_page() takes it for the
+            // page at addr - PAGE_OFFSET, a highmem page nobody meant (DEBUG_VIRTUAL: a BUG
+            // in __pa() instead), and __free_pages() drops a reference on that page.
+            if self.pages.cfg.debug_virtual {
+                j.misuse(
+                    M::Report(ReportKind::BadVirtToPhys),
+                    Some(ReportKind::BadVirtToPhys),
+                );
+                return;
+            }
+            j.misuse(M::Report(ReportKind::InvalidFree), None);
+        }
         if !self.foreign_free(j, pfn) {
             self.pages.free(j, pfn, order);
         }
