@@ -53,7 +53,12 @@ impl Model {
                     let block = self.pages.block_of(pfn).map(|(h, _)| h);
                     let first = *first_block.get_or_insert(block);
                     let owned = self.pages.owned(pfn) && (block == first || first.is_none());
-                    (pa, owned, self.pages.stray_kind(pfn))
+                    // A page element the client gave back to its pool, in the reserve now.
+                    let kind = match self.slab.reserve_page_element(&self.pages.facts, pfn) {
+                        Some(_) => M::UseAfterFree,
+                        None => self.pages.stray_kind(pfn),
+                    };
+                    (pa, owned, kind)
                 } else {
                     super::translate::classify(
                         self.facts(),
@@ -126,12 +131,17 @@ impl Model {
             );
             return;
         }
-        if byte.is_some() {
-            // A write through another mapping (vmap, kmap) of a page the slab allocator
-            // holds now.
+        if let Some(b) = byte {
+            // A write into a page-pool element in its pool's reserve, followed; else through
+            // another mapping (vmap, kmap) of a page the slab allocator holds now.
             for c in &chunks {
                 if let Some(pa) = c.1 {
                     let pfn = pa >> PAGE_SHIFT;
+                    if let Some(e) = self.slab.reserve_page_element(&self.pages.facts, pfn) {
+                        let facts = &self.pages.facts;
+                        self.slab.reserve_page_write(facts, e, pa, c.2 as u64, b);
+                        continue;
+                    }
                     let vmalloc = &self.vmalloc;
                     self.slab
                         .alias_write(&self.pages, pfn, || vmalloc.holds(pfn));

@@ -20,7 +20,10 @@ use crate::outcome::{Env, Outcome};
 use crate::scenario::Op;
 
 mod free;
+mod reserve_pages;
 mod traffic;
+
+use reserve_pages::Dirt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PoolKind {
@@ -64,6 +67,8 @@ pub struct MempoolModel {
     /// The page-pool element being freed was free already before the statement ran, or
     /// another allocator holds its pages now: what __free_pages() will find.
     pub(crate) page_gone: Option<PageGone>,
+    /// Page elements in a reserve that the client wrote to (reserve_pages.rs).
+    pub(crate) page_dirt: BTreeMap<u64, Dirt>,
 }
 
 impl SlabModel {
@@ -402,7 +407,12 @@ impl SlabModel {
         v: u64,
         size: u64,
     ) {
-        if let PoolKind::Page(_) = kind {
+        if let PoolKind::Page(o) = kind {
+            match self.reserve_page_taken(pages, v, o) {
+                Some(Dirt::Changed) => j.expect.push(ReportKind::PoisonOverwritten),
+                Some(Dirt::Unknown) => j.allow.push(ReportKind::PoisonOverwritten),
+                None => {}
+            }
             set_page_element_client(pages, v, true);
             return;
         }

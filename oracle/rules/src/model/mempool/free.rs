@@ -108,8 +108,9 @@ impl SlabModel {
 
     pub(crate) fn put_in_reserve(&mut self, pages: &mut PageModel, kind: PoolKind, e: u64) {
         let size = self.elem_size(kind);
-        if let PoolKind::Page(_) = kind {
+        if let PoolKind::Page(o) = kind {
             set_page_element_client(pages, e, false);
+            self.reserve_page_put(pages, e, o);
             return;
         }
         if let Some((head, slab)) = self.slab_of(pages, e) {

@@ -25,8 +25,11 @@ impl SlabModel {
             if f.is_lowmem_va(p) {
                 let pfn = (p - self.page_offset) >> PAGE_SHIFT;
                 // Slabs, large kmalloc blocks, and any other kernel-held page (a slab of
-                // internal objects the oracle has not placed).
-                if pages.block_of(pfn).is_some_and(|(_, b)| !b.client) {
+                // internal objects the oracle has not placed); not a page-pool element in
+                // its reserve, which the page rules judge (mempool/reserve_pages.rs).
+                if pages.block_of(pfn).is_some_and(|(_, b)| !b.client)
+                    && self.reserve_page_element(f, pfn).is_none()
+                {
                     return true;
                 }
             }
