@@ -53,10 +53,19 @@ impl Model {
                     let block = self.pages.block_of(pfn).map(|(h, _)| h);
                     let first = *first_block.get_or_insert(block);
                     let owned = self.pages.owned(pfn) && (block == first || first.is_none());
-                    // A page element the client gave back to its pool, in the reserve now.
-                    let kind = match self.slab.reserve_page_element(&self.pages.facts, pfn) {
-                        Some(_) => M::UseAfterFree,
-                        None => self.pages.stray_kind(pfn),
+                    // The misuse if the page is not the client's (looked up only then): a
+                    // page element the client gave back to its pool, in the reserve now, is
+                    // a use after free.
+                    let kind = if owned {
+                        M::OutOfBounds
+                    } else if self
+                        .slab
+                        .reserve_page_element(&self.pages.facts, pfn)
+                        .is_some()
+                    {
+                        M::UseAfterFree
+                    } else {
+                        self.pages.stray_kind(pfn)
                     };
                     (pa, owned, kind)
                 } else {
@@ -137,7 +146,10 @@ impl Model {
             for c in &chunks {
                 if let Some(pa) = c.1 {
                     let pfn = pa >> PAGE_SHIFT;
-                    if let Some(e) = self.slab.reserve_page_element(&self.pages.facts, pfn) {
+                    let reserved = (!self.pages.owned(pfn))
+                        .then(|| self.slab.reserve_page_element(&self.pages.facts, pfn))
+                        .flatten();
+                    if let Some(e) = reserved {
                         let facts = &self.pages.facts;
                         self.slab.reserve_page_write(facts, e, pa, c.2 as u64, b);
                         continue;
