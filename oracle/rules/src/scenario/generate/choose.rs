@@ -234,6 +234,8 @@ pub fn gfp_pages(u: &mut impl Draw, atomic: bool, highmem: bool) -> Result<Gfp> 
         14 if highmem && !atomic => g = GFP_HIGHUSER_MOVABLE,
         15 => g |= GFP_DMA,
         11 => g |= __GFP_COMP,
+        // The emergency reserves: no watermark at all (ALLOC_NO_WATERMARKS).
+        10 => g |= __GFP_MEMALLOC,
         _ => {}
     }
     Ok(g)

@@ -218,7 +218,10 @@ impl Gen<'_> {
                 // A pool's reserve without waiting: Linux would sleep for an element with
                 // a blocking mask.
                 let p = one_of(u, &pools)?.unwrap_or(0);
-                let gfp = one_of(u, &[GFP_ATOMIC, GFP_NOWAIT])?.unwrap_or(GFP_ATOMIC);
+                // __GFP_MEMALLOC too: mempool_alloc() masks it with __GFP_NOMEMALLOC, so the
+                // pool's reserve, not the allocator's emergency reserve, is what it falls on.
+                let gfp = one_of(u, &[GFP_ATOMIC, GFP_NOWAIT, GFP_ATOMIC | __GFP_MEMALLOC])?
+                    .unwrap_or(GFP_ATOMIC);
                 let op = Op::MempoolAlloc {
                     pool: self.operand(p),
                     gfp,
