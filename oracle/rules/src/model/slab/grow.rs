@@ -327,6 +327,23 @@ impl Model {
             return;
         }
         for &(head, gfp, cid) in &t.new_slabs {
+            // The slab's mask carries the cache's zone (allocflags: SLAB_CACHE_DMA is
+            // __GFP_DMA): its pages lie in that zone or below.
+            let facts = &self.pages.facts;
+            let highest = facts.highest_zone(gfp);
+            if let Some(z) = facts.zone_index(head).filter(|&z| z > highest) {
+                j.fail(
+                    F::WrongZone,
+                    format!(
+                        "{} took a slab at pfn {head:#x} from {}; {} allows zones up to {}",
+                        self.slab.caches[cid].name,
+                        facts.zones[z].kind.name(),
+                        format_gfp(gfp),
+                        facts.zones[highest].kind.name()
+                    ),
+                );
+                continue;
+            }
             if let Some((zi, left, floor)) = self.pages.took_below_floor(gfp, head, events) {
                 j.fail(
                     F::Watermark,
