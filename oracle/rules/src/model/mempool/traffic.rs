@@ -120,6 +120,20 @@ pub(super) fn alloc(
                 taken
             ),
         );
+        return;
+    }
+    // Every try carries __GFP_NOMEMALLOC, so none may go below the floor of the first
+    // (the lowest of them: no direct reclaim): not into the emergency reserves either.
+    if let Some((zi, left, floor)) = pages.took_below_floor(first_try(gfp), taken[0].0, events) {
+        j.fail(
+            F::Watermark,
+            format!(
+                "mempool_alloc took pfn {:#x} from {}, leaving {left} free pages there, below the {floor} {} must keep",
+                taken[0].0,
+                pages.facts.zones[zi].kind.name(),
+                format_gfp(first_try(gfp))
+            ),
+        );
     }
 }
 
