@@ -313,13 +313,12 @@ impl Machine {
         if self.alloc.is_free(pfn) {
             // The page is free already: a double free of a large kmalloc block, or a free of
             // memory nobody holds; folio_put() on a zero refcount.
-            let text = self.vm_bug_on_page(
+            self.vm_bug_on_page(
+                ReportKind::DoubleFree,
                 pfn,
                 "VM_BUG_ON_FOLIO(folio_ref_count(folio) == 0)",
                 &format!("kfree(0x{addr:0w$x})"),
             );
-            self.log
-                .report_tainting(ReportKind::DoubleFree, text, Taint::Die);
             return;
         }
         // free_large_kmalloc(): WARN_ON_ONCE(order == 0), then pr_warn_once() of the pointer.

@@ -81,21 +81,29 @@ impl Machine {
         )
     }
 
-    /// VM_BUG_ON_PAGE()/VM_BUG_ON_FOLIO() on a zero refcount (include/linux/mm.h): the page
-    /// dumped with `reason`, then the BUG's oops; `what` is kmemfuzz's line under it.
-    pub(crate) fn vm_bug_on_page(&mut self, pfn: u64, reason: &str, what: &str) -> String {
-        self.vm_bug_on_page_at(pfn, "include/linux/mm.h:1129", reason, what)
+    /// VM_BUG_ON_PAGE()/VM_BUG_ON_FOLIO() on a zero refcount (include/linux/mm.h), reported
+    /// as `kind`: the page dumped with `reason`, then the BUG's oops (the task dies); `what`
+    /// is kmemfuzz's line under it.
+    pub(crate) fn vm_bug_on_page(&mut self, kind: ReportKind, pfn: u64, reason: &str, what: &str) {
+        self.vm_bug_on_page_at(kind, pfn, "include/linux/mm.h:1129", reason, what)
     }
 
-    /// VM_BUG_ON_PAGE() at `at`.
-    fn vm_bug_on_page_at(&mut self, pfn: u64, at: &str, reason: &str, what: &str) -> String {
-        let dump = self.dump_page(pfn, reason, false);
+    /// VM_BUG_ON_PAGE() at `at`. The page is dumped only when texts are kept.
+    fn vm_bug_on_page_at(
+        &mut self,
+        kind: ReportKind,
+        pfn: u64,
+        at: &str,
+        reason: &str,
+        what: &str,
+    ) {
+        let dump = self.log.texts().then(|| self.dump_page(pfn, reason, false));
         let bug = self.bug_text(at, what);
-        if self.log.texts() {
-            format!("{dump}\n{bug}")
-        } else {
-            bug
-        }
+        let text = match dump {
+            Some(dump) => format!("{dump}\n{bug}"),
+            None => bug,
+        };
+        self.log.report_tainting(kind, text, Taint::Die);
     }
 
     pub(crate) fn ptr_width(&self) -> usize {
@@ -380,9 +388,12 @@ impl Machine {
             || (p.refcount == 0 && p.owner_order.is_none() && self.allocated_block(pfn).is_none())
         {
             // put_page_testzero() on a page whose _refcount is already 0.
-            let text = self.vm_bug_on_page(pfn, "VM_BUG_ON_PAGE(page_ref_count(page) == 0)", "");
-            self.log
-                .report_tainting(ReportKind::DoubleFree, text, Taint::Die);
+            self.vm_bug_on_page(
+                ReportKind::DoubleFree,
+                pfn,
+                "VM_BUG_ON_PAGE(page_ref_count(page) == 0)",
+                "",
+            );
             return false;
         }
         if let Some(o) = p
@@ -391,14 +402,13 @@ impl Machine {
         {
             // free_pages_prepare(): VM_BUG_ON_PAGE(compound && compound_order(page) != order)
             // (CONFIG_DEBUG_VM, as the model's other VM_BUG_ONs), before the flags are checked.
-            let text = self.vm_bug_on_page_at(
+            self.vm_bug_on_page_at(
+                ReportKind::InvalidFree,
                 pfn,
                 FREE_PAGES_PREPARE_COMPOUND_BUG,
                 "VM_BUG_ON_PAGE(compound && compound_order(page) != order)",
                 &format!("__free_pages() of an order-{o} compound page with order {order}"),
             );
-            self.log
-                .report_tainting(ReportKind::InvalidFree, text, Taint::Die);
             return false;
         }
         if p.flags & PAGE_FLAGS_CHECK_AT_FREE != 0 {
@@ -423,13 +433,12 @@ impl Machine {
                 // A tail page of an allocated block: its _refcount is 0, and
                 // put_page_testzero() stops there (CONFIG_DEBUG_VM).
                 let head = self.allocated_block(pfn).map_or(pfn, |(h, _)| h);
-                let text = self.vm_bug_on_page(
+                self.vm_bug_on_page(
+                    ReportKind::InvalidFree,
                     pfn,
                     "VM_BUG_ON_PAGE(page_ref_count(page) == 0)",
                     &format!("__free_pages() of a tail page of the block at pfn {head:#x}"),
                 );
-                self.log
-                    .report_tainting(ReportKind::InvalidFree, text, Taint::Die);
                 false
             }
         }

@@ -489,25 +489,19 @@ impl Machine {
                 .get(pfn)
                 .map_or(u32::MAX, |s| s.objects.saturating_sub(s.inuse))
         };
-        let partial = &self.slub.caches[id].partial;
-        let mut promoted: Vec<(u32, usize, u64)> = partial
-            .iter()
-            .enumerate()
-            .map(|(i, pfn)| (free_of(pfn), i, *pfn))
-            .filter(|&(free, _, _)| free <= SHRINK_PROMOTE_MAX)
-            .collect();
-        // Fewest free first; within one count, the later slab first.
-        promoted.sort_by_key(|&(free, i, _)| (free, std::cmp::Reverse(i)));
-        let rest = partial
-            .iter()
-            .copied()
-            .filter(|pfn| free_of(pfn) > SHRINK_PROMOTE_MAX);
-        let order: Vec<u64> = promoted
-            .iter()
-            .map(|&(_, _, pfn)| pfn)
-            .chain(rest)
-            .collect();
-        self.slub.caches[id].partial = order;
+        let (mut promoted, mut rest) = (Vec::new(), Vec::new());
+        for (i, pfn) in self.slub.caches[id].partial.iter().enumerate() {
+            match free_of(pfn) {
+                // Fewest free first; within one count, the later slab first.
+                free if free <= SHRINK_PROMOTE_MAX => {
+                    promoted.push((free, std::cmp::Reverse(i), *pfn))
+                }
+                _ => rest.push(*pfn),
+            }
+        }
+        promoted.sort_unstable();
+        let order = promoted.into_iter().map(|(_, _, pfn)| pfn).chain(rest);
+        self.slub.caches[id].partial = order.collect();
         self.slub_flush();
         0
     }
